@@ -1,0 +1,87 @@
+/**
+ * Daemon configuration, resolved once at the edge (flags + environment + defaults) into a frozen
+ * object that is passed down explicitly. Nothing below the composition root reads process.env.
+ */
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { BerthError } from "./errors.ts";
+
+export interface BerthConfig {
+  readonly dataDir: string;
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly engine: "local" | "memory";
+  /** Base domain of generated hostnames: `<service>-<env>-<project>.<baseDomain>`. */
+  readonly baseDomain: string;
+  readonly router: { readonly enabled: boolean; readonly httpPort: number; readonly httpsPort: number };
+  /** Delay before a failed reconcile is retried; doubled up to the max. */
+  readonly reconcileRetryMs: number;
+  readonly reconcileRetryMaxMs: number;
+  /** Periodic level-based resync of every environment, to catch drift. */
+  readonly resyncIntervalMs: number;
+  readonly logLevel: "debug" | "info" | "warn" | "error";
+  readonly isRoot: boolean;
+}
+
+export interface ConfigInput {
+  readonly flags: Readonly<Record<string, string | boolean | undefined>>;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly isRoot: boolean;
+  readonly home?: string;
+}
+
+/** `host:port`, `:port` or `port`. IPv6 in brackets: `[::1]:7700`. */
+export function parseListen(text: string, field = "listen"): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text) ?? /^()()(\d+)$/.exec(text);
+  const port = m ? Number(m[3]) : Number.NaN;
+  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new BerthError("BERTH_CONFIG_INVALID", { field, detail: `'${text}' is not host:port (e.g. 127.0.0.1:7700)` });
+  }
+  return { host: m[1] || m[2] || "127.0.0.1", port };
+}
+
+function intSetting(value: string | undefined, field: string, fallback: number): number {
+  if (value === undefined || value === "") return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new BerthError("BERTH_CONFIG_INVALID", { field, detail: `'${value}' is not a whole number` });
+  return n;
+}
+
+export function defaultDataDir(isRoot: boolean, home = homedir()): string {
+  return isRoot ? "/var/lib/berth" : join(home, ".berth");
+}
+
+/** Pure: the same input always gives the same frozen config. */
+export function resolveConfig(input: ConfigInput): BerthConfig {
+  const { flags, env, isRoot } = input;
+  const str = (flag: string, envName: string): string | undefined => {
+    const f = flags[flag];
+    if (typeof f === "string") return f;
+    return env[envName];
+  };
+  const engine = str("engine", "BERTH_ENGINE") ?? "local";
+  if (engine !== "local" && engine !== "memory") {
+    throw new BerthError("BERTH_CONFIG_INVALID", { field: "engine", detail: `'${engine}' is not one of local, memory` });
+  }
+  const logLevel = str("log-level", "BERTH_LOG_LEVEL") ?? "info";
+  if (!["debug", "info", "warn", "error"].includes(logLevel)) {
+    throw new BerthError("BERTH_CONFIG_INVALID", { field: "log-level", detail: `'${logLevel}' is not one of debug, info, warn, error` });
+  }
+  const routerFlag = flags.router;
+  const routerEnabled = routerFlag === false ? false : (env.BERTH_ROUTER ?? "on") !== "off";
+  return Object.freeze({
+    dataDir: resolve(str("data-dir", "BERTH_DATA_DIR") ?? defaultDataDir(isRoot, input.home)),
+    listen: Object.freeze(parseListen(str("listen", "BERTH_LISTEN") ?? "127.0.0.1:7700")),
+    engine,
+    baseDomain: str("base-domain", "BERTH_BASE_DOMAIN") ?? "localhost",
+    router: Object.freeze({
+      enabled: routerEnabled,
+      httpPort: intSetting(str("http-port", "BERTH_HTTP_PORT"), "http-port", isRoot ? 80 : 8080),
+      httpsPort: intSetting(str("https-port", "BERTH_HTTPS_PORT"), "https-port", isRoot ? 443 : 8443),
+    }),
+    reconcileRetryMs: intSetting(env.BERTH_RECONCILE_RETRY_MS, "BERTH_RECONCILE_RETRY_MS", 1000),
+    reconcileRetryMaxMs: intSetting(env.BERTH_RECONCILE_RETRY_MAX_MS, "BERTH_RECONCILE_RETRY_MAX_MS", 60_000),
+    resyncIntervalMs: intSetting(env.BERTH_RESYNC_INTERVAL_MS, "BERTH_RESYNC_INTERVAL_MS", 30_000),
+    logLevel: logLevel as BerthConfig["logLevel"],
+    isRoot,
+  });
+}

@@ -1,0 +1,62 @@
+/**
+ * The one error catalogue. Every error Berth reports has a stable code, a message template,
+ * a hint, an HTTP status and a CLI exit code. Domain code throws `BerthError`; the API and the
+ * CLI map it to their transport in one place each. Area files in `errors/` keep the list
+ * reviewable and let subsystems add codes without touching each other's lines.
+ */
+import type { ErrorSpec } from "./errors/spec.ts";
+import { spineErrors } from "./errors/spine.ts";
+
+export type { ErrorSpec } from "./errors/spec.ts";
+
+export const catalogue = {
+  ...spineErrors,
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof catalogue;
+export type ErrorParams = Readonly<Record<string, string | number | boolean>>;
+
+/** Fills `{name}` placeholders; unknown names are left visible rather than silently dropped. */
+export function renderTemplate(template: string, params: ErrorParams): string {
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    name in params ? String(params[name]) : whole,
+  );
+}
+
+/** A catalogued error. `details` carries structured context (field paths, locations). */
+export class BerthError extends Error {
+  readonly code: ErrorCode;
+  readonly params: ErrorParams;
+  readonly hint: string;
+  readonly status: number;
+  readonly exitCode: number;
+  readonly details: readonly unknown[] | undefined;
+
+  constructor(code: ErrorCode, params: ErrorParams = {}, options: { details?: readonly unknown[]; cause?: unknown } = {}) {
+    const spec: ErrorSpec = catalogue[code];
+    super(renderTemplate(spec.message, params), { cause: options.cause });
+    this.name = "BerthError";
+    this.code = code;
+    this.params = params;
+    this.hint = renderTemplate(spec.hint, params);
+    this.status = spec.http;
+    this.exitCode = spec.exit;
+    this.details = options.details;
+  }
+
+  /** The wire shape used by the API and `--json` output. */
+  toJSON(): { code: ErrorCode; message: string; hint: string; details?: readonly unknown[] } {
+    return { code: this.code, message: this.message, hint: this.hint, ...(this.details ? { details: this.details } : {}) };
+  }
+}
+
+export function isBerthError(e: unknown): e is BerthError {
+  return e instanceof BerthError;
+}
+
+/** Wraps anything thrown into a BerthError so transports have one shape to map. */
+export function toBerthError(e: unknown): BerthError {
+  if (e instanceof BerthError) return e;
+  const detail = e instanceof Error ? e.message : String(e);
+  return new BerthError("BERTH_INTERNAL", { detail }, { cause: e });
+}
