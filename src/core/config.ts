@@ -20,6 +20,8 @@ export interface BerthConfig {
   readonly resyncIntervalMs: number;
   readonly logLevel: "debug" | "info" | "warn" | "error";
   readonly isRoot: boolean;
+  /** Key-encryption key: base64 keys in BERTH_KEK (current first, comma-separated), else a file. */
+  readonly kek: { readonly kind: "file"; readonly path: string } | { readonly kind: "value"; readonly value: string; readonly origin: string };
 }
 
 export interface ConfigInput {
@@ -68,8 +70,15 @@ export function resolveConfig(input: ConfigInput): BerthConfig {
   }
   const routerFlag = flags.router;
   const routerEnabled = routerFlag === false ? false : (env.BERTH_ROUTER ?? "on") !== "off";
+  const dataDir = resolve(str("data-dir", "BERTH_DATA_DIR") ?? defaultDataDir(isRoot, input.home));
+  const kekValue = env.BERTH_KEK;
   return Object.freeze({
-    dataDir: resolve(str("data-dir", "BERTH_DATA_DIR") ?? defaultDataDir(isRoot, input.home)),
+    dataDir,
+    kek: Object.freeze(
+      kekValue
+        ? { kind: "value" as const, value: kekValue, origin: "BERTH_KEK" }
+        : { kind: "file" as const, path: resolve(str("kek-file", "BERTH_KEK_FILE") ?? join(dataDir, "secrets.kek")) },
+    ),
     listen: Object.freeze(parseListen(str("listen", "BERTH_LISTEN") ?? "127.0.0.1:7700")),
     engine,
     baseDomain: str("base-domain", "BERTH_BASE_DOMAIN") ?? "localhost",

@@ -6,11 +6,25 @@
  */
 import type { ErrorSpec } from "./errors/spec.ts";
 import { spineErrors } from "./errors/spine.ts";
+import { buildErrors } from "./errors/build.ts";
+import { routerErrors } from "./errors/router.ts";
+import { cronErrors } from "./errors/cron.ts";
+import { dataErrors } from "./errors/data.ts";
+import { secretsErrors } from "./errors/secrets.ts";
+import { engineErrors } from "./errors/engine.ts";
+import { blueprintErrors } from "./errors/blueprint.ts";
 
 export type { ErrorSpec } from "./errors/spec.ts";
 
 export const catalogue = {
   ...spineErrors,
+  ...buildErrors,
+  ...routerErrors,
+  ...cronErrors,
+  ...dataErrors,
+  ...secretsErrors,
+  ...engineErrors,
+  ...blueprintErrors,
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof catalogue;

@@ -4,9 +4,14 @@
  * Subsystems add their events in `events/<area>.ts` and extend `EventMap` here.
  */
 import type { SpineEvents } from "./events/spine.ts";
+import type { DeployEvents } from "./events/deploy.ts";
+import type { RouterEvents } from "./events/router.ts";
 import type { EngineEvents } from "./events/engine.ts";
+import type { CronEvents } from "./events/cron.ts";
+import type { DataEvents } from "./events/data.ts";
+import type { SecretsEvents } from "./events/secrets.ts";
 
-export interface EventMap extends SpineEvents, EngineEvents {}
+export interface EventMap extends SpineEvents, DeployEvents, RouterEvents, EngineEvents, DataEvents, SecretsEvents, CronEvents {}
 
 export type EventType = keyof EventMap;
 

@@ -11,5 +11,7 @@ export interface EngineEvents {
   "instance:adopted": { instance: string; pid: number };
   "task:started": { task: string; kind: string };
   "task:finished": { task: string; kind: string; exitCode: number | null; ms: number };
+  /** Restarting stopped for good (policy never, or on-failure retries used up). */
+  "instance:failed": { instance: string; reason: string };
   "engine:warning": { message: string };
 }

@@ -1,0 +1,69 @@
+/**
+ * The daemon's HTTP API: a Fastify instance built from plugins, one per area, with services
+ * injected. Route schemas (zod) validate input and generate the OpenAPI document.
+ */
+import swagger from "@fastify/swagger";
+import Fastify, { type FastifyInstance } from "fastify";
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { newId } from "../core/ids.ts";
+import { authPlugin } from "./auth.ts";
+import { installErrorHandler } from "./errors.ts";
+import { deployRoutes } from "./routes/deploys.ts";
+import { eventRoutes } from "./routes/events.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { logRoutes } from "./routes/logs.ts";
+import { projectRoutes } from "./routes/projects.ts";
+import { tokenRoutes } from "./routes/tokens.ts";
+import type { ApiDeps } from "./types.ts";
+
+export type { ApiDeps } from "./types.ts";
+
+/** Route plugins, in registration order. Areas added later append here. */
+export const routePlugins = [healthRoutes, tokenRoutes, projectRoutes, eventRoutes, deployRoutes, logRoutes] as const;
+
+/** A registered route and the role it requires (for the auth test and docs). */
+export interface RouteInfo {
+  readonly method: string;
+  readonly url: string;
+  readonly role: string | undefined;
+  readonly public: boolean;
+}
+
+/** Routes registered on an app built by `buildApi`. */
+export const registeredRoutes = new WeakMap<FastifyInstance, RouteInfo[]>();
+
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ? { level: "info", redact: ["req.headers.authorization"] } : false,
+    genReqId: () => newId("req"),
+    requestIdHeader: false,
+    bodyLimit: 8 * 1024 * 1024,
+  });
+  const routes: RouteInfo[] = [];
+  registeredRoutes.set(app, routes);
+  app.addHook("onRoute", (r) => {
+    for (const method of [r.method].flat()) {
+      if (method === "HEAD") continue;
+      routes.push({ method, url: r.url, role: r.config?.role, public: !!r.config?.public });
+    }
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.addHook("onSend", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+  installErrorHandler(app);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: "Berth API", version: deps.version },
+      components: { securitySchemes: { token: { type: "http", scheme: "bearer" } } },
+      security: [{ token: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(authPlugin, deps);
+  for (const plugin of routePlugins) await app.register(plugin, deps);
+  app.get("/openapi.json", { config: { role: "viewer" }, schema: { hide: true, response: { 200: z.unknown() } } }, async () => app.swagger());
+  return app;
+}

@@ -1,0 +1,91 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { BerthError } from "../../core/errors.ts";
+import type { ReleaseInputs } from "../../deploy/inputs.ts";
+import type { ApiDeps } from "../types.ts";
+
+const Step = z.object({ step: z.string(), detail: z.string(), ms: z.number(), at: z.string() });
+const Deploy = z.object({
+  id: z.string(),
+  service: z.string(),
+  release: z.number().nullable(),
+  status: z.string(),
+  step: z.string().nullable(),
+  reason: z.string().nullable(),
+  steps: z.array(Step),
+  actor: z.string(),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+});
+const Release = z.object({ number: z.number(), digest: z.string(), createdAt: z.string(), desired: z.boolean() });
+const EnvParams = z.object({ project: z.string(), environment: z.string() });
+const SvcParams = EnvParams.extend({ service: z.string() });
+
+/** Deploy history, releases, and rollback (a deploy of an older release). */
+export const deployRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
+  const { store } = deps;
+  const service = (p: z.infer<typeof SvcParams>) => {
+    const env = store.environments.require(p.project, p.environment);
+    const svc = store.services.byName(env.id, p.service);
+    if (!svc) throw new BerthError("BERTH_NOT_FOUND", { kind: "service", name: `${p.project}/${p.environment}/${p.service}` });
+    return { env, svc };
+  };
+
+  app.get(
+    "/v1/projects/:project/environments/:environment/deploys",
+    {
+      config: { role: "viewer" },
+      schema: { tags: ["deploys"], params: EnvParams, querystring: z.object({ service: z.string().optional(), limit: z.coerce.number().int().min(1).max(500).default(50) }), response: { 200: z.array(Deploy) } },
+    },
+    async (request) => {
+      const env = store.environments.require(request.params.project, request.params.environment);
+      const svc = request.query.service ? store.services.byName(env.id, request.query.service) : undefined;
+      if (request.query.service && !svc) throw new BerthError("BERTH_NOT_FOUND", { kind: "service", name: request.query.service });
+      return store.deploys
+        .list({ environmentId: env.id, ...(svc ? { serviceId: svc.id } : {}), limit: request.query.limit })
+        .map((d) => ({ ...d, release: d.releaseNumber, steps: [...d.steps] }));
+    },
+  );
+
+  app.get(
+    "/v1/projects/:project/environments/:environment/services/:service/releases",
+    { config: { role: "viewer" }, schema: { tags: ["deploys"], params: SvcParams, response: { 200: z.array(Release) } } },
+    async (request) => {
+      const { svc } = service(request.params);
+      return store.releases.list(svc.id).map((r) => ({ number: r.number, digest: r.artifact.digest, createdAt: r.createdAt, desired: r.id === svc.desiredReleaseId }));
+    },
+  );
+
+  app.post(
+    "/v1/projects/:project/environments/:environment/services/:service/rollback",
+    {
+      config: { role: "deployer" },
+      schema: {
+        tags: ["deploys"],
+        params: SvcParams,
+        body: z.strictObject({ release: z.number().int().min(1).optional().describe("release number; default: the one before the current") }),
+        response: { 202: z.object({ release: z.number() }) },
+      },
+    },
+    async (request, reply) => {
+      const { env, svc } = service(request.params);
+      const current = svc.desiredReleaseId ? store.releases.byId(svc.desiredReleaseId) : undefined;
+      const target =
+        request.body.release !== undefined
+          ? store.releases.byNumber(svc.id, request.body.release)
+          : store.releases.list(svc.id).find((r) => current && r.number < current.number);
+      if (!target) throw new BerthError("BERTH_NOT_FOUND", { kind: "release", name: `${svc.name}#${request.body.release ?? "previous"}` });
+      const config = target.config as { inputs: ReleaseInputs; inputsDigest: string };
+      store.services.pinRelease(svc.id, target.id, config.inputs, config.inputsDigest, new Date(deps.clock.now()).toISOString());
+      deps.bus.emit({
+        type: "deploy:rollback",
+        scope: { project: env.project, environment: env.name, service: svc.name },
+        actor: request.principal!.name,
+        data: { service: svc.name, from: current?.number ?? null, to: target.number },
+      });
+      deps.requestReconcile(env.id);
+      reply.status(202);
+      return { release: target.number };
+    },
+  );
+};

@@ -1,0 +1,76 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import type { BerthEvent } from "../../core/events.ts";
+import { visibleProjects } from "../auth.ts";
+import type { ApiDeps } from "../types.ts";
+
+const Event = z.object({
+  seq: z.number(),
+  at: z.string(),
+  type: z.string(),
+  scope: z.object({ project: z.string().optional(), environment: z.string().optional(), service: z.string().optional() }),
+  actor: z.string(),
+  data: z.unknown(),
+});
+const Query = z.object({
+  after: z.coerce.number().int().min(0).default(0),
+  project: z.string().optional(),
+  environment: z.string().optional(),
+  type: z.string().optional().describe("comma-separated event types"),
+  limit: z.coerce.number().int().min(1).max(5000).default(200),
+});
+
+/** The event log, and a live stream of it (server-sent events, resumable by sequence number). */
+export const eventRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
+  const query = (request: { query: z.infer<typeof Query> }, projects: readonly string[] | undefined) => ({
+    afterSeq: request.query.after,
+    ...(request.query.project ? { project: request.query.project } : {}),
+    ...(request.query.environment ? { environment: request.query.environment } : {}),
+    ...(request.query.type ? { types: request.query.type.split(",") } : {}),
+    limit: request.query.limit,
+    ...(projects ? { projects } : {}),
+  });
+
+  app.get("/v1/events", { config: { role: "viewer" }, schema: { tags: ["events"], querystring: Query, response: { 200: z.array(Event) } } }, async (request) =>
+    deps.store.events.list(query(request, visibleProjects(request))),
+  );
+
+  app.get(
+    "/v1/events/stream",
+    { config: { role: "viewer" }, schema: { tags: ["events"], description: "Server-sent events: past events after `after`, then live ones.", querystring: Query } },
+    async (request, reply) => {
+      const visible = visibleProjects(request);
+      const q = query(request, visible);
+      const matches = (e: BerthEvent) =>
+        (!q.project || e.scope.project === q.project) &&
+        (!q.environment || e.scope.environment === q.environment) &&
+        (!q.types || q.types.includes(e.type)) &&
+        (!visible || !e.scope.project || visible.includes(e.scope.project));
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-request-id": request.id });
+      let last = q.afterSeq;
+      const send = (e: BerthEvent) => {
+        if (e.seq <= last) return;
+        last = e.seq;
+        res.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+      };
+      // Subscribe first, then replay: nothing falls in the gap between the two.
+      const buffered: BerthEvent[] = [];
+      let replaying = true;
+      const off = deps.bus.subscribe((e) => {
+        if (!matches(e)) return;
+        if (replaying) buffered.push(e);
+        else send(e);
+      });
+      for (const e of deps.store.events.list({ ...q, limit: 5000 })) send(e);
+      replaying = false;
+      for (const e of buffered) send(e);
+      const ping = setInterval(() => res.write(": ping\n\n"), 15_000);
+      request.raw.on("close", () => {
+        clearInterval(ping);
+        off();
+      });
+    },
+  );
+};

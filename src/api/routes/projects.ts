@@ -1,0 +1,146 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { requireProject, visibleProjects } from "../auth.ts";
+import type { ApiDeps } from "../types.ts";
+
+const Instance = z.object({
+  id: z.string(),
+  state: z.string(),
+  release: z.number().nullable(),
+  pid: z.number().nullable(),
+  port: z.number().nullable(),
+  restarts: z.number(),
+  startedAt: z.string().nullable(),
+});
+const Service = z.object({ name: z.string(), kind: z.string(), replicas: z.number(), release: z.number().nullable(), failed: z.boolean(), instances: z.array(Instance) });
+const Environment = z.object({
+  project: z.string(),
+  name: z.string(),
+  status: z.string(),
+  statusDetail: z.string().nullable(),
+  generation: z.number(),
+  reconciledGeneration: z.number(),
+  services: z.array(Service),
+});
+const EnvParams = z.object({ project: z.string(), environment: z.string() });
+
+/** Desired state in (sync), status out. */
+export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
+  const { store } = deps;
+  const describe = (envId: string): z.infer<typeof Environment> => {
+    const env = store.environments.requireId(envId);
+    return {
+      project: env.project,
+      name: env.name,
+      status: env.status,
+      statusDetail: env.statusDetail,
+      generation: env.generation,
+      reconciledGeneration: env.reconciledGeneration,
+      services: store.services.list(env.id).map((s) => {
+        const release = s.desiredReleaseId ? store.releases.byId(s.desiredReleaseId) : undefined;
+        return {
+          name: s.name,
+          kind: s.kind,
+          replicas: s.spec.replicas,
+          release: release?.number ?? null,
+          failed: s.failedDigest !== null && s.failedDigest === s.inputsDigest,
+          instances: store.instances.list(s.id).map((i) => ({
+            id: i.id,
+            state: i.state,
+            release: i.releaseId ? (store.releases.byId(i.releaseId)?.number ?? null) : null,
+            pid: i.pid,
+            port: i.port,
+            restarts: i.restarts,
+            startedAt: i.startedAt,
+          })),
+        };
+      }),
+    };
+  };
+
+  app.post(
+    "/v1/sync",
+    {
+      config: { role: "deployer" },
+      schema: {
+        tags: ["projects"],
+        description: "Records a blueprint as the desired state of one environment and requests a reconcile.",
+        body: z.strictObject({
+          project: z.string().optional(),
+          environment: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, "lowercase letters, digits and dashes"),
+          blueprint: z.string().min(1).describe("the berth.yaml text"),
+          file: z.string().default("berth.yaml"),
+          sourceDir: z.string().describe("absolute path of the project directory on the daemon's host"),
+        }),
+        response: {
+          202: z.object({
+            project: z.string(),
+            environment: z.string(),
+            generation: z.number(),
+            services: z.array(z.string()),
+            warnings: z.array(z.object({ code: z.string(), message: z.string(), line: z.number(), column: z.number() })),
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      if (request.body.project) requireProject(request, request.body.project);
+      const r = deps.sync(
+        {
+          ...(request.body.project ? { project: request.body.project } : {}),
+          environment: request.body.environment,
+          blueprintText: request.body.blueprint,
+          file: request.body.file,
+          sourceDir: request.body.sourceDir,
+        },
+        request.principal!.name,
+      );
+      requireProject(request, r.project);
+      reply.status(202);
+      return { project: r.project, environment: r.environment, generation: r.generation, services: [...r.services], warnings: r.warnings.map((w) => ({ ...w })) };
+    },
+  );
+
+  app.get("/v1/status", { config: { role: "viewer" }, schema: { tags: ["projects"], response: { 200: z.object({ environments: z.array(Environment) }) } } }, async (request) => {
+    const visible = visibleProjects(request);
+    return { environments: store.environments.list().filter((e) => !visible || visible.includes(e.project)).map((e) => describe(e.id)) };
+  });
+
+  app.get(
+    "/v1/projects/:project/environments/:environment",
+    { config: { role: "viewer" }, schema: { tags: ["projects"], params: EnvParams, response: { 200: Environment } } },
+    async (request) => describe(store.environments.require(request.params.project, request.params.environment).id),
+  );
+
+  app.post(
+    "/v1/projects/:project/environments/:environment/reconcile",
+    { config: { role: "deployer" }, schema: { tags: ["projects"], params: EnvParams, response: { 202: z.object({ queued: z.boolean() }) } } },
+    async (request, reply) => {
+      const env = store.environments.require(request.params.project, request.params.environment);
+      store.services.list(env.id).forEach((s) => store.services.markFailed(s.id, null, new Date(deps.clock.now()).toISOString()));
+      deps.requestReconcile(env.id);
+      reply.status(202);
+      return { queued: true };
+    },
+  );
+
+  app.delete(
+    "/v1/projects/:project/environments/:environment",
+    {
+      config: { role: "deployer" },
+      schema: { tags: ["projects"], description: "Stops every service of the environment and forgets it.", params: EnvParams, response: { 202: z.object({ queued: z.boolean() }) } },
+    },
+    async (request, reply) => {
+      const env = store.environments.require(request.params.project, request.params.environment);
+      const now = new Date(deps.clock.now()).toISOString();
+      store.db.tx(() => {
+        store.services.replaceAll(env.id, [], now);
+        store.environments.setStatus(env.id, "stopped", "stopped by request", now);
+      });
+      deps.bus.emit({ type: "environment:removed", scope: { project: env.project, environment: env.name }, actor: request.principal!.name, data: { environment: env.name } });
+      deps.requestReconcile(env.id);
+      reply.status(202);
+      return { queued: true };
+    },
+  );
+};

@@ -1,0 +1,35 @@
+/**
+ * What the API is built from: services injected by the composition root (no singletons), and
+ * the Fastify augmentations for auth (each route states the role it needs in its config).
+ */
+import type { Clock } from "../core/clock.ts";
+import type { Engine } from "../engine/engine.ts";
+import type { EventBus } from "../observe/event-bus.ts";
+import type { Role, TokenRow } from "../store/repositories/tokens.ts";
+import type { Store } from "../store/store.ts";
+import type { SyncRequest, SyncResult } from "../reconcile/sync.ts";
+
+export interface ApiDeps {
+  readonly store: Store;
+  readonly bus: EventBus;
+  readonly engine: Engine;
+  readonly clock: Clock;
+  readonly version: string;
+  /** Records desired state from a blueprint and enqueues a reconcile. */
+  readonly sync: (request: SyncRequest, actor: string) => SyncResult;
+  /** Enqueues a reconcile of an environment. */
+  readonly requestReconcile: (environmentId: string) => void;
+  /** Tests want quiet servers. */
+  readonly logger?: boolean;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    principal?: TokenRow;
+  }
+  interface FastifyContextConfig {
+    /** Minimum role; absent only on public routes. */
+    role?: Role;
+    public?: boolean;
+  }
+}

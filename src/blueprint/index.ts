@@ -1,0 +1,10 @@
+/**
+ * The blueprint (`berth.yaml`): parse, validate, normalize, resolve environments, export the
+ * JSON Schema, and import other platforms' files. Everything else reads blueprints through here.
+ */
+export type { Diagnostic } from "./diagnostics.ts";
+export { resolveEnvironment } from "./environments.ts";
+export { blueprintJsonSchema } from "./json-schema.ts";
+export { loadBlueprintFile } from "./load.ts";
+export { type ParseResult, parseBlueprint } from "./parse.ts";
+export type * from "./types.ts";

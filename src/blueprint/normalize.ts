@@ -1,0 +1,201 @@
+/**
+ * Stage 3: the schema-checked document -> the normalized `Blueprint`. Applies defaults, turns
+ * durations/sizes/percentages into numbers with units in their names, resolves env sources.
+ */
+import type { HealthSpec, RestartPolicy } from "../engine/engine.ts";
+import type { Reporter } from "./diagnostics.ts";
+import { type NameIndex, normalizeEnv } from "./envsources.ts";
+import { durationMs, percent, sizeBytes } from "./schema/fields.ts";
+import type { RawBlueprint, RawService } from "./schema/root.ts";
+import type { Blueprint, BuildInfo, Database, Environment, KeyValue, Limits, RunningFields, Service } from "./types.ts";
+
+const ms = (v: string | number | undefined, fallback: number): number => (v === undefined ? fallback : (durationMs(v) ?? fallback));
+
+/** Backup schedule words -> cron expressions (UTC). */
+const BACKUP_SCHEDULES: Record<string, string> = { hourly: "0 * * * *", daily: "0 3 * * *", weekly: "0 3 * * 0" };
+
+export const DEFAULT_HEALTH: HealthSpec = { intervalMs: 10_000, timeoutMs: 5_000, unhealthyThreshold: 3, healthyThreshold: 1, graceMs: 10_000, deployTimeoutMs: 300_000 };
+
+export function buildIndex(raw: RawBlueprint): NameIndex {
+  const groups = new Map<string, Set<string>>();
+  for (const [name, vars] of Object.entries(raw.envGroups ?? {})) groups.set(name, new Set(Object.keys(vars)));
+  return {
+    services: new Set(Object.keys(raw.services ?? {})),
+    databases: new Set(Object.keys(raw.databases ?? {})),
+    keyValues: new Set(Object.keys(raw.keyValues ?? {})),
+    groups,
+  };
+}
+
+/** Normalizes a schema-valid document. Reports reference problems; never throws for bad input. */
+export function normalize(raw: RawBlueprint, out: Reporter): Blueprint {
+  const idx = buildIndex(raw);
+  const referencedPooled = new Set<string>();
+  const services = Object.entries(raw.services ?? {}).map(([name, svc]) => normalizeService(name, svc, idx, out));
+  for (const s of services) {
+    for (const src of [...Object.values(s.env), ...Object.values(s.preview.env)]) {
+      if (src.kind === "fromDatabase" && src.property === "pooledConnectionString") referencedPooled.add(src.name);
+      if (src.kind === "interpolated") for (const p of src.parts) if (p.kind === "ref" && p.property === "pooledConnectionString") referencedPooled.add(p.name);
+    }
+  }
+  const databases: Database[] = Object.entries(raw.databases ?? {}).map(([name, db]) => {
+    const databaseName = db.databaseName ?? name.replace(/-/g, "_");
+    const backups = db.backups === false ? undefined : {
+      schedule: BACKUP_SCHEDULES[db.backups?.schedule ?? "daily"] ?? db.backups?.schedule ?? BACKUP_SCHEDULES.daily!,
+      keep: { daily: db.backups?.keep?.daily ?? 7, weekly: db.backups?.keep?.weekly ?? 4, monthly: db.backups?.keep?.monthly ?? 0 },
+    };
+    return {
+      name,
+      kind: "postgres",
+      version: Number(db.postgres ?? 16),
+      databaseName,
+      user: db.user ?? databaseName,
+      ...(backups ? { backups } : {}),
+      ...(db.pitr === false ? {} : { pitrWindowMs: ms(db.pitr, 7 * 86_400_000) }),
+      pooled: db.pooled ?? referencedPooled.has(name),
+      ...(db.disk !== undefined ? { diskBytes: sizeBytes(db.disk)! } : {}),
+      ...(db.allowFrom ? { allowFrom: db.allowFrom } : {}),
+    };
+  });
+  const keyValues: KeyValue[] = Object.entries(raw.keyValues ?? {}).map(([name, kv]) => ({
+    name,
+    kind: "redis",
+    version: Math.trunc(Number(kv.redis ?? 7)),
+    ...(kv.maxmemory !== undefined ? { maxmemoryBytes: sizeBytes(kv.maxmemory)! } : {}),
+    eviction: kv.eviction ?? "noeviction",
+    persistence: kv.persistence ?? "rdb",
+    ...(kv.allowFrom ? { allowFrom: kv.allowFrom } : {}),
+  }));
+  const envGroups = Object.entries(raw.envGroups ?? {}).map(([name, vars]) => ({ name, env: normalizeEnv(vars, ["envGroups", name], idx, out) }));
+  const environments: Environment[] = Object.entries(raw.environments ?? { production: { branch: "main" } }).map(([name, e]) => ({
+    name,
+    ...(e.branch !== undefined ? { branch: e.branch } : {}),
+    autoDeploy: e.autoDeploy ?? true,
+    approvalRequired: e.approval === true || e.approval === "required",
+  }));
+  const previews = {
+    mode: raw.previews?.mode ?? "off",
+    ...(raw.previews?.expireAfterDays !== undefined ? { expireAfterDays: raw.previews.expireAfterDays } : {}),
+    ...(raw.previews?.baseEnvironment !== undefined ? { baseEnvironment: raw.previews.baseEnvironment } : {}),
+  } as const;
+  return { version: 1, project: raw.project, services, databases, keyValues, envGroups, environments, previews, source: raw as Record<string, unknown> };
+}
+
+function limitsOf(raw: { memory?: string | number; cpu?: string | number } | undefined): Limits {
+  if (!raw) return {};
+  const cpu = raw.cpu === undefined ? undefined : typeof raw.cpu === "number" ? Math.round(raw.cpu * 1000) : Number.parseInt(raw.cpu, 10);
+  return { ...(raw.memory !== undefined ? { memoryBytes: sizeBytes(raw.memory)! } : {}), ...(cpu !== undefined ? { cpuMillicores: cpu } : {}) };
+}
+
+function normalizeService(name: string, svc: RawService, idx: NameIndex, out: Reporter): Service {
+  const path = ["services", name];
+  const b = svc.build;
+  const build: BuildInfo = {
+    ...(svc.runtime ? { runtime: svc.runtime } : svc.type === "static" ? { runtime: "static" as const } : {}),
+    rootDir: svc.rootDir ?? ".",
+    ...(typeof b === "string" ? { command: b } : b?.command ? { command: b.command } : {}),
+    paths: typeof b === "object" ? (b.paths ?? []) : [],
+    ignoredPaths: typeof b === "object" ? (b.ignoredPaths ?? []) : [],
+  };
+  const env = normalizeEnv(svc.env, [...path, "env"], idx, out);
+  const preview = {
+    replicas: svc.preview?.replicas ?? 1,
+    ...(svc.preview?.limits ? { limits: limitsOf(svc.preview.limits) } : {}),
+    env: normalizeEnv(svc.preview?.env, [...path, "preview", "env"], idx, out),
+  };
+  const base = { name, build, env, envGroups: svc.envGroups ?? [], preview };
+  switch (svc.type) {
+    case "cron": {
+      const r = svc.retries;
+      const retries = typeof r === "number" ? { max: r } : (r ?? { max: 0 });
+      return {
+        ...base,
+        type: "cron",
+        schedule: svc.schedule ?? "",
+        command: svc.command ?? "",
+        timezone: svc.timezone ?? "UTC",
+        concurrency: svc.concurrency ?? "forbid",
+        maxConcurrent: svc.concurrency === "allow" ? (svc.maxConcurrent ?? 1) : 1,
+        timeoutMs: ms(svc.timeout, 3_600_000),
+        retries: {
+          max: retries.max,
+          backoffMs: ms("backoff" in retries ? retries.backoff : undefined, 30_000),
+          maxBackoffMs: ms("maxBackoff" in retries ? retries.maxBackoff : undefined, 600_000),
+          factor: ("factor" in retries ? retries.factor : undefined) ?? 2,
+        },
+        missedRuns: svc.missedRuns ?? "skip",
+        limits: limitsOf(svc.limits),
+      };
+    }
+    case "static":
+      return {
+        ...base,
+        type: "static",
+        publishDir: svc.publishDir ?? "dist",
+        spa: svc.spa ?? false,
+        headers: svc.headers ?? [],
+        redirects: (svc.redirects ?? []).map((r) => ({ from: r.from, to: r.to, status: r.status ?? 301 })),
+        rewrites: svc.rewrites ?? [],
+        replicas: svc.replicas ?? 1,
+        domains: (svc.domains ?? []).map((d) => d.toLowerCase()),
+        routes: (svc.routes ?? []).map((r) => ({ path: r.path, ...(r.domain ? { domain: r.domain.toLowerCase() } : {}), stripPrefix: r.stripPrefix ?? false })),
+      };
+    case "web":
+      return {
+        ...base,
+        ...running(svc),
+        type: "web",
+        ...(svc.port !== undefined ? { port: svc.port } : {}),
+        domains: (svc.domains ?? []).map((d) => d.toLowerCase()),
+        routes: (svc.routes ?? []).map((r) => ({ path: r.path, ...(r.domain ? { domain: r.domain.toLowerCase() } : {}), stripPrefix: r.stripPrefix ?? false })),
+      };
+    case "private":
+      return { ...base, ...running(svc), type: "private", ...(svc.port !== undefined ? { port: svc.port } : {}) };
+    case "worker":
+      return { ...base, ...running(svc), type: "worker" };
+  }
+}
+
+type RunningRaw = Extract<RawService, { type: "web" | "private" | "worker" }>;
+
+function running(svc: RunningRaw): RunningFields {
+  const h = svc.health;
+  const hp = typeof h === "string" ? { path: h } : (h ?? {});
+  const get = <K extends string>(k: K): string | number | undefined => (hp as Record<string, string | number | undefined>)[k];
+  const health: HealthSpec = {
+    ...(typeof (hp as { path?: string }).path === "string" ? { path: (hp as { path: string }).path } : {}),
+    intervalMs: ms(get("interval"), DEFAULT_HEALTH.intervalMs),
+    timeoutMs: ms(get("timeout"), DEFAULT_HEALTH.timeoutMs),
+    unhealthyThreshold: (get("unhealthyThreshold") as number | undefined) ?? DEFAULT_HEALTH.unhealthyThreshold,
+    healthyThreshold: (get("healthyThreshold") as number | undefined) ?? DEFAULT_HEALTH.healthyThreshold,
+    graceMs: ms(get("grace"), DEFAULT_HEALTH.graceMs),
+    deployTimeoutMs: ms(get("deployTimeout"), DEFAULT_HEALTH.deployTimeoutMs),
+  };
+  const r = svc.restart;
+  const policy = typeof r === "string" ? r : (r?.policy ?? "always");
+  const restart: RestartPolicy = policy === "on-failure" ? { policy, maxRetries: (typeof r === "object" ? r.maxRetries : undefined) ?? 10 } : { policy };
+  const sc = svc.scaling;
+  const scaling = sc
+    ? {
+        min: sc.min,
+        max: sc.max,
+        ...(sc.cpu !== undefined ? { targetCpuPercent: percent(sc.cpu)! } : {}),
+        ...(sc.memory !== undefined ? { targetMemoryPercent: percent(sc.memory)! } : {}),
+        ...(sc.queue ? { queue: sc.queue } : {}),
+      }
+    : undefined;
+  const singleton = svc.singleton ?? false;
+  return {
+    ...(svc.start !== undefined ? { start: svc.start } : {}),
+    ...(svc.preDeploy !== undefined ? { preDeploy: svc.preDeploy } : {}),
+    ...(svc.initialDeploy !== undefined ? { initialDeploy: svc.initialDeploy } : {}),
+    replicas: singleton ? 1 : (svc.replicas ?? (scaling ? Math.max(1, scaling.min) : 1)),
+    ...(scaling ? { scaling } : {}),
+    singleton,
+    health,
+    restart,
+    shutdownDelayMs: ms(svc.shutdownDelay, 30_000),
+    limits: limitsOf(svc.limits),
+    disks: (svc.disks ?? []).map((d) => ({ name: d.name, mountPath: d.mountPath, sizeBytes: d.size !== undefined ? sizeBytes(d.size)! : 1024 ** 3 })),
+  };
+}

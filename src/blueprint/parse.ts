@@ -1,0 +1,91 @@
+/**
+ * The staged parser: YAML (with positions) -> aliases -> schema -> normalize -> rules, then each
+ * environment re-checked with its overrides merged. Never throws for bad input: every problem
+ * comes back as a located diagnostic.
+ */
+import { rewriteAliases, sourcePath } from "./aliases.ts";
+import { type Diagnostic, type Location, type Path, Reporter } from "./diagnostics.ts";
+import { mergeEnvironment, overridePath } from "./environments.ts";
+import { reportIssues } from "./issues.ts";
+import { normalize } from "./normalize.ts";
+import { checkRules } from "./rules.ts";
+import { blueprintSchema, type RawBlueprint } from "./schema/root.ts";
+import { parseYamlSource } from "./source.ts";
+import type { Blueprint } from "./types.ts";
+
+export type ParseResult =
+  | { readonly ok: true; readonly blueprint: Blueprint; readonly warnings: Diagnostic[] }
+  | { readonly ok: false; readonly errors: Diagnostic[]; readonly warnings: Diagnostic[] };
+
+/** Parses and validates a blueprint's text. `file` is only used in diagnostics. */
+export function parseBlueprint(text: string, opts: { file: string }): ParseResult {
+  try {
+    return parseStages(text, opts.file);
+  } catch (e) {
+    // A bug in a stage must not take the caller down; report it where the file starts.
+    const detail = e instanceof Error ? e.message : String(e);
+    const r = new Reporter(opts.file, () => ({ line: 1, column: 1 }));
+    r.error("BERTH_INTERNAL", { detail }, []);
+    return { ok: false, errors: r.errors, warnings: [] };
+  }
+}
+
+function parseStages(text: string, file: string): ParseResult {
+  const src = parseYamlSource(text);
+  if (src.errors.length > 0) {
+    const r = new Reporter(file, () => ({ line: 1, column: 1 }));
+    for (const e of src.errors) r.errors.push({ ...makeYamlDiag(r, e.message), line: e.at.line, column: e.at.column });
+    return { ok: false, errors: r.errors, warnings: [] };
+  }
+  const aliased = rewriteAliases(src.value);
+  const locate = (path: Path, onKey?: boolean): Location => src.locate(sourcePath(path, aliased.renamed), onKey);
+  const out = new Reporter(file, locate);
+  for (const w of aliased.warnings) out.warn("BERTH_BLUEPRINT_DEPRECATED_ALIAS", { alias: w.alias, name: w.name }, w.path, true);
+  const doc = aliased.value;
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) {
+    out.error("BERTH_BLUEPRINT_NOT_A_MAP", {}, []);
+    return { ok: false, errors: out.errors, warnings: out.warnings };
+  }
+  const checked = blueprintSchema.safeParse(doc);
+  if (!checked.success) {
+    reportIssues(checked.error.issues, blueprintSchema, doc, out);
+    return fail(out);
+  }
+  const raw = checked.data;
+  const blueprint = normalize(raw, out);
+  checkRules(blueprint, raw, out);
+  if (out.errors.length > 0) return fail(out);
+  for (const envName of Object.keys(raw.environments ?? {})) checkEnvironment(raw, envName, file, locate, out);
+  if (out.errors.length > 0) return fail(out);
+  return { ok: true, blueprint, warnings: out.warnings };
+}
+
+/** Re-validates the document with one environment's overrides merged; errors point at the override. */
+function checkEnvironment(raw: RawBlueprint, envName: string, file: string, locate: (p: Path, k?: boolean) => Location, out: Reporter): void {
+  const source = raw as Record<string, unknown>;
+  const merged = mergeEnvironment(source, envName);
+  const envOut = new Reporter(file, (path, onKey) => locate(overridePath(source, envName, path), onKey));
+  const checked = blueprintSchema.safeParse(merged);
+  if (!checked.success) reportIssues(checked.error.issues, blueprintSchema, merged, envOut);
+  else checkRules(normalize(checked.data, envOut), checked.data, envOut);
+  for (const e of envOut.errors) {
+    out.errors.push({ ...e, message: `environment '${envName}': ${e.message}`, path: [...overridePath(source, envName, e.path)] });
+  }
+}
+
+function makeYamlDiag(r: Reporter, detail: string): Diagnostic {
+  r.error("BERTH_BLUEPRINT_YAML", { detail }, []);
+  return r.errors.pop()!;
+}
+
+function fail(out: Reporter): ParseResult {
+  const seen = new Set<string>();
+  const errors = out.errors.filter((e) => {
+    const id = `${e.code}|${e.line}|${e.column}|${e.message}`;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+  errors.sort((a, b) => a.line - b.line || a.column - b.column);
+  return { ok: false, errors, warnings: out.warnings };
+}

@@ -1,0 +1,195 @@
+/**
+ * Stage 4: cross-field rules over the normalized blueprint (with the raw document at hand for
+ * what normalization folds away, like `replicas` written next to `singleton`).
+ */
+import { formatPath, type Path, type Reporter, suggest } from "./diagnostics.ts";
+import type { RawBlueprint } from "./schema/root.ts";
+import type { Blueprint, EnvSource, Service } from "./types.ts";
+
+/** Variables every instance gets from Berth itself; `${PORT}` and friends are always defined. */
+export const BUILTIN_VARS = new Set(["PORT", "HOST", "NODE_ENV", "BERTH_PROJECT", "BERTH_ENVIRONMENT", "BERTH_SERVICE", "BERTH_RELEASE", "BERTH_INSTANCE"]);
+
+type RawSvc = Record<string, unknown>;
+
+export function checkRules(bp: Blueprint, raw: RawBlueprint, out: Reporter): void {
+  const rawServices = (raw.services ?? {}) as Record<string, RawSvc>;
+  checkNames(bp, out);
+  const domainOwner = new Map<string, string>();
+  const serviceNames = bp.services.map((s) => s.name);
+  const groupNames = bp.envGroups.map((g) => g.name);
+  for (const svc of bp.services) {
+    const r = rawServices[svc.name] ?? {};
+    const path = ["services", svc.name];
+    for (const [i, g] of svc.envGroups.entries()) {
+      if (!groupNames.includes(g)) out.error("BERTH_BLUEPRINT_UNKNOWN_REFERENCE", { field: formatPath([...path, "envGroups", i]), kind: "env group", name: g, suggestion: suggest(g, groupNames, "Defined groups") }, [...path, "envGroups", i]);
+    }
+    if (svc.type === "cron") {
+      if (!svc.schedule) out.error("BERTH_BLUEPRINT_CRON_SCHEDULE_MISSING", { service: svc.name }, path, true);
+      if (!svc.command) out.error("BERTH_BLUEPRINT_CRON_COMMAND_MISSING", { service: svc.name }, path, true);
+    }
+    if (svc.type === "web" || svc.type === "private" || svc.type === "worker") {
+      const replicas = r.replicas as number | undefined;
+      if (svc.singleton && ((replicas !== undefined && replicas > 1) || svc.scaling)) {
+        out.error("BERTH_BLUEPRINT_SINGLETON_REPLICAS", { service: svc.name, replicas: svc.scaling ? `up to ${svc.scaling.max}` : String(replicas) }, [...path, svc.scaling ? "scaling" : "replicas"], true);
+      }
+      if (replicas !== undefined && svc.scaling) out.error("BERTH_BLUEPRINT_REPLICAS_AND_SCALING", { service: svc.name }, [...path, "scaling"], true);
+      if (svc.scaling) {
+        if (svc.scaling.min > svc.scaling.max) out.error("BERTH_BLUEPRINT_SCALING_RANGE", { service: svc.name, min: svc.scaling.min, max: svc.scaling.max }, [...path, "scaling", "min"]);
+        if (svc.scaling.targetCpuPercent === undefined && svc.scaling.targetMemoryPercent === undefined && !svc.scaling.queue) out.error("BERTH_BLUEPRINT_SCALING_TARGET", { service: svc.name }, [...path, "scaling"], true);
+        const q = svc.scaling.queue;
+        if (q && !bp.keyValues.some((k) => k.name === q.keyValue)) {
+          out.error("BERTH_BLUEPRINT_UNKNOWN_REFERENCE", { field: formatPath([...path, "scaling", "queue", "keyValue"]), kind: "key-value store", name: q.keyValue, suggestion: suggest(q.keyValue, bp.keyValues.map((k) => k.name), "Defined key-value stores") }, [...path, "scaling", "queue", "keyValue"]);
+        }
+      }
+      if (svc.disks.length > 0 && (svc.scaling || (replicas ?? 1) > 1)) {
+        out.error("BERTH_BLUEPRINT_DISK_AUTOSCALING", { service: svc.name, what: svc.scaling ? "autoscale" : `run ${replicas} replicas` }, [...path, svc.scaling ? "scaling" : "replicas"], true);
+      }
+      const mounts = new Map<string, number>();
+      const diskNames = new Set<string>();
+      svc.disks.forEach((d, i) => {
+        if (mounts.has(d.mountPath)) out.error("BERTH_BLUEPRINT_DUPLICATE_MOUNT", { service: svc.name, mountPath: d.mountPath }, [...path, "disks", i, "mountPath"]);
+        mounts.set(d.mountPath, i);
+        if (diskNames.has(d.name)) out.error("BERTH_BLUEPRINT_BAD_VALUE", { field: formatPath([...path, "disks", i, "name"]), detail: `disk name '${d.name}' is used twice`, suggestion: "Give each disk its own name." }, [...path, "disks", i, "name"]);
+        diskNames.add(d.name);
+      });
+      if (svc.start === undefined) out.warn("BERTH_BLUEPRINT_NO_START", { service: svc.name }, path, true);
+    }
+    if (svc.type === "web" || svc.type === "static") {
+      svc.domains.forEach((d, i) => void claim(domainOwner, d, svc.name, [...path, "domains", i], out, d));
+      svc.routes.forEach((rt, i) => void claim(domainOwner, `${rt.domain ?? "*"}${rt.path}`, svc.name, [...path, "routes", i, "path"], out, `${rt.domain ?? ""}${rt.path}`));
+    }
+    for (const [key, src] of Object.entries(svc.env)) checkAccess(bp, svc.name, src, [...path, "env", key], out);
+  }
+  checkInterpolation(bp, out);
+  checkEnvironments(bp, raw, serviceNames, out);
+}
+
+function claim(owners: Map<string, string>, key: string, service: string, path: Path, out: Reporter, shown: string): void {
+  const first = owners.get(key);
+  if (first !== undefined && first !== service) out.error("BERTH_BLUEPRINT_DUPLICATE_DOMAIN", { domain: shown, first, second: service }, path);
+  else if (first === service) out.error("BERTH_BLUEPRINT_DUPLICATE_DOMAIN", { domain: shown, first: service, second: service }, path);
+  else owners.set(key, service);
+}
+
+function checkNames(bp: Blueprint, out: Reporter): void {
+  const seen = new Map<string, string>();
+  const add = (name: string, kind: string, path: Path) => {
+    const first = seen.get(name);
+    if (first) out.error("BERTH_BLUEPRINT_DUPLICATE_NAME", { name, first, second: kind }, path, true);
+    else seen.set(name, kind);
+  };
+  for (const s of bp.services) add(s.name, "service", ["services", s.name]);
+  for (const d of bp.databases) add(d.name, "database", ["databases", d.name]);
+  for (const k of bp.keyValues) add(k.name, "key-value store", ["keyValues", k.name]);
+}
+
+function checkAccess(bp: Blueprint, service: string, src: EnvSource, path: Path, out: Reporter): void {
+  const refs: { kind: "database" | "key-value store"; name: string }[] = [];
+  if (src.kind === "fromDatabase") refs.push({ kind: "database", name: src.name });
+  if (src.kind === "fromKeyValue") refs.push({ kind: "key-value store", name: src.name });
+  if (src.kind === "interpolated") for (const p of src.parts) if (p.kind === "ref" && p.target !== "service") refs.push({ kind: p.target === "database" ? "database" : "key-value store", name: p.name });
+  for (const ref of refs) {
+    const res = ref.kind === "database" ? bp.databases.find((d) => d.name === ref.name) : bp.keyValues.find((k) => k.name === ref.name);
+    if (res?.allowFrom && !res.allowFrom.includes(service)) {
+      out.error("BERTH_BLUEPRINT_ACCESS_DENIED", { field: formatPath(path), service, kind: ref.kind, name: ref.name, allowed: res.allowFrom.join(", ") || "none" }, path);
+    }
+  }
+}
+
+/** Variables a service sees, in the order of precedence: groups first, its own env last. */
+function visibleVars(bp: Blueprint, svc: Service): Map<string, { source: EnvSource; node: string; path: Path }> {
+  const vars = new Map<string, { source: EnvSource; node: string; path: Path }>();
+  for (const g of svc.envGroups) {
+    const group = bp.envGroups.find((x) => x.name === g);
+    for (const [k, src] of Object.entries(group?.env ?? {})) vars.set(k, { source: src, node: `group:${g}:${k}`, path: ["envGroups", g, k] });
+  }
+  for (const [k, src] of Object.entries(svc.env)) vars.set(k, { source: src, node: `service:${svc.name}:${k}`, path: ["services", svc.name, "env", k] });
+  return vars;
+}
+
+/** `${VAR}` must name a visible variable, and variables must not refer to each other in a cycle. */
+function checkInterpolation(bp: Blueprint, out: Reporter): void {
+  const edges = new Map<string, string[]>();
+  const paths = new Map<string, Path>();
+  for (const svc of bp.services) {
+    const vars = visibleVars(bp, svc);
+    for (const [key, { source, node, path }] of vars) {
+      paths.set(node, path);
+      const deps: string[] = [];
+      if (source.kind === "interpolated") {
+        for (const p of source.parts) {
+          if (p.kind !== "var") continue;
+          const dep = vars.get(p.key);
+          if (dep) deps.push(dep.node);
+          else if (!BUILTIN_VARS.has(p.key) && node.startsWith("service:")) {
+            out.error("BERTH_BLUEPRINT_UNKNOWN_REFERENCE", { field: formatPath(path), kind: "variable", name: p.key, suggestion: suggest(p.key, [...vars.keys()].filter((k) => k !== key), "Variables of this service") }, path);
+          }
+        }
+      }
+      if (source.kind === "fromServiceEnv") {
+        const other = bp.services.find((s) => s.name === source.name);
+        const dep = other ? visibleVars(bp, other).get(source.envVarKey) : undefined;
+        if (dep) deps.push(dep.node);
+        else if (other) out.error("BERTH_BLUEPRINT_UNKNOWN_REFERENCE", { field: formatPath(path), kind: `variable of service '${source.name}'`, name: source.envVarKey, suggestion: suggest(source.envVarKey, Object.keys(other.env), "Its variables") }, path);
+      }
+      const existing = edges.get(node) ?? [];
+      edges.set(node, [...existing, ...deps]);
+    }
+  }
+  // Iterative-enough DFS: blueprints hold hundreds of variables, not millions.
+  const state = new Map<string, 1 | 2>();
+  const stack: string[] = [];
+  const reported = new Set<string>();
+  const visit = (n: string): void => {
+    state.set(n, 1);
+    stack.push(n);
+    for (const m of edges.get(n) ?? []) {
+      if (state.get(m) === 1) {
+        const cycle = stack.slice(stack.indexOf(m));
+        const id = [...cycle].sort().join(",");
+        if (!reported.has(id)) {
+          reported.add(id);
+          const shown = [...cycle, m].map((x) => x.split(":").slice(-1)[0]).join(" -> ");
+          const at = paths.get(m) ?? [];
+          out.error("BERTH_BLUEPRINT_INTERPOLATION_CYCLE", { field: formatPath(at), cycle: shown }, at);
+        }
+      } else if (!state.has(m)) visit(m);
+    }
+    stack.pop();
+    state.set(n, 2);
+  };
+  for (const n of edges.keys()) if (!state.has(n)) visit(n);
+}
+
+function checkEnvironments(bp: Blueprint, raw: RawBlueprint, services: readonly string[], out: Reporter): void {
+  const envNames = bp.environments.map((e) => e.name);
+  if (bp.previews.baseEnvironment && !envNames.includes(bp.previews.baseEnvironment)) {
+    out.error("BERTH_BLUEPRINT_UNKNOWN_REFERENCE", { field: "previews.baseEnvironment", kind: "environment", name: bp.previews.baseEnvironment, suggestion: suggest(bp.previews.baseEnvironment, envNames, "Defined environments") }, ["previews", "baseEnvironment"]);
+  }
+  const lists = { services, databases: bp.databases.map((d) => d.name), keyValues: bp.keyValues.map((k) => k.name), envGroups: bp.envGroups.map((g) => g.name) };
+  for (const [envName, env] of Object.entries(raw.environments ?? {})) {
+    for (const section of ["databases", "keyValues", "envGroups"] as const) {
+      for (const name of Object.keys(env[section] ?? {})) {
+        if (!lists[section].includes(name)) {
+          out.error("BERTH_BLUEPRINT_UNKNOWN_REFERENCE", { field: formatPath(["environments", envName, section, name]), kind: section.replace(/s$/, ""), name, suggestion: suggest(name, lists[section], "Defined names") }, ["environments", envName, section, name], true);
+        }
+      }
+    }
+    for (const [name, o] of Object.entries(env.services ?? {})) {
+      // An override may add a service only by giving it a type; otherwise it must name one.
+      if (!services.includes(name) && !("type" in o)) {
+        out.error("BERTH_BLUEPRINT_UNKNOWN_REFERENCE", { field: formatPath(["environments", envName, "services", name]), kind: "service", name, suggestion: suggest(name, services, "Defined services") }, ["environments", envName, "services", name], true);
+      }
+    }
+  }
+  for (const svc of bp.services) {
+    for (const [key, src] of Object.entries(svc.env)) {
+      const refs = src.kind === "fromService" ? [src] : src.kind === "interpolated" ? src.parts.flatMap((p) => (p.kind === "ref" && p.target === "service" ? [p] : [])) : [];
+      for (const ref of refs) {
+        const target = bp.services.find((s) => s.name === ref.name);
+        const problem = !target ? undefined : target.type === "worker" || target.type === "cron" ? `'${ref.name}' is a ${target.type} and has no network address` : ref.property === "publicUrl" && target.type === "private" ? `'${ref.name}' is private and has no public URL` : undefined;
+        if (problem) out.error("BERTH_BLUEPRINT_BAD_VALUE", { field: formatPath(["services", svc.name, "env", key]), detail: problem, suggestion: "Reference a web service (or a private one for host, port, hostport and url)." }, ["services", svc.name, "env", key]);
+      }
+    }
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * Services: a discriminated union on `type` (web, private, worker, cron, static). Shared parts
+ * are spread into each variant so the JSON Schema lists exactly the fields a type accepts.
+ */
+import { z } from "zod";
+import { envMap } from "./env.ts";
+import { command, cron, duration, name, percentage, posInt, size, timezone } from "./fields.ts";
+
+const build = z
+  .union([
+    command("Build command, run in rootDir."),
+    z.strictObject({
+      command: command("Build command, run in rootDir.").optional(),
+      paths: z.array(z.string()).optional().describe("Only changes under these globs (relative to the repository root) trigger a build."),
+      ignoredPaths: z.array(z.string()).optional().describe("Changes only under these globs never trigger a build."),
+    }),
+  ])
+  .describe("How to build: a command, or `{ command, paths, ignoredPaths }` for monorepo build filters.");
+
+const restart = z
+  .union([
+    z.enum(["always", "on-failure", "never"]),
+    z.strictObject({
+      policy: z.enum(["always", "on-failure", "never"]).describe("When a crashed instance is restarted."),
+      maxRetries: posInt("Restarts in a row before giving up (on-failure only; default 10).").optional(),
+    }),
+  ])
+  .describe("Restart policy: `always` (default), `on-failure` (with maxRetries) or `never`.");
+
+const health = z
+  .union([
+    z.string().describe("Shorthand for `{ path }`."),
+    z.strictObject({
+      path: z.string().startsWith("/").optional().describe("HTTP path probed on the service's port; a 2xx or 3xx answer is healthy."),
+      interval: duration("Time between probes (default 10s).").optional(),
+      timeout: duration("How long one probe may take (default 5s).").optional(),
+      healthyThreshold: z.number().int().min(1).optional().describe("Consecutive successes before an instance is healthy (default 1)."),
+      unhealthyThreshold: z.number().int().min(1).optional().describe("Consecutive failures before an instance is unhealthy (default 3)."),
+      grace: duration("Time after start during which failures do not count; workers must stay up this long (default 10s).").optional(),
+      deployTimeout: duration("How long a deploy waits for new instances to become healthy (default 5m).").optional(),
+    }),
+  ])
+  .describe("Health check: a path, or the full settings.");
+
+const scaling = z
+  .strictObject({
+    min: z.number().int().min(0).describe("Fewest instances."),
+    max: z.number().int().min(1).describe("Most instances."),
+    cpu: percentage("Target average CPU use.").optional(),
+    memory: percentage("Target average memory use.").optional(),
+    queue: z
+      .strictObject({
+        keyValue: z.string().describe("The key-value store holding the queue."),
+        key: z.string().describe("The Redis list (or BullMQ wait list) whose length is measured."),
+        targetPerReplica: z.number().int().min(1).describe("Queue length per instance to aim for."),
+      })
+      .optional()
+      .describe("Scale on queue depth."),
+  })
+  .describe("Autoscaling between min and max instances on CPU, memory or queue depth.");
+
+const limits = z
+  .strictObject({
+    memory: size("Memory limit; the instance is OOM-killed above it.").optional(),
+    cpu: z.union([z.number().positive(), z.string().regex(/^\d+m$/)]).optional().describe("CPU limit in cores (0.5) or millicores (500m)."),
+  })
+  .describe("Resource limits per instance.");
+
+const disk = z.strictObject({
+  name: name("Disk name, unique in the service."),
+  mountPath: z.string().startsWith("/").describe("Absolute path where the disk is mounted in the instance."),
+  size: size("Disk size (default 1gb).").optional(),
+});
+
+const route = z.strictObject({
+  path: z.string().startsWith("/").describe("Path prefix routed to this service."),
+  domain: z.string().optional().describe("Only on this domain (default: every domain of the environment)."),
+  stripPrefix: z.boolean().optional().describe("Remove the prefix before forwarding (default false)."),
+});
+
+const preview = z
+  .strictObject({
+    replicas: z.number().int().min(0).optional().describe("Instances in preview environments (default 1; 0 skips the service)."),
+    limits: limits.optional(),
+    env: envMap.optional(),
+  })
+  .describe("Size and values of this service in preview environments.");
+
+const common = {
+  runtime: z.enum(["node", "python", "static", "custom"]).optional().describe("Build runtime; detected from the files in rootDir when absent."),
+  rootDir: z.string().optional().describe("Directory (relative to the repository root) the service builds and runs in (default `.`)."),
+  build: build.optional(),
+  env: envMap.optional(),
+  envGroups: z.array(z.string()).optional().describe("Env groups whose variables this service receives."),
+  preview: preview.optional(),
+};
+
+const runs = {
+  start: command("Start command, run by /bin/sh in rootDir; detected from the build when absent.").optional(),
+  preDeploy: command("Runs once per deploy, after the build and before new instances start (migrations).").optional(),
+  initialDeploy: command("Runs once, on the very first deploy of an environment (seeding).").optional(),
+  replicas: z.number().int().min(0).optional().describe("Fixed number of instances (default 1)."),
+  scaling: scaling.optional(),
+  singleton: z.boolean().optional().describe("Exactly one instance, never two at once, even during a deploy (stop-first)."),
+  restart: restart.optional(),
+  shutdownDelay: duration("Time between SIGTERM and SIGKILL when an instance stops (default 30s).").optional(),
+  limits: limits.optional(),
+  disks: z.array(disk).optional().describe("Persistent disks that survive deploys."),
+};
+
+const listening = {
+  port: z.number().int().min(1).max(65535).optional().describe("Port the service listens on; passed as $PORT (default: assigned by Berth)."),
+  health: health.optional(),
+};
+
+const routed = {
+  domains: z.array(z.string().regex(/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i)).optional().describe("Public domains routed to this service (TLS certificates are obtained automatically)."),
+  routes: z.array(route).optional().describe("Path routes: serve this service under a path prefix."),
+};
+
+export const webService = z.strictObject({ type: z.literal("web").describe("A public HTTP service behind the router."), ...common, ...runs, ...listening, ...routed });
+export const privateService = z.strictObject({ type: z.literal("private").describe("An HTTP/TCP service reachable only by the environment's other services."), ...common, ...runs, ...listening });
+export const workerService = z.strictObject({
+  type: z.literal("worker").describe("A background process with no port."),
+  ...common,
+  ...runs,
+  health: z.strictObject({ grace: duration("Time the process must stay up to count as started (default 10s).").optional(), deployTimeout: duration("How long a deploy waits (default 5m).").optional() }).optional().describe("Liveness settings."),
+});
+
+export const cronService = z.strictObject({
+  type: z.literal("cron").describe("A scheduled job."),
+  ...common,
+  schedule: cron("Cron expression (5 fields, or @hourly, @daily, ...); required.").optional(),
+  command: command("What each run executes; required.").optional(),
+  timezone: timezone("IANA time zone of the schedule (default UTC).").optional(),
+  concurrency: z.enum(["forbid", "allow", "replace"]).optional().describe("When a run is due while another runs: forbid (skip, default), allow, replace (stop the old one)."),
+  maxConcurrent: z.number().int().min(1).optional().describe("Most runs at once when concurrency is `allow` (default 1)."),
+  timeout: duration("Longest a run may take before it is stopped (default 1h).").optional(),
+  retries: z
+    .union([
+      z.number().int().min(0),
+      z.strictObject({
+        max: z.number().int().min(0).describe("Retries after a failed run."),
+        backoff: duration("Delay before the first retry (default 30s).").optional(),
+        maxBackoff: duration("Longest delay between retries (default 10m).").optional(),
+        factor: z.number().min(1).optional().describe("Multiplier of the delay per retry (default 2)."),
+      }),
+    ])
+    .optional()
+    .describe("Retries of a failed run, with exponential backoff."),
+  missedRuns: z.enum(["skip", "run-once", "run-all"]).optional().describe("Runs missed while Berth was down: skip (default), run-once, run-all."),
+  limits: limits.optional(),
+});
+
+const header = z.strictObject({
+  path: z.string().describe("Path glob the header applies to, e.g. `/assets/*`."),
+  name: z.string().describe("Header name."),
+  value: z.string().describe("Header value."),
+});
+
+export const staticService = z.strictObject({
+  type: z.literal("static").describe("A static site served by Berth's file server."),
+  ...common,
+  publishDir: z.string().optional().describe("Directory (relative to rootDir) holding the built files (default `dist`)."),
+  spa: z.boolean().optional().describe("Serve index.html for unknown paths (single-page apps)."),
+  headers: z.array(header).optional().describe("Response headers by path."),
+  redirects: z
+    .array(z.strictObject({ from: z.string(), to: z.string(), status: z.union([z.literal(301), z.literal(302), z.literal(307), z.literal(308)]).optional() }))
+    .optional()
+    .describe("Redirects (default status 301)."),
+  rewrites: z.array(z.strictObject({ from: z.string(), to: z.string() })).optional().describe("Rewrites: serve `to` for requests to `from`."),
+  replicas: z.number().int().min(1).optional().describe("Instances of the file server (default 1)."),
+  ...routed,
+});
+
+export const service = z.discriminatedUnion("type", [webService, privateService, workerService, cronService, staticService]).describe("A service; `type` selects its fields.");
+
+/** Field names each service type accepts; used for "applies only to X" hints. */
+export const serviceKeysByType: Record<string, readonly string[]> = {
+  web: Object.keys(webService.shape),
+  private: Object.keys(privateService.shape),
+  worker: Object.keys(workerService.shape),
+  cron: Object.keys(cronService.shape),
+  static: Object.keys(staticService.shape),
+};

@@ -1,0 +1,192 @@
+/**
+ * The normalized blueprint: defaults applied, aliases resolved, durations and sizes as numbers
+ * with units in their names. Plain data (JSON-serializable), so the store can keep it as is.
+ */
+import type { DiskSpec, HealthSpec, RestartPolicy } from "../engine/engine.ts";
+
+/** A reference to a property of a service, database or key-value store. */
+export type RefTarget = "service" | "database" | "keyValue";
+
+/** One piece of an interpolated string. */
+export type TemplatePart =
+  | { readonly kind: "text"; readonly text: string }
+  /** `${VAR}`: another variable of the same service (or its env groups). */
+  | { readonly kind: "var"; readonly key: string }
+  /** `${name.property}`: a property of a service, database or key-value store. */
+  | { readonly kind: "ref"; readonly target: RefTarget; readonly name: string; readonly property: string };
+
+/** Where an environment variable's value comes from. */
+export type EnvSource =
+  | { readonly kind: "literal"; readonly value: string }
+  | { readonly kind: "generate"; readonly encoding: "secret" | "hex" | "base64" | "uuid"; readonly lengthBytes: number }
+  /** Set later through `berth secret set`; a deploy refuses to start while it is missing. */
+  | { readonly kind: "secret"; readonly description?: string }
+  | { readonly kind: "fromDatabase"; readonly name: string; readonly property: string }
+  | { readonly kind: "fromKeyValue"; readonly name: string; readonly property: string }
+  | { readonly kind: "fromService"; readonly name: string; readonly property: string }
+  | { readonly kind: "fromServiceEnv"; readonly name: string; readonly envVarKey: string }
+  | { readonly kind: "fromGroup"; readonly name: string; readonly key: string }
+  | { readonly kind: "interpolated"; readonly template: string; readonly parts: readonly TemplatePart[] };
+
+export type EnvMap = Readonly<Record<string, EnvSource>>;
+
+export interface BuildInfo {
+  readonly runtime?: "node" | "python" | "static" | "custom";
+  readonly rootDir: string;
+  readonly command?: string;
+  /** Globs (from the repository root) whose changes trigger a build; empty = any change. */
+  readonly paths: readonly string[];
+  readonly ignoredPaths: readonly string[];
+}
+
+export interface Limits {
+  readonly memoryBytes?: number;
+  readonly cpuMillicores?: number;
+}
+
+export interface Scaling {
+  readonly min: number;
+  readonly max: number;
+  readonly targetCpuPercent?: number;
+  readonly targetMemoryPercent?: number;
+  readonly queue?: { readonly keyValue: string; readonly key: string; readonly targetPerReplica: number };
+}
+
+export interface Route {
+  readonly path: string;
+  readonly domain?: string;
+  readonly stripPrefix: boolean;
+}
+
+export interface PreviewSettings {
+  readonly replicas: number;
+  readonly limits?: Limits;
+  readonly env: EnvMap;
+}
+
+interface ServiceBase {
+  readonly name: string;
+  readonly build: BuildInfo;
+  readonly env: EnvMap;
+  readonly envGroups: readonly string[];
+  readonly preview: PreviewSettings;
+}
+
+/** Fields of services that run a long-lived process (web, private, worker). */
+export interface RunningFields {
+  readonly start?: string;
+  readonly preDeploy?: string;
+  readonly initialDeploy?: string;
+  /** Desired instances; with `scaling` the starting count (scaling.min, at least 1). */
+  readonly replicas: number;
+  readonly scaling?: Scaling;
+  readonly singleton: boolean;
+  readonly health: HealthSpec;
+  readonly restart: RestartPolicy;
+  readonly shutdownDelayMs: number;
+  readonly limits: Limits;
+  readonly disks: readonly DiskSpec[];
+}
+
+export interface WebService extends ServiceBase, RunningFields {
+  readonly type: "web";
+  readonly port?: number;
+  readonly domains: readonly string[];
+  readonly routes: readonly Route[];
+}
+
+export interface PrivateService extends ServiceBase, RunningFields {
+  readonly type: "private";
+  readonly port?: number;
+}
+
+export interface WorkerService extends ServiceBase, RunningFields {
+  readonly type: "worker";
+}
+
+export interface CronService extends ServiceBase {
+  readonly type: "cron";
+  readonly schedule: string;
+  readonly command: string;
+  readonly timezone: string;
+  readonly concurrency: "forbid" | "allow" | "replace";
+  readonly maxConcurrent: number;
+  readonly timeoutMs: number;
+  readonly retries: { readonly max: number; readonly backoffMs: number; readonly maxBackoffMs: number; readonly factor: number };
+  readonly missedRuns: "skip" | "run-once" | "run-all";
+  readonly limits: Limits;
+}
+
+export interface StaticService extends ServiceBase {
+  readonly type: "static";
+  readonly publishDir: string;
+  readonly spa: boolean;
+  readonly headers: readonly { readonly path: string; readonly name: string; readonly value: string }[];
+  readonly redirects: readonly { readonly from: string; readonly to: string; readonly status: 301 | 302 | 307 | 308 }[];
+  readonly rewrites: readonly { readonly from: string; readonly to: string }[];
+  readonly replicas: number;
+  readonly domains: readonly string[];
+  readonly routes: readonly Route[];
+}
+
+export type Service = WebService | PrivateService | WorkerService | CronService | StaticService;
+export type ServiceType = Service["type"];
+
+export interface Database {
+  readonly name: string;
+  readonly kind: "postgres";
+  readonly version: number;
+  readonly databaseName: string;
+  readonly user: string;
+  /** Absent when backups are off. `schedule` is a cron expression. */
+  readonly backups?: { readonly schedule: string; readonly keep: { readonly daily: number; readonly weekly: number; readonly monthly: number } };
+  /** Point-in-time recovery window; absent when PITR is off. */
+  readonly pitrWindowMs?: number;
+  readonly pooled: boolean;
+  readonly diskBytes?: number;
+  /** Services that may connect; undefined = all. */
+  readonly allowFrom?: readonly string[];
+}
+
+export interface KeyValue {
+  readonly name: string;
+  readonly kind: "redis";
+  readonly version: number;
+  readonly maxmemoryBytes?: number;
+  readonly eviction: string;
+  readonly persistence: "rdb" | "aof" | "none";
+  readonly allowFrom?: readonly string[];
+}
+
+export interface EnvGroup {
+  readonly name: string;
+  readonly env: EnvMap;
+}
+
+export interface Environment {
+  readonly name: string;
+  readonly branch?: string;
+  readonly autoDeploy: boolean;
+  readonly approvalRequired: boolean;
+}
+
+export interface Previews {
+  readonly mode: "off" | "manual" | "automatic";
+  readonly expireAfterDays?: number;
+  readonly baseEnvironment?: string;
+}
+
+export interface Blueprint {
+  readonly version: 1;
+  readonly project: string;
+  readonly services: readonly Service[];
+  readonly databases: readonly Database[];
+  readonly keyValues: readonly KeyValue[];
+  readonly envGroups: readonly EnvGroup[];
+  readonly environments: readonly Environment[];
+  readonly previews: Previews;
+  /** Set by `resolveEnvironment`: which environment this copy is for. */
+  readonly environment?: Environment;
+  /** The validated source (aliases rewritten), kept so environments can be resolved later. */
+  readonly source: Readonly<Record<string, unknown>>;
+}

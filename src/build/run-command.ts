@@ -1,0 +1,51 @@
+/**
+ * Runs a build step as an argv array with a timeout and line-by-line output. Builds run at low
+ * CPU priority (nice) so they cannot starve running services.
+ */
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { BerthError } from "../core/errors.ts";
+import type { LogLine } from "../engine/engine.ts";
+
+export interface StepOptions {
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly timeoutMs: number;
+  readonly signal: AbortSignal;
+  readonly onLog: (line: LogLine) => void;
+  readonly label: string;
+}
+
+export function runStep(argv: readonly string[], o: StepOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const [cmd, ...args] = ["nice", "-n", "10", ...argv];
+    const child = spawn(cmd!, args, { cwd: o.cwd, env: o.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const emit = (stream: "stdout" | "stderr") => (line: string) => o.onLog({ at: new Date().toISOString(), instance: o.label, stream, line });
+    createInterface({ input: child.stdout }).on("line", emit("stdout"));
+    createInterface({ input: child.stderr }).on("line", emit("stderr"));
+    const kill = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    };
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      kill();
+    }, o.timeoutMs);
+    o.signal.addEventListener("abort", kill, { once: true });
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(new BerthError("BERTH_BUILD_FAILED", { step: o.label, detail: e.message }, { cause: e }));
+    });
+    child.on("close", (code, sig) => {
+      clearTimeout(timer);
+      o.signal.removeEventListener("abort", kill);
+      if (code === 0) resolve();
+      else if (timedOut) reject(new BerthError("BERTH_BUILD_FAILED", { step: o.label, detail: `timed out after ${o.timeoutMs} ms` }));
+      else reject(new BerthError("BERTH_BUILD_FAILED", { step: o.label, detail: `\`${argv.join(" ")}\` exited with ${code ?? sig}` }));
+    });
+  });
+}

@@ -1,0 +1,48 @@
+import { existsSync, writeFileSync } from "node:fs";
+import type { Command } from "commander";
+import { resolveConfig } from "../../core/config.ts";
+import { startDaemon } from "../../server.ts";
+import { readCredentialsFile } from "../client.ts";
+
+/** `berth server`: the daemon, in the foreground. */
+export function registerServerCommand(program: Command): void {
+  program
+    .command("server")
+    .description("run the Berth daemon (API, reconciler, engine) in the foreground")
+    .option("--data-dir <dir>", "state directory (default /var/lib/berth as root, ~/.berth otherwise; env BERTH_DATA_DIR)")
+    .option("--listen <host:port>", "API address (default 127.0.0.1:7700; env BERTH_LISTEN)")
+    .option("--engine <name>", "where instances run: local or memory (env BERTH_ENGINE)")
+    .option("--base-domain <domain>", "base domain of generated hostnames (default localhost)")
+    .option("--credentials-file <path>", "write {url, token} for a local CLI here (used by `berth up`)")
+    .action(async (opts: Record<string, string | undefined>) => {
+      const config = resolveConfig({
+        flags: { "data-dir": opts.dataDir, listen: opts.listen, engine: opts.engine, "base-domain": opts.baseDomain },
+        env: process.env,
+        isRoot: process.getuid?.() === 0,
+      });
+      const daemon = await startDaemon(config, { logger: process.env.BERTH_LOG_REQUESTS === "1" });
+      process.stdout.write(`berth daemon ${daemon.url} (data ${config.dataDir}, engine ${daemon.engine.name})\n`);
+      if (daemon.ownerToken) {
+        process.stdout.write(
+          `\nOwner token (shown once, only its hash is stored):\n\n  ${daemon.ownerToken}\n\nberth login --url ${daemon.url} --token ${daemon.ownerToken}\n\n`,
+        );
+      }
+      if (opts.credentialsFile) {
+        const existing = existsSync(opts.credentialsFile) ? readCredentialsFile(opts.credentialsFile) : undefined;
+        const now = new Date().toISOString();
+        const valid = existing && daemon.store.tokens.verify(existing.token, now);
+        const token = valid ? existing.token : daemon.store.tokens.create({ name: `local-cli-${Date.now().toString(36)}`, role: "owner" }, now).token;
+        writeFileSync(opts.credentialsFile, `${JSON.stringify({ url: daemon.url, token, pid: process.pid }, null, 2)}\n`, { mode: 0o600 });
+      }
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        process.stdout.write(`${signal}: stopping (instances keep running and are adopted by the next start)\n`);
+        await daemon.stop({ stopInstances: process.env.BERTH_STOP_INSTANCES === "1" });
+        process.exit(0);
+      };
+      process.on("SIGINT", () => void stop("SIGINT"));
+      process.on("SIGTERM", () => void stop("SIGTERM"));
+    });
+}

@@ -1,0 +1,74 @@
+/**
+ * The local daemon `berth up` starts when none is configured: `berth server` as a detached
+ * child with a credentials file in its data dir, reused by later `up`/`down` calls.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { defaultDataDir } from "../core/config.ts";
+import { BerthError } from "../core/errors.ts";
+import { ApiClient, type Credentials } from "./client.ts";
+
+interface DaemonFile extends Credentials {
+  readonly pid: number;
+}
+
+export function localDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.BERTH_DATA_DIR ?? defaultDataDir(process.getuid?.() === 0);
+}
+
+const credentialsPath = (dataDir: string) => join(dataDir, "daemon.json");
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function readLocalDaemon(dataDir: string): DaemonFile | undefined {
+  const path = credentialsPath(dataDir);
+  if (!existsSync(path)) return undefined;
+  const d = JSON.parse(readFileSync(path, "utf8")) as DaemonFile;
+  return alive(d.pid) ? d : undefined;
+}
+
+/** Returns a client for the local daemon, starting one if needed (`started` tells which). */
+export async function ensureLocalDaemon(dataDir: string, onStart: (line: string) => void): Promise<{ client: ApiClient; started: boolean; pid: number }> {
+  const existing = readLocalDaemon(dataDir);
+  if (existing) return { client: new ApiClient(existing), started: false, pid: existing.pid };
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  rmSync(credentialsPath(dataDir), { force: true });
+  const main = fileURLToPath(new URL("./main.ts", import.meta.url));
+  const log = openSync(join(dataDir, "daemon.log"), "a");
+  const child = spawn(process.execPath, [main, "server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--credentials-file", credentialsPath(dataDir)], {
+    detached: true,
+    stdio: ["ignore", log, log],
+    env: process.env,
+  });
+  child.unref();
+  onStart(`started a local Berth daemon (pid ${child.pid}, data ${dataDir}, log ${join(dataDir, "daemon.log")})`);
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const d = readLocalDaemon(dataDir);
+    if (d) return { client: new ApiClient(d), started: true, pid: d.pid };
+    if (child.exitCode !== null) break;
+    await sleep(100);
+  }
+  throw new BerthError("BERTH_DAEMON_UNREACHABLE", { url: "local daemon", detail: `it did not start; see ${join(dataDir, "daemon.log")}` });
+}
+
+/** Stops a local daemon started by `up` and waits for it to exit. */
+export async function stopLocalDaemon(pid: number): Promise<void> {
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline && alive(pid)) await sleep(100);
+}

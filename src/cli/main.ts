@@ -1,0 +1,65 @@
+/**
+ * `berth`: the command-line interface. Talks to the daemon over HTTP; local commands (validate,
+ * import, schema) need none. Every command has --help and --json; errors print one line plus a
+ * hint and exit with the catalogue's exit code.
+ */
+import { existsSync } from "node:fs";
+import { Command, CommanderError } from "commander";
+import { BerthError } from "../core/errors.ts";
+import { registerAccountCommands } from "./commands/account.ts";
+import { registerEventsCommand } from "./commands/events.ts";
+import { registerReleaseCommands } from "./commands/releases.ts";
+import { registerServerCommand } from "./commands/server.ts";
+import { registerStatusCommand } from "./commands/status.ts";
+import { registerUpCommands } from "./commands/up.ts";
+import { type CliContext, defaultContext } from "./context.ts";
+import { reportError } from "./output.ts";
+
+const VERSION = "0.1.0";
+
+export async function buildProgram(ctx: CliContext): Promise<Command> {
+  const program = new Command("berth")
+    .description("Berth: run whole stacks from one blueprint on your own servers")
+    .version(VERSION)
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      // Commander prints "error: ...\n(Did you mean x?)": keep it to one line.
+      writeErr: (text) => process.stderr.write(`${text.replace(/\n\(Did you mean ([^)]*)\)/g, " (did you mean $1)").trimEnd()}\n`),
+    });
+  registerServerCommand(program);
+  registerAccountCommands(program, ctx);
+  registerStatusCommand(program, ctx);
+  registerEventsCommand(program, ctx);
+  registerUpCommands(program, ctx);
+  registerReleaseCommands(program, ctx);
+  const blueprintCommands = new URL("./commands/blueprint.ts", import.meta.url);
+  if (existsSync(blueprintCommands)) {
+    const mod = (await import(blueprintCommands.href)) as { registerBlueprintCommands?: (p: Command) => void };
+    mod.registerBlueprintCommands?.(program);
+  }
+  // Subcommands inherit the one-line error style and the exit override.
+  for (const c of program.commands) c.exitOverride().showSuggestionAfterError(true).configureOutput(program.configureOutput());
+  return program;
+}
+
+export async function main(argv: readonly string[], ctx: CliContext = defaultContext()): Promise<number> {
+  const program = await buildProgram(ctx);
+  const json = argv.includes("--json");
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
+      return new BerthError("BERTH_USAGE", { detail: e.message }).exitCode;
+    }
+    return reportError(e, json);
+  }
+}
+
+if (import.meta.main) {
+  const code = await main(process.argv.slice(2));
+  // Long-running commands (server, up, logs -f) keep the loop alive themselves.
+  if (code !== 0) process.exit(code);
+}

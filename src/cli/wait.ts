@@ -1,0 +1,63 @@
+/**
+ * Waits for an environment to settle after a sync, showing deploy progress from the event log.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { BerthError } from "../core/errors.ts";
+import type { BerthEvent } from "../core/events.ts";
+import type { ApiClient } from "./client.ts";
+import type { EnvStatus } from "./commands/status.ts";
+
+const SHOWN = new Set(["deploy:build:started", "deploy:release:created", "deploy:step", "deploy:live", "deploy:failed", "reconcile:failed"]);
+
+export function describeProgress(e: BerthEvent): string | undefined {
+  if (!SHOWN.has(e.type)) return undefined;
+  const d = e.data as Record<string, unknown>;
+  const svc = e.scope.service ?? d.service ?? "";
+  switch (e.type) {
+    case "deploy:build:started":
+      return `${svc}: building`;
+    case "deploy:release:created":
+      return `${svc}: release #${d.release} ready (${d.ms} ms)`;
+    case "deploy:step":
+      return `${svc}: ${d.step} ${d.detail ? `— ${d.detail}` : ""} (${d.ms} ms)`;
+    case "deploy:live":
+      return `${svc}: live (release #${d.release})`;
+    case "deploy:failed":
+      return `${svc}: FAILED at ${d.step}: ${d.reason}`;
+    case "reconcile:failed":
+      return `reconcile failed: ${d.reason} (retrying in ${d.retryInMs} ms)`;
+  }
+  return undefined;
+}
+
+export async function waitForEnvironment(
+  client: ApiClient,
+  target: { project: string; environment: string; generation: number; afterSeq: number },
+  onProgress: (line: string) => void,
+  timeoutMs = 30 * 60_000,
+): Promise<EnvStatus> {
+  const deadline = Date.now() + timeoutMs;
+  let seq = target.afterSeq;
+  const path = `/v1/projects/${encodeURIComponent(target.project)}/environments/${encodeURIComponent(target.environment)}`;
+  while (Date.now() < deadline) {
+    const events = await client.request<BerthEvent[]>(
+      "GET",
+      `/v1/events?after=${seq}&project=${encodeURIComponent(target.project)}&environment=${encodeURIComponent(target.environment)}&limit=500`,
+    );
+    for (const e of events) {
+      seq = Math.max(seq, e.seq);
+      const line = describeProgress(e);
+      if (line) onProgress(line);
+    }
+    const env = await client.request<EnvStatus>("GET", path);
+    if (env.reconciledGeneration >= target.generation && !["pending", "reconciling"].includes(env.status)) return env;
+    await sleep(250);
+  }
+  throw new BerthError("BERTH_RECONCILE_FAILED", { environment: `${target.project}/${target.environment}`, step: "wait", detail: `not settled within ${timeoutMs} ms` });
+}
+
+/** Highest event sequence number now, so progress shows only what follows. */
+export async function lastSeq(client: ApiClient): Promise<number> {
+  const last = await client.request<BerthEvent[]>("GET", "/v1/events?limit=1");
+  return last.at(-1)?.seq ?? 0;
+}

@@ -1,0 +1,59 @@
+import { defineErrors } from "./spec.ts";
+
+/** Errors of managed data: PostgreSQL and Redis servers, backups, restores and drills. */
+export const dataErrors = defineErrors({
+  BERTH_DATA_INPUT_INVALID: {
+    message: "invalid {kind} resource '{name}': {detail}",
+    hint: "Fix the database or keyValue entry named above in berth.yaml.",
+    http: 400,
+    exit: 2,
+  },
+  BERTH_DATA_PROCESS_FAILED: {
+    message: "{program} failed for '{name}' (exit {code}): {detail}",
+    hint: "Read the server log in {logPath}; check free disk space and that the OS package is installed.",
+    http: 500,
+    exit: 1,
+  },
+  BERTH_DATA_START_FAILED: {
+    message: "{kind} server '{name}' did not become ready: {detail}",
+    hint: "Read the server log in {logPath}; a port clash or a full disk are the usual causes.",
+    http: 503,
+    exit: 6,
+  },
+  BERTH_DATA_NOT_RUNNING: {
+    message: "{kind} server '{name}' is not running",
+    hint: "Provision it first (`berth sync`), or check `berth db list`.",
+    http: 409,
+    exit: 6,
+  },
+  BERTH_DATA_BACKUP_FAILED: {
+    message: "backup of '{name}' failed: {detail}",
+    hint: "The previous backups are untouched. Check free space in the backup store {storeDir} and run `berth db backup` again.",
+    http: 500,
+    exit: 1,
+  },
+  BERTH_DATA_BACKUP_CORRUPT: {
+    message: "backup {backup} of '{name}' failed verification: {detail}",
+    hint: "Do not restore from this backup. Take a fresh one with `berth db backup` and check the disk holding {storeDir}.",
+    http: 500,
+    exit: 1,
+  },
+  BERTH_DATA_RESTORE_TARGET_INVALID: {
+    message: "cannot restore '{name}' to {target}: {detail}",
+    hint: "List restorable backups and the recovery window with `berth db backups`.",
+    http: 400,
+    exit: 2,
+  },
+  BERTH_DATA_RESTORE_FAILED: {
+    message: "restore of '{name}' to {target} failed: {detail}",
+    hint: "The live database was not touched. Read the restore log in {logPath}.",
+    http: 500,
+    exit: 1,
+  },
+  BERTH_DATA_DRILL_FAILED: {
+    message: "restore drill of '{name}' failed: {detail}",
+    hint: "Backups of '{name}' may not be restorable. Take a fresh base backup now and investigate the store {storeDir}.",
+    http: 500,
+    exit: 1,
+  },
+});

@@ -1,0 +1,41 @@
+import { defineErrors } from "./spec.ts";
+
+/** Errors of the engines (local processes, memory fake). */
+export const engineErrors = defineErrors({
+  BERTH_ENGINE_ARTIFACT_UNSUPPORTED: {
+    message: "the {engine} engine cannot run a '{kind}' artifact (release {release})",
+    hint: "The local engine runs directory artifacts; rebuild the service for this engine.",
+    http: 422,
+    exit: 2,
+  },
+  BERTH_ENGINE_START_FAILED: {
+    message: "could not start an instance of {service}: {detail}",
+    hint: "Check that the release directory exists and the start command is right; `berth logs {service}` shows its output.",
+    http: 500,
+    exit: 1,
+  },
+  BERTH_ENGINE_NO_PORT: {
+    message: "no free port left in {range} for {service}",
+    hint: "Widen the engine's port range or run fewer listening instances.",
+    http: 503,
+    exit: 6,
+  },
+  BERTH_ENGINE_SANDBOX_FAILED: {
+    message: "isolating {service} failed at {step}: {detail}",
+    hint: "Running as root needs useradd, bubblewrap (bwrap) and a writable cgroup hierarchy; see docs/design/engine-local.md.",
+    http: 500,
+    exit: 1,
+  },
+  BERTH_ENGINE_STATE_FAILED: {
+    message: "engine state at {path} failed: {detail}",
+    hint: "Check the permissions and free space of the data directory.",
+    http: 500,
+    exit: 1,
+  },
+  BERTH_ENGINE_STOPPED: {
+    message: "the {engine} engine is not running",
+    hint: "Call start() before using the engine (the daemon does this at boot).",
+    http: 503,
+    exit: 6,
+  },
+});

@@ -1,0 +1,172 @@
+/**
+ * One PostgreSQL server process and its directory: the live server of an environment, a
+ * restored copy beside it, or a drill's scratch copy. Runs as the `postgres` OS user when Berth
+ * is root; the superuser is reached only over a private Unix socket with peer authentication.
+ */
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import pg from "pg";
+import { BerthError } from "../../core/errors.ts";
+import { freePort } from "../net.ts";
+import { currentOsUser, logTail, type RunAs, runProgram, ServerProcess, waitReady } from "../proc.ts";
+import type { PgBinaries } from "./binaries.ts";
+import { type HbaEntry, renderHba, renderIdent, renderServerConf, type ServerSettings } from "./config.ts";
+
+/** Writes a file and hands it to `runAs` so the server can read it. */
+export function writeOwned(path: string, content: string, mode: number, runAs: RunAs | undefined): void {
+  writeFileSync(path, content, { mode });
+  chmodSync(path, mode);
+  if (runAs) chownSync(path, runAs.uid, runAs.gid);
+}
+
+/** Creates a directory owned by `runAs` with the given mode. */
+export function mkdirOwned(path: string, mode: number, runAs: RunAs | undefined): void {
+  mkdirSync(path, { recursive: true, mode });
+  chmodSync(path, mode);
+  if (runAs) chownSync(path, runAs.uid, runAs.gid);
+}
+
+export interface InstanceStart {
+  readonly hba: readonly HbaEntry[];
+  readonly allowList: readonly string[];
+  readonly archive?: ServerSettings["archive"];
+  readonly recovery?: ServerSettings["recovery"];
+  readonly readyTimeoutMs?: number;
+}
+
+export class PgInstance {
+  readonly name: string;
+  readonly dir: string;
+  readonly dataDir: string;
+  readonly socketDir: string;
+  readonly logPath: string;
+  readonly bins: PgBinaries;
+  readonly runAs: RunAs | undefined;
+  #proc: ServerProcess | undefined;
+  #port = 0;
+
+  constructor(opts: { name: string; dir: string; bins: PgBinaries; runAs: RunAs | undefined }) {
+    this.name = opts.name;
+    this.dir = opts.dir;
+    this.dataDir = join(opts.dir, "data");
+    this.socketDir = join(opts.dir, "run");
+    this.logPath = join(opts.dir, "server.log");
+    this.bins = opts.bins;
+    this.runAs = opts.runAs;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get running(): boolean {
+    return this.#proc?.running ?? false;
+  }
+
+  get pid(): number {
+    return this.#proc?.pid ?? -1;
+  }
+
+  bin(program: string): string {
+    return join(this.bins.binDir, program);
+  }
+
+  /** Directory layout, owned by the server's user; the data dir 0700 as PostgreSQL demands. */
+  prepareDirs(): void {
+    mkdirSync(this.dir, { recursive: true, mode: 0o755 });
+    mkdirOwned(this.socketDir, 0o700, this.runAs);
+    if (!existsSync(this.logPath)) writeOwned(this.logPath, "", 0o600, this.runAs);
+  }
+
+  get initialized(): boolean {
+    return existsSync(join(this.dataDir, "PG_VERSION"));
+  }
+
+  /** initdb with data checksums (pg_amcheck and pg_verifybackup then catch corruption). */
+  async init(): Promise<void> {
+    this.prepareDirs();
+    if (this.initialized) return;
+    mkdirOwned(this.dataDir, 0o700, this.runAs);
+    await runProgram(this.bin("initdb"), ["-D", this.dataDir, "-U", "postgres", "--auth-local=peer", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--data-checksums"], {
+      runAs: this.runAs,
+      name: this.name,
+      logPath: this.logPath,
+    });
+  }
+
+  /** Makes postgresql.conf include berth.conf once (idempotent; survives into backups). */
+  #ensureInclude(): void {
+    const conf = join(this.dataDir, "postgresql.conf");
+    const text = readFileSync(conf, "utf8");
+    if (!text.includes("include_if_exists = 'berth.conf'")) writeOwned(conf, `${text}\ninclude_if_exists = 'berth.conf'\n`, 0o600, this.runAs);
+  }
+
+  /** Writes the configuration and starts the server on `port` (a free one if 0), retrying a port clash. */
+  async start(s: InstanceStart, port = 0): Promise<number> {
+    if (this.running) return this.#port;
+    this.prepareDirs();
+    this.#ensureInclude();
+    writeOwned(join(this.dataDir, "pg_hba.conf"), renderHba(s.hba, s.allowList), 0o600, this.runAs);
+    writeOwned(join(this.dataDir, "pg_ident.conf"), renderIdent(["root", "postgres", currentOsUser(), ...(this.runAs ? [this.runAs.user] : [])]), 0o600, this.runAs);
+    // A crashed server leaves postmaster.pid behind; postgres itself checks whether the pid is alive.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const p = port || (await freePort());
+      const conf = renderServerConf({ port: p, socketDir: this.socketDir, listenAll: s.allowList.length > 0, archive: s.archive, recovery: s.recovery });
+      writeOwned(join(this.dataDir, "berth.conf"), conf, 0o600, this.runAs);
+      const proc = ServerProcess.start(this.bin("postgres"), ["-D", this.dataDir], { runAs: this.runAs, logPath: this.logPath });
+      this.#proc = proc;
+      this.#port = p;
+      const ok = await waitReady(() => this.#probe(), { deadlineMs: s.readyTimeoutMs ?? 60_000, proc });
+      if (ok) return p;
+      await proc.stop("SIGQUIT", 5000);
+      const tail = logTail(this.logPath);
+      if (!port && /could not bind|Address already in use/.test(tail)) continue;
+      throw new BerthError("BERTH_DATA_START_FAILED", { kind: "postgres", name: this.name, detail: tail.split("\n").slice(-3).join(" | "), logPath: this.logPath });
+    }
+    throw new BerthError("BERTH_DATA_START_FAILED", { kind: "postgres", name: this.name, detail: "no free port after 3 attempts", logPath: this.logPath });
+  }
+
+  async #probe(): Promise<boolean> {
+    const rows = await this.query<{ ok: number }>("SELECT 1 AS ok");
+    return rows[0]?.ok === 1;
+  }
+
+  /** A superuser client over the private socket; the caller ends it. */
+  async client(database = "postgres"): Promise<pg.Client> {
+    const c = new pg.Client({ host: this.socketDir, port: this.#port, user: "postgres", database, connectionTimeoutMillis: 5000 });
+    c.on("error", () => {});
+    await c.connect();
+    return c;
+  }
+
+  /** Runs one statement as the superuser. */
+  async query<R extends object = Record<string, unknown>>(sql: string, params: unknown[] = [], database = "postgres"): Promise<R[]> {
+    const c = await this.client(database);
+    try {
+      return (await c.query(sql, params)).rows as R[];
+    } finally {
+      await c.end().catch(() => {});
+    }
+  }
+
+  /** Waits until recovery has finished and the server accepts writes. */
+  async waitPromoted(timeoutMs: number): Promise<boolean> {
+    return waitReady(async () => (await this.query<{ r: boolean }>("SELECT pg_is_in_recovery() AS r"))[0]?.r === false, {
+      deadlineMs: timeoutMs,
+      intervalMs: 100,
+      ...(this.#proc ? { proc: this.#proc } : {}),
+    });
+  }
+
+  /** Fast shutdown (SIGINT): aborts sessions, checkpoints, exits. */
+  async stop(): Promise<void> {
+    await this.#proc?.stop("SIGINT", 30_000);
+    this.#proc = undefined;
+  }
+
+  /** Stops and deletes the instance directory. */
+  async destroy(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Which base backups to keep: the newest per day / ISO week / month for the configured counts
+ * (grandfather-father-son), the newest backup of all, and the backup that anchors the start of
+ * the point-in-time-recovery window (the newest one finished at or before `now - pitrWindow`);
+ * WAL older than the oldest kept backup's start segment goes too. Pure: time is data.
+ */
+import type { KeepCounts } from "./input.ts";
+
+export interface RetentionBackup {
+  readonly id: string;
+  readonly finishedAt: string;
+  readonly startWal?: string;
+}
+
+export interface RetentionPolicy {
+  readonly keep: KeepCounts;
+  readonly pitrWindowMs: number;
+}
+
+export interface RetentionPlan {
+  /** Kept ids with why, newest first. */
+  readonly keep: readonly { readonly id: string; readonly reasons: readonly string[] }[];
+  readonly remove: readonly string[];
+  /** Archived WAL segments strictly before this name can be deleted; undefined = keep all WAL. */
+  readonly walBefore: string | undefined;
+  /** The earliest moment a restore can reach after applying the plan. */
+  readonly restorableFrom: string | undefined;
+}
+
+const isoWeek = (d: Date): string => {
+  const t = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
+  const day = t.getUTCDay() || 7;
+  t.setUTCDate(t.getUTCDate() + 4 - day);
+  const yearStart = Date.UTC(t.getUTCFullYear(), 0, 1);
+  const week = Math.ceil(((t.getTime() - yearStart) / 86_400_000 + 1) / 7);
+  return `${t.getUTCFullYear()}-W${String(week).padStart(2, "0")}`;
+};
+
+const BUCKETS: readonly { key: keyof KeepCounts; of: (d: Date) => string }[] = [
+  { key: "daily", of: (d) => d.toISOString().slice(0, 10) },
+  { key: "weekly", of: isoWeek },
+  { key: "monthly", of: (d) => d.toISOString().slice(0, 7) },
+];
+
+export function planRetention(backups: readonly RetentionBackup[], policy: RetentionPolicy, nowMs: number): RetentionPlan {
+  const newestFirst = [...backups].filter((b) => Date.parse(b.finishedAt) <= nowMs).sort((a, b) => b.finishedAt.localeCompare(a.finishedAt));
+  const reasons = new Map<string, string[]>();
+  const add = (id: string, why: string) => reasons.set(id, [...(reasons.get(id) ?? []), why]);
+  if (newestFirst[0]) add(newestFirst[0].id, "newest");
+  for (const { key, of } of BUCKETS) {
+    const seen = new Set<string>();
+    for (const b of newestFirst) {
+      const bucket = of(new Date(b.finishedAt));
+      if (seen.has(bucket) || seen.size >= policy.keep[key]) continue;
+      seen.add(bucket);
+      add(b.id, `${key} ${bucket}`);
+    }
+  }
+  const windowStart = nowMs - policy.pitrWindowMs;
+  const anchor = newestFirst.find((b) => Date.parse(b.finishedAt) <= windowStart) ?? newestFirst.at(-1);
+  if (anchor && policy.pitrWindowMs > 0) add(anchor.id, "pitr window start");
+  const kept = newestFirst.filter((b) => reasons.has(b.id));
+  const oldestKept = kept.at(-1);
+  return {
+    keep: kept.map((b) => ({ id: b.id, reasons: reasons.get(b.id)! })),
+    remove: backups.filter((b) => !reasons.has(b.id) && Date.parse(b.finishedAt) <= nowMs).map((b) => b.id),
+    walBefore: oldestKept?.startWal,
+    restorableFrom: oldestKept?.finishedAt,
+  };
+}
+
+/** Segments of the same naming scheme that sort before `before` (timeline-independent). */
+export function walToRemove(segments: readonly string[], before: string | undefined): string[] {
+  if (!before) return [];
+  return segments.filter((s) => s.slice(8) < before.slice(8));
+}

@@ -1,0 +1,141 @@
+/**
+ * Maps a resolved blueprint onto desired state: for each service, the spec an engine runs and
+ * the inputs a release is cut from. Pure apart from hashing the source tree the caller names.
+ */
+import { join } from "node:path";
+import type { Blueprint, Service } from "../blueprint/types.ts";
+import type { HealthSpec, ServiceRef, ServiceSpec } from "../engine/engine.ts";
+import { type ReleaseInputs, type SourceRef, inputsDigest } from "./inputs.ts";
+
+export interface DesiredOptions {
+  readonly project: string;
+  readonly environment: string;
+  /** The command line that serves a static site: node + Berth's static server script. */
+  readonly staticServer: readonly string[];
+  /** Revision of a service's source (content digest of its rootDir, or a git commit). */
+  readonly revisionOf: (service: Service) => SourceRef;
+  /** Changes when secrets or env groups change, so a change rolls the affected services. */
+  readonly envVersion: string;
+}
+
+export interface DesiredService {
+  readonly spec: ServiceSpec;
+  readonly inputs: ReleaseInputs;
+  readonly inputsDigest: string;
+}
+
+const STATIC_HEALTH: HealthSpec = {
+  path: "/",
+  intervalMs: 5000,
+  timeoutMs: 5000,
+  unhealthyThreshold: 3,
+  healthyThreshold: 1,
+  graceMs: 0,
+  deployTimeoutMs: 60_000,
+};
+
+const NO_HEALTH: HealthSpec = { intervalMs: 10_000, timeoutMs: 5000, unhealthyThreshold: 3, healthyThreshold: 1, graceMs: 0, deployTimeoutMs: 60_000 };
+
+/** Quotes one argument for `/bin/sh -c`: single quotes, embedded ones escaped. */
+export function shellQuote(arg: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+function specOf(s: Service, ref: ServiceRef, staticServer: readonly string[]): ServiceSpec {
+  switch (s.type) {
+    case "web":
+    case "private":
+    case "worker":
+      return {
+        ref,
+        kind: s.type,
+        replicas: s.singleton ? 1 : s.replicas,
+        singleton: s.singleton,
+        start: s.start ?? "npm start",
+        listens: s.type !== "worker",
+        health: s.type === "worker" ? { ...s.health, path: undefined } : s.health,
+        restart: s.restart,
+        shutdownDelayMs: s.shutdownDelayMs,
+        limits: s.limits,
+        disks: s.disks,
+      } as ServiceSpec;
+    case "static":
+      return {
+        ref,
+        kind: "static",
+        replicas: s.replicas,
+        singleton: false,
+        start: [...staticServer, "--root", s.publishDir, "--config", ".berth-static.json"].map(shellQuote).join(" "),
+        listens: true,
+        health: STATIC_HEALTH,
+        restart: { policy: "always" },
+        shutdownDelayMs: 5000,
+        limits: {},
+        disks: [],
+      };
+    case "cron":
+      // Cron jobs have no long-lived instances: the scheduler runs each slot as a task.
+      return {
+        ref,
+        kind: "cron",
+        replicas: 0,
+        singleton: false,
+        start: s.command,
+        listens: false,
+        health: NO_HEALTH,
+        restart: { policy: "never" },
+        shutdownDelayMs: 30_000,
+        limits: s.limits,
+        disks: [],
+      };
+  }
+}
+
+function extraOf(s: Service): unknown {
+  switch (s.type) {
+    case "static":
+      return { spa: s.spa, headers: s.headers, redirects: s.redirects, rewrites: s.rewrites, domains: s.domains, routes: s.routes };
+    case "web":
+      return { domains: s.domains, routes: s.routes, port: s.port ?? null };
+    case "private":
+      return { port: s.port ?? null };
+    case "cron":
+      return {
+        schedule: s.schedule,
+        timezone: s.timezone,
+        concurrency: s.concurrency,
+        maxConcurrent: s.maxConcurrent,
+        timeoutMs: s.timeoutMs,
+        retries: s.retries,
+        missedRuns: s.missedRuns,
+      };
+    default:
+      return null;
+  }
+}
+
+/** The desired services of one environment of a resolved blueprint. */
+export function desiredServices(bp: Blueprint, opts: DesiredOptions): DesiredService[] {
+  return bp.services.map((s) => {
+    const ref: ServiceRef = { project: opts.project, environment: opts.environment, service: s.name };
+    const spec = specOf(s, ref, opts.staticServer);
+    const running = s.type === "web" || s.type === "private" || s.type === "worker";
+    const inputs: ReleaseInputs = {
+      source: opts.revisionOf(s),
+      rootDir: s.build.rootDir,
+      runtime: s.build.runtime ?? (s.type === "static" ? "static" : "auto"),
+      buildCommand: s.build.command ?? null,
+      preDeploy: running ? (s.preDeploy ?? null) : null,
+      initialDeploy: running ? (s.initialDeploy ?? null) : null,
+      publishDir: s.type === "static" ? s.publishDir : null,
+      env: { vars: s.env, groups: s.envGroups },
+      extra: extraOf(s),
+    };
+    return { spec, inputs, inputsDigest: inputsDigest(inputs, spec, opts.envVersion) };
+  });
+}
+
+/** Where a service's files are inside a directory source. */
+export function serviceDir(sourceDir: string, s: Service): string {
+  return join(sourceDir, s.build.rootDir);
+}

@@ -1,0 +1,40 @@
+/**
+ * What goes into a release, as recorded by a sync. Two digests matter: the build digest (source
+ * revision + build settings: same digest, same artifact, so it is the build cache key) and the
+ * inputs digest (build digest + everything else: a new release is cut when it changes).
+ */
+import { createHash } from "node:crypto";
+import type { ServiceSpec } from "../engine/engine.ts";
+
+export type SourceRef =
+  | { readonly kind: "dir"; readonly path: string; readonly revision: string }
+  | { readonly kind: "git"; readonly url: string; readonly ref: string; readonly revision: string };
+
+export interface ReleaseInputs {
+  readonly source: SourceRef;
+  /** Sub-directory of the source the service builds and runs from (monorepos). */
+  readonly rootDir: string;
+  readonly runtime: string;
+  readonly buildCommand: string | null;
+  readonly preDeploy: string | null;
+  readonly initialDeploy: string | null;
+  /** Static sites: what the build publishes. */
+  readonly publishDir: string | null;
+  /** Env var sources as the blueprint states them (references, not values). */
+  readonly env: unknown;
+  /** Extra, service-kind specific settings (static routes, cron schedule) the release carries. */
+  readonly extra: unknown;
+}
+
+function digest(value: unknown): string {
+  return createHash("sha256").update(JSON.stringify(value)).digest("hex");
+}
+
+export function buildDigest(inputs: ReleaseInputs): string {
+  const { source, rootDir, runtime, buildCommand, publishDir } = inputs;
+  return digest({ revision: source.revision, rootDir, runtime, buildCommand, publishDir });
+}
+
+export function inputsDigest(inputs: ReleaseInputs, spec: ServiceSpec, envVersion: string): string {
+  return digest({ inputs, spec, envVersion });
+}

@@ -1,0 +1,177 @@
+/**
+ * The deploy pipeline: named, timed steps with events. `cutRelease` builds (or reuses the cached
+ * artifact) and seals the env into an immutable, numbered release; `rollout` runs the preDeploy
+ * and initialDeploy tasks and hands the release to the engine with a health gate and the traffic
+ * port. Any failure leaves the previous release serving and the deploy `failed` with its step
+ * and reason.
+ */
+import type { Clock } from "../core/clock.ts";
+import { toBerthError } from "../core/errors.ts";
+import type { EventSink } from "../core/events.ts";
+import { newId } from "../core/ids.ts";
+import type { Engine, HealthGate, Release, RolloutPolicy, ServiceSpec, TrafficPort } from "../engine/engine.ts";
+import type { EnvironmentRow } from "../store/repositories/environments.ts";
+import type { ReleaseRow } from "../store/repositories/releases.ts";
+import type { ServiceRow } from "../store/repositories/services.ts";
+import type { Store } from "../store/store.ts";
+import type { ReleaseInputs } from "./inputs.ts";
+import type { Builder, EnvSealer } from "./ports.ts";
+
+export interface PipelineDeps {
+  readonly store: Store;
+  readonly engine: Engine;
+  readonly events: EventSink;
+  readonly clock: Clock;
+  readonly builder: Builder;
+  readonly sealer: EnvSealer;
+  readonly health: HealthGate;
+  readonly traffic: TrafficPort;
+  /** Releases kept per service beyond those running or desired. */
+  readonly keepReleases?: number;
+}
+
+/** Start-first (zero downtime) unless one-at-a-time is required: singletons and disk holders. */
+export function rolloutPolicyFor(spec: ServiceSpec): RolloutPolicy {
+  if (spec.singleton || spec.disks.length > 0) return { kind: "stop-first" };
+  return { kind: "start-first", maxSurge: Math.max(1, spec.replicas) };
+}
+
+export function toEngineRelease(row: ReleaseRow, spec: ServiceSpec): Release {
+  return { id: row.id, number: row.number, service: spec.ref, artifact: row.artifact, sealedEnv: row.sealedEnv };
+}
+
+export class DeployPipeline {
+  readonly #d: PipelineDeps;
+  constructor(deps: PipelineDeps) {
+    this.#d = deps;
+  }
+
+  #now(): string {
+    return new Date(this.#d.clock.now()).toISOString();
+  }
+
+  #scope(env: EnvironmentRow, service: ServiceRow) {
+    return { project: env.project, environment: env.name, service: service.name };
+  }
+
+  /** Build (cached by content) + seal env -> a new immutable release the service now desires. */
+  async cutRelease(env: EnvironmentRow, service: ServiceRow, actor: string, signal: AbortSignal): Promise<ReleaseRow | undefined> {
+    const { store, events } = this.#d;
+    const scope = this.#scope(env, service);
+    const started = this.#d.clock.now();
+    events.emit({ type: "deploy:build:started", scope, actor, data: { service: service.name } });
+    try {
+      const artifact = await this.#d.builder.build({
+        environment: env,
+        service,
+        signal,
+        onLog: (line) => events.emit({ type: "deploy:build:log", scope, actor, data: { line: line.line, stream: line.stream } }),
+      });
+      const sealedEnv = await this.#d.sealer.seal(env, service);
+      const inputs = service.inputs as ReleaseInputs;
+      const release = store.db.tx(() => {
+        const row = store.releases.create(service.id, artifact, { spec: service.spec, inputs, inputsDigest: service.inputsDigest }, sealedEnv, this.#now());
+        store.services.setDesiredRelease(service.id, row.id, this.#now());
+        return row;
+      });
+      events.emit({
+        type: "deploy:release:created",
+        scope,
+        actor,
+        data: { service: service.name, release: release.number, digest: artifact.digest, ms: this.#d.clock.now() - started },
+      });
+      this.#prune(service.id);
+      return release;
+    } catch (e) {
+      const err = toBerthError(e);
+      store.services.markFailed(service.id, service.inputsDigest, this.#now());
+      const deploy = store.deploys.create({ environmentId: env.id, serviceId: service.id, releaseId: null, actor }, this.#now());
+      store.deploys.addStep(deploy.id, { step: "build", detail: err.message, ms: this.#d.clock.now() - started, at: this.#now() });
+      store.deploys.finish(deploy.id, "failed", `build: ${err.message}`, this.#now());
+      events.emit({ type: "deploy:failed", scope, actor, data: { deploy: deploy.id, service: service.name, step: "build", reason: err.message } });
+      return undefined;
+    }
+  }
+
+  /** Rolls the service onto `release`. Returns true when it went live. */
+  async rollout(env: EnvironmentRow, service: ServiceRow, release: ReleaseRow, previousReleaseId: string | undefined, actor: string, signal: AbortSignal): Promise<boolean> {
+    const { store, events, engine } = this.#d;
+    const scope = this.#scope(env, service);
+    const deploy = store.deploys.create({ environmentId: env.id, serviceId: service.id, releaseId: release.id, actor }, this.#now());
+    const step = (name: string, detail: string, ms: number) => {
+      store.deploys.addStep(deploy.id, { step: name, detail, ms, at: this.#now() });
+      events.emit({ type: "deploy:step", scope, actor, data: { deploy: deploy.id, service: service.name, step: name, detail, ms } });
+    };
+    const fail = (name: string, reason: string): false => {
+      store.db.tx(() => {
+        store.deploys.finish(deploy.id, "failed", `${name}: ${reason}`, this.#now());
+        store.services.markFailed(service.id, service.inputsDigest, this.#now());
+        if (previousReleaseId) store.services.setDesiredRelease(service.id, previousReleaseId, this.#now());
+      });
+      events.emit({ type: "deploy:failed", scope, actor, data: { deploy: deploy.id, service: service.name, step: name, reason } });
+      return false;
+    };
+    events.emit({ type: "deploy:started", scope, actor, data: { deploy: deploy.id, service: service.name, release: release.number } });
+    const engineRelease = toEngineRelease(release, service.spec);
+    const inputs = service.inputs as ReleaseInputs;
+
+    const isNewRelease = previousReleaseId !== release.id;
+    const tasks: { kind: "initialDeploy" | "preDeploy"; command: string }[] = [];
+    if (isNewRelease && inputs.initialDeploy && !store.runs.hasSucceeded(service.id, "initialDeploy")) {
+      tasks.push({ kind: "initialDeploy", command: inputs.initialDeploy });
+    }
+    if (isNewRelease && inputs.preDeploy) tasks.push({ kind: "preDeploy", command: inputs.preDeploy });
+    for (const task of tasks) {
+      const started = this.#d.clock.now();
+      const run = store.runs.start({ serviceId: service.id, kind: task.kind, command: task.command }, this.#now());
+      try {
+        const result = await engine.runTask(
+          {
+            id: run.id,
+            kind: task.kind,
+            service: service.spec,
+            release: engineRelease,
+            command: task.command,
+            extraEnv: { BERTH_RUN_ID: run.id },
+            timeoutMs: 30 * 60_000,
+            onLog: (line) => events.emit({ type: "deploy:task:log", scope, actor, data: { run: run.id, line: line.line, stream: line.stream } }),
+          },
+          signal,
+        );
+        const ok = result.exitCode === 0 && !result.timedOut;
+        const detail = result.timedOut ? "timed out" : `exit ${result.exitCode ?? result.signal}`;
+        store.runs.finish(run.id, ok ? "succeeded" : result.timedOut ? "timed-out" : "failed", result.exitCode, detail, this.#now());
+        step(task.kind, `${task.command}: ${detail}`, this.#d.clock.now() - started);
+        if (!ok) return fail(task.kind, `\`${task.command}\` ${detail}; the previous release keeps serving`);
+      } catch (e) {
+        const err = toBerthError(e);
+        store.runs.finish(run.id, "failed", null, err.message, this.#now());
+        return fail(task.kind, err.message);
+      }
+    }
+
+    let last = { step: "start", detail: "" };
+    try {
+      for await (const ev of engine.apply(service.spec, engineRelease, { policy: rolloutPolicyFor(service.spec), health: this.#d.health, traffic: this.#d.traffic }, signal)) {
+        last = ev;
+        if (ev.step === "failed") break;
+        step(ev.step, ev.detail, ev.ms);
+      }
+    } catch (e) {
+      last = { step: "failed", detail: toBerthError(e).message };
+    }
+    if (last.step !== "done") return fail(last.step === "failed" ? "rollout" : last.step, last.detail || "the engine stopped without finishing");
+    store.deploys.finish(deploy.id, "live", null, this.#now());
+    store.services.markFailed(service.id, null, this.#now());
+    events.emit({ type: "deploy:live", scope, actor, data: { deploy: deploy.id, service: service.name, release: release.number } });
+    return true;
+  }
+
+  #prune(serviceId: string): void {
+    const svc = this.#d.store.services.byId(serviceId);
+    const protect = new Set([svc?.desiredReleaseId].filter((x): x is string => !!x));
+    this.#d.store.releases.prune(serviceId, this.#d.keepReleases ?? 10, protect);
+  }
+}
+
+export const newDeployId = (): string => newId("dep");

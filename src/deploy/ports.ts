@@ -1,0 +1,25 @@
+/**
+ * The ports the deploy pipeline is built from. Implementations are wired in `server.ts`:
+ * the builder from `build/`, the sealer from `secrets/`, the health gate from here, the traffic
+ * port from `router/`. Tests hand in small fakes of these, our own interfaces.
+ */
+import type { Artifact, LogLine } from "../engine/engine.ts";
+import type { EnvironmentRow } from "../store/repositories/environments.ts";
+import type { ServiceRow } from "../store/repositories/services.ts";
+
+export interface BuildRequest {
+  readonly environment: EnvironmentRow;
+  readonly service: ServiceRow;
+  readonly signal: AbortSignal;
+  readonly onLog: (line: LogLine) => void;
+}
+
+/** Turns a service's recorded inputs into an artifact; cached by content so rebuilding is cheap. */
+export interface Builder {
+  build(request: BuildRequest): Promise<Artifact>;
+}
+
+/** Resolves a service's env (secrets, references) and seals it into an encrypted snapshot. */
+export interface EnvSealer {
+  seal(environment: EnvironmentRow, service: ServiceRow): Promise<string>;
+}

@@ -1,0 +1,104 @@
+/**
+ * What each engine's test file hands the shared contract suite: the engine plus the few things
+ * only it knows how to do (make a release of the tiny test app, kill an instance from outside).
+ */
+import type { EventInput, EventSink, EventType } from "../../core/events.ts";
+import type { Engine, HealthGate, HealthSpec, Release, ServiceRef, ServiceSpec } from "../engine.ts";
+
+/** The tiny apps every engine must be able to run (on `local` these are real Node scripts). */
+export type ContractApp =
+  /** Prints `hello <PORT or worker> <GREETING>` then stays up; listens on $PORT if given. */
+  | "ok"
+  /** Exits with code 1 at once. */
+  | "crash";
+
+/** One-off commands the contract runs through runTask. */
+export type ContractTask =
+  | { readonly kind: "print-env"; readonly name: string }
+  | { readonly kind: "exit"; readonly code: number }
+  | { readonly kind: "sleep" };
+
+export interface ContractFixture {
+  readonly engine: Engine;
+  /** Events the engine emitted, oldest first. */
+  readonly events: RecordedEvents;
+  /** A release of `ref` numbered `number` whose env holds `GREETING=<greeting>`. */
+  release(ref: ServiceRef, number: number, greeting?: string): Promise<Release>;
+  /** A release whose env cannot be opened (the EnvOpener throws for it). */
+  sealedRelease(ref: ServiceRef, number: number): Promise<Release>;
+  /** The start command running `app`. */
+  startCommand(app: ContractApp): string;
+  taskCommand(task: ContractTask): string;
+  /** Kills an instance from outside, as `kill -9` would. */
+  kill(ref: ServiceRef, instanceId: string): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+/** An EventSink that keeps what it is given, for assertions. */
+export class RecordedEvents implements EventSink {
+  readonly list: EventInput[] = [];
+  emit<T extends EventType>(event: EventInput<T>): void {
+    this.list.push(event as EventInput);
+  }
+  of<T extends EventType>(type: T): EventInput<T>[] {
+    return this.list.filter((e) => e.type === type) as EventInput<T>[];
+  }
+}
+
+export const contractHealth: HealthSpec = {
+  intervalMs: 50,
+  timeoutMs: 500,
+  unhealthyThreshold: 3,
+  healthyThreshold: 1,
+  graceMs: 300,
+  deployTimeoutMs: 5000,
+};
+
+/**
+ * A liveness gate: healthy when the instance is still alive after `graceMs`. Engine-agnostic,
+ * so the contract needs no HTTP server (deploy/ owns the real HTTP probe).
+ */
+export const livenessGate: HealthGate = {
+  async wait(instance, spec, signal) {
+    const until = Date.now() + spec.graceMs;
+    while (Date.now() < until) {
+      if (signal.aborted) return { ok: false, detail: "aborted" };
+      if (!instance.alive()) return { ok: false, detail: "exited during its grace period" };
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return instance.alive() ? { ok: true, detail: "alive" } : { ok: false, detail: "exited" };
+  },
+};
+
+export function contractSpec(ref: ServiceRef, start: string, overrides: Partial<ServiceSpec> = {}): ServiceSpec {
+  return {
+    ref,
+    kind: "web",
+    replicas: 2,
+    singleton: false,
+    start,
+    listens: true,
+    health: contractHealth,
+    restart: { policy: "always" },
+    shutdownDelayMs: 2000,
+    limits: {},
+    disks: [],
+    ...overrides,
+  };
+}
+
+/** Polls `fn` until it returns a truthy value or the deadline passes (then throws its last error). */
+export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 5000, what = "condition"): Promise<NonNullable<T>> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v as NonNullable<T>;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

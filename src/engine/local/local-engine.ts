@@ -1,0 +1,287 @@
+/**
+ * The local engine: every instance a supervised process group on this host. Rollouts use the
+ * shared algorithm (`rollout/`); this file supervises: restarts with backoff, continued health
+ * checks, graceful stops, adoption after a daemon restart, and isolation when running as root.
+ * Decisions are in docs/design/engine-local.md.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { EventEmitter, on } from "node:events";
+import type { Clock } from "../../core/clock.ts";
+import { systemClock } from "../../core/clock.ts";
+import { BerthError } from "../../core/errors.ts";
+import type { EventMap, EventSink, EventType } from "../../core/events.ts";
+import { newId } from "../../core/ids.ts";
+import type {
+  ActualService, Engine, EngineDeps, EnvironmentRef, InstanceStats, LogLine, LogSelector, Release, Rollout, RolloutEvent,
+  ServiceRef, ServiceSpec, TaskResult, TaskSpec,
+} from "../engine.ts";
+import { serviceKey } from "../engine.ts";
+import { type RolloutDriver, runRollout } from "../rollout/rollout.ts";
+import { detectCgroups, ensureProjectUser, ownDirectory, type Cgroups } from "./isolation.ts";
+import { instanceEnv, prepareDisks, serviceDir, ENGINE_ID_VAR } from "./instance-env.ts";
+import type { Isolation } from "./launch.ts";
+import { defaultLogLimits, type LogLimits, LogFile, matches, readLogDir } from "./log-files.ts";
+import { LogPump } from "./log-pump.ts";
+import { defaultPortRange, PortPool, type PortRange } from "./ports.ts";
+import { groupUsage, leadersWithEnv, signalGroup } from "./proc.ts";
+import { reapGroup } from "./process-group.ts";
+import { type RecordStore as RecordStoreType, RecordStore, type ServiceRecord } from "./records.ts";
+import { Supervisor } from "./supervisor.ts";
+import { runLocalTask } from "./task-runner.ts";
+
+export interface LocalEngineOptions extends EngineDeps {
+  /** Records, FIFOs, logs and disks live here; it must survive daemon restarts. */
+  readonly stateDir: string;
+  readonly portRange?: PortRange;
+  readonly clock?: Clock;
+  readonly logLimits?: LogLimits;
+  /** Isolate with users, bubblewrap and cgroups. Default: when running as root. */
+  readonly sandbox?: boolean;
+  /** Extra host paths visible read-only in the sandbox. Default: the Node install running Berth when it is outside /usr. */
+  readonly readOnlyPaths?: readonly string[];
+  /** How often adopted processes (not our children) are checked for exit. */
+  readonly adoptPollMs?: number;
+}
+
+/** What one started process needs for isolation. */
+export interface IsolationPlan {
+  readonly isolation: Isolation;
+  readonly cgroup?: string;
+}
+
+export class LocalEngine implements Engine {
+  readonly name = "local";
+  readonly #o: LocalEngineOptions;
+  readonly #clock: Clock;
+  readonly #records: RecordStoreType;
+  readonly #ports: PortPool;
+  readonly #sandboxed: boolean;
+  readonly #cgroups: Cgroups | undefined;
+  readonly #readOnlyPaths: readonly string[];
+  readonly #logLimits: LogLimits;
+  readonly #bus = new EventEmitter();
+  readonly #services = new Map<string, ServiceRecord & { rollout?: Rollout }>();
+  readonly #engineId: string;
+  #sup: Supervisor | undefined;
+  #warned = false;
+
+  constructor(options: LocalEngineOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? systemClock;
+    mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
+    for (const d of ["logs", "disks", "pipes"]) mkdirSync(join(options.stateDir, d), { recursive: true, mode: 0o700 });
+    this.#records = new RecordStore(options.stateDir);
+    this.#ports = new PortPool(options.portRange ?? defaultPortRange);
+    this.#sandboxed = options.sandbox ?? process.getuid?.() === 0;
+    this.#cgroups = this.#sandboxed ? detectCgroups() : undefined;
+    this.#logLimits = options.logLimits ?? defaultLogLimits;
+    const nodeHome = dirname(dirname(process.execPath));
+    this.#readOnlyPaths = options.readOnlyPaths ?? (nodeHome.startsWith("/usr") ? [] : [nodeHome]);
+    this.#bus.setMaxListeners(0);
+    const idFile = join(options.stateDir, "engine-id");
+    if (!existsSync(idFile)) writeFileSync(idFile, newId("eng"), { mode: 0o600 });
+    this.#engineId = readFileSync(idFile, "utf8").trim();
+  }
+
+  /** Whether instances run isolated (root) or plainly (not root). */
+  get sandboxed(): boolean {
+    return this.#sandboxed;
+  }
+
+  async start(): Promise<void> {
+    if (this.#sup) return;
+    if (!this.#sandboxed && !this.#warned) {
+      this.#warned = true;
+      this.#emitGlobal("engine:warning", { message: "local engine is not running as root: instances run unsandboxed as the daemon's user, without per-project users, bubblewrap or cgroup limits" });
+    }
+    for (const s of this.#records.services()) this.#services.set(serviceKey(s.spec.ref), s);
+    const sup = new Supervisor({
+      records: this.#records,
+      ports: this.#ports,
+      clock: this.#clock,
+      events: this.#o.events,
+      openEnv: this.#o.openEnv,
+      pipesDir: join(this.#o.stateDir, "pipes"),
+      adoptPollMs: this.#o.adoptPollMs ?? 200,
+      service: (key) => this.#services.get(key),
+      prepare: (spec, release, id, port) => this.#prepare(spec, release, id, port),
+      logFile: (ref, id) => new LogFile(serviceDir(join(this.#o.stateDir, "logs"), ref), id, this.#logLimits),
+      logLimits: this.#logLimits,
+      onLine: (ref, line) => this.#bus.emit(serviceKey(ref), line),
+      oomKills: (name) => this.#cgroups?.oomKills(name) ?? 0,
+      removeCgroup: (name) => this.#cgroups?.remove(name),
+    });
+    // Processes of this engine that no record knows (the daemon died between spawn and record).
+    const known = new Set(this.#records.instances().filter((r) => r.pid).map((r) => r.pid));
+    for (const leader of leadersWithEnv(ENGINE_ID_VAR, this.#engineId)) {
+      if (!known.has(leader.pid)) await reapGroup(leader.pid);
+    }
+    await sup.adoptAll(this.#records.instances());
+    this.#sup = sup;
+  }
+
+  async stop(options: { readonly stopInstances: boolean }): Promise<void> {
+    const sup = this.#sup;
+    if (!sup) return;
+    this.#sup = undefined;
+    await sup.shutdown(options.stopInstances);
+    if (options.stopInstances) for (const key of this.#services.keys()) this.#records.deleteService(key);
+    this.#services.clear();
+  }
+
+  apply(spec: ServiceSpec, release: Release, rollout: Rollout, signal: AbortSignal): AsyncIterable<RolloutEvent> {
+    const sup = this.#running();
+    if (release.artifact.kind !== "dir") throw new BerthError("BERTH_ENGINE_ARTIFACT_UNSUPPORTED", { engine: this.name, kind: release.artifact.kind, release: release.number });
+    return runRollout(this.#driver(sup), spec, release, rollout, signal, this.#clock);
+  }
+
+  async runTask(spec: TaskSpec, signal: AbortSignal): Promise<TaskResult> {
+    this.#running();
+    const ref = spec.service.ref;
+    this.#emit(ref, "task:started", { task: spec.id, kind: spec.kind });
+    const opened = await this.#o.openEnv(spec.release);
+    const prep = await this.#prepare(spec.service, spec.release, spec.id, undefined);
+    const env = instanceEnv({ opened, extra: spec.extraEnv, engineId: `${this.#engineId}-task`, instanceId: spec.id, ref, release: spec.release, disks: prep.disks });
+    const file = new LogFile(serviceDir(join(this.#o.stateDir, "logs"), ref), spec.id, this.#logLimits);
+    const result = await runLocalTask({
+      spec,
+      env,
+      cwd: releaseDir(spec.release),
+      disks: prep.mounts,
+      isolation: prep.isolation,
+      signal,
+      clock: this.#clock,
+      maxLineBytes: this.#logLimits.maxLineBytes,
+      onLine: (line) => {
+        file.append([line]);
+        spec.onLog?.(line);
+        this.#bus.emit(serviceKey(ref), line);
+      },
+      oomKills: () => (prep.cgroup ? (this.#cgroups?.oomKills(prep.cgroup) ?? 0) : 0),
+    });
+    file.close();
+    if (prep.cgroup) this.#cgroups?.remove(prep.cgroup);
+    this.#emit(ref, "task:finished", { task: spec.id, kind: spec.kind, exitCode: result.exitCode, ms: result.durationMs });
+    return result;
+  }
+
+  async actual(env: EnvironmentRef): Promise<readonly ActualService[]> {
+    const sup = this.#running();
+    const out: ActualService[] = [];
+    for (const [key, svc] of this.#services) {
+      const ref = svc.spec.ref;
+      if (ref.project !== env.project || ref.environment !== env.environment) continue;
+      out.push({ ref, spec: svc.spec, releaseId: svc.release.id, instances: sup.describe(key) });
+    }
+    return out;
+  }
+
+  async *logs(selector: LogSelector): AsyncGenerator<LogLine> {
+    const key = serviceKey(selector.service);
+    const signal = selector.signal ?? new AbortController().signal;
+    const live = selector.follow ? on(this.#bus, key, { signal }) : undefined;
+    const dir = serviceDir(join(this.#o.stateDir, "logs"), selector.service);
+    const seen = readLogDir(dir, selector);
+    for (const line of seen) yield line;
+    if (!live) return;
+    const last = seen.at(-1)?.at ?? "";
+    try {
+      for await (const [line] of live) {
+        const l = line as LogLine;
+        if (l.at >= last && matches(l, selector)) yield l;
+      }
+    } catch (e) {
+      if (!signal.aborted) throw e;
+    }
+  }
+
+  async stats(service: ServiceRef, instanceId: string): Promise<InstanceStats | undefined> {
+    const slot = this.#running().slot(serviceKey(service), instanceId);
+    if (!slot?.proc?.alive()) return undefined;
+    const usage = groupUsage(slot.proc.pid);
+    const uptimeMs = this.#clock.now() - Date.parse(slot.rec.startedAt);
+    // 100 clock ticks per second on Linux; averaged over the instance's life.
+    const cpuPercent = uptimeMs > 0 ? (usage.cpuTicks * 10 * 100) / uptimeMs : 0;
+    return { cpuPercent, rssBytes: usage.rssBytes, uptimeMs };
+  }
+
+  async remove(service: ServiceRef, _signal: AbortSignal): Promise<void> {
+    const sup = this.#running();
+    const key = serviceKey(service);
+    const svc = this.#services.get(key);
+    await Promise.all(
+      sup.slotsOf(key).map(async (slot) => {
+        if (svc?.spec.listens && svc.rollout) await svc.rollout.traffic.remove(service, slot.rec.id, { drainMs: svc.spec.shutdownDelayMs });
+        await sup.stopSlot(slot.rec.id);
+      }),
+    );
+    this.#services.delete(key);
+    this.#records.deleteService(key);
+  }
+
+  // ---- internals --------------------------------------------------------------------------
+
+  #running(): Supervisor {
+    if (!this.#sup) throw new BerthError("BERTH_ENGINE_STOPPED", { engine: this.name });
+    return this.#sup;
+  }
+
+  #emit<T extends EventType>(ref: ServiceRef, type: T, data: EventMap[T]): void {
+    this.#o.events.emit({ type, scope: { project: ref.project, environment: ref.environment, service: ref.service }, actor: "system", data });
+  }
+
+  #emitGlobal<T extends EventType>(type: T, data: EventMap[T]): void {
+    this.#o.events.emit({ type, actor: "system", data });
+  }
+
+  /** Disks, user, ownership and cgroups for one process about to start. */
+  async #prepare(spec: ServiceSpec, release: Release, name: string, port: number | undefined) {
+    const dir = releaseDir(release);
+    const mounts = prepareDisks(join(this.#o.stateDir, "disks"), spec.ref, spec.disks, dir, this.#sandboxed);
+    const disks = spec.disks.map((d, i) => ({ name: d.name, path: mounts[i]!.mountPath }));
+    if (!this.#sandboxed) return { isolation: { kind: "none" } as Isolation, mounts, disks, port };
+    const user = ensureProjectUser(spec.ref.project);
+    ownDirectory(dir, user);
+    for (const m of mounts) ownDirectory(m.hostPath, user);
+    const hasLimits = spec.limits.memoryBytes !== undefined || spec.limits.cpuMillicores !== undefined;
+    let cgroupProcs: string[] = [];
+    let cgroup: string | undefined;
+    if (hasLimits) {
+      if (!this.#cgroups) throw new BerthError("BERTH_ENGINE_SANDBOX_FAILED", { service: serviceKey(spec.ref), step: "cgroups", detail: "no cgroup hierarchy found under /sys/fs/cgroup" });
+      cgroup = name;
+      cgroupProcs = this.#cgroups.create(name, spec.limits);
+    }
+    const isolation: Isolation = { kind: "sandbox", uid: user.uid, gid: user.gid, readOnlyPaths: this.#readOnlyPaths, cgroupProcs };
+    return { isolation, mounts, disks, port, ...(cgroup ? { cgroup } : {}) };
+  }
+
+  #driver(sup: Supervisor): RolloutDriver {
+    return {
+      current: (ref) => {
+        const svc = this.#services.get(serviceKey(ref));
+        if (!svc) return undefined;
+        return { spec: svc.spec, release: svc.release, instances: sup.slotsOf(serviceKey(ref)).map((s) => sup.view(s)) };
+      },
+      startInstance: (spec, release) => sup.startNew(spec, release),
+      markHealthy: (_ref, id) => sup.markHealthy(id),
+      stopInstance: (_ref, id) => sup.stopSlot(id),
+      settle: (spec, release, rollout) => {
+        const key = serviceKey(spec.ref);
+        const prev = this.#services.get(key);
+        const releases = [release, ...(prev?.releases ?? []).filter((r) => r.id !== release.id && sup.slotsOf(key).some((s) => s.rec.releaseId === r.id))];
+        const rec: ServiceRecord = { spec, release, releases };
+        this.#records.saveService(key, rec);
+        this.#services.set(key, { ...rec, rollout });
+      },
+    };
+  }
+}
+
+/** The directory an artifact runs from (apply() refuses other artifact kinds). */
+export function releaseDir(release: Release): string {
+  if (release.artifact.kind !== "dir") throw new BerthError("BERTH_ENGINE_ARTIFACT_UNSUPPORTED", { engine: "local", kind: release.artifact.kind, release: release.number });
+  return release.artifact.path;
+}
+
+export { signalGroup };

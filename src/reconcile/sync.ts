@@ -1,0 +1,98 @@
+/**
+ * The sync entry point: a blueprint (text, as the user wrote it) becomes recorded desired state
+ * for one environment, and a reconcile is requested. It never touches processes: the reconciler
+ * does that. All-or-nothing: an invalid blueprint records nothing.
+ */
+import { existsSync } from "node:fs";
+import { isAbsolute } from "node:path";
+import { parseBlueprint, resolveEnvironment } from "../blueprint/index.ts";
+import type { Diagnostic } from "../blueprint/diagnostics.ts";
+import { directoryDigest } from "../build/source-digest.ts";
+import type { Clock } from "../core/clock.ts";
+import { BerthError } from "../core/errors.ts";
+import type { EventSink } from "../core/events.ts";
+import { desiredServices, serviceDir } from "../deploy/desired.ts";
+import type { Store } from "../store/store.ts";
+
+export interface SyncRequest {
+  /** Overrides the blueprint's `project` name (e.g. `berth up --project`). */
+  readonly project?: string;
+  readonly environment: string;
+  readonly blueprintText: string;
+  /** Shown in located errors. */
+  readonly file: string;
+  /** Absolute path of the project's source directory on the daemon's host. */
+  readonly sourceDir: string;
+}
+
+export interface SyncResult {
+  readonly project: string;
+  readonly environment: string;
+  readonly environmentId: string;
+  readonly generation: number;
+  readonly services: readonly string[];
+  readonly warnings: readonly Diagnostic[];
+}
+
+export interface SyncDeps {
+  readonly store: Store;
+  readonly events: EventSink;
+  readonly clock: Clock;
+  readonly staticServer: readonly string[];
+  readonly requestReconcile: (environmentId: string) => void;
+  /** Version of the project's secrets and groups; part of every inputs digest. */
+  readonly envVersion?: (project: string) => string;
+}
+
+export function makeSync(deps: SyncDeps): (request: SyncRequest, actor: string) => SyncResult {
+  return (request, actor) => {
+    if (!isAbsolute(request.sourceDir) || !existsSync(request.sourceDir)) {
+      throw new BerthError("BERTH_BAD_REQUEST", { detail: `sourceDir: '${request.sourceDir}' is not an existing absolute directory` });
+    }
+    const parsed = parseBlueprint(request.blueprintText, { file: request.file });
+    if (!parsed.ok) {
+      const first = parsed.errors[0];
+      throw new BerthError(
+        "BERTH_BLUEPRINT_INVALID",
+        { file: request.file, count: parsed.errors.length, first: first ? `${first.line}:${first.column} ${first.message}` : "" },
+        { details: parsed.errors },
+      );
+    }
+    const bp = resolveEnvironment(parsed.blueprint, request.environment);
+    const project = request.project ?? bp.project;
+    const now = new Date(deps.clock.now()).toISOString();
+    const services = desiredServices(bp, {
+      project,
+      environment: request.environment,
+      staticServer: deps.staticServer,
+      envVersion: deps.envVersion?.(project) ?? "",
+      revisionOf: (s) => {
+        const dir = serviceDir(request.sourceDir, s);
+        if (!existsSync(dir)) throw new BerthError("BERTH_BAD_REQUEST", { detail: `services.${s.name}.rootDir: '${dir}' does not exist` });
+        return { kind: "dir", path: request.sourceDir, revision: directoryDigest(dir) };
+      },
+    });
+    const { store } = deps;
+    const env = store.db.tx(() => {
+      const p = store.projects.upsert(project, { kind: "dir", path: request.sourceDir }, now);
+      const e = store.environments.record(p.id, request.environment, bp, now);
+      store.services.replaceAll(e.id, services, now);
+      return e;
+    });
+    deps.events.emit({
+      type: "project:synced",
+      scope: { project, environment: request.environment },
+      actor,
+      data: { project, environment: request.environment, generation: env.generation, services: services.length },
+    });
+    deps.requestReconcile(env.id);
+    return {
+      project,
+      environment: request.environment,
+      environmentId: env.id,
+      generation: env.generation,
+      services: services.map((s) => s.spec.ref.service),
+      warnings: parsed.warnings,
+    };
+  };
+}

@@ -1,0 +1,207 @@
+/**
+ * Renders the HAProxy configuration and its map files from the route table. Pure: the same
+ * table and settings give the same bytes, so it is snapshot-tested and its fingerprint tells
+ * whether a reload is needed at all.
+ *
+ * Shapes chosen here (see docs/design/router.md):
+ * - host + path routing through two map files (exact `host/prefix`, and `host/prefix/` by
+ *   longest-prefix-first), so thousands of routes cost one lookup, not one ACL each;
+ * - one backend per service with a fixed number of server slots; instances move in and out of
+ *   slots through the runtime API, so a deploy never reloads HAProxy;
+ * - request logs in a small space-separated format sent to Berth over UDP.
+ */
+import type { Endpoint } from "../engine/engine.ts";
+import type { RouteBackend, RouteTable } from "./routes.ts";
+
+/** The state of one server slot of a backend, as rendered into the configuration. */
+export interface SlotState {
+  readonly endpoint: Endpoint;
+  /** `drain` slots are rendered disabled: after a reload, they take no traffic. */
+  readonly state: "ready" | "drain";
+}
+
+export interface HaproxySettings {
+  readonly bindHost: string;
+  readonly httpPort: number;
+  /** Absent: no HTTPS listener. */
+  readonly httpsPort?: number;
+  /** Directory holding this generation's map files. */
+  readonly mapDir: string;
+  readonly crtListPath: string;
+  readonly adminSocketPath: string;
+  /** `host:port` of Berth's UDP log receiver. */
+  readonly logTarget: string;
+  /** Where `/.well-known/acme-challenge/` is answered (Berth's HTTP-01 responder). */
+  readonly acmeResponder?: Endpoint;
+  readonly hstsMaxAgeSeconds: number;
+  /** Slot count per backend (at least 1). */
+  readonly slotsPerBackend: (backend: string) => number;
+  /** Slots currently holding instances, by backend name then slot number (1-based). */
+  readonly servers: ReadonlyMap<string, ReadonlyMap<number, SlotState>>;
+  readonly timeouts: {
+    readonly connectMs: number;
+    readonly clientMs: number;
+    readonly serverMs: number;
+    readonly tunnelMs: number;
+    readonly httpRequestMs: number;
+    readonly keepAliveMs: number;
+    /** How long old workers may serve their connections after a reload. */
+    readonly hardStopAfterMs: number;
+  };
+}
+
+export const defaultTimeouts: HaproxySettings["timeouts"] = Object.freeze({
+  connectMs: 5_000,
+  clientMs: 60_000,
+  serverMs: 60_000,
+  tunnelMs: 3_600_000,
+  httpRequestMs: 10_000,
+  keepAliveMs: 60_000,
+  hardStopAfterMs: 30_000,
+});
+
+/** The map file names inside `mapDir`. */
+export const MAP_FILES = { exact: "routes-exact.map", prefix: "routes-prefix.map", tls: "tls-hosts.map" } as const;
+
+/** Format of request log lines; parsed by request-log.ts. Fields: backend status Ta Tr bytes. */
+export const LOG_FORMAT = "berth %b %ST %Ta %Tr %B";
+
+/** Name of slot n of a backend. */
+export function slotName(n: number): string {
+  return `s${n}`;
+}
+
+/** Rejects characters that could break out of a quoted config word (defence in depth). */
+function word(value: string): string {
+  if (!/^[A-Za-z0-9._~:/?#@!$&'()*+,;=%-]+$/.test(value)) throw new Error(`unsafe value in HAProxy config: ${value}`);
+  return value;
+}
+
+/** Pure: the three map files keyed by file name. */
+export function renderMapFiles(table: RouteTable): Record<string, string> {
+  const exact: string[] = [];
+  const prefix: Array<[string, string]> = [];
+  for (const r of table.routes) {
+    if (r.pathPrefix === "/") {
+      prefix.push([`${r.host}/`, r.backend]);
+    } else {
+      exact.push(`${r.host}${r.pathPrefix} ${r.backend}`);
+      prefix.push([`${r.host}${r.pathPrefix}/`, r.backend]);
+    }
+  }
+  // map_beg takes the first match in file order: longest keys first gives longest-prefix routing.
+  prefix.sort((a, b) => b[0].length - a[0].length || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const tls = table.hosts.filter((h) => h.redirect).map((h) => `${h.host} 1`);
+  const file = (lines: string[]): string => (lines.length ? `${lines.join("\n")}\n` : "");
+  return {
+    [MAP_FILES.exact]: file(exact),
+    [MAP_FILES.prefix]: file(prefix.map(([k, v]) => `${k} ${v}`)),
+    [MAP_FILES.tls]: file(tls),
+  };
+}
+
+function renderBackend(b: RouteBackend, s: HaproxySettings): string[] {
+  const slots = Math.max(1, s.slotsPerBackend(b.name));
+  const current = s.servers.get(b.name) ?? new Map<number, SlotState>();
+  const inter = Math.max(100, b.healthIntervalMs);
+  const lines = [
+    `backend ${word(b.name)}`,
+    "  balance roundrobin",
+    "  option httpchk",
+    `  http-check send meth GET uri ${word(b.healthPath)} ver HTTP/1.1 hdr Host ${word(b.healthHost)}`,
+    "  http-check expect status 200-399",
+    `  default-server check inter ${inter} fastinter ${Math.max(100, Math.floor(inter / 2))} downinter ${inter} rise 2 fall 2`,
+  ];
+  for (let n = 1; n <= slots; n++) {
+    const slot = current.get(n);
+    if (slot) {
+      const off = slot.state === "drain" ? " disabled" : "";
+      lines.push(`  server ${slotName(n)} ${word(slot.endpoint.host)}:${slot.endpoint.port}${off}`);
+    } else {
+      // A parked slot: in maintenance, no checks, waiting for `set server ... addr` + `state ready`.
+      lines.push(`  server ${slotName(n)} 127.0.0.1:1 disabled`);
+    }
+  }
+  return lines;
+}
+
+/** Pure: the whole haproxy.cfg. */
+export function renderHaproxyConfig(table: RouteTable, s: HaproxySettings): string {
+  const t = s.timeouts;
+  const map = (name: string): string => word(`${s.mapDir}/${name}`);
+  const keys = [
+    "  http-request set-var(txn.host) req.hdr(host),field(1,:),lower",
+    "  http-request set-var(txn.path) path",
+    "  http-request set-var(txn.rkey) var(txn.host),concat(,txn.path,)",
+  ];
+  const routing = [
+    `  use_backend %[var(txn.rkey),map_str(${map(MAP_FILES.exact)})] if { var(txn.rkey),map_str(${map(MAP_FILES.exact)}) -m found }`,
+    `  use_backend %[var(txn.rkey),map_beg(${map(MAP_FILES.prefix)})] if { var(txn.rkey),map_beg(${map(MAP_FILES.prefix)}) -m found }`,
+    "  default_backend berth.no-route",
+  ];
+  const tlsHost = `{ var(txn.host),map_str(${map(MAP_FILES.tls)}) -m found }`;
+  const out = [
+    "# Rendered by Berth (src/router/haproxy-config.ts). Do not edit: it is rewritten on every change.",
+    "global",
+    `  stats socket ${word(s.adminSocketPath)} mode 600 level admin expose-fd listeners`,
+    "  stats timeout 2m",
+    `  log ${word(s.logTarget)} len 2048 format raw local0 info`,
+    `  hard-stop-after ${t.hardStopAfterMs}ms`,
+    "  ssl-default-bind-options ssl-min-ver TLSv1.2",
+    "  tune.ssl.default-dh-param 2048",
+    "",
+    "defaults",
+    "  mode http",
+    "  log global",
+    `  log-format "${LOG_FORMAT}"`,
+    "  option dontlognull",
+    "  option forwardfor",
+    "  option redispatch 1",
+    "  retries 3",
+    "  retry-on conn-failure empty-response",
+    "  http-reuse safe",
+    `  timeout connect ${t.connectMs}ms`,
+    `  timeout client ${t.clientMs}ms`,
+    `  timeout server ${t.serverMs}ms`,
+    `  timeout tunnel ${t.tunnelMs}ms`,
+    `  timeout http-request ${t.httpRequestMs}ms`,
+    `  timeout http-keep-alive ${t.keepAliveMs}ms`,
+    "",
+    "frontend berth.http",
+    `  bind ${word(s.bindHost)}:${s.httpPort}`,
+    ...keys,
+    "  http-request set-header X-Forwarded-Proto http",
+    ...(s.acmeResponder
+      ? [
+          "  acl acme_challenge path_beg /.well-known/acme-challenge/",
+          ...(s.httpsPort !== undefined ? [`  http-request redirect scheme https code 301 if !acme_challenge ${tlsHost}`] : []),
+          "  use_backend berth.acme if acme_challenge",
+        ]
+      : s.httpsPort !== undefined
+        ? [`  http-request redirect scheme https code 301 if ${tlsHost}`]
+        : []),
+    ...routing,
+    "",
+  ];
+  if (s.httpsPort !== undefined) {
+    out.push(
+      "frontend berth.https",
+      `  bind ${word(s.bindHost)}:${s.httpsPort} ssl crt-list ${word(s.crtListPath)} alpn h2,http/1.1`,
+      ...keys,
+      "  http-request set-header X-Forwarded-Proto https",
+      `  http-response set-header Strict-Transport-Security "max-age=${s.hstsMaxAgeSeconds}" if ${tlsHost}`,
+      ...routing,
+      "",
+    );
+  }
+  out.push(
+    "backend berth.no-route",
+    '  http-request return status 404 content-type text/plain string "no service is routed at this host and path\\n"',
+    "",
+  );
+  if (s.acmeResponder) {
+    out.push("backend berth.acme", `  server acme ${word(s.acmeResponder.host)}:${s.acmeResponder.port}`, "");
+  }
+  for (const b of table.backends) out.push(...renderBackend(b, s), "");
+  return out.join("\n");
+}

@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { BerthError } from "../core/errors.ts";
+import type { ServiceRef } from "../engine/engine.ts";
+import { Router } from "./router.ts";
+import { buildRouteTable, type RouteService } from "./routes.ts";
+import { eventually, freePort, get, startBackend, type TestBackend } from "./test-helpers.ts";
+
+const web: ServiceRef = { project: "shop", environment: "prod", service: "web" };
+const api: ServiceRef = { project: "shop", environment: "prod", service: "api" };
+const svc = (ref: ServiceRef, over: Partial<RouteService> = {}): RouteService => ({
+  ref,
+  kind: "web",
+  domains: [],
+  pathPrefixes: [],
+  health: { path: "/health", intervalMs: 200 },
+  ...over,
+});
+
+describe("Router against a real HAProxy", () => {
+  let dir: string;
+  let router: Router;
+  let port: number;
+  const backends: TestBackend[] = [];
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "berth-router-"));
+    port = await freePort();
+    router = new Router({ stateDir: dir, bindHost: "127.0.0.1", httpPort: port, healthTimeoutMs: 10_000 });
+    await router.start();
+    for (const name of ["web1", "web2", "api1"]) backends.push(await startBackend(name));
+    await router.setRoutes(
+      buildRouteTable([svc(web, { domains: ["shop.example.com"] }), svc(api, { domains: ["shop.example.com"], pathPrefixes: ["/api"] })]),
+    );
+  });
+
+  after(async () => {
+    await router?.stop();
+    for (const b of backends) await b.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("routes by host and by path prefix", async () => {
+    await router.trafficPort.add(web, "web-1", { host: "127.0.0.1", port: backends[0]!.port });
+    await router.trafficPort.add(api, "api-1", { host: "127.0.0.1", port: backends[2]!.port });
+    assert.equal((await get(port, "shop.example.com", "/")).body, "web1 /");
+    assert.equal((await get(port, "SHOP.example.com:80", "/api/orders")).body, "api1 /api/orders");
+    assert.equal((await get(port, "shop.example.com", "/api")).body, "api1 /api");
+    assert.equal((await get(port, "shop.example.com", "/apix")).body, "web1 /apix", "a prefix matches whole segments only");
+    assert.equal((await get(port, "web-prod-shop.localhost", "/x")).body, "web1 /x", "generated host");
+    assert.equal((await get(port, "api-prod-shop.localhost", "/")).status, 404, "api answers only under /api");
+    assert.equal((await get(port, "nobody.example.com", "/")).status, 404);
+  });
+
+  test("balances across replicas", async () => {
+    await router.trafficPort.add(web, "web-2", { host: "127.0.0.1", port: backends[1]!.port });
+    const seen = new Set<string>();
+    for (let i = 0; i < 10; i++) seen.add((await get(port, "shop.example.com", "/")).body);
+    assert.deepEqual([...seen].sort(), ["web1 /", "web2 /"]);
+  });
+
+  test("an instance failing its health check leaves rotation and returns when healthy", async () => {
+    backends[1]!.healthy = false;
+    await eventually(async () => (await router.api.serverStat("svc.shop.prod.web", "s2"))?.status === "DOWN");
+    for (let i = 0; i < 6; i++) assert.equal((await get(port, "shop.example.com", "/")).body, "web1 /");
+    backends[1]!.healthy = true;
+    await eventually(async () => (await router.api.serverStat("svc.shop.prod.web", "s2"))?.status === "UP");
+    const seen = new Set<string>();
+    for (let i = 0; i < 6; i++) seen.add((await get(port, "shop.example.com", "/")).body);
+    assert.ok(seen.has("web2 /"));
+  });
+
+  test("remove drains an instance out of rotation without a reload", async () => {
+    const gen = router.generation;
+    await router.trafficPort.remove(web, "web-2", { drainMs: 2_000 });
+    for (let i = 0; i < 6; i++) assert.equal((await get(port, "shop.example.com", "/")).body, "web1 /");
+    assert.equal(router.generation, gen);
+  });
+
+  test("setRoutes reloads only when routes change and keeps instances in place", async () => {
+    const same = buildRouteTable([svc(web, { domains: ["shop.example.com"] }), svc(api, { domains: ["shop.example.com"], pathPrefixes: ["/api"] })]);
+    assert.equal((await router.setRoutes(same)).reloaded, false);
+    const more = buildRouteTable([svc(web, { domains: ["shop.example.com", "www.example.com"] }), svc(api, { domains: ["shop.example.com"], pathPrefixes: ["/api"] })]);
+    assert.equal((await router.setRoutes(more)).reloaded, true);
+    assert.equal((await get(port, "www.example.com", "/")).body, "web1 /");
+    assert.equal((await get(port, "shop.example.com", "/api/x")).body, "api1 /api/x");
+  });
+
+  test("adding more instances than slots grows the backend", async () => {
+    const extra: TestBackend[] = [];
+    for (let i = 0; i < 5; i++) extra.push(await startBackend(`extra${i}`));
+    backends.push(...extra);
+    for (const [i, b] of extra.entries()) await router.trafficPort.add(web, `x-${i}`, { host: "127.0.0.1", port: b.port });
+    const seen = new Set<string>();
+    for (let i = 0; i < 20; i++) seen.add((await get(port, "shop.example.com", "/")).body);
+    assert.equal(seen.size, 6);
+    for (let i = 0; i < 5; i++) await router.trafficPort.remove(web, `x-${i}`, { drainMs: 1_000 });
+  });
+
+  test("an unknown service is refused with a catalogued error", async () => {
+    await assert.rejects(
+      router.trafficPort.add({ project: "x", environment: "y", service: "z" }, "i", { host: "127.0.0.1", port: 1 }),
+      (e: unknown) => e instanceof BerthError && e.code === "BERTH_ROUTER_UNKNOWN_SERVICE",
+    );
+  });
+
+  test("request logs become per-service status counts and latency percentiles", async () => {
+    await eventually(() => (router.requestMetrics(web)?.requests ?? 0) > 10);
+    const m = router.requestMetrics(web)!;
+    assert.ok((m.statusClasses["2xx"] ?? 0) > 10);
+    assert.ok(m.latencyMs.p50 >= 0 && m.latencyMs.p99 >= m.latencyMs.p50);
+  });
+});

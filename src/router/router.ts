@@ -1,0 +1,234 @@
+/**
+ * The router: owns the route table, renders it, keeps HAProxy running with the last good
+ * configuration, moves instances through the runtime API and collects request metrics.
+ *
+ * A reload happens only when the structural fingerprint of the configuration (routes, backends,
+ * listeners, slot counts — not which instance sits in which slot) changes.
+ */
+import { createHash } from "node:crypto";
+import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { BerthError } from "../core/errors.ts";
+import type { EventSink } from "../core/events.ts";
+import type { Endpoint, ServiceRef, TrafficPort } from "../engine/engine.ts";
+import { defaultTimeouts, type HaproxySettings, renderHaproxyConfig, renderMapFiles, slotName } from "./haproxy-config.ts";
+import { HaproxyProcess, validateHaproxyConfig } from "./haproxy-process.ts";
+import { RequestLogReceiver } from "./request-log.ts";
+import { type RequestMetrics, RequestMetricsStore } from "./request-metrics.ts";
+import { backendName, emptyRouteTable, findBackend, type RouteTable } from "./routes.ts";
+import type { RuntimeApi } from "./runtime-api.ts";
+import { SlotRegistry } from "./slots.ts";
+import { CertStore, DEFAULT_CERT } from "./tls/cert-store.ts";
+import { haproxyPem, InternalCa } from "./tls/internal-ca.ts";
+import { HaproxyTrafficPort } from "./traffic.ts";
+
+export interface RouterOptions {
+  /** Sockets, generations of config and maps, certificates, the internal CA. */
+  readonly stateDir: string;
+  /** Default `0.0.0.0`. */
+  readonly bindHost?: string;
+  readonly httpPort: number;
+  /** Absent: no HTTPS listener (and no redirects). */
+  readonly httpsPort?: number;
+  readonly haproxyBinary?: string;
+  readonly events?: EventSink;
+  /** Server slots per backend before the first grow. Default 4. */
+  readonly minSlots?: number;
+  /** How long `trafficPort.add` waits for HAProxy to see an instance UP. Default 30 s. */
+  readonly healthTimeoutMs?: number;
+  readonly hstsMaxAgeSeconds?: number;
+  /** Where ACME HTTP-01 challenges are answered; set by the ACME manager's responder. */
+  readonly acmeResponder?: Endpoint;
+  readonly timeouts?: Partial<HaproxySettings["timeouts"]>;
+}
+
+export interface ApplyResult {
+  readonly reloaded: boolean;
+  readonly generation: number;
+}
+
+export class Router {
+  readonly options: RouterOptions;
+  readonly certs: CertStore;
+  readonly ca: InternalCa;
+  readonly trafficPort: TrafficPort;
+  readonly #metrics = new RequestMetricsStore();
+  readonly #logs = new RequestLogReceiver((e) => this.#metrics.record(e));
+  readonly #slots: SlotRegistry;
+  readonly #haproxy: HaproxyProcess;
+  #table: RouteTable = emptyRouteTable;
+  #fingerprint = "";
+  #generation = 0;
+  #queue: Promise<unknown> = Promise.resolve();
+  #running = false;
+  /** Certificates the current worker has loaded (from the crt-list or added at runtime). */
+  #loadedCerts = new Set<string>();
+
+  constructor(options: RouterOptions) {
+    this.options = options;
+    this.certs = new CertStore(join(options.stateDir, "certs"));
+    this.ca = new InternalCa(join(options.stateDir, "ca"));
+    this.#slots = new SlotRegistry(options.minSlots ?? 4);
+    this.#haproxy = new HaproxyProcess({
+      binary: options.haproxyBinary,
+      configPath: join(options.stateDir, "haproxy.cfg"),
+      adminSocketPath: join(options.stateDir, "admin.sock"),
+      masterSocketPath: join(options.stateDir, "master.sock"),
+      events: options.events,
+    });
+    this.trafficPort = new HaproxyTrafficPort({
+      api: () => this.#haproxy.api,
+      slots: this.#slots,
+      backendOf: (ref) => findBackend(this.#table, ref)?.name,
+      growSlots: async () => {
+        await this.#apply(true);
+      },
+      lock: (fn) => this.#lock(fn),
+      events: options.events,
+      healthTimeoutMs: options.healthTimeoutMs,
+    });
+  }
+
+  /** The runtime API of the running HAProxy (for diagnostics and tests). */
+  get api(): RuntimeApi {
+    return this.#haproxy.api;
+  }
+
+  get table(): RouteTable {
+    return this.#table;
+  }
+
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** Starts the log receiver and HAProxy with the current (initially empty) table. */
+  async start(): Promise<void> {
+    await mkdir(this.options.stateDir, { recursive: true, mode: 0o700 });
+    await this.#logs.start();
+    if (this.options.httpsPort !== undefined && !this.certs.has(DEFAULT_CERT)) {
+      const c = await this.ca.issue("berth.localhost", 3650);
+      await this.certs.write(DEFAULT_CERT, haproxyPem(c));
+    }
+    await this.#lock(() => this.#apply(true));
+  }
+
+  /** Stops HAProxy (graceful: lets open connections finish) and the log receiver. */
+  async stop(options: { graceful?: boolean } = {}): Promise<void> {
+    await this.#queue.catch(() => {});
+    this.#running = false;
+    await this.#haproxy.stop({ graceful: options.graceful ?? false });
+    await this.#logs.stop();
+  }
+
+  /** Replaces the route table; reloads HAProxy only if services or listeners changed. */
+  setRoutes(table: RouteTable): Promise<ApplyResult> {
+    return this.#lock(async () => {
+      this.#table = table;
+      this.#slots.retain(new Set(table.backends.map((b) => b.name)));
+      return this.#apply(false);
+    });
+  }
+
+  /** Request metrics of one service since the router started, or undefined if none seen. */
+  requestMetrics(ref: ServiceRef): RequestMetrics | undefined {
+    return this.#metrics.get(backendName(ref));
+  }
+
+  /** Stores a certificate (chain + key PEM) and loads it into the running HAProxy without a reload. */
+  async installCertificate(domain: string, pem: string): Promise<void> {
+    await this.#lock(async () => {
+      await this.certs.write(domain, pem);
+      if (!this.#running || this.options.httpsPort === undefined) return;
+      const path = this.certs.pathOf(domain);
+      const isNew = !this.#loadedCerts.has(domain);
+      await this.#haproxy.api.setCertificate(path, pem, { isNew, crtList: this.certs.crtListPath });
+      this.#loadedCerts.add(domain);
+    });
+  }
+
+  #lock<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(fn, fn);
+    this.#queue = next.catch(() => {});
+    return next;
+  }
+
+  #settings(mapDir: string, servers: HaproxySettings["servers"]): HaproxySettings {
+    const o = this.options;
+    return {
+      bindHost: o.bindHost ?? "0.0.0.0",
+      httpPort: o.httpPort,
+      httpsPort: o.httpsPort,
+      mapDir,
+      crtListPath: this.certs.crtListPath,
+      adminSocketPath: this.#haproxy.options.adminSocketPath,
+      logTarget: this.#logs.target,
+      acmeResponder: o.acmeResponder,
+      hstsMaxAgeSeconds: o.hstsMaxAgeSeconds ?? 31_536_000,
+      slotsPerBackend: (b) => this.#slots.count(b),
+      servers,
+      timeouts: { ...defaultTimeouts, ...o.timeouts },
+    };
+  }
+
+  /** Must run under the lock. */
+  async #apply(force: boolean): Promise<ApplyResult> {
+    const table = this.#table;
+    const maps = renderMapFiles(table);
+    const structural = renderHaproxyConfig(table, this.#settings("@maps", new Map()));
+    const fingerprint = createHash("sha256").update(structural).update(JSON.stringify(maps)).update(this.certs.renderCrtList()).digest("hex");
+    if (!force && this.#running && fingerprint === this.#fingerprint) return { reloaded: false, generation: this.#generation };
+
+    const generation = this.#generation + 1;
+    const genDir = join(this.options.stateDir, "gen", String(generation));
+    await mkdir(genDir, { recursive: true, mode: 0o700 });
+    for (const [name, content] of Object.entries(maps)) await writeFile(join(genDir, name), content);
+    const config = renderHaproxyConfig(table, this.#settings(genDir, this.#slots.snapshot()));
+    const candidate = join(genDir, "haproxy.cfg");
+    await writeFile(candidate, config, { mode: 0o600 });
+    if (this.options.httpsPort !== undefined) await writeFile(this.certs.crtListPath, this.certs.renderCrtList(), { mode: 0o600 });
+    const check = await validateHaproxyConfig(candidate, this.options.haproxyBinary);
+    if (!check.ok) {
+      this.options.events?.emit({ type: "router:config-rejected", data: { generation, detail: check.output.slice(0, 500) } });
+      await rm(genDir, { recursive: true, force: true });
+      throw new BerthError("BERTH_ROUTER_CONFIG_INVALID", { detail: check.output.slice(0, 500) });
+    }
+    const t0 = Date.now();
+    const active = this.#haproxy.options.configPath;
+    await writeFile(`${active}.tmp`, config, { mode: 0o600 });
+    await rename(`${active}.tmp`, active);
+    if (this.#running) {
+      await this.#haproxy.reload();
+      await this.#resyncSlots();
+    } else {
+      await this.#haproxy.start();
+      this.#running = true;
+      this.options.events?.emit({
+        type: "router:started",
+        data: { pid: this.#haproxy.masterPid ?? 0, httpPort: this.options.httpPort, httpsPort: this.options.httpsPort ?? 0 },
+      });
+    }
+    this.#loadedCerts = new Set(this.certs.names());
+    this.#generation = generation;
+    this.#fingerprint = fingerprint;
+    this.options.events?.emit({ type: "router:reloaded", data: { generation, backends: table.backends.length, ms: Date.now() - t0 } });
+    await this.#pruneGenerations(generation);
+    return { reloaded: true, generation };
+  }
+
+  /** After a reload, re-asserts slot addresses and states (a change may have raced the render). */
+  async #resyncSlots(): Promise<void> {
+    const api = this.#haproxy.api;
+    for (const { backend, slot, entry } of this.#slots.entries()) {
+      await api.setServerAddr(backend, slotName(slot), entry.endpoint.host, entry.endpoint.port);
+      await api.setServerState(backend, slotName(slot), entry.state);
+    }
+  }
+
+  async #pruneGenerations(current: number): Promise<void> {
+    const dir = join(this.options.stateDir, "gen");
+    for (const name of await readdir(dir)) {
+      if (Number(name) < current - 1) await rm(join(dir, name), { recursive: true, force: true });
+    }
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * The composition root: the only place that wires implementations together. `startDaemon`
+ * builds the store, event bus, secrets, engine, deploy pipeline, reconciler and HTTP API from a
+ * resolved config, and returns a handle whose `stop()` undoes it all in reverse order.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { FastifyInstance } from "fastify";
+import { buildApi } from "./api/app.ts";
+import { DirBuilder } from "./build/dir-builder.ts";
+import { type Clock, systemClock } from "./core/clock.ts";
+import type { BerthConfig } from "./core/config.ts";
+import { httpHealthGate } from "./deploy/health-gate.ts";
+import { buildDigest, type ReleaseInputs } from "./deploy/inputs.ts";
+import { DeployPipeline } from "./deploy/pipeline.ts";
+import type { Builder, EnvSealer } from "./deploy/ports.ts";
+import { makeSealer } from "./deploy/sealer.ts";
+import type { Engine, TrafficPort } from "./engine/engine.ts";
+import { noTraffic } from "./engine/engine.ts";
+import { MemoryEngine } from "./engine/memory/memory-engine.ts";
+import { EventBus } from "./observe/event-bus.ts";
+import { Reconciler } from "./reconcile/reconciler.ts";
+import { makeSync } from "./reconcile/sync.ts";
+import { Redactor } from "./secrets/redact.ts";
+import { envOpener } from "./secrets/seal.ts";
+import { openSecrets, type Secrets } from "./secrets/setup.ts";
+import { EnvGroupRepository } from "./store/repositories/env-groups.ts";
+import { SecretRepository } from "./store/repositories/secrets.ts";
+import { openStore, type Store } from "./store/store.ts";
+
+export const VERSION = "0.1.0";
+const SRC = fileURLToPath(new URL(".", import.meta.url));
+
+export interface DaemonOptions {
+  /** Replaces the engine (tests hand in a MemoryEngine they control). */
+  readonly engine?: (deps: { bus: EventBus; openEnv: ReturnType<typeof envOpener> }) => Engine;
+  readonly builder?: Builder;
+  readonly sealer?: EnvSealer;
+  readonly traffic?: TrafficPort;
+  readonly clock?: Clock;
+  /** Where the one-time owner token and warnings go. */
+  readonly print?: (line: string) => void;
+  readonly listen?: boolean;
+  readonly logger?: boolean;
+}
+
+export interface Daemon {
+  readonly config: BerthConfig;
+  readonly store: Store;
+  readonly bus: EventBus;
+  readonly engine: Engine;
+  readonly reconciler: Reconciler;
+  readonly api: FastifyInstance;
+  readonly secrets: Secrets;
+  /** `http://host:port` once listening. */
+  readonly url: string;
+  /** Set only on the first start, when the owner token was created. */
+  readonly ownerToken: string | undefined;
+  stop(options?: { stopInstances?: boolean }): Promise<void>;
+}
+
+export async function startDaemon(config: BerthConfig, options: DaemonOptions = {}): Promise<Daemon> {
+  const clock = options.clock ?? systemClock;
+  const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const store = openStore(join(config.dataDir, "berth.db"));
+  const cleanups: (() => Promise<void> | void)[] = [() => store.close()];
+  try {
+    const bus = new EventBus({ repo: store.events, clock });
+    const secrets = openSecrets({ rows: new SecretRepository(store.db), groups: new EnvGroupRepository(store.db), kek: config.kek, events: bus, clock });
+    for (const w of secrets.warnings) print(`warning: ${w}`);
+    const refreshRedactor = () => {
+      const redactor = new Redactor(secrets.store.allValues());
+      bus.setRedactor((text) => redactor.redact(text));
+    };
+    refreshRedactor();
+
+    const openEnv = envOpener(secrets.keyring, (name) => store.projects.byName(name)?.id);
+    const engine = options.engine
+      ? options.engine({ bus, openEnv })
+      : new MemoryEngine({ events: bus, openEnv: (r) => openEnv(r) });
+    await engine.start();
+    cleanups.push(() => engine.stop({ stopInstances: false }));
+
+    const dirBuilder = new DirBuilder({ artifactsDir: join(config.dataDir, "artifacts"), cacheDir: join(config.dataDir, "cache") });
+    const builder: Builder = options.builder ?? {
+      build: ({ service, signal, onLog }) => {
+        const inputs = service.inputs as ReleaseInputs;
+        if (inputs.source.kind !== "dir") throw new Error(`git sources are not built yet (${inputs.source.url})`);
+        return dirBuilder.build({
+          inputs,
+          digest: buildDigest(inputs),
+          sourceDir: join(inputs.source.path, inputs.rootDir),
+          env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: "C.UTF-8", CI: "true", npm_config_nodedir: process.env.npm_config_nodedir },
+          signal,
+          onLog,
+          timeoutMs: 15 * 60_000,
+        });
+      },
+    };
+    const sealer = options.sealer ?? makeSealer({ store, secrets, references: async () => ({}) });
+    const pipeline = new DeployPipeline({
+      store,
+      engine,
+      events: bus,
+      clock,
+      builder: {
+        build: async (req) => {
+          const artifact = await builder.build(req);
+          refreshRedactor(); // generated secrets may have appeared
+          return artifact;
+        },
+      },
+      sealer,
+      health: httpHealthGate,
+      traffic: options.traffic ?? noTraffic,
+    });
+    const reconciler = new Reconciler({
+      store,
+      engine,
+      pipeline,
+      events: bus,
+      clock,
+      retryMs: config.reconcileRetryMs,
+      retryMaxMs: config.reconcileRetryMaxMs,
+      resyncIntervalMs: config.resyncIntervalMs,
+    });
+    const requestReconcile = (id: string) => reconciler.request(id);
+    const sync = makeSync({
+      store,
+      events: bus,
+      clock,
+      staticServer: [process.execPath, join(SRC, "router", "static", "serve.ts")],
+      requestReconcile,
+    });
+
+    let ownerToken: string | undefined;
+    if (store.tokens.count() === 0) {
+      ownerToken = store.tokens.create({ name: "owner", role: "owner" }, new Date(clock.now()).toISOString()).token;
+      bus.emit({ type: "token:created", data: { name: "owner", role: "owner" } });
+    }
+
+    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, logger: options.logger ?? false });
+    cleanups.push(() => api.close());
+    let url = "";
+    if (options.listen !== false) {
+      const address = await api.listen({ host: config.listen.host, port: config.listen.port });
+      url = address;
+    }
+    reconciler.start();
+    cleanups.push(() => reconciler.stop());
+    bus.emit({ type: "daemon:started", data: { version: VERSION, listen: url, dataDir: config.dataDir } });
+
+    let stopped = false;
+    return {
+      config,
+      store,
+      bus,
+      engine,
+      reconciler,
+      api,
+      secrets,
+      url,
+      ownerToken,
+      async stop(stopOptions = {}) {
+        if (stopped) return;
+        stopped = true;
+        bus.emit({ type: "daemon:stopping", data: { reason: "stop requested" } });
+        if (stopOptions.stopInstances) {
+          for (const env of store.environments.list()) {
+            for (const s of await engine.actual({ project: env.project, environment: env.name })) {
+              await engine.remove(s.ref, AbortSignal.timeout(60_000));
+            }
+          }
+        }
+        for (const c of cleanups.reverse()) await c();
+      },
+    };
+  } catch (e) {
+    for (const c of cleanups.reverse()) await c();
+    throw e;
+  }
+}

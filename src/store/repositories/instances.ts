@@ -1,0 +1,65 @@
+import type { ActualInstance } from "../../engine/engine.ts";
+import type { Db } from "../db.ts";
+
+export interface InstanceRow {
+  readonly id: string;
+  readonly serviceId: string;
+  readonly releaseId: string | null;
+  readonly state: string;
+  readonly pid: number | null;
+  readonly host: string | null;
+  readonly port: number | null;
+  readonly restarts: number;
+  readonly startedAt: string | null;
+  readonly updatedAt: string;
+}
+
+interface Raw {
+  id: string;
+  service_id: string;
+  release_id: string | null;
+  state: string;
+  pid: number | null;
+  host: string | null;
+  port: number | null;
+  restarts: number;
+  started_at: string | null;
+  updated_at: string;
+}
+const toRow = (r: Raw): InstanceRow => ({
+  id: r.id,
+  serviceId: r.service_id,
+  releaseId: r.release_id,
+  state: r.state,
+  pid: r.pid,
+  host: r.host,
+  port: r.port,
+  restarts: r.restarts,
+  startedAt: r.started_at,
+  updatedAt: r.updated_at,
+});
+
+/** The last observed instances of each service: a snapshot of the engine's `actual()`. */
+export class InstanceRepository {
+  readonly #db: Db;
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  /** Replaces the service's snapshot with what the engine reports now. */
+  snapshot(serviceId: string, instances: readonly ActualInstance[], now: string): void {
+    this.#db.tx(() => {
+      this.#db.sql.prepare("DELETE FROM instances WHERE service_id = ?").run(serviceId);
+      const insert = this.#db.sql.prepare(
+        "INSERT INTO instances (id, service_id, release_id, state, pid, host, port, restarts, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      );
+      for (const i of instances) {
+        insert.run(i.id, serviceId, i.releaseId, i.state, i.pid ?? null, i.endpoint?.host ?? null, i.endpoint?.port ?? null, i.restarts, i.startedAt, now);
+      }
+    });
+  }
+
+  list(serviceId: string): InstanceRow[] {
+    return (this.#db.sql.prepare("SELECT * FROM instances WHERE service_id = ? ORDER BY id").all(serviceId) as unknown as Raw[]).map(toRow);
+  }
+}
