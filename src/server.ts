@@ -16,13 +16,13 @@ import { buildDigest, type ReleaseInputs } from "./deploy/inputs.ts";
 import { DeployPipeline } from "./deploy/pipeline.ts";
 import type { Builder, EnvSealer } from "./deploy/ports.ts";
 import { makeSealer } from "./deploy/sealer.ts";
-import type { Engine, TrafficPort } from "./engine/engine.ts";
+import type { Engine, HealthGate, TrafficPort } from "./engine/engine.ts";
 import { noTraffic } from "./engine/engine.ts";
 import { MemoryEngine } from "./engine/memory/memory-engine.ts";
 import { EventBus } from "./observe/event-bus.ts";
 import { Reconciler } from "./reconcile/reconciler.ts";
 import { makeSync } from "./reconcile/sync.ts";
-import { Redactor } from "./secrets/redact.ts";
+import type { NamedValue } from "./secrets/redact.ts";
 import { envOpener } from "./secrets/seal.ts";
 import { openSecrets, type Secrets } from "./secrets/setup.ts";
 import { EnvGroupRepository } from "./store/repositories/env-groups.ts";
@@ -38,6 +38,8 @@ export interface DaemonOptions {
   readonly builder?: Builder;
   readonly sealer?: EnvSealer;
   readonly traffic?: TrafficPort;
+  /** Replaces the HTTP health gate (the memory engine's endpoints cannot be probed). */
+  readonly health?: HealthGate;
   readonly clock?: Clock;
   /** Where the one-time owner token and warnings go. */
   readonly print?: (line: string) => void;
@@ -70,8 +72,9 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     const bus = new EventBus({ repo: store.events, clock });
     const secrets = openSecrets({ rows: new SecretRepository(store.db), groups: new EnvGroupRepository(store.db), kek: config.kek, events: bus, clock });
     for (const w of secrets.warnings) print(`warning: ${w}`);
+    let sensitive: readonly NamedValue[] = [];
     const refreshRedactor = () => {
-      const redactor = new Redactor(secrets.store.allValues());
+      const redactor = secrets.store.redactor(sensitive);
       bus.setRedactor((text) => redactor.redact(text));
     };
     refreshRedactor();
@@ -99,7 +102,17 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
         });
       },
     };
-    const sealer = options.sealer ?? makeSealer({ store, secrets, references: async () => ({}) });
+    const sealer =
+      options.sealer ??
+      makeSealer({
+        store,
+        secrets,
+        resources: async () => ({ databases: {}, keyValues: {}, services: {} }),
+        onSensitive: (values) => {
+          sensitive = [...sensitive.filter((v) => !values.some((n) => n.name === v.name)), ...values];
+          refreshRedactor();
+        },
+      });
     const pipeline = new DeployPipeline({
       store,
       engine,
@@ -113,7 +126,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
         },
       },
       sealer,
-      health: httpHealthGate,
+      health: options.health ?? httpHealthGate,
       traffic: options.traffic ?? noTraffic,
     });
     const reconciler = new Reconciler({

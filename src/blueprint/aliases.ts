@@ -47,14 +47,25 @@ export function rewriteAliases(doc: unknown): AliasResult {
       const v = out[alias];
       delete out[alias];
       out[name] = fix ? fix(alias, v, out) : v;
-      warnings.push({ path: [...path, alias], alias, name });
+      // `sync: false` means "a secret set later": say it the way it is written.
+      warnings.push(alias === "sync" ? { path: [...path, alias], alias: "sync: false", name: "secret: true" } : { path: [...path, alias], alias, name });
       renamed.set(JSON.stringify([...path, name]), alias);
     }
     return out;
   };
 
   const fixEnv = (env: unknown, path: Path): unknown => {
-    if (Array.isArray(env)) return env; // Render's list form: left for the schema to reject with a hint.
+    // Render's list form (`- key: K` + source) is turned into a map when every item has a key.
+    if (Array.isArray(env)) {
+      if (!env.every((item) => isObj(item) && typeof item.key === "string")) return env;
+      warnings.push({ path, alias: "- key: ... list", name: "KEY: value map" });
+      const map: Obj = {};
+      for (const item of env as Obj[]) {
+        const { key, ...rest } = item;
+        map[key as string] = "value" in rest && Object.keys(rest).length === 1 ? rest.value : rest;
+      }
+      return fixEnv(map, path);
+    }
     if (!isObj(env)) return env;
     const out: Obj = {};
     for (const [k, v] of Object.entries(env)) {

@@ -3,6 +3,7 @@
  * never written by hand: change a `.describe()` in schema/ and regenerate with
  * `node scripts/gen-blueprint-docs.ts`.
  */
+import { readFileSync } from "node:fs";
 import { blueprintJsonSchema } from "./json-schema.ts";
 
 type S = Record<string, unknown> & {
@@ -55,18 +56,24 @@ function table(s: S, out: string[]): void {
   out.push("");
 }
 
-function section(title: string, s: S, depth: number, out: string[], seen: Set<string>): void {
-  const key = JSON.stringify(s);
-  if (seen.has(`${title}|${key}`)) return;
-  seen.add(`${title}|${key}`);
-  out.push(`${"#".repeat(Math.min(depth, 6))} ${title}`, "");
+function section(title: string, s: S, depth: number, out: string[], seen: Map<string, string>): void {
+  const heading = `${"#".repeat(Math.min(depth, 6))} ${title}`;
+  // Shared parts (env values, limits, disks) appear under several service types: describe once.
+  const key = JSON.stringify({ ...s, description: undefined });
+  const first = seen.get(key);
+  if (first !== undefined) {
+    out.push(heading, "", `Same fields as ${first}.`, "");
+    return;
+  }
+  seen.set(key, title);
+  out.push(heading, "");
   if (s.description) out.push(cell(s.description), "");
   table(s, out);
   for (const [name, prop] of Object.entries(s.properties ?? {})) {
     if (name === "type") continue;
     const objects = objectsIn(prop);
     objects.forEach((o, i) => {
-      const label = objects.length > 1 ? `${title}.${name} (form ${i + 1})` : `${title}.${name}`;
+      const label = objects.length > 1 ? `${title} › ${name} (form ${i + 1})` : `${title} › ${name}`;
       section(label, { ...o, description: o.description ?? prop.description }, depth + 1, out, seen);
     });
   }
@@ -82,20 +89,23 @@ export function renderBlueprintDocs(): string {
     "",
     "A blueprint describes a whole stack in one file. Durations are written `500ms`, `30s`, `5m`, `2h`,",
     "`7d`; sizes `512kb`, `256mb`, `1gb`; percentages `70%`. Strings in `env` may interpolate",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: blueprint interpolation syntax, not a JS template
     "`${VAR}` (another variable of the service) and `${name.property}` (a property of a service,",
     "database or key-value store); write `$$` for a literal `$`. Environments override any field:",
     "objects merge, lists and scalars replace, `null` removes. The JSON Schema for editors is",
     "`docs/blueprint.schema.json` (also printed by `berth schema`).",
     "",
   ];
-  const seen = new Set<string>();
+  const example = readFileSync(new URL("../../examples/reminders/berth.yaml", import.meta.url), "utf8");
+  out.push("## Example", "", "Seed stack 001 (`examples/reminders/berth.yaml`):", "", "```yaml", example.trimEnd(), "```", "");
+  const seen = new Map<string, string>();
   const props = root.properties ?? {};
   out.push("## Top level", "");
   table(root, out);
   const services = props.services?.additionalProperties as S | undefined;
   for (const variant of services?.oneOf ?? []) {
     const t = String(variant.properties?.type?.const ?? "?");
-    section(`Service type \`${t}\``, { ...variant, description: variant.properties?.type?.description }, 2, out, seen);
+    section(`${t} service`, { ...variant, description: variant.properties?.type?.description }, 2, out, seen);
   }
   for (const key of ["databases", "keyValues", "envGroups", "environments", "previews"]) {
     const p = props[key];

@@ -12,16 +12,27 @@ import type { Blueprint, Environment, Service } from "./types.ts";
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 
-/** Objects merge key by key, anything else replaces, `null` removes the field. */
-export function deepMerge(base: unknown, over: unknown): unknown {
+/**
+ * Objects merge key by key, anything else replaces, `null` removes the field. `depth` stops the
+ * merge where a value is atomic even though it is an object: an env var's source replaces the
+ * base one (merging `{ fromDatabase }` with `{ value }` would name two sources).
+ */
+export function deepMerge(base: unknown, over: unknown, atomicAt: (path: readonly string[]) => boolean = () => false, path: readonly string[] = []): unknown {
   if (over === undefined) return base;
-  if (!isObj(base) || !isObj(over)) return over;
+  if (!isObj(base) || !isObj(over) || atomicAt(path)) return over;
   const out: Obj = { ...base };
   for (const [k, v] of Object.entries(over)) {
     if (v === null) delete out[k];
-    else out[k] = deepMerge(base[k], v);
+    else out[k] = deepMerge(base[k], v, atomicAt, [...path, k]);
   }
   return out;
+}
+
+/** Env var values inside a section entry: services.<s>.env.<K>, services.<s>.preview.env.<K>, envGroups.<g>.<K>. */
+function envValueAt(section: string, path: readonly string[]): boolean {
+  if (section === "envGroups") return path.length === 2;
+  if (section !== "services") return false;
+  return (path.length === 3 && path[1] === "env") || (path.length === 4 && path[1] === "preview" && path[2] === "env");
 }
 
 const SECTIONS = ["services", "databases", "keyValues", "envGroups"] as const;
@@ -32,7 +43,7 @@ export function mergeEnvironment(source: Obj, envName: string): Obj {
   const out: Obj = { ...source };
   for (const section of SECTIONS) {
     const over = env[section];
-    if (isObj(over)) out[section] = deepMerge(source[section] ?? {}, over);
+    if (isObj(over)) out[section] = deepMerge(source[section] ?? {}, over, (p) => envValueAt(section, p));
   }
   return out;
 }

@@ -130,7 +130,8 @@ function checkProperty(target: RefTarget, name: string, property: string, path: 
   const props = PROPS[target];
   if (props.includes(property)) return target === "keyValue" && property === "connectionString" ? "url" : property;
   const near = suggest(property, props);
-  out.error("BERTH_BLUEPRINT_UNKNOWN_PROPERTY", { field: formatPath(path), kind: KIND_WORD[target], name, property, choices: near.startsWith("Did") ? `${near.slice(14, -2)} (or ${props.join(", ")})` : props.join(", ") }, at);
+  const list = `Properties of a ${KIND_WORD[target]}: ${props.join(", ")}.`;
+  out.error("BERTH_BLUEPRINT_UNKNOWN_PROPERTY", { field: formatPath(path), kind: KIND_WORD[target], name, property, suggestion: near.startsWith("Did") ? `${near} ${list}` : list }, at);
   return undefined;
 }
 

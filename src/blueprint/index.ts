@@ -6,5 +6,7 @@ export type { Diagnostic } from "./diagnostics.ts";
 export { resolveEnvironment } from "./environments.ts";
 export { blueprintJsonSchema } from "./json-schema.ts";
 export { loadBlueprintFile } from "./load.ts";
+export { DEFAULT_HEALTH } from "./normalize.ts";
 export { type ParseResult, parseBlueprint } from "./parse.ts";
 export type * from "./types.ts";
+export { detectKind, type ImportKind, type ImportResult, importFile, importText } from "./importers/index.ts";

@@ -194,11 +194,16 @@ function reportOne(issue: AnyIssue, root: z.ZodType, data: unknown, out: Reporte
         return;
       }
       const expected = [...new Set(branches.flat().map((i) => EXPECTED[i.expected ?? ""] ?? i.expected))].join(" or ");
-      out.error("BERTH_BLUEPRINT_WRONG_TYPE", { field, expected, received: describeValue(value), suggestion: `Write ${expected} here.` }, path);
+      const suggestion = value === null ? "The field is empty: write its value after the colon or indent its contents under it, or remove it." : `Write ${expected} here.`;
+      out.error("BERTH_BLUEPRINT_WRONG_TYPE", { field, expected, received: describeValue(value), suggestion }, path);
       return;
     }
     case "invalid_value": {
       const choices = (issue.values ?? []).map(show);
+      if (path.length === 1 && path[0] === "version" && value === undefined) {
+        out.error("BERTH_BLUEPRINT_MISSING_FIELD", { key: "version", where: "the blueprint" }, []);
+        return;
+      }
       if (path.length === 1 && path[0] === "version") {
         out.error("BERTH_BLUEPRINT_UNSUPPORTED_VERSION", { received: show(value) }, path);
         return;
@@ -285,6 +290,7 @@ function wrongTypeHint(expected: string | undefined, value: unknown): string {
   if (expected === "number" && typeof value === "string" && /^\d+$/.test(value)) return `Remove the quotes: ${value}.`;
   if (expected === "boolean" && typeof value === "string") return "Write true or false without quotes.";
   if ((expected === "object" || expected === "record") && value === null) return "The field is empty: indent its contents under it, or remove it.";
+  if ((expected === "object" || expected === "record") && Array.isArray(value)) return "Write `KEY: value` entries (a mapping), not a `- ` list.";
   if (expected === "string") return "Quote the value if YAML reads it as something else.";
   return `Write ${EXPECTED[expected ?? ""] ?? expected} here.`;
 }

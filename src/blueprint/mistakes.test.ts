@@ -125,6 +125,11 @@ const cases: Case[] = [
     code: "BERTH_BLUEPRINT_YAML", line: 6, column: 1, message: /YAML syntax error/, hint: /indentation/,
   },
   {
+    name: "a service defined twice",
+    yaml: `${HEAD}services:\n  api: { type: web }\n  api: { type: worker }\n`,
+    code: "BERTH_BLUEPRINT_YAML", line: 5, column: 3, message: /Map keys must be unique/, hint: /only once in a mapping/,
+  },
+  {
     name: "bad restart policy",
     yaml: `${HEAD}services:\n  api:\n    type: web\n    restart: sometimes\n`,
     code: "BERTH_BLUEPRINT_BAD_CHOICE", line: 6, column: 14, message: /restart must be one of always, on-failure, never, got 'sometimes'/, hint: /Choose one of/,
@@ -168,6 +173,36 @@ const cases: Case[] = [
     name: "two sources in one variable",
     yaml: `${HEAD}services:\n  api:\n    type: web\n    env:\n      KEY: { value: a, secret: true }\n`,
     code: "BERTH_BLUEPRINT_BAD_VALUE", line: 7, column: 12, message: /names 2 sources \(value, secret\)/, hint: /exactly one of/,
+  },
+  {
+    name: "same name for a service and a database",
+    yaml: `${HEAD}services:\n  db:\n    type: worker\n    start: x\ndatabases:\n  db: {}\n`,
+    code: "BERTH_BLUEPRINT_DUPLICATE_NAME", line: 8, column: 3, message: /the name 'db' is used by both a service and a database/, hint: /rename one of them/,
+  },
+  {
+    name: "replicas and scaling together",
+    yaml: `${HEAD}services:\n  api:\n    type: web\n    replicas: 2\n    scaling: { min: 1, max: 3, cpu: 70% }\n`,
+    code: "BERTH_BLUEPRINT_REPLICAS_AND_SCALING", line: 7, column: 5, message: /sets both `replicas` and `scaling`/, hint: /not both/,
+  },
+  {
+    name: "a service outside a database's allowFrom",
+    yaml: `${HEAD}services:\n  web:\n    type: web\n    env: { DB: { fromDatabase: db } }\ndatabases:\n  db: { allowFrom: [api] }\n`,
+    code: "BERTH_BLUEPRINT_ACCESS_DENIED", line: 6, column: 16, message: /service 'web' may not reach database 'db' \(allowFrom: api\)/, hint: /Add 'web' to `allowFrom`/,
+  },
+  {
+    name: "unterminated interpolation",
+    yaml: `${HEAD}services:\n  api:\n    type: web\n    env:\n      URL: "https://\${api.host"\n`,
+    code: "BERTH_BLUEPRINT_BAD_INTERPOLATION", line: 7, column: 12, message: /bad interpolation .*missing closing \}/, hint: /escape a literal \$ as \$\$/,
+  },
+  {
+    name: "a worker referenced for its address",
+    yaml: `${HEAD}services:\n  jobs:\n    type: worker\n    start: x\n  api:\n    type: web\n    env: { JOBS: { fromService: jobs.host } }\n`,
+    code: "BERTH_BLUEPRINT_BAD_VALUE", line: 9, column: 18, message: /'jobs' is a worker and has no network address/, hint: /Reference a web service/,
+  },
+  {
+    name: "percentage out of range",
+    yaml: `${HEAD}services:\n  api:\n    type: web\n    scaling: { min: 1, max: 2, cpu: 170% }\n`,
+    code: "BERTH_BLUEPRINT_BAD_PERCENT", line: 6, column: 37, message: /scaling\.cpu: '170%' is not a percentage/, hint: /between 1 and 100/,
   },
 ];
 

@@ -137,6 +137,7 @@ function normalizeService(name: string, svc: RawService, idx: NameIndex, out: Re
         redirects: (svc.redirects ?? []).map((r) => ({ from: r.from, to: r.to, status: r.status ?? 301 })),
         rewrites: svc.rewrites ?? [],
         replicas: svc.replicas ?? 1,
+        health: { ...DEFAULT_HEALTH, path: "/" },
         domains: (svc.domains ?? []).map((d) => d.toLowerCase()),
         routes: (svc.routes ?? []).map((r) => ({ path: r.path, ...(r.domain ? { domain: r.domain.toLowerCase() } : {}), stripPrefix: r.stripPrefix ?? false })),
       };

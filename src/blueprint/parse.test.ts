@@ -36,6 +36,7 @@ describe("parseBlueprint", () => {
     assert.deepEqual(api.env.JWT_SECRET, { kind: "generate", encoding: "secret", lengthBytes: 32 });
     assert.deepEqual(api.env.API_URL, {
       kind: "interpolated",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: blueprint interpolation syntax, not a JS template
       template: "https://${api.host}",
       parts: [{ kind: "text", text: "https://" }, { kind: "ref", target: "service", name: "api", property: "host" }],
     });
@@ -76,7 +77,9 @@ environments:
 previews: { mode: automatic, expireAfterDays: 3 }
 `);
     const prod = resolveEnvironment(bp, "production");
-    assert.deepEqual((svc(prod, "api") as { domains: string[] }).domains, []);
+    const prodApi = svc(prod, "api");
+    assert.ok(prodApi.type === "web");
+    assert.deepEqual(prodApi.domains, []);
     const preview = resolveEnvironment(bp, "preview-42");
     assert.deepEqual(preview.services.map((s) => s.name), ["api"]);
     const api = svc(preview, "api");
@@ -85,6 +88,21 @@ previews: { mode: automatic, expireAfterDays: 3 }
     assert.equal(api.scaling, undefined);
     assert.deepEqual(api.env.MODE, { kind: "literal", value: "preview" });
     assert.equal(preview.environment?.name, "preview-42");
+  });
+
+  test("an environment's env var replaces the base source instead of merging with it", () => {
+    const bp = parseOk(`version: 1
+project: p
+services:
+  api: { type: web, start: x, env: { DB: { fromDatabase: db }, MODE: a } }
+databases:
+  db: {}
+environments:
+  staging: { services: { api: { env: { DB: { value: "postgres://fixture" } } } } }
+`);
+    const api = svc(resolveEnvironment(bp, "staging"), "api");
+    assert.deepEqual(api.env.DB, { kind: "literal", value: "postgres://fixture" });
+    assert.deepEqual(api.env.MODE, { kind: "literal", value: "a" });
   });
 
   test("defaults, durations, sizes and cron settings are normalized into unit-named numbers", () => {

@@ -34,7 +34,7 @@ function parseStages(text: string, file: string): ParseResult {
   const src = parseYamlSource(text);
   if (src.errors.length > 0) {
     const r = new Reporter(file, () => ({ line: 1, column: 1 }));
-    for (const e of src.errors) r.errors.push({ ...makeYamlDiag(r, e.message), line: e.at.line, column: e.at.column });
+    for (const e of src.errors) r.errors.push({ ...makeYamlDiag(r, e.message, YAML_HINTS[e.code] ?? YAML_HINTS.DEFAULT!), line: e.at.line, column: e.at.column });
     return { ok: false, errors: r.errors, warnings: [] };
   }
   const aliased = rewriteAliases(src.value);
@@ -55,7 +55,10 @@ function parseStages(text: string, file: string): ParseResult {
   const blueprint = normalize(raw, out);
   checkRules(blueprint, raw, out);
   if (out.errors.length > 0) return fail(out);
-  for (const envName of Object.keys(raw.environments ?? {})) checkEnvironment(raw, envName, file, locate, out);
+  for (const [envName, env] of Object.entries(raw.environments ?? {})) {
+    // Only overrides can make an environment differ from the (already valid) base.
+    if (env.services || env.databases || env.keyValues || env.envGroups) checkEnvironment(raw, envName, file, locate, out);
+  }
   if (out.errors.length > 0) return fail(out);
   return { ok: true, blueprint, warnings: out.warnings };
 }
@@ -73,8 +76,15 @@ function checkEnvironment(raw: RawBlueprint, envName: string, file: string, loca
   }
 }
 
-function makeYamlDiag(r: Reporter, detail: string): Diagnostic {
-  r.error("BERTH_BLUEPRINT_YAML", { detail }, []);
+const YAML_HINTS: Record<string, string> = {
+  DUPLICATE_KEY: "A name may appear only once in a mapping: rename the second one or merge the two.",
+  TAB_AS_INDENT: "Indent with spaces; YAML does not allow tabs.",
+  TO_JS: "Too many aliases (*name) expand this document; write the values out.",
+  DEFAULT: "Check indentation and quoting near this line; YAML uses spaces, never tabs, and values with `: ` or `#` need quotes.",
+};
+
+function makeYamlDiag(r: Reporter, detail: string, suggestion: string): Diagnostic {
+  r.error("BERTH_BLUEPRINT_YAML", { detail, suggestion }, []);
   return r.errors.pop()!;
 }
 

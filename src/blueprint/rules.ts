@@ -111,8 +111,9 @@ function visibleVars(bp: Blueprint, svc: Service): Map<string, { source: EnvSour
 function checkInterpolation(bp: Blueprint, out: Reporter): void {
   const edges = new Map<string, string[]>();
   const paths = new Map<string, Path>();
+  const visible = new Map(bp.services.map((s) => [s.name, visibleVars(bp, s)]));
   for (const svc of bp.services) {
-    const vars = visibleVars(bp, svc);
+    const vars = visible.get(svc.name)!;
     for (const [key, { source, node, path }] of vars) {
       paths.set(node, path);
       const deps: string[] = [];
@@ -122,13 +123,15 @@ function checkInterpolation(bp: Blueprint, out: Reporter): void {
           const dep = vars.get(p.key);
           if (dep) deps.push(dep.node);
           else if (!BUILTIN_VARS.has(p.key) && node.startsWith("service:")) {
-            out.error("BERTH_BLUEPRINT_UNKNOWN_REFERENCE", { field: formatPath(path), kind: "variable", name: p.key, suggestion: suggest(p.key, [...vars.keys()].filter((k) => k !== key), "Variables of this service") }, path);
+            const resource = bp.services.some((s) => s.name === p.key) || bp.databases.some((d) => d.name === p.key) || bp.keyValues.some((k) => k.name === p.key);
+            const hint = resource ? `'${p.key}' is a resource: name a property, e.g. \${${p.key}.${bp.databases.some((d) => d.name === p.key) ? "connectionString" : bp.keyValues.some((k) => k.name === p.key) ? "url" : "host"}}.` : suggest(p.key, [...vars.keys()].filter((k) => k !== key), "Variables of this service");
+            out.error("BERTH_BLUEPRINT_UNKNOWN_REFERENCE", { field: formatPath(path), kind: "variable", name: p.key, suggestion: hint }, path);
           }
         }
       }
       if (source.kind === "fromServiceEnv") {
         const other = bp.services.find((s) => s.name === source.name);
-        const dep = other ? visibleVars(bp, other).get(source.envVarKey) : undefined;
+        const dep = other ? visible.get(other.name)?.get(source.envVarKey) : undefined;
         if (dep) deps.push(dep.node);
         else if (other) out.error("BERTH_BLUEPRINT_UNKNOWN_REFERENCE", { field: formatPath(path), kind: `variable of service '${source.name}'`, name: source.envVarKey, suggestion: suggest(source.envVarKey, Object.keys(other.env), "Its variables") }, path);
       }
@@ -182,12 +185,13 @@ function checkEnvironments(bp: Blueprint, raw: RawBlueprint, services: readonly 
       }
     }
   }
+  const byName = new Map(bp.services.map((s) => [s.name, s]));
   for (const svc of bp.services) {
     for (const [key, src] of Object.entries(svc.env)) {
       const refs = src.kind === "fromService" ? [src] : src.kind === "interpolated" ? src.parts.flatMap((p) => (p.kind === "ref" && p.target === "service" ? [p] : [])) : [];
       for (const ref of refs) {
-        const target = bp.services.find((s) => s.name === ref.name);
-        const problem = !target ? undefined : target.type === "worker" || target.type === "cron" ? `'${ref.name}' is a ${target.type} and has no network address` : ref.property === "publicUrl" && target.type === "private" ? `'${ref.name}' is private and has no public URL` : undefined;
+        const target = byName.get(ref.name);
+        const problem = !target ? undefined : target.type === "worker" || target.type === "cron" ? `'${ref.name}' is a ${target.type} and has no network address` : (ref.property === "publicUrl" || ref.property === "publicHost") && target.type === "private" ? `'${ref.name}' is private and has no public URL` : undefined;
         if (problem) out.error("BERTH_BLUEPRINT_BAD_VALUE", { field: formatPath(["services", svc.name, "env", key]), detail: problem, suggestion: "Reference a web service (or a private one for host, port, hostport and url)." }, ["services", svc.name, "env", key]);
       }
     }

@@ -1,11 +1,16 @@
 /**
  * Stage 1: YAML text -> plain data plus a locator that maps any field path back to a line and
- * column. The `yaml` package keeps node ranges; a LineCounter turns offsets into positions.
+ * column. Two parsers, one dialect (YAML 1.2 core schema): js-yaml builds the data fast, and the
+ * `yaml` package (which keeps node ranges) is run only when a position is needed or js-yaml
+ * refuses the input — then `yaml` is authoritative for both the errors and the data.
  */
+import { load as fastLoad } from "js-yaml";
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import type { Location, Path } from "./diagnostics.ts";
 
 export interface YamlProblem {
+  /** The `yaml` package's error code (DUPLICATE_KEY, TAB_AS_INDENT, ...). */
+  readonly code: string;
   readonly message: string;
   readonly at: Location;
 }
@@ -20,8 +25,27 @@ export interface ParsedSource {
 
 const START: Location = { line: 1, column: 1 };
 
-/** Parses YAML without throwing; syntax errors come back located. */
+/**
+ * Parses YAML without throwing; syntax errors come back located. Anchors/aliases are refused by
+ * the fast path (`maxAliases: 0`) so alias bombs always meet `yaml`'s alias limit.
+ */
 export function parseYamlSource(text: string): ParsedSource {
+  let value: unknown;
+  try {
+    value = fastLoad(text, { maxAliases: 0, maxDepth: 100 });
+  } catch {
+    return parseLocated(text);
+  }
+  let located: ParsedSource | undefined;
+  const locate = (path: Path, onKey?: boolean): Location => {
+    located ??= parseLocated(text);
+    return located.locate(path, onKey);
+  };
+  return { value, errors: [], locate };
+}
+
+/** The `yaml` package's document with node ranges: errors located, and a path locator. */
+export function parseLocated(text: string): ParsedSource {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true });
   const pos = (offset: number): Location => {
@@ -29,6 +53,7 @@ export function parseYamlSource(text: string): ParsedSource {
     return { line: p.line, column: p.col };
   };
   const errors: YamlProblem[] = doc.errors.map((e) => ({
+    code: e.code,
     message: e.message.split("\n")[0]!,
     at: pos(e.pos[0]),
   }));
@@ -38,7 +63,7 @@ export function parseYamlSource(text: string): ParsedSource {
       // maxAliasCount guards against alias bombs ("billion laughs").
       value = doc.toJS({ maxAliasCount: 1000 });
     } catch (e) {
-      errors.push({ message: e instanceof Error ? e.message : String(e), at: START });
+      errors.push({ code: "TO_JS", message: e instanceof Error ? e.message : String(e), at: START });
     }
   }
   const locate = (path: Path, onKey = false): Location => {

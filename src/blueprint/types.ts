@@ -125,6 +125,8 @@ export interface StaticService extends ServiceBase {
   readonly redirects: readonly { readonly from: string; readonly to: string; readonly status: 301 | 302 | 307 | 308 }[];
   readonly rewrites: readonly { readonly from: string; readonly to: string }[];
   readonly replicas: number;
+  /** Probes of Berth's file server (path `/` by default), so static sites deploy like services. */
+  readonly health: HealthSpec;
   readonly domains: readonly string[];
   readonly routes: readonly Route[];
 }

@@ -56,8 +56,8 @@ export const CRON_DEFAULTS = {
   concurrency: "forbid",
   maxConcurrent: 1,
   timeoutMs: 3_600_000,
-  retry: { maxRetries: 0, initialDelayMs: 10_000, maxDelayMs: 600_000, factor: 2, jitter: 0.2 },
-  missed: { policy: "run-once", maxRuns: 10 },
+  retry: { maxRetries: 0, initialDelayMs: 30_000, maxDelayMs: 600_000, factor: 2, jitter: 0.2 },
+  missed: { policy: "skip", maxRuns: 10 },
   graceMs: 60_000,
   suspended: false,
 } as const;

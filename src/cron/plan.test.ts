@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { MissedPolicy } from "./job.ts";
-import { ENUMERATE_LIMIT, type PlanInput, planSlots } from "./plan.ts";
+import { ENUMERATE_LIMIT, type PlanInput, planSlots, RECORD_MISSED_MAX } from "./plan.ts";
 import { parseSchedule } from "./schedule.ts";
 
 const at = (iso: string) => Date.parse(iso);
@@ -19,7 +19,7 @@ function plan(over: Partial<PlanInput> & { policy?: MissedPolicy; maxRuns?: numb
   });
   return {
     run: p.run.map((r) => `${iso(r.slotMs)}${r.catchUp ? " late" : ""}`),
-    missed: p.missed && { count: p.missed.count, atLeast: p.missed.atLeast, slots: p.missed.slotsMs.map(iso) },
+    missed: p.missed && { count: p.missed.count, atLeast: p.missed.atLeast, slots: p.missed.slotsMs.map(iso), first: iso(p.missed.firstMs), last: iso(p.missed.lastMs) },
     cursor: iso(p.cursorMs),
     next: p.nextWakeMs === undefined ? undefined : iso(p.nextWakeMs),
   };
@@ -53,7 +53,7 @@ describe("planSlots: slots missed while down (10:15, 10:30, 10:45, 11:00 passed;
   test("skip: runs none, records all four as missed", () => {
     assert.deepEqual(plan({ nowMs, policy: "skip" }), {
       run: [],
-      missed: { count: 4, atLeast: false, slots: ["10:15:00", "10:30:00", "10:45:00", "11:00:00"] },
+      missed: { count: 4, atLeast: false, slots: ["10:15:00", "10:30:00", "10:45:00", "11:00:00"], first: "10:15:00", last: "11:00:00" },
       cursor: "11:00:00",
       next: "11:15:00",
     });
@@ -62,7 +62,7 @@ describe("planSlots: slots missed while down (10:15, 10:30, 10:45, 11:00 passed;
   test("run-once: runs the newest late slot, records the other three", () => {
     const p = plan({ nowMs, policy: "run-once" });
     assert.deepEqual(p.run, ["11:00:00 late"]);
-    assert.deepEqual(p.missed, { count: 3, atLeast: false, slots: ["10:15:00", "10:30:00", "10:45:00"] });
+    assert.deepEqual(p.missed, { count: 3, atLeast: false, slots: ["10:15:00", "10:30:00", "10:45:00"], first: "10:15:00", last: "10:45:00" });
   });
 
   test("run-all: runs every late slot, oldest first", () => {
@@ -74,7 +74,7 @@ describe("planSlots: slots missed while down (10:15, 10:30, 10:45, 11:00 passed;
   test("run-all is capped at maxRuns, newest first kept", () => {
     const p = plan({ nowMs, policy: "run-all", maxRuns: 2 });
     assert.deepEqual(p.run, ["10:45:00 late", "11:00:00 late"]);
-    assert.deepEqual(p.missed, { count: 2, atLeast: false, slots: ["10:15:00", "10:30:00"] });
+    assert.deepEqual(p.missed, { count: 2, atLeast: false, slots: ["10:15:00", "10:30:00"], first: "10:15:00", last: "10:30:00" });
   });
 });
 
@@ -108,7 +108,7 @@ describe("planSlots: abandoned claims (claimed 10:15, crashed before start, back
   test("skip records it as missed", () => {
     const p = plan({ ...base, policy: "skip" });
     assert.deepEqual(p.run, []);
-    assert.deepEqual(p.missed, { count: 1, atLeast: false, slots: ["10:15:00"] });
+    assert.deepEqual(p.missed, { count: 1, atLeast: false, slots: ["10:15:00"], first: "10:15:00", last: "10:15:00" });
   });
 
   test("run-all runs it along with the slots missed while down", () => {
@@ -132,6 +132,8 @@ describe("planSlots: long downtime and time zones", () => {
     assert.ok(p.missed?.atLeast);
     assert.ok((p.missed?.count ?? 0) >= ENUMERATE_LIMIT - 4); // minus the on-time slot and the three that run
     assert.equal(p.cursorMs, at("2026-01-02T00:00:00Z"));
+    assert.equal(p.missed?.firstMs, at("2026-01-01T00:00:01Z"), "the true first missed slot, though only the newest are listed");
+    assert.equal(p.missed?.slotsMs.length, RECORD_MISSED_MAX);
   });
 
   test("down over the Zurich spring-forward night: a 02:30 job owes three slots, one per day", () => {

@@ -40,6 +40,9 @@ export interface MissedSlots {
   readonly atLeast: boolean;
   /** The newest of them (at most RECORD_MISSED_MAX), oldest first. */
   readonly slotsMs: readonly number[];
+  /** The oldest and newest missed slot (the oldest may be older than `slotsMs` holds). */
+  readonly firstMs: number;
+  readonly lastMs: number;
 }
 
 export interface SlotPlan {
@@ -60,7 +63,7 @@ export function planSlots(input: PlanInput): SlotPlan {
   }
   const cursorMs = input.cursorMs ?? nowMs;
   const keep = RECORD_MISSED_MAX + input.missed.maxRuns + 1;
-  const { slots, count, atLeast } = slotsBetween(schedule, cursorMs, nowMs, keep);
+  const { slots, count, atLeast, firstMs } = slotsBetween(schedule, cursorMs, nowMs, keep);
   const newest = slots.at(-1);
   const onTime = newest !== undefined && nowMs - newest <= input.graceMs ? newest : undefined;
   const lateSince = onTime === undefined ? slots : slots.slice(0, -1);
@@ -78,25 +81,36 @@ export function planSlots(input: PlanInput): SlotPlan {
   const nextCursor = Math.max(cursorMs, newest ?? cursorMs);
   return {
     run,
-    missed: missedCount > 0 ? { count: missedCount, atLeast, slotsMs: notRun.slice(-RECORD_MISSED_MAX) } : undefined,
+    missed:
+      missedCount > 0
+        ? {
+            count: missedCount,
+            atLeast,
+            slotsMs: notRun.slice(-RECORD_MISSED_MAX),
+            // catch-up runs take the newest late slots, so the oldest late slot is always missed
+            firstMs: Math.min(...late.slice(0, 1), ...(input.abandonedMs ?? []), ...(firstMs !== undefined && firstMs !== onTime ? [firstMs] : [])),
+            lastMs: notRun.at(-1) ?? nowMs,
+          }
+        : undefined,
     cursorMs: nextCursor,
     nextWakeMs: schedule.next(Math.max(nowMs, nextCursor)),
   };
 }
 
 /** Slots in (afterMs, atMs]: the newest `keep` of them, oldest first, and how many there were. */
-function slotsBetween(schedule: Schedule, afterMs: number, atMs: number, keep: number): { slots: number[]; count: number; atLeast: boolean } {
+function slotsBetween(schedule: Schedule, afterMs: number, atMs: number, keep: number): { slots: number[]; count: number; atLeast: boolean; firstMs: number | undefined } {
   const slots: number[] = [];
   let count = 0;
   let s = schedule.next(afterMs);
+  const firstMs = s !== undefined && s <= atMs ? s : undefined;
   while (s !== undefined && s <= atMs && count < ENUMERATE_LIMIT) {
     slots.push(s);
     if (slots.length > keep) slots.shift();
     count++;
     s = schedule.next(s);
   }
-  if (s === undefined || s > atMs) return { slots, count, atLeast: false };
+  if (s === undefined || s > atMs) return { slots, count, atLeast: false, firstMs };
   // Too many to walk (a per-second job after days down): take the newest ones from the end.
   const tail = schedule.previous(keep, atMs).filter((t) => t > afterMs).reverse();
-  return { slots: tail, count, atLeast: true };
+  return { slots: tail, count, atLeast: true, firstMs };
 }

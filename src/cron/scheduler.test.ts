@@ -229,7 +229,7 @@ describe("CronScheduler (time as data, fake runner)", () => {
   });
 
   test("recovery: a claimed-never-started slot is abandoned and re-run once; a running one is not re-run", async () => {
-    syncJobs(db, env, [{ ref, schedule: "*/15 * * * *", command: "x" }], T0);
+    syncJobs(db, env, [{ ref, schedule: "*/15 * * * *", command: "x", missed: { policy: "run-once" } }], T0);
     const repo = new CronRunRepository(db);
     repo.setCursor(ref, at(30));
     const interrupted = repo.insert({ ref, origin: "scheduled", slotMs: at(15), attempt: 1, trigger: "scheduled", status: "claimed" }, at(15));

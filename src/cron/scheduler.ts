@@ -132,7 +132,8 @@ export class CronScheduler {
         }
         const plan = planSlots({ schedule, missed: job.missed, graceMs: job.graceMs, cursorMs: cursorMs ?? undefined, nowMs, abandonedMs: lost.map((r) => r.slotMs) });
         for (const slot of plan.run) {
-          const attempt = (lost.find((r) => r.slotMs === slot.slotMs)?.attempt ?? 0) + 1;
+          // A slot abandoned twice (two crashes) has two rows: the next attempt follows the last.
+          const attempt = Math.max(0, ...lost.filter((r) => r.slotMs === slot.slotMs).map((r) => r.attempt)) + 1;
           // Catch-up runs are owed work: `pending`, they queue behind the job's active runs.
           const status = slot.catchUp ? "pending" : "claimed";
           const run = this.#repo.insert({ ref: job.ref, origin: "scheduled", slotMs: slot.slotMs, attempt, trigger: "scheduled", status, notBeforeMs: nowMs }, nowMs);
@@ -145,13 +146,12 @@ export class CronScheduler {
             if (lost.some((r) => r.slotMs === slotMs)) continue;
             this.#repo.insert({ ref: job.ref, origin: "scheduled", slotMs, attempt: 1, trigger: "scheduled", status: "missed", reason: `missed; missed-run policy ${job.missed.policy}` }, nowMs);
           }
-          const slots = plan.missed.slotsMs;
           later.push(
             ev("cron:slot:missed", job.ref, {
               count: plan.missed.count,
               atLeast: plan.missed.atLeast,
-              first: ms(slots[0] ?? nowMs),
-              last: ms(slots.at(-1) ?? nowMs),
+              first: ms(plan.missed.firstMs),
+              last: ms(plan.missed.lastMs),
               policy: job.missed.policy,
               running: plan.run.filter((r) => r.catchUp).length,
             }),

@@ -164,3 +164,30 @@ export function logTail(path: string, lines = 15): string {
     return "(no log)";
   }
 }
+
+/**
+ * Stops a server left running by an earlier Berth process (a daemon crash orphans its
+ * children): reads the pid from the first line of `pidFile`, checks that the process is the
+ * expected program, signals it and waits for it to go. Returns whether there was one.
+ */
+export async function stopOrphan(pidFile: string, program: string, signal: NodeJS.Signals, timeoutMs = 30_000): Promise<boolean> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
+  } catch {
+    return false;
+  }
+  const alive = () => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(program);
+    } catch {
+      return false;
+    }
+  };
+  if (!Number.isInteger(pid) || pid <= 1 || !alive()) return false;
+  process.kill(pid, signal);
+  const until = Date.now() + timeoutMs;
+  while (alive() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  if (alive()) process.kill(pid, "SIGKILL");
+  return true;
+}

@@ -79,10 +79,14 @@ export interface ResourceProvider<I extends { readonly name: string }> {
   provision(input: I, opts?: { readonly password?: string; readonly signal?: AbortSignal }): Promise<Provisioned>;
   /** Connection properties for a password the caller holds. */
   connection(name: string, password: string): Promise<ConnectionProps>;
-  backup(name: string): Promise<BackupRecord>;
+  /** Takes and verifies a backup; `password` as for restore (Redis runs BGSAVE as the resource's user). */
+  backup(name: string, password?: string): Promise<BackupRecord>;
   backups(name: string): Promise<BackupRecord[]>;
-  /** Always into a new instance; the live one is never overwritten. */
-  restore(name: string, target: RestoreTarget, opts: { readonly mode: "promote" | "keep" }): Promise<RestoreResult>;
+  /**
+   * Always into a new instance; the live one is never overwritten. `password` is the resource's
+   * current password, needed where the provider must log in to finish (Redis with AOF).
+   */
+  restore(name: string, target: RestoreTarget, opts: { readonly mode: "promote" | "keep"; readonly password?: string }): Promise<RestoreResult>;
   health(name: string): Promise<HealthReport>;
   /** Stops the server(s) this provider started. */
   stop(): Promise<void>;

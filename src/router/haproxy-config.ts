@@ -8,7 +8,8 @@
  *   longest-prefix-first), so thousands of routes cost one lookup, not one ACL each;
  * - one backend per service with a fixed number of server slots; instances move in and out of
  *   slots through the runtime API, so a deploy never reloads HAProxy;
- * - request logs in a small space-separated format sent to Berth over UDP.
+ * - request logs in a small space-separated format written to an in-memory ring that Berth
+ *   reads in batches over the runtime API (`show events -w`), instead of one datagram per request.
  */
 import type { Endpoint } from "../engine/engine.ts";
 import type { RouteBackend, RouteTable } from "./routes.ts";
@@ -29,8 +30,8 @@ export interface HaproxySettings {
   readonly mapDir: string;
   readonly crtListPath: string;
   readonly adminSocketPath: string;
-  /** `host:port` of Berth's UDP log receiver. */
-  readonly logTarget: string;
+  /** Log one request in N (1: every request). Sampling trades metric precision for proxy CPU. */
+  readonly logSampleEvery: number;
   /** Where `/.well-known/acme-challenge/` is answered (Berth's HTTP-01 responder). */
   readonly acmeResponder?: Endpoint;
   readonly hstsMaxAgeSeconds: number;
@@ -63,7 +64,10 @@ export const defaultTimeouts: HaproxySettings["timeouts"] = Object.freeze({
 /** The map file names inside `mapDir`. */
 export const MAP_FILES = { exact: "routes-exact.map", prefix: "routes-prefix.map", tls: "tls-hosts.map" } as const;
 
-/** Format of request log lines; parsed by request-log.ts. Fields: backend status Ta Tr bytes. */
+/** The ring buffer holding request logs until Berth reads them. */
+export const REQUEST_RING = "berth_requests";
+
+/** Format of request log lines; parsed by request-metrics.ts. Fields: backend status Ta Tr bytes. */
 export const LOG_FORMAT = "berth %b %ST %Ta %Tr %B";
 
 /** Name of slot n of a backend. */
@@ -110,6 +114,8 @@ function renderBackend(b: RouteBackend, s: HaproxySettings): string[] {
     "  option httpchk",
     `  http-check send meth GET uri ${word(b.healthPath)} ver HTTP/1.1 hdr Host ${word(b.healthHost)}`,
     "  http-check expect status 200-399",
+    // Without it HAProxy's check timeout is `inter`: a busy instance would be marked down.
+    `  timeout check ${Math.max(100, b.healthTimeoutMs)}`,
     `  default-server check inter ${inter} fastinter ${Math.max(100, Math.floor(inter / 2))} downinter ${inter} rise 2 fall 2`,
   ];
   for (let n = 1; n <= slots; n++) {
@@ -134,9 +140,11 @@ export function renderHaproxyConfig(table: RouteTable, s: HaproxySettings): stri
     "  http-request set-var(txn.path) path",
     "  http-request set-var(txn.rkey) var(txn.host),concat(,txn.path,)",
   ];
+  // At most two lookups per request: the exact map, then the prefix map only if that missed.
   const routing = [
-    `  use_backend %[var(txn.rkey),map_str(${map(MAP_FILES.exact)})] if { var(txn.rkey),map_str(${map(MAP_FILES.exact)}) -m found }`,
-    `  use_backend %[var(txn.rkey),map_beg(${map(MAP_FILES.prefix)})] if { var(txn.rkey),map_beg(${map(MAP_FILES.prefix)}) -m found }`,
+    `  http-request set-var(txn.be) var(txn.rkey),map_str(${map(MAP_FILES.exact)})`,
+    `  http-request set-var(txn.be) var(txn.rkey),map_beg(${map(MAP_FILES.prefix)}) unless { var(txn.be) -m found }`,
+    "  use_backend %[var(txn.be)] if { var(txn.be) -m found }",
     "  default_backend berth.no-route",
   ];
   const tlsHost = `{ var(txn.host),map_str(${map(MAP_FILES.tls)}) -m found }`;
@@ -145,14 +153,18 @@ export function renderHaproxyConfig(table: RouteTable, s: HaproxySettings): stri
     "global",
     `  stats socket ${word(s.adminSocketPath)} mode 600 level admin expose-fd listeners`,
     "  stats timeout 2m",
-    `  log ${word(s.logTarget)} len 2048 format raw local0 info`,
     `  hard-stop-after ${t.hardStopAfterMs}ms`,
     "  ssl-default-bind-options ssl-min-ver TLSv1.2",
     "  tune.ssl.default-dh-param 2048",
     "",
+    `ring ${REQUEST_RING}`,
+    "  format raw",
+    "  maxlen 512",
+    "  size 4194304",
+    "",
     "defaults",
     "  mode http",
-    "  log global",
+    `  log ring@${REQUEST_RING}${s.logSampleEvery > 1 ? ` sample 1:${Math.floor(s.logSampleEvery)}` : ""} local0 info`,
     `  log-format "${LOG_FORMAT}"`,
     "  option dontlognull",
     "  option forwardfor",

@@ -23,6 +23,8 @@ export interface HaproxyProcessOptions {
   /** Called with HAProxy's own stderr lines (alerts, warnings). */
   readonly onOutput?: (line: string) => void;
   readonly startTimeoutMs?: number;
+  /** Called after the supervisor restarted a master that died (runtime state must be re-applied). */
+  readonly onRestarted?: () => Promise<void>;
 }
 
 /** The exact argv of the master process. */
@@ -116,6 +118,7 @@ export class HaproxyProcess {
       try {
         await this.#spawn();
         this.#restarts = 0;
+        await this.options.onRestarted?.().catch(() => {});
         return;
       } catch {
         // next attempt, with a longer delay

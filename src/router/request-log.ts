@@ -1,42 +1,63 @@
 /**
- * Receives HAProxy's request logs on a loopback UDP socket (HAProxy logs over syslog datagrams;
- * Node has no unix datagram sockets) and feeds them into the metrics store.
+ * Streams HAProxy's request logs into Berth. HAProxy writes each log line into an in-memory ring
+ * (`ring berth_requests`); Berth keeps one runtime-API connection running `show events <ring> -w`
+ * and receives the lines in batches. Compared with one syslog datagram per request, this costs
+ * HAProxy a memory copy instead of a syscall and costs Node one read per batch.
+ *
+ * After a reload the new worker has a new, empty ring: the router calls `reattach()`.
  */
-import { createSocket, type Socket } from "node:dgram";
-import { once } from "node:events";
+import { createConnection, type Socket } from "node:net";
+import { REQUEST_RING } from "./haproxy-config.ts";
 import { parseRequestLog, type RequestLogEntry } from "./request-metrics.ts";
 
-export class RequestLogReceiver {
+export class RequestLogReader {
+  readonly #socketPath: string;
   readonly #onEntry: (e: RequestLogEntry) => void;
   #socket: Socket | undefined;
-  #port = 0;
+  #running = false;
+  #retry: NodeJS.Timeout | undefined;
 
-  constructor(onEntry: (e: RequestLogEntry) => void) {
+  constructor(socketPath: string, onEntry: (e: RequestLogEntry) => void) {
+    this.#socketPath = socketPath;
     this.#onEntry = onEntry;
   }
 
-  /** `127.0.0.1:port` for HAProxy's `log` line. */
-  get target(): string {
-    return `127.0.0.1:${this.#port}`;
+  /** (Re)connects to the current worker and reads its ring from the start. */
+  reattach(): void {
+    this.#running = true;
+    this.#connect(false);
   }
 
-  async start(port = 0): Promise<void> {
-    const socket = createSocket("udp4");
-    socket.on("message", (msg) => {
-      for (const line of msg.toString("utf8").split("\n")) {
+  #connect(onlyNew: boolean): void {
+    clearTimeout(this.#retry);
+    const old = this.#socket;
+    this.#socket = undefined;
+    old?.destroy();
+    const sock = createConnection(this.#socketPath);
+    this.#socket = sock;
+    let partial = "";
+    sock.setEncoding("utf8");
+    sock.on("connect", () => sock.write(`show events ${REQUEST_RING} -w${onlyNew ? " -n" : ""}\n`));
+    sock.on("data", (chunk: string) => {
+      const lines = (partial + chunk).split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) {
         const entry = parseRequestLog(line);
         if (entry) this.#onEntry(entry);
       }
     });
-    socket.bind(port, "127.0.0.1");
-    await once(socket, "listening");
-    this.#port = socket.address().port;
-    this.#socket = socket;
+    sock.on("error", () => {});
+    sock.on("close", () => {
+      if (this.#socket !== sock || !this.#running) return;
+      // Same worker (or a restarting one): skip what was already read.
+      this.#retry = setTimeout(() => this.#connect(true), 200);
+    });
   }
 
-  async stop(): Promise<void> {
-    const s = this.#socket;
+  stop(): void {
+    this.#running = false;
+    clearTimeout(this.#retry);
+    this.#socket?.destroy();
     this.#socket = undefined;
-    if (s) await new Promise<void>((r) => s.close(() => r()));
   }
 }

@@ -24,6 +24,8 @@ export interface RequestMetrics {
   readonly statusCodes: Readonly<Record<string, number>>;
   readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number; readonly max: number };
   readonly bytes: number;
+  /** 1 when every request was logged; N when one in N was (counts are then estimates). */
+  readonly sampleEvery: number;
 }
 
 const LINE = /berth (\S+) (-?\d+) (-?\d+) (-?\d+) (\d+)\s*$/;
@@ -53,16 +55,23 @@ export class ServiceRequestStats {
   readonly #codes = new Map<string, number>();
   readonly #latency = new Map<number, number>();
 
+  readonly #weight: number;
+
+  constructor(sampleEvery = 1) {
+    this.#weight = Math.max(1, Math.floor(sampleEvery));
+  }
+
   record(e: RequestLogEntry): void {
-    this.#requests++;
-    this.#bytes += e.bytes;
+    const w = this.#weight;
+    this.#requests += w;
+    this.#bytes += e.bytes * w;
     const code = e.status < 0 ? "aborted" : String(e.status);
     const cls = e.status < 0 ? "aborted" : `${Math.floor(e.status / 100)}xx`;
-    this.#codes.set(code, (this.#codes.get(code) ?? 0) + 1);
-    this.#classes.set(cls, (this.#classes.get(cls) ?? 0) + 1);
+    this.#codes.set(code, (this.#codes.get(code) ?? 0) + w);
+    this.#classes.set(cls, (this.#classes.get(cls) ?? 0) + w);
     if (e.totalMs >= 0) {
       const b = latencyBucket(e.totalMs);
-      this.#latency.set(b, (this.#latency.get(b) ?? 0) + 1);
+      this.#latency.set(b, (this.#latency.get(b) ?? 0) + w);
       this.#max = Math.max(this.#max, e.totalMs);
     }
   }
@@ -91,6 +100,7 @@ export class ServiceRequestStats {
         max: this.#max,
       },
       bytes: this.#bytes,
+      sampleEvery: this.#weight,
     };
   }
 }
@@ -98,11 +108,16 @@ export class ServiceRequestStats {
 /** All backends' counters, fed by parsed log lines. */
 export class RequestMetricsStore {
   readonly #byBackend = new Map<string, ServiceRequestStats>();
+  readonly #sampleEvery: number;
+
+  constructor(sampleEvery = 1) {
+    this.#sampleEvery = sampleEvery;
+  }
 
   record(e: RequestLogEntry): void {
     let s = this.#byBackend.get(e.backend);
     if (!s) {
-      s = new ServiceRequestStats();
+      s = new ServiceRequestStats(this.#sampleEvery);
       this.#byBackend.set(e.backend, s);
     }
     s.record(e);

@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type IncomingMessage, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Duplex } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { BerthError } from "../core/errors.ts";
 import type { ServiceRef } from "../engine/engine.ts";
@@ -20,6 +23,8 @@ const svc = (ref: ServiceRef, over: Partial<RouteService> = {}): RouteService =>
   ...over,
 });
 
+const services = [svc(web, { domains: ["shop.example.com"] }), svc(api, { domains: ["shop.example.com"], pathPrefixes: ["/api"] })];
+
 describe("Router against a real HAProxy", () => {
   let dir: string;
   let router: Router;
@@ -32,9 +37,7 @@ describe("Router against a real HAProxy", () => {
     router = new Router({ stateDir: dir, bindHost: "127.0.0.1", httpPort: port, healthTimeoutMs: 10_000 });
     await router.start();
     for (const name of ["web1", "web2", "api1"]) backends.push(await startBackend(name));
-    await router.setRoutes(
-      buildRouteTable([svc(web, { domains: ["shop.example.com"] }), svc(api, { domains: ["shop.example.com"], pathPrefixes: ["/api"] })]),
-    );
+    await router.setRoutes(buildRouteTable(services));
   });
 
   after(async () => {
@@ -87,6 +90,41 @@ describe("Router against a real HAProxy", () => {
     assert.equal((await router.setRoutes(more)).reloaded, true);
     assert.equal((await get(port, "www.example.com", "/")).body, "web1 /");
     assert.equal((await get(port, "shop.example.com", "/api/x")).body, "api1 /api/x");
+  });
+
+  test("WebSocket upgrades pass through", async () => {
+    const ws = createServer();
+    ws.on("upgrade", (_req, socket: Duplex) => {
+      socket.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+      socket.on("data", (d: Buffer) => socket.write(d));
+    });
+    ws.on("request", (_req, res) => res.end("ok"));
+    await new Promise<void>((r) => ws.listen(0, "127.0.0.1", r));
+    const wsRef: ServiceRef = { project: "shop", environment: "prod", service: "ws" };
+    await router.setRoutes(buildRouteTable([...services, svc(wsRef)]));
+    await router.trafficPort.add(wsRef, "ws-1", { host: "127.0.0.1", port: (ws.address() as { port: number }).port });
+    const req = httpRequest({ host: "127.0.0.1", port, path: "/socket", headers: { host: "ws-prod-shop.localhost", connection: "Upgrade", upgrade: "websocket" } });
+    req.end();
+    const [res, socket] = (await once(req, "upgrade")) as [IncomingMessage, Duplex];
+    assert.equal(res.statusCode, 101);
+    socket.write("ping");
+    const [echo] = (await once(socket, "data")) as [Buffer];
+    assert.equal(echo.toString(), "ping");
+    socket.destroy();
+    await router.trafficPort.remove(wsRef, "ws-1", { drainMs: 100 });
+    await router.setRoutes(buildRouteTable(services));
+    ws.closeAllConnections();
+    ws.close();
+  });
+
+  test("a table that renders an invalid configuration is rejected and the last good one keeps serving", async () => {
+    const good = router.table;
+    const gen = router.generation;
+    const bad = { ...good, backends: good.backends.map((b) => ({ ...b, healthIntervalMs: Number.NaN })) };
+    await assert.rejects(router.setRoutes(bad), (e: unknown) => e instanceof BerthError && e.code === "BERTH_ROUTER_CONFIG_INVALID");
+    assert.equal(router.generation, gen);
+    assert.equal(router.table, good);
+    assert.equal((await get(port, "shop.example.com", "/")).body, "web1 /");
   });
 
   test("adding more instances than slots grows the backend", async () => {

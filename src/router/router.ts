@@ -10,15 +10,16 @@ import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BerthError } from "../core/errors.ts";
 import type { EventSink } from "../core/events.ts";
-import type { Endpoint, ServiceRef, TrafficPort } from "../engine/engine.ts";
+import type { ServiceRef, TrafficPort } from "../engine/engine.ts";
 import { defaultTimeouts, type HaproxySettings, renderHaproxyConfig, renderMapFiles, slotName } from "./haproxy-config.ts";
 import { HaproxyProcess, validateHaproxyConfig } from "./haproxy-process.ts";
-import { RequestLogReceiver } from "./request-log.ts";
+import { RequestLogReader } from "./request-log.ts";
 import { type RequestMetrics, RequestMetricsStore } from "./request-metrics.ts";
 import { backendName, emptyRouteTable, findBackend, type RouteTable } from "./routes.ts";
 import type { RuntimeApi } from "./runtime-api.ts";
 import { SlotRegistry } from "./slots.ts";
 import { CertStore, DEFAULT_CERT } from "./tls/cert-store.ts";
+import { ChallengeResponder } from "./tls/challenges.ts";
 import { haproxyPem, InternalCa } from "./tls/internal-ca.ts";
 import { HaproxyTrafficPort } from "./traffic.ts";
 
@@ -37,8 +38,10 @@ export interface RouterOptions {
   /** How long `trafficPort.add` waits for HAProxy to see an instance UP. Default 30 s. */
   readonly healthTimeoutMs?: number;
   readonly hstsMaxAgeSeconds?: number;
-  /** Where ACME HTTP-01 challenges are answered; set by the ACME manager's responder. */
-  readonly acmeResponder?: Endpoint;
+  /** Log one request in N for latency metrics. Default 1 (every request, exact counts). */
+  readonly requestLogSampleEvery?: number;
+  /** Answer ACME HTTP-01 challenges on the HTTP listener. Default: on when HTTPS is. */
+  readonly acmeChallenges?: boolean;
   readonly timeouts?: Partial<HaproxySettings["timeouts"]>;
 }
 
@@ -52,8 +55,10 @@ export class Router {
   readonly certs: CertStore;
   readonly ca: InternalCa;
   readonly trafficPort: TrafficPort;
-  readonly #metrics = new RequestMetricsStore();
-  readonly #logs = new RequestLogReceiver((e) => this.#metrics.record(e));
+  /** HTTP-01 challenge answers; the ACME issuer writes into it. */
+  readonly challenges = new ChallengeResponder();
+  readonly #metrics: RequestMetricsStore;
+  readonly #logs: RequestLogReader;
   readonly #slots: SlotRegistry;
   readonly #haproxy: HaproxyProcess;
   #table: RouteTable = emptyRouteTable;
@@ -66,6 +71,7 @@ export class Router {
 
   constructor(options: RouterOptions) {
     this.options = options;
+    this.#metrics = new RequestMetricsStore(options.requestLogSampleEvery ?? 1);
     this.certs = new CertStore(join(options.stateDir, "certs"));
     this.ca = new InternalCa(join(options.stateDir, "ca"));
     this.#slots = new SlotRegistry(options.minSlots ?? 4);
@@ -75,7 +81,12 @@ export class Router {
       adminSocketPath: join(options.stateDir, "admin.sock"),
       masterSocketPath: join(options.stateDir, "master.sock"),
       events: options.events,
+      onRestarted: async () => {
+        await this.#lock(() => this.#resyncSlots());
+        this.#logs.reattach();
+      },
     });
+    this.#logs = new RequestLogReader(this.#haproxy.options.adminSocketPath, (e) => this.#metrics.record(e));
     this.trafficPort = new HaproxyTrafficPort({
       api: () => this.#haproxy.api,
       slots: this.#slots,
@@ -102,10 +113,10 @@ export class Router {
     return this.#generation;
   }
 
-  /** Starts the log receiver and HAProxy with the current (initially empty) table. */
+  /** Starts HAProxy with the current (initially empty) table and begins reading its request logs. */
   async start(): Promise<void> {
     await mkdir(this.options.stateDir, { recursive: true, mode: 0o700 });
-    await this.#logs.start();
+    if (this.#acmeOn) await this.challenges.start();
     if (this.options.httpsPort !== undefined && !this.certs.has(DEFAULT_CERT)) {
       const c = await this.ca.issue("berth.localhost", 3650);
       await this.certs.write(DEFAULT_CERT, haproxyPem(c));
@@ -113,20 +124,32 @@ export class Router {
     await this.#lock(() => this.#apply(true));
   }
 
-  /** Stops HAProxy (graceful: lets open connections finish) and the log receiver. */
+  /** Stops reading logs and stops HAProxy (graceful: lets open connections finish). */
   async stop(options: { graceful?: boolean } = {}): Promise<void> {
     await this.#queue.catch(() => {});
     this.#running = false;
+    this.#logs.stop();
     await this.#haproxy.stop({ graceful: options.graceful ?? false });
-    await this.#logs.stop();
+    await this.challenges.stop();
+  }
+
+  get #acmeOn(): boolean {
+    return this.options.acmeChallenges ?? this.options.httpsPort !== undefined;
   }
 
   /** Replaces the route table; reloads HAProxy only if services or listeners changed. */
   setRoutes(table: RouteTable): Promise<ApplyResult> {
     return this.#lock(async () => {
+      const previous = this.#table;
       this.#table = table;
-      this.#slots.retain(new Set(table.backends.map((b) => b.name)));
-      return this.#apply(false);
+      try {
+        const result = await this.#apply(false);
+        this.#slots.retain(new Set(table.backends.map((b) => b.name)));
+        return result;
+      } catch (e) {
+        this.#table = previous;
+        throw e;
+      }
     });
   }
 
@@ -162,8 +185,8 @@ export class Router {
       mapDir,
       crtListPath: this.certs.crtListPath,
       adminSocketPath: this.#haproxy.options.adminSocketPath,
-      logTarget: this.#logs.target,
-      acmeResponder: o.acmeResponder,
+      logSampleEvery: o.requestLogSampleEvery ?? 1,
+      acmeResponder: this.#acmeOn ? this.challenges.endpoint : undefined,
       hstsMaxAgeSeconds: o.hstsMaxAgeSeconds ?? 31_536_000,
       slotsPerBackend: (b) => this.#slots.count(b),
       servers,
@@ -208,6 +231,7 @@ export class Router {
         data: { pid: this.#haproxy.masterPid ?? 0, httpPort: this.options.httpPort, httpsPort: this.options.httpsPort ?? 0 },
       });
     }
+    this.#logs.reattach();
     this.#loadedCerts = new Set(this.certs.names());
     this.#generation = generation;
     this.#fingerprint = fingerprint;

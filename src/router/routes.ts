@@ -14,7 +14,8 @@ export interface RouteService {
   readonly domains: readonly string[];
   /** Path prefixes the service answers under on each of its hosts; empty means `/`. */
   readonly pathPrefixes: readonly string[];
-  readonly health: { readonly path: string; readonly intervalMs: number };
+  /** `timeoutMs`: how long one check may take (default 5 s; an overloaded instance is slow, not dead). */
+  readonly health: { readonly path: string; readonly intervalMs: number; readonly timeoutMs?: number };
 }
 
 /** How a host gets its certificate. `none`: plain HTTP only (and HTTPS with the default cert). */
@@ -26,6 +27,7 @@ export interface RouteBackend {
   readonly ref: ServiceRef;
   readonly healthPath: string;
   readonly healthIntervalMs: number;
+  readonly healthTimeoutMs: number;
   /** Host header sent with health checks (the service's first host). */
   readonly healthHost: string;
 }
@@ -133,6 +135,7 @@ export function buildRouteTable(services: readonly RouteService[], options: Rout
       ref: svc.ref,
       healthPath: svc.health.path,
       healthIntervalMs: svc.health.intervalMs,
+      healthTimeoutMs: svc.health.timeoutMs ?? 5_000,
       healthHost: custom[0] ?? gen,
     });
   }

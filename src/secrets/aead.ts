@@ -59,6 +59,8 @@ export function parseEnvelope(text: string, what: string, expected: CipherFormat
   if (!b64.test(ivText) || !b64.test(bodyText)) return fail("not base64url");
   const iv = Buffer.from(ivText, "base64url");
   const body = Buffer.from(bodyText, "base64url");
+  // Decoders ignore stray trailing bits; a damaged text must not pass because of that.
+  if (iv.toString("base64url") !== ivText || body.toString("base64url") !== bodyText) return fail("not canonical base64url");
   if (iv.length !== IV_BYTES) return fail("bad iv length");
   if (body.length < TAG_BYTES) return fail("truncated");
   return { format: format as CipherFormat, keyId, iv, body };

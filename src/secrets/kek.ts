@@ -82,6 +82,13 @@ export function writeKekFile(path: string, keks: readonly Kek[]): void {
     closeSync(fd);
   }
   renameSync(tmp, path);
+  // Make the rename itself durable before anything is wrapped with the new key.
+  const dirFd = openSync(dirname(path), "r");
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
 }
 
 /** Loads the KEKs; a missing key file is created (0600) with a fresh key and a backup warning. */

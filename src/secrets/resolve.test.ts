@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are env interpolation templates, not JS templates
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { BerthError } from "../core/errors.ts";
@@ -128,6 +129,23 @@ describe("resolveEnv", () => {
     const cycles = result.errors.filter((e) => e.reason === "cycle").map((e) => e.message);
     assert.deepEqual(cycles, ["reference cycle: api.A -> api.B -> api.A", "reference cycle: web.W -> worker.K -> web.W"]);
     assert.ok(!result.errors.some((e) => e.variable === "OK"));
+  });
+
+  test("only: problems of other services do not block, but references into them are followed", () => {
+    const decl = {
+      services: {
+        api: { groups: [], vars: { KEY: { kind: "secret" as const }, OK: { kind: "literal" as const, value: "1" } } },
+        web: { groups: [], vars: { FROM_API: { kind: "fromServiceEnv" as const, name: "api", envVarKey: "OK" } } },
+        worker: { groups: [], vars: { FROM_API: { kind: "fromServiceEnv" as const, name: "api", envVarKey: "KEY" } } },
+      },
+    };
+    const web = resolveEnv(input(decl), { only: ["web"] });
+    assert.ok(web.ok);
+    assert.deepEqual(Object.keys(web.services), ["web"]);
+    assert.deepEqual(web.services.web!.env, { FROM_API: "1" });
+    const worker = resolveEnv(input(decl), { only: ["worker"] });
+    assert.ok(!worker.ok);
+    assert.deepEqual(worker.errors.map((e) => `${e.service}.${e.variable}:${e.reason}`), ["api.KEY:missing-secret", "worker.FROM_API:dependency-failed"]);
   });
 
   test("requireResolved throws BERTH_ENV_UNRESOLVED naming the first variable, with every error in details", () => {

@@ -66,7 +66,11 @@ export function missingGenerated(input: EnvResolutionInput): WantedGenerated[] {
   return [...out.values()];
 }
 
-export function resolveEnv(input: EnvResolutionInput): EnvResolution {
+/**
+ * Resolves every service of the environment, or only those in `only` (variables of other
+ * services are then evaluated just where a wanted one references them).
+ */
+export function resolveEnv(input: EnvResolutionInput, options: { readonly only?: readonly string[] } = {}): EnvResolution {
   const errors: EnvError[] = [];
   const failed = new Set<string>();
   const layers = new Map<string, Map<string, Layered>>();
@@ -228,6 +232,7 @@ export function resolveEnv(input: EnvResolutionInput): EnvResolution {
 
   const services: Record<string, ResolvedServiceEnv> = {};
   for (const svc of Object.keys(input.services)) {
+    if (options.only && !options.only.includes(svc)) continue;
     const env: Record<string, string> = {};
     const origins: Record<string, VarOrigin> = {};
     const sensitive: string[] = [];

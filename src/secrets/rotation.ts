@@ -33,11 +33,12 @@ export function rotateDataKey(
   deps: { keyring: Keyring; store: SecretStore; events?: EventSink; clock?: Clock },
   project: ProjectRef,
   actor: string,
+  options: { batchSize?: number; onBatch?: (reencrypted: number) => void } = {},
 ): DataKeyRotation {
   const clock = deps.clock ?? systemClock;
   const started = clock.now();
   const { from, to, keyId } = deps.keyring.rotateDataKey(project.id);
-  const reencrypted = deps.store.reencrypt(project);
+  const reencrypted = deps.store.reencrypt(project, options.batchSize, options.onBatch);
   const result = { fromVersion: from, toVersion: to, keyId, reencrypted, ms: clock.now() - started };
   deps.events?.emit({
     type: "secrets:data-key-rotated",
@@ -47,6 +48,9 @@ export function rotateDataKey(
   });
   return result;
 }
+
+/** The points of a KEK rotation at which the store and the key file are consistent. */
+export type KekRotationStep = "key-file-written" | "rewrapped" | "old-keys-dropped";
 
 export interface KekRotation {
   readonly fromKekIds: string[];
@@ -63,6 +67,7 @@ export function rotateKek(
   source: KekSource,
   actor: string,
   next: Kek = newKek(),
+  onStep?: (step: KekRotationStep) => void,
 ): KekRotation {
   if (source.kind !== "file") {
     throw new BerthError("BERTH_SECRETS_KEK_READONLY", { origin: source.origin });
@@ -71,11 +76,14 @@ export function rotateKek(
   // 1. Persist the new key before anything is wrapped with it, old keys kept after it.
   writeKekFile(source.path, [next, ...deps.keyring.keks.filter((k) => k.id !== next.id)]);
   deps.keyring.useKek(next);
+  onStep?.("key-file-written");
   // 2. Re-wrap every data key (one transaction); all keys stay unwrappable throughout.
   const rewrapped = deps.keyring.rewrapAll();
+  onStep?.("rewrapped");
   // 3. Drop the old keys from memory and from the file.
   deps.keyring.forgetOldKeks();
   writeKekFile(source.path, [next]);
+  onStep?.("old-keys-dropped");
   deps.events?.emit({ type: "secrets:kek-rotated", actor, data: { fromKekIds, toKekId: next.id, dataKeys: rewrapped } });
   return { fromKekIds, toKekId: next.id, rewrapped };
 }

@@ -10,6 +10,8 @@ import { systemClock } from "../core/clock.ts";
 import { BerthError } from "../core/errors.ts";
 import type { EventSink } from "../core/events.ts";
 import type { Keyring } from "./keyring.ts";
+import type { NamedValue, RedactorOptions } from "./redact.ts";
+import { Redactor } from "./redact.ts";
 import type { EnvGroupRecord, EnvGroupRows, ProjectRef, SecretOwner, SecretRecord, SecretRows } from "./ports.ts";
 
 /** Where a stored value lives. */
@@ -23,6 +25,8 @@ export interface SecretRef {
 
 /** What `list` shows: never a value. */
 export interface SecretListing {
+  /** Set by `set` when the value cannot be masked in output (too short). */
+  readonly warning?: string;
   readonly environment: string;
   readonly owner: SecretOwner;
   readonly name: string;
@@ -65,6 +69,8 @@ export interface SecretStoreDeps {
 export class SecretStore {
   readonly #d: SecretStoreDeps;
   readonly #clock: Clock;
+  /** Decrypted values for redaction, dropped on every change. */
+  #values: NamedValue[] | undefined;
   constructor(deps: SecretStoreDeps) {
     this.#d = deps;
     this.#clock = deps.clock ?? systemClock;
@@ -78,6 +84,7 @@ export class SecretStore {
     }
     const { keyId, ciphertext } = this.#d.keyring.encrypt(ref.project.id, "bv1", valueContext(ref.environment, ref.owner, ref.name), Buffer.from(value, "utf8"));
     const row = this.#d.rows.upsertValue(keyOf(ref), { source, keyId, ciphertext, actor, now: this.#now() });
+    this.#values = undefined;
     this.#d.events?.emit({
       type: "secret:set",
       scope: scopeOf(ref),
@@ -85,13 +92,15 @@ export class SecretStore {
       data: { environment: ref.environment, owner: ref.owner, name: ref.name, source },
     });
     this.#d.onChange?.(ref.project, ref.environment, ref.owner);
-    return listing(row);
+    const tooShort = value.length > 0 && new Redactor([{ name: ref.name, value }]).skipped.length > 0;
+    return tooShort ? { ...listing(row), warning: `${ref.name} is too short to be masked in logs and output` } : listing(row);
   }
 
   /** Removes a value; false when there was none. */
   unset(ref: SecretRef, actor: string): boolean {
     validateRef(ref);
     const removed = this.#d.rows.deleteValue(keyOf(ref));
+    this.#values = undefined;
     if (removed) {
       this.#d.events?.emit({ type: "secret:unset", scope: scopeOf(ref), actor, data: { environment: ref.environment, owner: ref.owner, name: ref.name } });
       this.#d.onChange?.(ref.project, ref.environment, ref.owner);
@@ -152,8 +161,17 @@ export class SecretStore {
   }
 
   /** Every stored value of every project, decrypted: the redactor's input. Throws on failure. */
-  allValues(): { name: string; value: string }[] {
-    return this.#d.rows.allValues().map((row) => ({ name: row.name, value: this.#decrypt(row) }));
+  allValues(): NamedValue[] {
+    this.#values ??= this.#d.rows.allValues().map((row) => ({ name: row.name, value: this.#decrypt(row) }));
+    return [...this.#values];
+  }
+
+  /**
+   * A redactor for every stored value plus `extra` (resolved values that embed secrets, such as
+   * connection strings: `ReleaseEnvs.sensitive`). Build a new one after each change (`onChange`).
+   */
+  redactor(extra: readonly NamedValue[] = [], options: RedactorOptions = {}): Redactor {
+    return new Redactor([...this.allValues(), ...extra], options);
   }
 
   /** Decrypts every stored value; returns the failures (names only) for the self-test. */
@@ -176,10 +194,11 @@ export class SecretStore {
    * rotation), in small transactions so writers are never blocked for long. Every value stays
    * readable throughout: old keys are retired, not deleted. Returns how many were re-encrypted.
    */
-  reencrypt(project: ProjectRef, batchSize = 200): number {
-    const activeKeyId = this.#d.keyring.activeKeyId(project.id);
+  reencrypt(project: ProjectRef, batchSize = 200, onBatch?: (reencrypted: number) => void): number {
     let total = 0;
     for (;;) {
+      // Read each time: a rotation started meanwhile moves the target instead of looping forever.
+      const activeKeyId = this.#d.keyring.activeKeyId(project.id);
       const batch = this.#d.rows.valuesNotUnder(project.id, activeKeyId, batchSize);
       if (batch.length === 0) return total;
       this.#d.rows.tx(() => {
@@ -190,6 +209,7 @@ export class SecretStore {
           if (this.#d.rows.replaceCiphertext(row.id, row.ciphertext, next.keyId, next.ciphertext)) total++;
         }
       });
+      onBatch?.(total);
     }
   }
 
@@ -212,6 +232,7 @@ export class SecretStore {
       const n = this.#d.rows.deleteOwner(project.id, `group:${name}`);
       return this.#d.groups.remove(project.id, name) || n > 0;
     });
+    this.#values = undefined;
     if (removed) {
       this.#d.events?.emit({ type: "envgroup:removed", scope: { project: project.name }, actor, data: { group: name } });
       this.#d.onChange?.(project, "*", `group:${name}`);

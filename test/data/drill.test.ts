@@ -33,6 +33,15 @@ describe("postgres restore drills", () => {
     root.cleanup();
   });
 
+  test("upkeep on a new server takes the first verified backup, prunes and records a point", async () => {
+    const results = await provider.tick("db");
+    assert.deepEqual(
+      results.map((r) => [r.duty, r.ok]),
+      [["check-archive", true], ["backup", true], ["prune", true], ["point", true]],
+    );
+    assert.equal((await provider.backups("db")).filter((b) => b.kind === "base" && b.verified).length, 1);
+  });
+
   test("a drill restores a recorded moment and verifies it", async () => {
     await provider.backup("db");
     await app.query("INSERT INTO items (body) VALUES ('after backup')");

@@ -20,6 +20,7 @@ describe("postgres point-in-time recovery", () => {
 
   const connect = async (connectionString: string) => {
     const c = new pg.Client({ connectionString });
+    c.on("error", () => {}); // clients of a server that a promote stops
     await c.connect();
     clients.push(c);
     return c;
@@ -36,7 +37,12 @@ describe("postgres point-in-time recovery", () => {
       }
       return n;
     })();
-    return { stop: () => ((running = false), done) };
+    return {
+      stop: () => {
+        running = false;
+        return done;
+      },
+    };
   };
 
   before(async () => {
@@ -83,16 +89,40 @@ describe("postgres point-in-time recovery", () => {
     const app = await connect(url);
     const w = writer(app);
     await sleep(1500);
-    const lostAt = Date.now();
     await w.stop();
-    // As if the server were lost at `lostAt`: restore only what was already archived.
+    const [last] = (await app.query<{ ts: Date }>("SELECT max(pg_xact_commit_timestamp(xmin)) AS ts FROM events")).rows;
+    const lostAt = last!.ts.getTime();
+    // As if the server were lost right after its last commit: restore only what was already archived.
     const restored = await provider.restore("db", { kind: "latest" }, { mode: "keep", flushArchive: false });
     const copy = await connect(`postgresql://db:${encodeURIComponent(password)}@127.0.0.1:${restored.port}/db`);
     const [r] = (await copy.query<{ ts: Date }>("SELECT max(pg_xact_commit_timestamp(xmin)) AS ts FROM events")).rows;
     const rpoMs = lostAt - r!.ts.getTime();
     console.log(`measured RPO: ${rpoMs} ms (archive_timeout ${provider.archiveTimeoutMs} ms)`);
-    assert.ok(rpoMs <= 60_000, `RPO ${rpoMs} ms`);
+    assert.ok(rpoMs >= 0 && rpoMs <= 60_000, `RPO ${rpoMs} ms`);
     await copy.end();
     await provider.discardRestore(restored.restore);
+  });
+
+  test("promote: the restored instance becomes the server, the old one stops, backups start afresh", async () => {
+    const app = await connect(url);
+    await app.query("INSERT INTO events (note) VALUES ('before promote')");
+    const t = new Date().toISOString();
+    await sleep(50);
+    await app.query("INSERT INTO events (note) VALUES ('lost by the restore')");
+    const oldPort = (await provider.connection("db", password)).port;
+    const restored = await provider.restore("db", { kind: "time", at: t }, { mode: "promote" });
+    const conn = await provider.connection("db", password);
+    assert.equal(conn.port, restored.port);
+    assert.notEqual(conn.port, oldPort);
+    await assert.rejects(connect(url), /ECONNREFUSED/);
+    const c = await connect(conn.connectionString);
+    const notes = (await c.query<{ note: string }>("SELECT note FROM events WHERE note IN ('before promote', 'lost by the restore')")).rows.map((r) => r.note);
+    assert.deepEqual(notes, ["before promote"]);
+    await c.query("INSERT INTO events (note) VALUES ('after promote')");
+    const backups = await provider.backups("db");
+    assert.equal(backups.length, 1, "a fresh verified base backup of the new timeline");
+    const dump = await provider.dump("db");
+    assert.equal(dump.kind, "dump");
+    assert.equal(dump.verified, true);
   });
 });

@@ -23,10 +23,12 @@ describe("postgres least privilege and pooling", () => {
     main = await provider.provision({ name: "app-db", pooled: true });
     other = await provider.provision({ name: "billing" });
     app = new pg.Client({ connectionString: main.connection.connectionString });
+    app.on("error", () => {}); // the last test restarts the server under it
     await app.connect();
   });
 
   after(async () => {
+    app?.on("error", () => {});
     await app?.end().catch(() => {});
     await provider.stop();
     root.cleanup();
@@ -101,5 +103,26 @@ describe("postgres least privilege and pooling", () => {
     const missed = events.of("backup:archive:missed");
     assert.ok(missed.length >= 1);
     assert.equal(missed[0]!.data.limitMs, 2 * 60_000);
+  });
+
+  test("a restarted daemon takes over the servers its predecessor left running", async () => {
+    const successor = new PostgresProvider({ environment: "test", rootDir: join(root.dir, "pg"), storeDir: join(root.dir, "store"), events });
+    try {
+      const p = await successor.provision({ name: "app-db", pooled: true }, { password: main.connection.password });
+      assert.equal(p.connection.port, main.connection.port, "same port as before");
+      assert.equal(p.connection.pooledConnectionString, main.connection.pooledConnectionString, "same pooled URL as before");
+      for (const url of [p.connection.connectionString, p.connection.pooledConnectionString!]) {
+        const c = new pg.Client({ connectionString: url });
+        await c.connect();
+        assert.equal((await c.query("SELECT count(*)::int AS n FROM mine")).rows[0].n, 1);
+        await c.end();
+      }
+      assert.deepEqual(
+        successor.list().map((d) => d.resource),
+        ["app-db", "billing"],
+      );
+    } finally {
+      await successor.stop();
+    }
   });
 });

@@ -31,6 +31,8 @@ export async function startTestDaemon(options: DaemonOptions & { dataDir?: strin
   const daemon = await startDaemon(config, {
     engine: ({ bus, openEnv }) => new MemoryEngine({ events: bus, openEnv }),
     print: () => {},
+    // Memory instances have no real sockets: alive is healthy.
+    health: { wait: async (instance) => (instance.alive() ? { ok: true, detail: "alive" } : { ok: false, detail: "exited" }) },
     listen: options.listen ?? false,
     ...options,
   });

@@ -20,7 +20,7 @@ const ref = (what: string, props: string) =>
 
 export const DATABASE_PROPERTIES = ["connectionString", "pooledConnectionString", "host", "port", "hostport", "user", "password", "database"] as const;
 export const KEYVALUE_PROPERTIES = ["url", "connectionString", "host", "port", "hostport", "password"] as const;
-export const SERVICE_PROPERTIES = ["host", "port", "hostport", "url", "publicUrl"] as const;
+export const SERVICE_PROPERTIES = ["host", "port", "hostport", "url", "publicUrl", "publicHost"] as const;
 
 export const envSourceObject = z
   .strictObject({
@@ -36,7 +36,7 @@ export const envSourceObject = z
     fromKeyValue: ref("key-value store", KEYVALUE_PROPERTIES.join(", ")).optional(),
     fromService: ref("service", SERVICE_PROPERTIES.join(", ")).optional(),
     fromGroup: z
-      .union([z.string(), z.strictObject({ name: z.string(), key: z.string().optional() })])
+      .union([z.string(), z.strictObject({ name: z.string().describe("Name of the env group."), key: z.string().optional().describe("Variable in the group (default: this variable's name).") })])
       .optional()
       .describe("A variable of an env group: `group.KEY`, or `{ name, key }` (key defaults to this variable's name)."),
   })

@@ -38,13 +38,19 @@ export function percent(value: string | number): number | undefined {
 
 /** Returns why a cron expression is invalid, or undefined when croner accepts it. */
 export function cronProblem(expr: string): string | undefined {
+  // Blueprints repeat a handful of schedules many times; croner's parse is the costly part.
+  if (cronCache.has(expr)) return cronCache.get(expr);
+  let problem: string | undefined;
   try {
     new Cron(expr, { paused: true }).stop();
-    return undefined;
   } catch (e) {
-    return (e instanceof Error ? e.message : String(e)).replace(/^Cron\w*:\s*/, "");
+    problem = (e instanceof Error ? e.message : String(e)).replace(/^Cron\w*:\s*/, "");
   }
+  if (cronCache.size > 1000) cronCache.clear();
+  cronCache.set(expr, problem);
+  return problem;
 }
+const cronCache = new Map<string, string | undefined>();
 
 export function isTimezone(tz: string): boolean {
   try {

@@ -165,10 +165,14 @@ export const staticService = z.strictObject({
   spa: z.boolean().optional().describe("Serve index.html for unknown paths (single-page apps)."),
   headers: z.array(header).optional().describe("Response headers by path."),
   redirects: z
-    .array(z.strictObject({ from: z.string(), to: z.string(), status: z.union([z.literal(301), z.literal(302), z.literal(307), z.literal(308)]).optional() }))
+    .array(z.strictObject({
+        from: z.string().describe("Path (or glob ending in *) to redirect."),
+        to: z.string().describe("Target path or URL."),
+        status: z.union([z.literal(301), z.literal(302), z.literal(307), z.literal(308)]).optional().describe("HTTP status (default 301)."),
+      }))
     .optional()
     .describe("Redirects (default status 301)."),
-  rewrites: z.array(z.strictObject({ from: z.string(), to: z.string() })).optional().describe("Rewrites: serve `to` for requests to `from`."),
+  rewrites: z.array(z.strictObject({ from: z.string().describe("Requested path (or glob ending in *)."), to: z.string().describe("File served instead.") })).optional().describe("Rewrites: serve `to` for requests to `from`."),
   replicas: z.number().int().min(1).optional().describe("Instances of the file server (default 1)."),
   ...routed,
 });

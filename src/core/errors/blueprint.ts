@@ -33,7 +33,7 @@ export const blueprintErrors = defineErrors({
   // --- diagnostics (located, reported in lists) ---
   BERTH_BLUEPRINT_YAML: {
     message: "YAML syntax error: {detail}",
-    hint: "Check indentation and quoting near this line; YAML uses spaces, never tabs.",
+    hint: "{suggestion}",
     http: 422,
     exit: 2,
   },
@@ -123,7 +123,7 @@ export const blueprintErrors = defineErrors({
   },
   BERTH_BLUEPRINT_UNKNOWN_PROPERTY: {
     message: "{field}: {kind} '{name}' has no property '{property}'",
-    hint: "Use one of: {choices}.",
+    hint: "{suggestion}",
     http: 422,
     exit: 2,
   },

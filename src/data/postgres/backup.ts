@@ -3,7 +3,6 @@
  * is recorded; logical dumps (pg_dump, checked with pg_restore --list); the WAL archiver's
  * health. Every failure emits `backup:failed` and throws: a backup never fails silently.
  */
-import { randomBytes } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { BerthError, isBerthError } from "../../core/errors.ts";
@@ -11,19 +10,14 @@ import type { EventSink } from "../../core/events.ts";
 import type { BackupRecord } from "../provider.ts";
 import { runProgram } from "../proc.ts";
 import type { PgInstance } from "./instance.ts";
-import { type BackupStore, sizeOf } from "./store.ts";
+import { backupId, sizeOf } from "../files.ts";
+import type { BackupStore } from "./store.ts";
 
 export interface BackupContext {
   readonly resource: string;
   readonly environment: string;
   readonly events: EventSink;
   readonly now: () => number;
-}
-
-/** Sortable, unique backup ids: `b-20260122T041500Z-ab12`. */
-export function backupId(prefix: string, nowMs: number): string {
-  const stamp = new Date(nowMs).toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
-  return `${prefix}-${stamp}-${randomBytes(2).toString("hex")}`;
 }
 
 /** Reads `START WAL LOCATION: 0/2000028 (file 000000010000000000000002)` from backup_label. */
@@ -33,10 +27,14 @@ export function parseBackupLabel(text: string): { startWal: string; startTime: s
   return wal && time ? { startWal: wal[1]!, startTime: time[1]!.trim() } : undefined;
 }
 
-/** pg_verifybackup of a plain-format backup: manifest checksums and the WAL it needs. */
-export async function verifyBackup(inst: PgInstance, backup: BackupRecord, resource: string, storeDir: string): Promise<void> {
+/**
+ * pg_verifybackup of a plain-format backup: every file against the manifest's checksums and,
+ * unless `parseWal` is false, the WAL it needs parsed with pg_waldump. Restores skip the WAL
+ * parse: recovery replays (and CRC-checks) that very WAL moments later and fails loudly on it.
+ */
+export async function verifyBackup(inst: PgInstance, backup: BackupRecord, resource: string, storeDir: string, parseWal = true): Promise<void> {
   try {
-    await runProgram(inst.bin("pg_verifybackup"), [backup.path], { runAs: inst.runAs, name: resource, timeoutMs: 30 * 60_000 });
+    await runProgram(inst.bin("pg_verifybackup"), [...(parseWal ? [] : ["--no-parse-wal"]), backup.path], { runAs: inst.runAs, name: resource, timeoutMs: 30 * 60_000 });
   } catch (e) {
     const detail = isBerthError(e) ? String(e.params.detail ?? e.message) : (e as Error).message;
     throw new BerthError("BERTH_DATA_BACKUP_CORRUPT", { name: resource, backup: backup.id, detail, storeDir }, { cause: e });

@@ -8,9 +8,9 @@ import { createConnection } from "node:net";
 import { join } from "node:path";
 import { BerthError } from "../../core/errors.ts";
 import { freePort } from "../net.ts";
-import { logTail, type RunAs, ServerProcess, waitReady } from "../proc.ts";
+import { logTail, type RunAs, ServerProcess, stopOrphan, waitReady } from "../proc.ts";
 import { renderBouncerIni, renderBouncerUsers } from "./config.ts";
-import { writeOwned } from "./instance.ts";
+import { writeOwned } from "../files.ts";
 
 export const PGBOUNCER_BIN = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"].find((p) => existsSync(p)) ?? "pgbouncer";
 
@@ -36,10 +36,11 @@ export class Bouncer {
   #proc: ServerProcess | undefined;
   #port = 0;
 
-  constructor(opts: { name: string; dir: string; runAs: RunAs | undefined }) {
+  constructor(opts: { name: string; dir: string; runAs: RunAs | undefined; port?: number }) {
     this.name = opts.name;
     this.dir = opts.dir;
     this.runAs = opts.runAs;
+    this.#port = opts.port ?? 0;
   }
 
   get port(): number {
@@ -49,12 +50,14 @@ export class Bouncer {
   /** (Re)starts PgBouncer with the given databases; keeps the port across restarts. */
   async apply(entries: readonly BouncerEntry[], serverPort: number): Promise<number> {
     await this.stop();
+    const pidFile = join(this.dir, "pgbouncer.pid");
+    await stopOrphan(pidFile, "pgbouncer", "SIGINT");
     const port = this.#port || (await freePort());
     const ini = join(this.dir, "pgbouncer.ini");
     const users = join(this.dir, "userlist.txt");
     const log = join(this.dir, "pgbouncer.log");
     writeOwned(users, renderBouncerUsers(entries.map((e) => ({ user: e.user, verifier: e.verifier }))), 0o600, this.runAs);
-    writeOwned(ini, renderBouncerIni({ listenPort: port, serverPort, authFile: users, databases: entries.map((e) => e.database) }), 0o600, this.runAs);
+    writeOwned(ini, renderBouncerIni({ listenPort: port, serverPort, authFile: users, pidFile, databases: entries.map((e) => e.database) }), 0o600, this.runAs);
     if (!existsSync(log)) writeOwned(log, "", 0o600, this.runAs);
     const proc = ServerProcess.start(PGBOUNCER_BIN, [ini], { runAs: this.runAs, logPath: log });
     this.#proc = proc;

@@ -122,6 +122,8 @@ export interface BouncerSettings {
   readonly listenPort: number;
   readonly serverPort: number;
   readonly authFile: string;
+  /** Lets a restarted daemon find and stop a PgBouncer it orphaned. */
+  readonly pidFile?: string;
   readonly databases: readonly string[];
 }
 
@@ -137,6 +139,7 @@ export function renderBouncerIni(s: BouncerSettings): string {
     "unix_socket_dir =",
     "auth_type = scram-sha-256",
     `auth_file = ${safePath(s.authFile)}`,
+    ...(s.pidFile ? [`pidfile = ${safePath(s.pidFile)}`] : []),
     "pool_mode = transaction",
     "max_client_conn = 200",
     "default_pool_size = 10",

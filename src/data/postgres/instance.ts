@@ -3,28 +3,15 @@
  * restored copy beside it, or a drill's scratch copy. Runs as the `postgres` OS user when Berth
  * is root; the superuser is reached only over a private Unix socket with peer authentication.
  */
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { BerthError } from "../../core/errors.ts";
+import { mkdirOwned, writeOwned } from "../files.ts";
 import { freePort } from "../net.ts";
-import { currentOsUser, logTail, type RunAs, runProgram, ServerProcess, waitReady } from "../proc.ts";
+import { currentOsUser, logTail, type RunAs, runProgram, ServerProcess, stopOrphan, waitReady } from "../proc.ts";
 import type { PgBinaries } from "./binaries.ts";
 import { type HbaEntry, renderHba, renderIdent, renderServerConf, type ServerSettings } from "./config.ts";
-
-/** Writes a file and hands it to `runAs` so the server can read it. */
-export function writeOwned(path: string, content: string, mode: number, runAs: RunAs | undefined): void {
-  writeFileSync(path, content, { mode });
-  chmodSync(path, mode);
-  if (runAs) chownSync(path, runAs.uid, runAs.gid);
-}
-
-/** Creates a directory owned by `runAs` with the given mode. */
-export function mkdirOwned(path: string, mode: number, runAs: RunAs | undefined): void {
-  mkdirSync(path, { recursive: true, mode });
-  chmodSync(path, mode);
-  if (runAs) chownSync(path, runAs.uid, runAs.gid);
-}
 
 export interface InstanceStart {
   readonly hba: readonly HbaEntry[];
@@ -108,7 +95,9 @@ export class PgInstance {
     this.#ensureInclude();
     writeOwned(join(this.dataDir, "pg_hba.conf"), renderHba(s.hba, s.allowList), 0o600, this.runAs);
     writeOwned(join(this.dataDir, "pg_ident.conf"), renderIdent(["root", "postgres", currentOsUser(), ...(this.runAs ? [this.runAs.user] : [])]), 0o600, this.runAs);
-    // A crashed server leaves postmaster.pid behind; postgres itself checks whether the pid is alive.
+    // A server orphaned by a crashed daemon is stopped cleanly and started again under our supervision;
+    // a stale postmaster.pid of a dead server is handled by postgres itself.
+    await stopOrphan(join(this.dataDir, "postmaster.pid"), "postgres", "SIGINT");
     for (let attempt = 0; attempt < 3; attempt++) {
       const p = port || (await freePort());
       const conf = renderServerConf({ port: p, socketDir: this.socketDir, listenAll: s.allowList.length > 0, archive: s.archive, recovery: s.recovery });
@@ -116,7 +105,7 @@ export class PgInstance {
       const proc = ServerProcess.start(this.bin("postgres"), ["-D", this.dataDir], { runAs: this.runAs, logPath: this.logPath });
       this.#proc = proc;
       this.#port = p;
-      const ok = await waitReady(() => this.#probe(), { deadlineMs: s.readyTimeoutMs ?? 60_000, proc });
+      const ok = await waitReady(() => this.#probe(), { deadlineMs: s.readyTimeoutMs ?? 60_000, proc, intervalMs: 20 });
       if (ok) return p;
       await proc.stop("SIGQUIT", 5000);
       const tail = logTail(this.logPath);
@@ -153,14 +142,16 @@ export class PgInstance {
   async waitPromoted(timeoutMs: number): Promise<boolean> {
     return waitReady(async () => (await this.query<{ r: boolean }>("SELECT pg_is_in_recovery() AS r"))[0]?.r === false, {
       deadlineMs: timeoutMs,
-      intervalMs: 100,
+      intervalMs: 20,
       ...(this.#proc ? { proc: this.#proc } : {}),
     });
   }
 
   /** Fast shutdown (SIGINT): aborts sessions, checkpoints, exits. */
   async stop(): Promise<void> {
-    await this.#proc?.stop("SIGINT", 30_000);
+    if (this.#proc) await this.#proc.stop("SIGINT", 30_000);
+    // Not ours (started by an earlier daemon): stop it through its pid file.
+    else await stopOrphan(join(this.dataDir, "postmaster.pid"), "postgres", "SIGINT");
     this.#proc = undefined;
   }
 

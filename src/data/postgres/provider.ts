@@ -19,8 +19,10 @@ import { findBinaries, type PgBinaries } from "./binaries.ts";
 import { Bouncer } from "./bouncer.ts";
 import { renderArchiveScript, renderHba } from "./config.ts";
 import { runDrill } from "./drill.ts";
+import { DEFAULT_INTERVALS, type Duty, type DutyIntervals, planDuties } from "./duties.ts";
 import { type PostgresInput, type ResolvedPostgresInput, resolvePostgresInput } from "./input.ts";
-import { type InstanceStart, PgInstance, writeOwned } from "./instance.ts";
+import { mkdirOwned, writeOwned } from "../files.ts";
+import { type InstanceStart, PgInstance } from "./instance.ts";
 import { recordPoint } from "./points.ts";
 import { planRetention, type RetentionPlan, walToRemove } from "./retention.ts";
 import { describeTarget, planRestore, restoreInto } from "./restore.ts";
@@ -51,6 +53,7 @@ interface DatabaseState {
   readonly allowList: readonly string[];
   readonly keep: ResolvedPostgresInput["keep"];
   readonly pitrWindowMs: number;
+  readonly backupIntervalMs: number;
 }
 
 interface State {
@@ -59,6 +62,7 @@ interface State {
   major: number | undefined;
   databases: DatabaseState[];
   kept: { restore: string; port: number }[];
+  bouncerPort?: number;
 }
 
 /** What `berth db list` shows. */
@@ -190,20 +194,29 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
       await this.#bouncer?.stop();
       return;
     }
-    this.#bouncer ??= new Bouncer({ name: this.#o.environment, dir: join(this.#o.rootDir), runAs: this.#runAs });
+    if (!this.#bouncer) {
+      const dir = join(this.#o.rootDir, "bouncer");
+      mkdirOwned(dir, 0o700, this.#runAs);
+      this.#bouncer = new Bouncer({ name: this.#o.environment, dir, runAs: this.#runAs, port: this.#state.bouncerPort ?? 0 });
+    }
     const verifiers = await inst.query<{ rolname: string; rolpassword: string }>("SELECT rolname, rolpassword FROM pg_authid WHERE rolname = ANY($1)", [pooled.map((d) => d.user)]);
     const byUser = new Map(verifiers.map((v) => [v.rolname, v.rolpassword]));
     await this.#bouncer.apply(
       pooled.map((d) => ({ database: d.database, user: d.user, verifier: byUser.get(d.user) ?? "" })),
       inst.port,
     );
+    if (this.#state.bouncerPort !== this.#bouncer.port) {
+      this.#state.bouncerPort = this.#bouncer.port;
+      this.#saveState();
+    }
   }
 
   async provision(input: PostgresInput, opts: { readonly password?: string; readonly signal?: AbortSignal } = {}): Promise<Provisioned> {
     const r = resolvePostgresInput(input);
     opts.signal?.throwIfAborted();
-    const entry: DatabaseState = { resource: r.name, database: r.databaseName, user: r.user, pooled: r.pooled, allowList: r.allowList, keep: r.keep, pitrWindowMs: r.pitrWindowMs };
-    this.#state.databases = [...this.#state.databases.filter((d) => d.resource !== r.name), entry];
+    const entry: DatabaseState = { resource: r.name, database: r.databaseName, user: r.user, pooled: r.pooled, allowList: r.allowList, keep: r.keep, pitrWindowMs: r.pitrWindowMs, backupIntervalMs: r.backupIntervalMs };
+    const known = this.#state.databases.some((d) => d.resource === r.name);
+    this.#state.databases = known ? this.#state.databases.map((d) => (d.resource === r.name ? entry : d)) : [...this.#state.databases, entry];
     this.#saveState();
     const inst = await this.#ensureLive(r.version, r.name);
     const password = opts.password ?? generatePassword();
@@ -381,12 +394,44 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
     return plan;
   }
 
+  /**
+   * Periodic upkeep (see duties.ts): runs whatever is due and reports each duty's outcome. Each
+   * failure has already been made loud (event + error); one failing duty does not stop the rest.
+   */
+  async tick(name: string, intervals: DutyIntervals = { ...DEFAULT_INTERVALS, backupIntervalMs: this.#db(name).backupIntervalMs }): Promise<{ duty: Duty; ok: boolean; error?: string }[]> {
+    const store = this.#store();
+    const history = {
+      lastBackupAt: store.list().filter((b) => b.kind === "base").at(-1)?.finishedAt,
+      lastPointAt: store.points().at(-1)?.at,
+      lastDrillAt: store.drills().at(-1)?.at,
+    };
+    const results: { duty: Duty; ok: boolean; error?: string }[] = [];
+    for (const duty of planDuties(history, intervals, this.#o.now())) {
+      try {
+        if (duty === "check-archive") {
+          const s = await this.checkArchive(name);
+          if (s.missed) throw new Error(`WAL archive behind by ${s.unarchivedAgeMs} ms`);
+        }
+        if (duty === "backup") await this.backup(name);
+        if (duty === "prune") await this.prune(name);
+        if (duty === "point") await this.recordPoint(name);
+        if (duty === "drill") await this.drill(name);
+        results.push({ duty, ok: true });
+      } catch (e) {
+        results.push({ duty, ok: false, error: (e as Error).message });
+      }
+    }
+    return results;
+  }
+
+  /** Read-only: unlike checkArchive() it emits nothing, so it can be polled. */
   async health(name: string): Promise<HealthReport> {
     this.#db(name);
     if (!this.#live?.running) return { ok: false, running: false, detail: "server not running" };
     try {
-      const s = await this.checkArchive(name);
-      return { ok: !s.missed, running: true, detail: s.missed ? `WAL archive behind by ${Math.round(s.unarchivedAgeMs / 1000)} s` : "ok", archiveAgeMs: s.unarchivedAgeMs };
+      const s = await archiveStatus(this.#live, this.#o.now());
+      const behind = s.failing || s.unarchivedAgeMs > 2 * this.#o.archiveTimeoutMs;
+      return { ok: !behind, running: true, detail: behind ? `WAL archive behind by ${Math.round(s.unarchivedAgeMs / 1000)} s${s.failing ? " (archive_command failing)" : ""}` : "ok", archiveAgeMs: s.unarchivedAgeMs };
     } catch (e) {
       return { ok: false, running: true, detail: (e as Error).message };
     }

@@ -4,13 +4,14 @@
  * start, and wait for promotion. The live server is only ever asked to switch its WAL segment
  * out so the archive covers the target; its data directory is never touched.
  */
-import { cpSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { BerthError, isBerthError } from "../../core/errors.ts";
 import type { BackupRecord, RestoreTarget } from "../provider.ts";
 import { logTail, runProgram } from "../proc.ts";
 import { verifyBackup } from "./backup.ts";
 import type { RecoveryStop } from "./config.ts";
+import { writeOwned } from "../files.ts";
 import { type InstanceStart, PgInstance } from "./instance.ts";
 import type { BackupStore, VerificationPoint } from "./store.ts";
 
@@ -72,15 +73,21 @@ export interface RestoreInto {
 
 /** Verifies the backup, builds the new instance and waits until it is promoted. */
 export async function restoreInto(r: RestoreInto): Promise<PgInstance> {
-  await verifyBackup(r.template, r.backup, r.resource, r.store.root);
   const inst = new PgInstance({ name: `${r.resource}-restore`, dir: r.dir, bins: r.template.bins, runAs: r.template.runAs });
   inst.prepareDirs();
-  cpSync(r.backup.path, inst.dataDir, { recursive: true, errorOnExist: true, force: false });
+  if (existsSync(inst.dataDir)) throw new BerthError("BERTH_CONFLICT", { kind: "restore directory", name: inst.dataDir });
+  // Verification and copy both read the whole backup: run them side by side (the second read is
+  // served from the page cache). `cp -a` keeps the backup's owner and 0700 modes, so no chown pass.
+  const copy = runProgram("cp", ["-a", "--reflink=auto", r.backup.path, inst.dataDir], { name: r.resource, timeoutMs: 6 * 3_600_000 });
+  const verified = verifyBackup(r.template, r.backup, r.resource, r.store.root, false);
+  const [v, c] = await Promise.allSettled([verified, copy]);
+  if (v.status === "rejected" || c.status === "rejected") {
+    rmSync(inst.dir, { recursive: true, force: true });
+    throw v.status === "rejected" ? v.reason : (c as PromiseRejectedResult).reason;
+  }
   // The manifest describes the backup, not the new server; the label must stay (recovery reads it).
   rmSync(join(inst.dataDir, "backup_manifest"), { force: true });
-  writeFileSync(join(inst.dataDir, "recovery.signal"), "");
-  if (inst.runAs) await runProgram("chown", ["-R", `${inst.runAs.uid}:${inst.runAs.gid}`, inst.dataDir], { name: r.resource });
-  await runProgram("chmod", ["-R", "go-rwx", inst.dataDir], { name: r.resource });
+  writeOwned(join(inst.dataDir, "recovery.signal"), "", 0o600, inst.runAs);
   try {
     await inst.start({ ...r.start, recovery: { walDir: r.store.walDir, stop: r.stop } });
     if (!(await inst.waitPromoted(r.timeoutMs ?? 30 * 60_000))) throw new Error(`recovery did not finish: ${logTail(inst.logPath, 3)}`);

@@ -9,11 +9,11 @@
  *   <root>/points/<name>.json verification points (restore point + table checksums)
  *   <root>/drills/<id>.json  drill results
  */
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BackupRecord } from "../provider.ts";
 import type { RunAs } from "../proc.ts";
-import { mkdirOwned } from "./instance.ts";
+import { mkdirOwned } from "../files.ts";
 
 /** Table name -> row count and an order-independent checksum, recorded at a restore point. */
 export interface VerificationPoint {
@@ -120,13 +120,4 @@ export class BackupStore {
           .sort((a, b) => a.at.localeCompare(b.at))
       : [];
   }
-}
-
-/** Total size of a file or directory tree in bytes. */
-export function sizeOf(path: string): number {
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.size;
-  let total = 0;
-  for (const e of readdirSync(path, { recursive: true, withFileTypes: true })) if (e.isFile()) total += statSync(join(e.parentPath, e.name)).size;
-  return total;
 }

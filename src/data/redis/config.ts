@@ -9,6 +9,8 @@ import type { ResolvedRedisInput } from "./input.ts";
 export interface RedisSettings {
   readonly port: number;
   readonly dir: string;
+  /** Lets a restarted daemon find and stop a server it orphaned. */
+  readonly pidFile?: string;
   readonly passwordSha256: string;
   /** Overrides the input's persistence (a restore loads the RDB first, then turns AOF on). */
   readonly persistence?: ResolvedRedisInput["persistence"];
@@ -26,6 +28,7 @@ export function renderRedisConf(input: ResolvedRedisInput, s: RedisSettings): st
     "daemonize no",
     `dir ${s.dir}`,
     "dbfilename dump.rdb",
+    ...(s.pidFile ? [`pidfile ${s.pidFile}`] : []),
     `maxmemory ${input.maxmemoryBytes}`,
     `maxmemory-policy ${input.eviction}`,
     `user default on #${s.passwordSha256} ~* &* +@all`,

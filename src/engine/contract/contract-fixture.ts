@@ -37,8 +37,11 @@ export interface ContractFixture {
 /** An EventSink that keeps what it is given, for assertions. */
 export class RecordedEvents implements EventSink {
   readonly list: EventInput[] = [];
+  /** When each event of `list` arrived (ms since the epoch). */
+  readonly times: number[] = [];
   emit<T extends EventType>(event: EventInput<T>): void {
     this.list.push(event as EventInput);
+    this.times.push(Date.now());
   }
   of<T extends EventType>(type: T): EventInput<T>[] {
     return this.list.filter((e) => e.type === type) as EventInput<T>[];

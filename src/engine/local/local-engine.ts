@@ -10,7 +10,7 @@ import { EventEmitter, on } from "node:events";
 import type { Clock } from "../../core/clock.ts";
 import { systemClock } from "../../core/clock.ts";
 import { BerthError } from "../../core/errors.ts";
-import type { EventMap, EventSink, EventType } from "../../core/events.ts";
+import type { EventMap, EventType } from "../../core/events.ts";
 import { newId } from "../../core/ids.ts";
 import type {
   ActualService, Engine, EngineDeps, EnvironmentRef, InstanceStats, LogLine, LogSelector, Release, Rollout, RolloutEvent,
@@ -20,14 +20,12 @@ import { serviceKey } from "../engine.ts";
 import { type RolloutDriver, runRollout } from "../rollout/rollout.ts";
 import { detectCgroups, ensureProjectUser, ownDirectory, type Cgroups } from "./isolation.ts";
 import { instanceEnv, prepareDisks, serviceDir, ENGINE_ID_VAR } from "./instance-env.ts";
-import type { Isolation } from "./launch.ts";
 import { defaultLogLimits, type LogLimits, LogFile, matches, readLogDir } from "./log-files.ts";
-import { LogPump } from "./log-pump.ts";
 import { defaultPortRange, PortPool, type PortRange } from "./ports.ts";
-import { groupUsage, leadersWithEnv, signalGroup } from "./proc.ts";
+import { groupUsage, isSameProcess, processesWithEnv } from "./proc.ts";
 import { reapGroup } from "./process-group.ts";
-import { type RecordStore as RecordStoreType, RecordStore, type ServiceRecord } from "./records.ts";
-import { Supervisor } from "./supervisor.ts";
+import { RecordStore, type ServiceRecord } from "./records.ts";
+import { type Prepared, Supervisor } from "./supervisor.ts";
 import { runLocalTask } from "./task-runner.ts";
 
 export interface LocalEngineOptions extends EngineDeps {
@@ -44,17 +42,11 @@ export interface LocalEngineOptions extends EngineDeps {
   readonly adoptPollMs?: number;
 }
 
-/** What one started process needs for isolation. */
-export interface IsolationPlan {
-  readonly isolation: Isolation;
-  readonly cgroup?: string;
-}
-
 export class LocalEngine implements Engine {
   readonly name = "local";
   readonly #o: LocalEngineOptions;
   readonly #clock: Clock;
-  readonly #records: RecordStoreType;
+  readonly #records: RecordStore;
   readonly #ports: PortPool;
   readonly #sandboxed: boolean;
   readonly #cgroups: Cgroups | undefined;
@@ -105,18 +97,19 @@ export class LocalEngine implements Engine {
       pipesDir: join(this.#o.stateDir, "pipes"),
       adoptPollMs: this.#o.adoptPollMs ?? 200,
       service: (key) => this.#services.get(key),
-      prepare: (spec, release, id, port) => this.#prepare(spec, release, id, port),
+      engineId: this.#engineId,
+      prepare: (spec, release, id) => this.#prepare(spec, release, id),
       logFile: (ref, id) => new LogFile(serviceDir(join(this.#o.stateDir, "logs"), ref), id, this.#logLimits),
       logLimits: this.#logLimits,
       onLine: (ref, line) => this.#bus.emit(serviceKey(ref), line),
       oomKills: (name) => this.#cgroups?.oomKills(name) ?? 0,
       removeCgroup: (name) => this.#cgroups?.remove(name),
     });
-    // Processes of this engine that no record knows (the daemon died between spawn and record).
-    const known = new Set(this.#records.instances().filter((r) => r.pid).map((r) => r.pid));
-    for (const leader of leadersWithEnv(ENGINE_ID_VAR, this.#engineId)) {
-      if (!known.has(leader.pid)) await reapGroup(leader.pid);
-    }
+    // Processes of this engine in no live recorded group: spawned just before the daemon died
+    // (no record yet), or left over from a group whose leader died while no daemon watched.
+    const live = new Set(this.#records.instances().flatMap((r) => (r.pid && r.startTicks && isSameProcess(r.pid, r.startTicks) ? [r.pid] : [])));
+    const strays = new Set(processesWithEnv(ENGINE_ID_VAR, this.#engineId).map((p) => p.pgrp).filter((g) => !live.has(g)));
+    await Promise.all([...strays].map((g) => reapGroup(g)));
     await sup.adoptAll(this.#records.instances());
     this.#sup = sup;
   }
@@ -141,7 +134,7 @@ export class LocalEngine implements Engine {
     const ref = spec.service.ref;
     this.#emit(ref, "task:started", { task: spec.id, kind: spec.kind });
     const opened = await this.#o.openEnv(spec.release);
-    const prep = await this.#prepare(spec.service, spec.release, spec.id, undefined);
+    const prep = await this.#prepare(spec.service, spec.release, spec.id);
     const env = instanceEnv({ opened, extra: spec.extraEnv, engineId: `${this.#engineId}-task`, instanceId: spec.id, ref, release: spec.release, disks: prep.disks });
     const file = new LogFile(serviceDir(join(this.#o.stateDir, "logs"), ref), spec.id, this.#logLimits);
     const result = await runLocalTask({
@@ -153,7 +146,7 @@ export class LocalEngine implements Engine {
       signal,
       clock: this.#clock,
       maxLineBytes: this.#logLimits.maxLineBytes,
-      onLine: (line) => {
+      onLine: (line: LogLine) => {
         file.append([line]);
         spec.onLog?.(line);
         this.#bus.emit(serviceKey(ref), line);
@@ -236,11 +229,11 @@ export class LocalEngine implements Engine {
   }
 
   /** Disks, user, ownership and cgroups for one process about to start. */
-  async #prepare(spec: ServiceSpec, release: Release, name: string, port: number | undefined) {
+  async #prepare(spec: ServiceSpec, release: Release, name: string): Promise<Prepared> {
     const dir = releaseDir(release);
     const mounts = prepareDisks(join(this.#o.stateDir, "disks"), spec.ref, spec.disks, dir, this.#sandboxed);
     const disks = spec.disks.map((d, i) => ({ name: d.name, path: mounts[i]!.mountPath }));
-    if (!this.#sandboxed) return { isolation: { kind: "none" } as Isolation, mounts, disks, port };
+    if (!this.#sandboxed) return { isolation: { kind: "none" }, mounts, disks };
     const user = ensureProjectUser(spec.ref.project);
     ownDirectory(dir, user);
     for (const m of mounts) ownDirectory(m.hostPath, user);
@@ -252,8 +245,7 @@ export class LocalEngine implements Engine {
       cgroup = name;
       cgroupProcs = this.#cgroups.create(name, spec.limits);
     }
-    const isolation: Isolation = { kind: "sandbox", uid: user.uid, gid: user.gid, readOnlyPaths: this.#readOnlyPaths, cgroupProcs };
-    return { isolation, mounts, disks, port, ...(cgroup ? { cgroup } : {}) };
+    return { isolation: { kind: "sandbox", uid: user.uid, gid: user.gid, readOnlyPaths: this.#readOnlyPaths, cgroupProcs }, mounts, disks, ...(cgroup ? { cgroup } : {}) };
   }
 
   #driver(sup: Supervisor): RolloutDriver {
@@ -284,4 +276,3 @@ export function releaseDir(release: Release): string {
   return release.artifact.path;
 }
 
-export { signalGroup };

@@ -11,9 +11,12 @@ import { type OutputPipes, openPipeReader } from "./process-group.ts";
 export class LogPump {
   readonly #readers: Socket[] = [];
   readonly #file: LogFile;
+  /** Resolves when every writer of both pipes has closed them (the group is gone). */
+  readonly ended: Promise<void>;
 
   constructor(instance: string, pipes: OutputPipes, file: LogFile, limits: LogLimits, onLine: (line: LogLine) => void) {
     this.#file = file;
+    const ends: Promise<void>[] = [];
     for (const [stream, path] of [["stdout", pipes.out], ["stderr", pipes.err]] as const) {
       const split = new LineSplitter(limits.maxLineBytes);
       const reader = openPipeReader(path);
@@ -26,10 +29,12 @@ export class LogPump {
         for (const l of lines) onLine(l);
       };
       reader.on("data", (chunk: string) => emit(split.push(chunk)));
+      ends.push(new Promise((done) => reader.once("close", () => done())));
       reader.on("end", () => emit(split.flush()));
       reader.on("error", () => {});
       this.#readers.push(reader);
     }
+    this.ended = Promise.all(ends).then(() => {});
   }
 
   close(): void {

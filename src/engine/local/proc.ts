@@ -70,16 +70,21 @@ export function readEnviron(pid: number): Record<string, string> | undefined {
   }
 }
 
-/** Process-group leaders whose environment has `key` = `value` (used to find unrecorded instances). */
-export function leadersWithEnv(key: string, value: string): { pid: number; env: Record<string, string> }[] {
-  const out: { pid: number; env: Record<string, string> }[] = [];
+/** Live processes whose environment has `key` = `value`, with their process group. */
+export function processesWithEnv(key: string, value: string): { pid: number; pgrp: number; env: Record<string, string> }[] {
+  const out: { pid: number; pgrp: number; env: Record<string, string> }[] = [];
   for (const pid of allPids()) {
     const s = readStat(pid);
-    if (!s || s.pgrp !== pid || s.state === "Z") continue;
+    if (!s || s.state === "Z" || s.state === "X") continue;
     const env = readEnviron(pid);
-    if (env && env[key] === value) out.push({ pid, env });
+    if (env && env[key] === value) out.push({ pid, pgrp: s.pgrp, env });
   }
   return out;
+}
+
+/** Process-group leaders whose environment has `key` = `value`. */
+export function leadersWithEnv(key: string, value: string): { pid: number; env: Record<string, string> }[] {
+  return processesWithEnv(key, value).filter((p) => p.pgrp === p.pid);
 }
 
 /** Sums RSS and CPU ticks over a process group. */

@@ -1,0 +1,180 @@
+/**
+ * Benchmark: how fast a killed instance is running again, and what the supervisor costs, with
+ * 50 instances — Berth's local engine side by side with PM2 running the same app.
+ *
+ *   node bench/engine-restart.ts [--instances 50] [--kills 30] [--sandbox]
+ *
+ * The app tells the bench it is up with a UDP datagram {id, pid}; "exit -> restarted" is the
+ * time from `kill -9` of an instance to the datagram of its replacement (so both sides include
+ * Node's own start-up). Each instance is killed once: Berth's first restart is immediate, later
+ * ones back off (1 s, 2 s, ...), PM2 restarts at once by default. Supervisor RSS: the Berth engine
+ * runs in its own process (this file with --daemon); PM2's is its God daemon.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { createSocket } from "node:dgram";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+
+const APP = `
+const s = require("node:dgram").createSocket("udp4");
+const id = process.env.BERTH_INSTANCE_ID || process.env.BENCH_ID;
+s.send(JSON.stringify({ id, pid: process.pid }), Number(process.env.BENCH_UDP_PORT), "127.0.0.1", () => s.close());
+setInterval(() => {}, 1 << 30);
+`;
+
+const { values: args } = parseArgs({
+  options: {
+    instances: { type: "string", default: "50" },
+    kills: { type: "string", default: "30" },
+    sandbox: { type: "boolean", default: false },
+    daemon: { type: "boolean", default: false },
+    dir: { type: "string" },
+    port: { type: "string" },
+  },
+});
+const N = Number(args.instances);
+const KILLS = Math.min(Number(args.kills), N);
+
+
+/** --daemon: the Berth side's supervisor process. */
+async function runBerthDaemon(): Promise<void> {
+  const { LocalEngine } = await import("../src/engine/local/local-engine.ts");
+  const { contractSpec, livenessGate } = await import("../src/engine/contract/contract-fixture.ts");
+  const { noTraffic } = await import("../src/engine/engine.ts");
+  const dir = args.dir!;
+  const engine = new LocalEngine({
+    stateDir: join(dir, "state"),
+    events: { emit: () => {} },
+    openEnv: async (r) => JSON.parse(r.sealedEnv) as Record<string, string>,
+    sandbox: args.sandbox,
+  });
+  await engine.start();
+  const ref = { project: "bench", environment: "production", service: "app" };
+  const spec = contractSpec(ref, `exec ${process.execPath} app.cjs`, { kind: "worker", listens: false, replicas: N, health: { ...contractSpec(ref, "").health, graceMs: 200 } });
+  const release = { id: "rel_bench", number: 1, service: ref, artifact: { kind: "dir" as const, path: join(dir, "app"), digest: "x" }, sealedEnv: JSON.stringify({ BENCH_UDP_PORT: args.port }) };
+  for await (const e of engine.apply(spec, release, { policy: { kind: "start-first", maxSurge: N }, health: livenessGate, traffic: noTraffic }, new AbortController().signal)) {
+    if (e.step === "failed") throw new Error(e.detail);
+  }
+  process.stdout.write("ready\n");
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (line === "stop") {
+      await engine.stop({ stopInstances: true });
+      process.exit(0);
+    }
+  }
+}
+
+function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+interface Result {
+  readonly name: string;
+  readonly p50Ms: number;
+  readonly p95Ms: number;
+  readonly rssMb: number;
+}
+
+/** Collects "up" datagrams; resolves waits for a given id with a pid other than `notPid`. */
+class UpListener {
+  readonly socket = createSocket("udp4");
+  readonly latest = new Map<string, { pid: number; at: number }>();
+  #waiters: (() => void)[] = [];
+  async listen(): Promise<number> {
+    this.socket.on("message", (msg) => {
+      const { id, pid } = JSON.parse(String(msg)) as { id: string; pid: number };
+      this.latest.set(String(id), { pid, at: performance.now() });
+      for (const w of this.#waiters.splice(0)) w();
+    });
+    await new Promise<void>((r) => this.socket.bind(0, "127.0.0.1", r));
+    return this.socket.address().port;
+  }
+  async until(pred: () => boolean, timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (!pred()) {
+      if (performance.now() > deadline) throw new Error("timed out waiting for instances");
+      await new Promise<void>((r) => {
+        this.#waiters.push(r);
+        setTimeout(r, 50);
+      });
+    }
+  }
+}
+
+async function measureKills(up: UpListener, name: string, supervisorPid: () => number): Promise<Result> {
+  await new Promise((r) => setTimeout(r, 1500)); // settle (PM2 counts restarts within min_uptime as unstable)
+  const rss = rssBytes(supervisorPid());
+  const ids = [...up.latest.keys()].slice(0, KILLS);
+  const lat: number[] = [];
+  for (const id of ids) {
+    const before = up.latest.get(id)!;
+    const t0 = performance.now();
+    process.kill(before.pid, "SIGKILL");
+    await up.until(() => up.latest.get(id)!.pid !== before.pid, 10_000);
+    lat.push(up.latest.get(id)!.at - t0);
+  }
+  lat.sort((a, b) => a - b);
+  return { name, p50Ms: percentile(lat, 50), p95Ms: percentile(lat, 95), rssMb: rss / 1024 / 1024 };
+}
+
+async function benchBerth(dir: string, up: UpListener, port: number): Promise<Result> {
+  up.latest.clear();
+  const child = spawn(process.execPath, [import.meta.filename, "--daemon", "--dir", dir, "--port", String(port), "--instances", String(N), ...(args.sandbox ? ["--sandbox"] : [])], { stdio: ["pipe", "pipe", "inherit"] });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  if ((await lines.next()).value !== "ready") throw new Error("berth daemon did not start");
+  await up.until(() => up.latest.size >= N, 60_000);
+  const res = await measureKills(up, args.sandbox ? "berth local (sandboxed)" : "berth local", () => child.pid!);
+  child.stdin!.write("stop\n");
+  await new Promise((r) => child.once("exit", r));
+  return res;
+}
+
+async function benchPm2(dir: string, up: UpListener, port: number): Promise<Result> {
+  up.latest.clear();
+  const pm2 = join(import.meta.dirname, "..", "node_modules", ".bin", "pm2");
+  const env = { ...process.env, PM2_HOME: join(dir, "pm2") };
+  const apps = Array.from({ length: N }, (_, i) => ({
+    name: `app-${i}`, script: join(dir, "app", "app.cjs"), exec_mode: "fork", autorestart: true,
+    env: { BENCH_ID: `pm2-${i}`, BENCH_UDP_PORT: String(port) },
+  }));
+  writeFileSync(join(dir, "ecosystem.config.cjs"), `module.exports = ${JSON.stringify({ apps })};`);
+  execFileSync(pm2, ["start", join(dir, "ecosystem.config.cjs")], { env, stdio: "ignore" });
+  try {
+    await up.until(() => up.latest.size >= N, 60_000);
+    const godPid = () => Number(readFileSync(join(dir, "pm2", "pm2.pid"), "utf8"));
+    return await measureKills(up, "pm2 (fork mode)", godPid);
+  } finally {
+    execFileSync(pm2, ["kill"], { env, stdio: "ignore" });
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "berth-bench-"));
+  const up = new UpListener();
+  const port = await up.listen();
+  try {
+    execFileSync("mkdir", ["-p", join(dir, "app")]);
+    writeFileSync(join(dir, "app", "app.cjs"), APP);
+    const berth = await benchBerth(dir, up, port);
+    const pm2 = await benchPm2(dir, up, port);
+    const fmt = (r: Result) => `${r.name.padEnd(26)} p50 ${r.p50Ms.toFixed(1).padStart(7)} ms   p95 ${r.p95Ms.toFixed(1).padStart(7)} ms   supervisor RSS ${r.rssMb.toFixed(1).padStart(6)} MB`;
+    console.log(`exit -> restarted, ${N} instances, ${KILLS} kill -9s each (node ${process.version})`);
+    console.log(fmt(berth));
+    console.log(fmt(pm2));
+    console.log(`ratios berth/pm2: p50 ${(berth.p50Ms / pm2.p50Ms).toFixed(2)}x  p95 ${(berth.p95Ms / pm2.p95Ms).toFixed(2)}x  RSS ${(berth.rssMb / pm2.rssMb).toFixed(2)}x`);
+  } finally {
+    up.socket.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (args.daemon) await runBerthDaemon();
+else await main();

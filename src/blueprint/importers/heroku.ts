@@ -1,0 +1,101 @@
+/**
+ * Procfile (+ app.json) -> berth.yaml. `web` becomes a web service, `release` its preDeploy
+ * command, every other process type a worker; app.json adds formation (replicas), env (literal,
+ * generated secret, required -> secret), add-ons (Postgres, Redis), postdeploy and review apps.
+ */
+import { parseYamlSource } from "../source.ts";
+import { Draft, ENV_KEY_OK, isObj, literal, type Obj } from "./draft.ts";
+import { type ImportResult, emit } from "./emit.ts";
+
+export interface HerokuInput {
+  readonly procfile?: { readonly file: string; readonly text: string };
+  readonly appJson?: { readonly file: string; readonly text: string };
+  readonly project?: string;
+}
+
+/** Parses `name: command` lines; comments and blank lines are skipped. */
+export function parseProcfile(text: string): { name: string; command: string; line: number }[] {
+  const out: { name: string; command: string; line: number }[] = [];
+  text.replace(/\r\n/g, "\n").split("\n").forEach((raw, i) => {
+    const m = /^\s*([A-Za-z0-9_-]+)\s*:\s*(.+?)\s*$/.exec(raw);
+    if (m && !raw.trimStart().startsWith("#")) out.push({ name: m[1]!, command: m[2]!, line: i + 1 });
+  });
+  return out;
+}
+
+const SCHEDULER_NAMES = /^(clock|scheduler|cron|beat|schedule)$/i;
+
+export function importHeroku(input: HerokuInput): ImportResult {
+  const file = input.procfile?.file ?? input.appJson?.file ?? "Procfile";
+  let app: Obj = {};
+  let locate: ((p: readonly (string | number)[]) => { line: number; column: number }) | undefined;
+  let problem: string | undefined;
+  if (input.appJson) {
+    const src = parseYamlSource(input.appJson.text.replace(/\r\n/g, "\n"));
+    locate = src.locate;
+    if (src.errors.length) problem = src.errors[0]!.message;
+    else if (isObj(src.value)) app = src.value;
+  }
+  const draft = new Draft(file, input.project ?? (typeof app.name === "string" ? app.name : "app"), input.procfile ? undefined : locate);
+  draft.header.push(`Imported from ${[input.procfile?.file, input.appJson?.file].filter(Boolean).join(" + ")} by \`berth import\`. Review the comments marked "approx".`);
+  if (problem) draft.approx([], `app.json could not be read (${problem})`, "Fix its syntax and import again.");
+  const procs = input.procfile ? parseProcfile(input.procfile.text) : [];
+  const formation = isObj(app.formation) ? app.formation : {};
+  if (procs.length === 0) {
+    for (const name of Object.keys(formation)) procs.push({ name, command: "", line: 1 });
+    if (procs.length === 0) procs.push({ name: "web", command: "", line: 1 });
+    draft.comment(["services"], "No Procfile: start commands are detected from the build (package.json `start`).");
+  }
+  const release = procs.find((p) => p.name === "release");
+  const addons = Array.isArray(app.addons) ? app.addons : [];
+  const env: Obj = {};
+  for (const a of addons) {
+    const plan = typeof a === "string" ? a : isObj(a) ? String(a.plan ?? "") : "";
+    const as = isObj(a) && typeof a.as === "string" ? a.as : undefined;
+    if (plan.startsWith("heroku-postgresql")) {
+      const db = draft.nameFor(as?.toLowerCase() ?? "db", "database");
+      draft.set(["databases", db], { postgres: 16, backups: { schedule: "daily" } });
+      env[`${as ?? "DATABASE"}_URL`] = { fromDatabase: `${db}.connectionString` };
+    } else if (plan.startsWith("heroku-redis") || plan.startsWith("rediscloud") || plan.startsWith("heroku-keyvalue")) {
+      const kv = draft.nameFor(as?.toLowerCase() ?? "redis", "keyValue");
+      draft.set(["keyValues", kv], { redis: 7 });
+      env[`${as ?? "REDIS"}_URL`] = { fromKeyValue: `${kv}.url` };
+    } else if (plan) {
+      draft.approx(["addons"], `add-on '${plan}' has no Berth equivalent`, "Set the variables it provided with `berth secret set`.");
+    }
+  }
+  const appEnv = isObj(app.env) ? app.env : {};
+  for (const [key, spec] of Object.entries(appEnv)) {
+    if (!ENV_KEY_OK.test(key)) continue;
+    if (!isObj(spec)) env[key] = literal(spec);
+    else if (spec.generator === "secret") env[key] = { generate: "secret" };
+    else if (spec.value !== undefined && spec.value !== "") env[key] = literal(spec.value);
+    else env[key] = typeof spec.description === "string" && spec.description ? { secret: true, description: spec.description.slice(0, 200) } : { secret: true };
+  }
+  if (Object.keys(env).length) draft.set(["envGroups", "app"], env, "Variables of the Heroku app, shared by every process type.");
+  const scripts = isObj(app.scripts) ? app.scripts : {};
+  for (const p of procs) {
+    if (p.name === "release") continue;
+    const name = draft.nameFor(p.name, "service");
+    const isWeb = p.name === "web";
+    const out: Obj = { type: isWeb ? "web" : "worker" };
+    if (p.command) out.start = p.command;
+    const f = formation[p.name];
+    const qty = isObj(f) && typeof f.quantity === "number" ? f.quantity : undefined;
+    if (SCHEDULER_NAMES.test(p.name)) {
+      out.singleton = true;
+      draft.comment(["services", name, "type"], `'${p.name}' looks like a scheduler: it runs as a singleton so jobs never fire twice.`);
+    } else if (qty !== undefined && qty !== 1) out.replicas = qty;
+    if (isWeb && release) out.preDeploy = release.command;
+    if (isWeb && typeof scripts.postdeploy === "string") out.initialDeploy = scripts.postdeploy;
+    if (Object.keys(env).length) out.envGroups = ["app"];
+    draft.set(["services", name], out);
+    if (isObj(f) && f.size) draft.comment(["services", name], `Heroku dyno size '${String(f.size)}': set \`limits\` if you need a cap.`);
+  }
+  const envs = isObj(app.environments) ? app.environments : {};
+  if (isObj(envs.review)) draft.set(["previews", "mode"], "automatic", "From app.json `environments.review` (review apps).");
+  if (isObj(envs.test)) draft.approx(["environments", "test"], "the test environment (Heroku CI) is not deployed by Berth", "Run tests in your CI.");
+  if (app.buildpacks) draft.approx(["buildpacks"], "buildpacks are replaced by runtime detection", "Set `runtime` and `build` if detection guesses wrong.");
+  draft.set(["environments"], { production: { branch: "main" } });
+  return emit(draft);
+}

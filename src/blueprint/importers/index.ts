@@ -1,0 +1,72 @@
+/**
+ * Importers: other platforms' files -> a commented berth.yaml. Lenient by design: odd input
+ * becomes warnings and comments, never an exception.
+ */
+import { readFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { BerthError } from "../../core/errors.ts";
+import { slug } from "../issues.ts";
+import { importCompose } from "./compose.ts";
+import { type ImportResult, emit } from "./emit.ts";
+import { Draft } from "./draft.ts";
+import { importHeroku } from "./heroku.ts";
+import { importRailway } from "./railway.ts";
+import { importRender } from "./render.ts";
+
+export type { ImportResult } from "./emit.ts";
+export { importCompose, importHeroku, importRailway, importRender };
+
+export type ImportKind = "render" | "railway" | "procfile" | "app.json" | "compose";
+
+/** Tells the format from the file name (as the platforms themselves do). */
+export function detectKind(file: string): ImportKind | undefined {
+  const name = basename(file).toLowerCase();
+  if (/render\.ya?ml$/.test(name)) return "render";
+  if (/railway(\.[\w-]+)?\.(toml|json)$/.test(name)) return "railway";
+  if (/procfile/.test(name)) return "procfile";
+  if (/app\.json$/.test(name)) return "app.json";
+  if (/(docker-)?compose(\.[\w-]+)?\.ya?ml$/.test(name)) return "compose";
+  return undefined;
+}
+
+/** Imports text of a known kind. `companion` is the other half of Procfile + app.json. */
+export function importText(kind: ImportKind, text: string, opts: { file: string; project?: string; companion?: { file: string; text: string } }): ImportResult {
+  try {
+    switch (kind) {
+      case "render":
+        return importRender(text, opts);
+      case "railway":
+        return importRailway(text, opts);
+      case "compose":
+        return importCompose(text, opts);
+      case "procfile":
+        return importHeroku({ procfile: { file: opts.file, text }, ...(opts.companion ? { appJson: opts.companion } : {}), ...(opts.project ? { project: opts.project } : {}) });
+      case "app.json":
+        return importHeroku({ appJson: { file: opts.file, text }, ...(opts.companion ? { procfile: opts.companion } : {}), ...(opts.project ? { project: opts.project } : {}) });
+    }
+  } catch (e) {
+    // The importers guard their input; this is the last line so that a bug still yields a result.
+    const draft = new Draft(opts.file, opts.project ?? "app");
+    draft.approx([], `the importer failed (${e instanceof Error ? e.message : String(e)})`, "Please report this file; write the berth.yaml by hand meanwhile.");
+    return emit(draft);
+  }
+}
+
+/** Reads a file (and its Procfile/app.json sibling) and imports it. */
+export async function importFile(file: string, opts: { project?: string } = {}): Promise<ImportResult> {
+  const kind = detectKind(file);
+  if (!kind) throw new BerthError("BERTH_BLUEPRINT_IMPORT_UNSUPPORTED", { file, detail: "unknown file name" });
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    throw new BerthError("BERTH_BLUEPRINT_NOT_FOUND", { path: file }, { cause: e });
+  }
+  let companion: { file: string; text: string } | undefined;
+  if (kind === "procfile" || kind === "app.json") {
+    const other = join(dirname(file), kind === "procfile" ? "app.json" : "Procfile");
+    companion = await readFile(other, "utf8").then((t) => ({ file: other, text: t }), () => undefined);
+  }
+  const project = opts.project ?? slug(basename(dirname(file)) || "app");
+  return importText(kind, text, { file, project, ...(companion ? { companion } : {}) });
+}

@@ -1,0 +1,174 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { request as httpsRequest } from "node:https";
+import { connect as netConnect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect, type PeerCertificate } from "node:tls";
+import { promisify } from "node:util";
+import { after, before, describe, test } from "node:test";
+import { ManualClock } from "../../core/clock.ts";
+import type { EventInput, EventSink, EventType } from "../../core/events.ts";
+import type { ServiceRef } from "../../engine/engine.ts";
+import { Router } from "../router.ts";
+import { buildRouteTable } from "../routes.ts";
+import { eventually, freePort, get, startBackend, type TestBackend } from "../test-helpers.ts";
+import { AcmeIssuer } from "./acme.ts";
+import { IssuanceLedger } from "./budget.ts";
+import { CertManager, renewAtMs } from "./cert-manager.ts";
+
+const run = promisify(execFile);
+const ref: ServiceRef = { project: "shop", environment: "prod", service: "web" };
+
+/** The certificate the HTTPS listener presents for `servername`, and the ALPN it picked. */
+async function peer(port: number, servername: string): Promise<{ cert: PeerCertificate; alpn: string | false }> {
+  const sock = connect({ host: "127.0.0.1", port, servername, rejectUnauthorized: false, ALPNProtocols: ["h2", "http/1.1"] });
+  await once(sock, "secureConnect");
+  const out = { cert: sock.getPeerCertificate(), alpn: sock.alpnProtocol ?? false };
+  sock.destroy();
+  return out;
+}
+
+function httpsGet(port: number, host: string, path: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: "127.0.0.1", port, path, servername: host, headers: { host }, rejectUnauthorized: false, agent: false }, (res) => {
+      let body = "";
+      res.on("data", (c: Buffer) => {
+        body += c.toString();
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("TLS: ACME HTTP-01 against pebble, internal CA, redirects", () => {
+  let dir: string;
+  let router: Router;
+  let httpPort: number;
+  let httpsPort: number;
+  let backend: TestBackend;
+  let manager: CertManager;
+  const clock = new ManualClock(Date.now());
+  const children: ChildProcess[] = [];
+  const events: EventInput[] = [];
+  const sink: EventSink = { emit: <T extends EventType>(e: EventInput<T>) => void events.push(e as unknown as EventInput) };
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "berth-tls-"));
+    // pebble's own HTTPS certificate (the Debian package ships none).
+    await run("openssl", [
+      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+      "-keyout", join(dir, "pebble.key"), "-out", join(dir, "pebble.pem"), "-subj", "/CN=localhost",
+      "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    ]);
+    [httpPort, httpsPort] = [await freePort(), await freePort()];
+    const [acmePort, acmeMgmt, dnsPort, dnsMgmt, tlsAlpn] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+    children.push(
+      spawn("pebble-challtestsrv", ["-defaultIPv4", "127.0.0.1", "-defaultIPv6", "", "-dns01", `127.0.0.1:${dnsPort}`, "-http01", "", "-https01", "", "-tlsalpn01", "", "-management", `127.0.0.1:${dnsMgmt}`], { stdio: "ignore" }),
+    );
+    await writeFile(
+      join(dir, "pebble.json"),
+      JSON.stringify({
+        pebble: {
+          listenAddress: `127.0.0.1:${acmePort}`,
+          managementListenAddress: `127.0.0.1:${acmeMgmt}`,
+          certificate: join(dir, "pebble.pem"),
+          privateKey: join(dir, "pebble.key"),
+          httpPort,
+          tlsPort: tlsAlpn,
+          ocspResponderURL: "",
+          externalAccountBindingRequired: false,
+          certificateValidityPeriod: 3600,
+        },
+      }),
+    );
+    children.push(
+      spawn("pebble", ["-config", join(dir, "pebble.json"), "-dnsserver", `127.0.0.1:${dnsPort}`], {
+        stdio: "ignore",
+        env: { ...process.env, PEBBLE_VA_NOSLEEP: "1", PEBBLE_WFE_NONCEREJECT: "0" },
+      }),
+    );
+    const trustedCaPem = await readFile(join(dir, "pebble.pem"), "utf8");
+    await eventually(async () => {
+      const sock = netConnect(acmePort, "127.0.0.1");
+      const ok = await once(sock, "connect").then(
+        () => true,
+        () => false,
+      );
+      sock.destroy();
+      return ok;
+    });
+
+    router = new Router({ stateDir: join(dir, "router"), bindHost: "127.0.0.1", httpPort, httpsPort, events: sink, healthTimeoutMs: 10_000 });
+    await router.start();
+    backend = await startBackend("app");
+    await router.setRoutes(
+      buildRouteTable([{ ref, kind: "web", domains: ["app.example.com", "app.internal"], pathPrefixes: [], health: { path: "/health", intervalMs: 200 } }]),
+    );
+    await router.trafficPort.add(ref, "i1", { host: "127.0.0.1", port: backend.port });
+    manager = new CertManager({
+      clock,
+      ca: router.ca,
+      acme: new AcmeIssuer({ directoryUrl: `https://127.0.0.1:${acmePort}/dir`, accountKeyPath: join(dir, "router", "acme", "account.key"), challenges: router.challenges, trustedCaPem }),
+      ledger: new IssuanceLedger(join(dir, "issuance.jsonl")),
+      stored: (d) => router.certs.validity(d),
+      install: (d, pem) => router.installCertificate(d, pem),
+      events: sink,
+    });
+  });
+
+  after(async () => {
+    await router?.stop();
+    await backend?.close();
+    for (const c of children) {
+      if (c.exitCode === null) {
+        c.kill("SIGTERM");
+        await once(c, "exit");
+      }
+    }
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("obtains a certificate over HTTP-01 and serves it without a reload, with h2 by ALPN", async () => {
+    const gen = router.generation;
+    const result = await manager.ensure(router.table.hosts);
+    assert.deepEqual(result.failed.map((f) => f.error.message), []);
+    assert.deepEqual(result.issued.map((t) => `${t.domain}:${t.issuer}:${t.reason}`).sort(), ["app.example.com:acme:missing", "app.internal:internal:missing"]);
+    const acme = await peer(httpsPort, "app.example.com");
+    assert.match(acme.cert.subjectaltname ?? "", /DNS:app\.example\.com/);
+    assert.match(JSON.stringify(acme.cert.issuer), /[Pp]ebble/);
+    assert.equal(acme.alpn, "h2");
+    const internal = await peer(httpsPort, "app.internal");
+    assert.match(JSON.stringify(internal.cert.issuer), /Berth Internal CA/);
+    assert.equal(router.generation, gen, "certificates were loaded through the runtime API");
+    const res = await httpsGet(httpsPort, "app.example.com", "/hello");
+    assert.equal(res.body, "app /hello");
+    assert.equal(res.headers["strict-transport-security"], "max-age=31536000");
+  });
+
+  test("HTTP redirects to HTTPS for TLS hosts; generated localhost hosts stay on HTTP", async () => {
+    const r = await get(httpPort, "app.example.com", "/a?b=1");
+    assert.equal(r.status, 301);
+    assert.equal(r.headers.location, "https://app.example.com/a?b=1");
+    assert.equal((await get(httpPort, "web-prod-shop.localhost", "/a")).body, "app /a");
+    assert.equal((await get(httpPort, "app.example.com", "/.well-known/acme-challenge/nope")).status, 404, "challenges are not redirected");
+  });
+
+  test("renews a short-lived certificate at 2/3 of its lifetime and serves the new one", async () => {
+    const before = await peer(httpsPort, "app.example.com");
+    const validity = (await router.certs.validity("app.example.com"))!;
+    assert.ok(validity.notAfter.getTime() - validity.notBefore.getTime() <= 3_700_000, "pebble issued a one-hour certificate");
+    clock.set(renewAtMs(validity) - 1_000);
+    assert.deepEqual((await manager.ensure(router.table.hosts)).issued, []);
+    clock.set(renewAtMs(validity) + 1_000);
+    const result = await manager.ensure(router.table.hosts);
+    assert.deepEqual(result.issued.map((t) => `${t.domain}:${t.reason}`), ["app.example.com:renew"]);
+    const after = await peer(httpsPort, "app.example.com");
+    assert.notEqual(after.cert.serialNumber, before.cert.serialNumber);
+    assert.ok(events.some((e) => e.type === "router:cert-issued"));
+  });
+});
