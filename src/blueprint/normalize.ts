@@ -14,7 +14,7 @@ const ms = (v: string | number | undefined, fallback: number): number => (v === 
 /** Backup schedule words -> cron expressions (UTC). */
 const BACKUP_SCHEDULES: Record<string, string> = { hourly: "0 * * * *", daily: "0 3 * * *", weekly: "0 3 * * 0" };
 
-export const DEFAULT_HEALTH: HealthSpec = { intervalMs: 10_000, timeoutMs: 5_000, unhealthyThreshold: 3, healthyThreshold: 1, graceMs: 10_000, deployTimeoutMs: 300_000 };
+export const DEFAULT_HEALTH: HealthSpec = { intervalMs: 1_000, timeoutMs: 5_000, unhealthyThreshold: 3, healthyThreshold: 1, graceMs: 5_000, deployTimeoutMs: 60_000 };
 
 export function buildIndex(raw: RawBlueprint): NameIndex {
   const groups = new Map<string, Set<string>>();

@@ -128,7 +128,7 @@ services:
     assert.deepEqual(w.limits, { memoryBytes: 1024 ** 3, cpuMillicores: 500 });
     assert.deepEqual(w.disks, [{ name: "d", mountPath: "/data", sizeBytes: 10 * 1024 ** 3 }]);
     assert.deepEqual(w.restart, { policy: "always" });
-    assert.equal(w.health.graceMs, 10_000);
+    assert.equal(w.health.graceMs, 5_000);
     const c = svc(bp, "c");
     assert.ok(c.type === "cron");
     assert.equal(c.timezone, "Europe/Zurich");

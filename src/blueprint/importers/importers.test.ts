@@ -247,7 +247,7 @@ volumes: { jobdata: {} }
     assert.equal(api.port, 3000);
     assert.equal(api.start, "node server.js");
     assert.equal(api.build.rootDir, "apps/api");
-    assert.deepEqual(api.health, { path: "/health", intervalMs: 30_000, timeoutMs: 5000, unhealthyThreshold: 3, healthyThreshold: 1, graceMs: 60_000, deployTimeoutMs: 300_000 });
+    assert.deepEqual(api.health, { path: "/health", intervalMs: 30_000, timeoutMs: 5000, unhealthyThreshold: 3, healthyThreshold: 1, graceMs: 60_000, deployTimeoutMs: 60_000 });
     assert.equal(api.replicas, 2);
     assert.deepEqual(api.limits, { memoryBytes: 512 * 1024 ** 2, cpuMillicores: 500 });
     assert.deepEqual(api.restart, { policy: "on-failure", maxRetries: 5 });

@@ -32,12 +32,12 @@ const health = z
     z.string().describe("Shorthand for `{ path }`."),
     z.strictObject({
       path: z.string().startsWith("/").optional().describe("HTTP path probed on the service's port; a 2xx or 3xx answer is healthy."),
-      interval: duration("Time between probes (default 10s).").optional(),
+      interval: duration("Time between probes (default 1s).").optional(),
       timeout: duration("How long one probe may take (default 5s).").optional(),
       healthyThreshold: z.number().int().min(1).optional().describe("Consecutive successes before an instance is healthy (default 1)."),
       unhealthyThreshold: z.number().int().min(1).optional().describe("Consecutive failures before an instance is unhealthy (default 3)."),
-      grace: duration("Time after start during which failures do not count; workers must stay up this long (default 10s).").optional(),
-      deployTimeout: duration("How long a deploy waits for new instances to become healthy (default 5m).").optional(),
+      grace: duration("Time after start during which failures do not count; workers must stay up this long (default 5s).").optional(),
+      deployTimeout: duration("How long a deploy waits for new instances to become healthy (default 60s).").optional(),
     }),
   ])
   .describe("Health check: a path, or the full settings.");
@@ -124,7 +124,7 @@ export const workerService = z.strictObject({
   type: z.literal("worker").describe("A background process with no port."),
   ...common,
   ...runs,
-  health: z.strictObject({ grace: duration("Time the process must stay up to count as started (default 10s).").optional(), deployTimeout: duration("How long a deploy waits (default 5m).").optional() }).optional().describe("Liveness settings."),
+  health: z.strictObject({ grace: duration("Time the process must stay up to count as started (default 5s).").optional(), deployTimeout: duration("How long a deploy waits (default 60s).").optional() }).optional().describe("Liveness settings."),
 });
 
 export const cronService = z.strictObject({

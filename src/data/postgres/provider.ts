@@ -297,7 +297,8 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
    * `flushArchive: false` restores only what is already archived (as after losing the server).
    */
   async restore(name: string, target: RestoreTarget, opts: { readonly mode: "promote" | "keep"; readonly flushArchive?: boolean }): Promise<RestoreResult> {
-    const live = this.#requireLive(name);
+    // Without a flush the live server need not be running: this is how a lost server is recovered.
+    const live = opts.flushArchive === false && this.#live ? this.#live : this.#requireLive(name);
     const store = this.#store();
     const restore = newId("rst").replace("rst_", "rst-");
     const text = describeTarget(target);
@@ -313,7 +314,7 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
       const start = newStore ? this.#startSettings(newStore) : { ...this.#startSettings(store), archive: undefined };
       const inst = await restoreInto({ resource: name, dir: join(this.#o.rootDir, "instances", restore), store, backup: plan.backup, stop: plan.stop, template: live, start });
       if (opts.mode === "promote") {
-        await live.stop();
+        await live.stop(); // kept on disk, never overwritten
         this.#live = inst;
         this.#state.live = restore;
         this.#state.port = inst.port;
