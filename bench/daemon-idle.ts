@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
 const seconds = Number(process.argv[2] ?? 60);
-const MAIN = new URL("../src/cli/main.ts", import.meta.url).pathname;
+// The daemon as users run it: compiled (`bash scripts/build.sh`), with bin/berth's flags.
+const MAIN = new URL("../dist/cli/main.js", import.meta.url).pathname;
 const TICKS = 100; // USER_HZ on Linux
 
 function sample(pid: number): { rssBytes: number; cpuMs: number } {
@@ -36,7 +37,7 @@ async function measure(pid: number): Promise<{ rssMb: number; cpuPercent: number
 async function daemon(services: number): Promise<{ rssMb: number; cpuPercent: number }> {
   const dir = mkdtempSync(join(tmpdir(), "berth-bench-"));
   const creds = join(dir, "daemon.json");
-  const child = spawn(process.execPath, [MAIN, "server", "--data-dir", dir, "--listen", "127.0.0.1:0", "--engine", "memory", "--credentials-file", creds], {
+  const child = spawn(process.execPath, ["--max-semi-space-size=1", MAIN, "server", "--data-dir", dir, "--listen", "127.0.0.1:0", "--engine", "memory", "--credentials-file", creds], {
     stdio: "ignore",
     env: { ...process.env, BERTH_RESYNC_INTERVAL_MS: "30000" },
   });

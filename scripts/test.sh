@@ -6,6 +6,7 @@ set -euo pipefail
 source "$(dirname "$0")/bootstrap.sh"
 cd "$BERTH_ROOT"
 bash scripts/check.sh
+echo "== build";  bash scripts/build.sh
 echo "== tests"
 # Many tests wait on real servers rather than CPU, so run more files at once than cores.
 exec node --test --test-reporter=spec --test-concurrency="${BERTH_TEST_CONCURRENCY:-4}" \

@@ -11,6 +11,8 @@ import { buildApi } from "./api/app.ts";
 import { DirBuilder } from "./build/dir-builder.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
 import type { BerthConfig } from "./core/config.ts";
+import { storeTaskResolver } from "./cron/resolve-task.ts"; // cron (issue 8)
+import { CronScheduler } from "./cron/scheduler.ts"; // cron (issue 8)
 import { httpHealthGate } from "./deploy/health-gate.ts";
 import { buildDigest, type ReleaseInputs } from "./deploy/inputs.ts";
 import { DeployPipeline } from "./deploy/pipeline.ts";
@@ -53,6 +55,8 @@ export interface Daemon {
   readonly bus: EventBus;
   readonly engine: Engine;
   readonly reconciler: Reconciler;
+  /** Runs cron jobs as engine tasks (issue 8). */
+  readonly cron: CronScheduler;
   readonly api: FastifyInstance;
   readonly secrets: Secrets;
   /** `http://host:port` once listening. */
@@ -139,12 +143,18 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       retryMaxMs: config.reconcileRetryMaxMs,
       resyncIntervalMs: config.resyncIntervalMs,
     });
-    const requestReconcile = (id: string) => reconciler.request(id);
+    // cron (issue 8): each slot runs as an engine task against the service's current release.
+    const cron = new CronScheduler({ db: store.db, clock, runner: (spec, signal) => engine.runTask(spec, signal), resolveTask: storeTaskResolver(store.db), events: bus });
+    // A sync may have changed the cron jobs (sync.ts records them): the scheduler re-plans at once.
+    const requestReconcile = (id: string) => {
+      reconciler.request(id);
+      cron.wake();
+    };
     const sync = makeSync({
       store,
       events: bus,
       clock,
-      staticServer: [process.execPath, join(SRC, "router", "static", "serve.ts")],
+      staticServer: [process.execPath, join(SRC, "router", "static", `serve${import.meta.url.endsWith(".js") ? ".js" : ".ts"}`)],
       requestReconcile,
     });
 
@@ -154,7 +164,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       bus.emit({ type: "token:created", data: { name: "owner", role: "owner" } });
     }
 
-    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, logger: options.logger ?? false });
+    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, cron, logger: options.logger ?? false });
     cleanups.push(() => api.close());
     let url = "";
     if (options.listen !== false) {
@@ -163,6 +173,8 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     }
     reconciler.start();
     cleanups.push(() => reconciler.stop());
+    cron.start(); // after the reconciler, stopped before it (cleanups run in reverse)
+    cleanups.push(() => cron.stop());
     bus.emit({ type: "daemon:started", data: { version: VERSION, listen: url, dataDir: config.dataDir } });
 
     let stopped = false;
@@ -172,6 +184,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       bus,
       engine,
       reconciler,
+      cron,
       api,
       secrets,
       url,

@@ -7,12 +7,16 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { newId } from "../core/ids.ts";
+import { auditPlugin } from "./audit-hook.ts";
 import { authPlugin } from "./auth.ts";
 import { installErrorHandler } from "./errors.ts";
+import { cronRoutes } from "./routes/cron.ts";
 import { deployRoutes } from "./routes/deploys.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { logRoutes } from "./routes/logs.ts";
+import { auditRoutes } from "./routes/audit.ts";
+import { secretRoutes } from "./routes/secrets.ts";
 import { projectRoutes } from "./routes/projects.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import type { ApiDeps } from "./types.ts";
@@ -20,7 +24,7 @@ import type { ApiDeps } from "./types.ts";
 export type { ApiDeps } from "./types.ts";
 
 /** Route plugins, in registration order. Areas added later append here. */
-export const routePlugins = [healthRoutes, tokenRoutes, projectRoutes, eventRoutes, deployRoutes, logRoutes] as const;
+export const routePlugins = [auditPlugin, healthRoutes, tokenRoutes, projectRoutes, eventRoutes, deployRoutes, logRoutes, cronRoutes, secretRoutes, auditRoutes] as const;
 
 /** A registered route and the role it requires (for the auth test and docs). */
 export interface RouteInfo {

@@ -3,8 +3,11 @@
  * the Fastify augmentations for auth (each route states the role it needs in its config).
  */
 import type { Clock } from "../core/clock.ts";
+import type { CronScheduler } from "../cron/scheduler.ts";
 import type { Engine } from "../engine/engine.ts";
 import type { EventBus } from "../observe/event-bus.ts";
+import type { Secrets } from "../secrets/setup.ts";
+import type { AuditRepository } from "../store/repositories/audit.ts";
 import type { Role, TokenRow } from "../store/repositories/tokens.ts";
 import type { Store } from "../store/store.ts";
 import type { SyncRequest, SyncResult } from "../reconcile/sync.ts";
@@ -19,6 +22,14 @@ export interface ApiDeps {
   readonly sync: (request: SyncRequest, actor: string) => SyncResult;
   /** Enqueues a reconcile of an environment. */
   readonly requestReconcile: (environmentId: string) => void;
+  /** The cron scheduler (issue 8): a manual trigger records a run and wakes it. */
+  readonly cron?: Pick<CronScheduler, "trigger">;
+  /** Secret store, keyring and KEK source (issue 9): secrets, env groups, rotations. */
+  readonly secrets?: Secrets;
+  /** The append-only audit log (issue 9), written by audit-hook.ts. */
+  readonly audit?: AuditRepository;
+  /** Masks every known secret value in a text (issue 9): applied to response bodies. */
+  readonly redact?: (text: string) => string;
   /** Tests want quiet servers. */
   readonly logger?: boolean;
 }

@@ -43,9 +43,10 @@ export async function ensureLocalDaemon(dataDir: string, onStart: (line: string)
   if (existing) return { client: new ApiClient(existing), started: false, pid: existing.pid };
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   rmSync(credentialsPath(dataDir), { force: true });
-  const main = fileURLToPath(new URL("./main.ts", import.meta.url));
+  // Same form as this file: dist/*.js when running compiled, src/*.ts from a checkout.
+  const main = fileURLToPath(new URL(`./main${import.meta.url.endsWith(".js") ? ".js" : ".ts"}`, import.meta.url));
   const log = openSync(join(dataDir, "daemon.log"), "a");
-  const child = spawn(process.execPath, [main, "server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--credentials-file", credentialsPath(dataDir)], {
+  const child = spawn(process.execPath, ["--max-semi-space-size=1", main, "server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--credentials-file", credentialsPath(dataDir)], {
     detached: true,
     stdio: ["ignore", log, log],
     env: process.env,

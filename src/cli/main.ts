@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { BerthError } from "../core/errors.ts";
 import { registerAccountCommands } from "./commands/account.ts";
+import { registerCronCommands } from "./commands/cron.ts";
 import { registerEventsCommand } from "./commands/events.ts";
 import { registerReleaseCommands } from "./commands/releases.ts";
 import { registerServerCommand } from "./commands/server.ts";
@@ -33,6 +34,7 @@ export async function buildProgram(ctx: CliContext): Promise<Command> {
   registerEventsCommand(program, ctx);
   registerUpCommands(program, ctx);
   registerReleaseCommands(program, ctx);
+  registerCronCommands(program, ctx); // cron (issue 8)
   const blueprintCommands = new URL("./commands/blueprint.ts", import.meta.url);
   if (existsSync(blueprintCommands)) {
     const mod = (await import(blueprintCommands.href)) as { registerBlueprintCommands?: (p: Command) => void };

@@ -10,9 +10,13 @@ import type { Diagnostic } from "../blueprint/diagnostics.ts";
 import { directoryDigest } from "../build/source-digest.ts";
 import type { Clock } from "../core/clock.ts";
 import { BerthError } from "../core/errors.ts";
+import { syncJobs } from "../cron/api.ts";
+import { cronJobsFromBlueprint } from "../cron/from-blueprint.ts";
 import type { EventSink } from "../core/events.ts";
 import { desiredServices, serviceDir } from "../deploy/desired.ts";
+import { inputsDigest } from "../deploy/inputs.ts";
 import type { Store } from "../store/store.ts";
+import type { EnvGraphShape } from "./env-version.ts";
 
 export interface SyncRequest {
   /** Overrides the blueprint's `project` name (e.g. `berth up --project`). */
@@ -40,8 +44,11 @@ export interface SyncDeps {
   readonly clock: Clock;
   readonly staticServer: readonly string[];
   readonly requestReconcile: (environmentId: string) => void;
-  /** Version of the project's secrets and groups; part of every inputs digest. */
-  readonly envVersion?: (project: string) => string;
+  /**
+   * Env version of each service (see env-version.ts): a digest of the secret values its env can
+   * read, part of its inputs digest, so a secret change rolls exactly the services it reaches.
+   */
+  readonly envVersion?: (project: string, environment: string, blueprint: EnvGraphShape) => (service: string) => string;
 }
 
 export function makeSync(deps: SyncDeps): (request: SyncRequest, actor: string) => SyncResult {
@@ -61,22 +68,26 @@ export function makeSync(deps: SyncDeps): (request: SyncRequest, actor: string) 
     const bp = resolveEnvironment(parsed.blueprint, request.environment);
     const project = request.project ?? bp.project;
     const now = new Date(deps.clock.now()).toISOString();
+    const versionOf = deps.envVersion?.(project, request.environment, bp);
     const services = desiredServices(bp, {
       project,
       environment: request.environment,
       staticServer: deps.staticServer,
-      envVersion: deps.envVersion?.(project) ?? "",
+      envVersion: "",
       revisionOf: (s) => {
         const dir = serviceDir(request.sourceDir, s);
         if (!existsSync(dir)) throw new BerthError("BERTH_BAD_REQUEST", { detail: `services.${s.name}.rootDir: '${dir}' does not exist` });
         return { kind: "dir", path: request.sourceDir, revision: directoryDigest(dir) };
       },
-    });
+    }).map((s) => (versionOf ? { ...s, inputsDigest: inputsDigest(s.inputs, s.spec, versionOf(s.spec.ref.service)) } : s));
     const { store } = deps;
     const env = store.db.tx(() => {
       const p = store.projects.upsert(project, { kind: "dir", path: request.sourceDir }, now);
       const e = store.environments.record(p.id, request.environment, bp, now);
       store.services.replaceAll(e.id, services, now);
+      // cron (issue 8): the environment's cron jobs follow its blueprint, in the same transaction.
+      const envRef = { project, environment: request.environment };
+      syncJobs(store.db, envRef, cronJobsFromBlueprint(envRef, bp), deps.clock.now());
       return e;
     });
     deps.events.emit({

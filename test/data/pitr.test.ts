@@ -89,6 +89,8 @@ describe("postgres point-in-time recovery", () => {
   test("promote: the restored instance becomes the server, the old one stops, backups start afresh", async () => {
     const app = await connect(url);
     await app.query("INSERT INTO events (note) VALUES ('before promote')");
+    // Commit timestamps have microseconds, Date only milliseconds: keep T clear of the commit.
+    await sleep(20);
     const t = new Date().toISOString();
     await sleep(50);
     await app.query("INSERT INTO events (note) VALUES ('lost by the restore')");

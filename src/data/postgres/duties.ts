@@ -30,3 +30,23 @@ export function planDuties(h: DutyHistory, iv: DutyIntervals, nowMs: number): Du
   if (h.lastBackupAt !== undefined && due(h.lastDrillAt, iv.drillIntervalMs, nowMs)) duties.push("drill");
   return duties;
 }
+
+export interface DutyResult {
+  readonly duty: Duty;
+  readonly ok: boolean;
+  readonly error?: string;
+}
+
+/** Runs the planned duties in order; a failing one (already loud) does not stop the rest. */
+export async function runDuties(duties: readonly Duty[], run: Readonly<Record<Duty, () => Promise<unknown>>>): Promise<DutyResult[]> {
+  const results: DutyResult[] = [];
+  for (const duty of duties) {
+    try {
+      await run[duty]();
+      results.push({ duty, ok: true });
+    } catch (e) {
+      results.push({ duty, ok: false, error: (e as Error).message });
+    }
+  }
+  return results;
+}

@@ -69,12 +69,17 @@ export class PgInstance {
     return existsSync(join(this.dataDir, "PG_VERSION"));
   }
 
-  /** initdb with data checksums (pg_amcheck and pg_verifybackup then catch corruption). */
+  /**
+   * initdb with data checksums (pg_amcheck and pg_verifybackup then catch corruption) and 1 MB
+   * WAL segments: archive_timeout forces a segment out every minute while anything is written,
+   * and a forced switch archives the whole segment, so 16 MB segments would cost up to 23 GB of
+   * archive a day for a trickle of writes; 1 MB segments cost at most 1.4 GB.
+   */
   async init(): Promise<void> {
     this.prepareDirs();
     if (this.initialized) return;
     mkdirOwned(this.dataDir, 0o700, this.runAs);
-    await runProgram(this.bin("initdb"), ["-D", this.dataDir, "-U", "postgres", "--auth-local=peer", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--data-checksums"], {
+    await runProgram(this.bin("initdb"), ["-D", this.dataDir, "-U", "postgres", "--auth-local=peer", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--data-checksums", "--wal-segsize=1"], {
       runAs: this.runAs,
       name: this.name,
       logPath: this.logPath,

@@ -5,7 +5,7 @@
  * restore drills. State that must survive a daemon restart lives in `<rootDir>/state.json`
  * (no secrets) and in the self-describing backup store.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { escapeIdentifier } from "pg";
 import { BerthError } from "../../core/errors.ts";
@@ -19,12 +19,13 @@ import { findBinaries, type PgBinaries } from "./binaries.ts";
 import { Bouncer } from "./bouncer.ts";
 import { renderArchiveScript, renderHba } from "./config.ts";
 import { runDrill } from "./drill.ts";
-import { DEFAULT_INTERVALS, type Duty, type DutyIntervals, planDuties } from "./duties.ts";
-import { type PostgresInput, type ResolvedPostgresInput, resolvePostgresInput } from "./input.ts";
+import { DEFAULT_INTERVALS, type DutyIntervals, type DutyResult, planDuties, runDuties } from "./duties.ts";
+import { type PostgresInput, resolvePostgresInput } from "./input.ts";
 import { mkdirOwned, writeOwned } from "../files.ts";
 import { type InstanceStart, PgInstance } from "./instance.ts";
 import { recordPoint } from "./points.ts";
-import { planRetention, type RetentionPlan, walToRemove } from "./retention.ts";
+import { planRetention, type RetentionPlan, walToRemove, widestPolicy } from "./retention.ts";
+import { type DatabaseState, readState, type State, saveState } from "./state.ts";
 import { describeTarget, planRestore, restoreInto } from "./restore.ts";
 import { ensureDatabase, setRoleVerifier } from "./roles.ts";
 import { BackupStore, type DrillRecord, type VerificationPoint } from "./store.ts";
@@ -43,26 +44,6 @@ export interface PostgresProviderOptions {
   readonly random?: () => number;
   /** Root of installed majors; default /usr/lib/postgresql. */
   readonly pgRoot?: string;
-}
-
-interface DatabaseState {
-  readonly resource: string;
-  readonly database: string;
-  readonly user: string;
-  readonly pooled: boolean;
-  readonly allowList: readonly string[];
-  readonly keep: ResolvedPostgresInput["keep"];
-  readonly pitrWindowMs: number;
-  readonly backupIntervalMs: number;
-}
-
-interface State {
-  live: string | undefined;
-  port: number;
-  major: number | undefined;
-  databases: DatabaseState[];
-  kept: { restore: string; port: number }[];
-  bouncerPort?: number;
 }
 
 /** What `berth db list` shows. */
@@ -97,25 +78,11 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
       random: opts.random ?? Math.random,
       pgRoot: opts.pgRoot,
     };
-    this.#state = this.#readState();
+    this.#state = readState(opts.rootDir);
   }
 
   get archiveTimeoutMs(): number {
     return this.#o.archiveTimeoutMs;
-  }
-
-  #statePath(): string {
-    return join(this.#o.rootDir, "state.json");
-  }
-
-  #readState(): State {
-    const p = this.#statePath();
-    return existsSync(p) ? (JSON.parse(readFileSync(p, "utf8")) as State) : { live: undefined, port: 0, major: undefined, databases: [], kept: [] };
-  }
-
-  #saveState(): void {
-    mkdirSync(this.#o.rootDir, { recursive: true, mode: 0o711 });
-    writeFileSync(this.#statePath(), `${JSON.stringify(this.#state, null, 2)}\n`, { mode: 0o600 });
   }
 
   #scope(resource?: string) {
@@ -166,7 +133,7 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
     if (!this.#state.live) {
       this.#state.live = newId("pg");
       this.#state.major = this.#bins.major;
-      this.#saveState();
+      saveState(this.#o.rootDir, this.#state);
     }
     const inst = this.#instance(this.#state.live);
     const store = this.#store();
@@ -176,7 +143,7 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
     this.#live = inst;
     if (this.#state.port !== port) {
       this.#state.port = port;
-      this.#saveState();
+      saveState(this.#o.rootDir, this.#state);
     }
     this.#o.events.emit({ type: "data:started", scope: this.#scope(resource), data: { kind: "postgres", resource, port, pid: inst.pid } });
     return inst;
@@ -207,7 +174,7 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
     );
     if (this.#state.bouncerPort !== this.#bouncer.port) {
       this.#state.bouncerPort = this.#bouncer.port;
-      this.#saveState();
+      saveState(this.#o.rootDir, this.#state);
     }
   }
 
@@ -217,7 +184,7 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
     const entry: DatabaseState = { resource: r.name, database: r.databaseName, user: r.user, pooled: r.pooled, allowList: r.allowList, keep: r.keep, pitrWindowMs: r.pitrWindowMs, backupIntervalMs: r.backupIntervalMs };
     const known = this.#state.databases.some((d) => d.resource === r.name);
     this.#state.databases = known ? this.#state.databases.map((d) => (d.resource === r.name ? entry : d)) : [...this.#state.databases, entry];
-    this.#saveState();
+    saveState(this.#o.rootDir, this.#state);
     const inst = await this.#ensureLive(r.version, r.name);
     const password = opts.password ?? generatePassword();
     await ensureDatabase(inst, r.databaseName, r.user, scramVerifier(password));
@@ -318,13 +285,13 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
         this.#live = inst;
         this.#state.live = restore;
         this.#state.port = inst.port;
-        this.#saveState();
+        saveState(this.#o.rootDir, this.#state);
         await this.#applyAccess(inst);
         await takeBaseBackup(inst, newStore!, this.#ctx(name));
       } else {
         this.#kept.set(restore, inst);
         this.#state.kept.push({ restore, port: inst.port });
-        this.#saveState();
+        saveState(this.#o.rootDir, this.#state);
       }
       const ms = Date.now() - t0;
       this.#o.events.emit({ type: "restore:completed", scope, data: { resource: name, restore, target: text, port: inst.port, ms, promoted: opts.mode === "promote" } });
@@ -342,7 +309,7 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
     await inst.destroy();
     this.#kept.delete(restore);
     this.#state.kept = this.#state.kept.filter((k) => k.restore !== restore);
-    this.#saveState();
+    saveState(this.#o.rootDir, this.#state);
   }
 
   /** A restore drill of a random recent verification point; throws BERTH_DATA_DRILL_FAILED loudly. */
@@ -383,11 +350,7 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
     const store = this.#store();
     const all = store.list();
     const base = all.filter((b) => b.kind === "base");
-    const policy = this.#state.databases.reduce(
-      (p, x) => ({ keep: { daily: Math.max(p.keep.daily, x.keep.daily), weekly: Math.max(p.keep.weekly, x.keep.weekly), monthly: Math.max(p.keep.monthly, x.keep.monthly) }, pitrWindowMs: Math.max(p.pitrWindowMs, x.pitrWindowMs) }),
-      { keep: d.keep, pitrWindowMs: d.pitrWindowMs },
-    );
-    const plan = planRetention(base, policy, this.#o.now());
+    const plan = planRetention(base, widestPolicy([d, ...this.#state.databases]), this.#o.now());
     for (const id of plan.remove) store.remove(base.find((b) => b.id === id)!);
     const wal = walToRemove(store.walSegments(), plan.walBefore);
     store.removeWal(wal);
@@ -399,30 +362,23 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
    * Periodic upkeep (see duties.ts): runs whatever is due and reports each duty's outcome. Each
    * failure has already been made loud (event + error); one failing duty does not stop the rest.
    */
-  async tick(name: string, intervals: DutyIntervals = { ...DEFAULT_INTERVALS, backupIntervalMs: this.#db(name).backupIntervalMs }): Promise<{ duty: Duty; ok: boolean; error?: string }[]> {
+  async tick(name: string, intervals: DutyIntervals = { ...DEFAULT_INTERVALS, backupIntervalMs: this.#db(name).backupIntervalMs }): Promise<DutyResult[]> {
     const store = this.#store();
     const history = {
       lastBackupAt: store.list().filter((b) => b.kind === "base").at(-1)?.finishedAt,
       lastPointAt: store.points().at(-1)?.at,
       lastDrillAt: store.drills().at(-1)?.at,
     };
-    const results: { duty: Duty; ok: boolean; error?: string }[] = [];
-    for (const duty of planDuties(history, intervals, this.#o.now())) {
-      try {
-        if (duty === "check-archive") {
-          const s = await this.checkArchive(name);
-          if (s.missed) throw new Error(`WAL archive behind by ${s.unarchivedAgeMs} ms`);
-        }
-        if (duty === "backup") await this.backup(name);
-        if (duty === "prune") await this.prune(name);
-        if (duty === "point") await this.recordPoint(name);
-        if (duty === "drill") await this.drill(name);
-        results.push({ duty, ok: true });
-      } catch (e) {
-        results.push({ duty, ok: false, error: (e as Error).message });
-      }
-    }
-    return results;
+    return runDuties(planDuties(history, intervals, this.#o.now()), {
+      "check-archive": async () => {
+        const s = await this.checkArchive(name);
+        if (s.missed) throw new Error(`WAL archive behind by ${s.unarchivedAgeMs} ms`);
+      },
+      backup: () => this.backup(name),
+      prune: () => this.prune(name),
+      point: () => this.recordPoint(name),
+      drill: () => this.drill(name),
+    });
   }
 
   /** Read-only: unlike checkArchive() it emits nothing, so it can be polled. */
@@ -469,7 +425,7 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
     await live.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(d.database)} WITH (FORCE)`);
     await live.query(`DROP ROLE IF EXISTS ${escapeIdentifier(d.user)}`);
     this.#state.databases = this.#state.databases.filter((x) => x.resource !== name);
-    this.#saveState();
+    saveState(this.#o.rootDir, this.#state);
     await this.#applyAccess(live);
     if (this.#state.databases.length === 0) {
       await this.stop();

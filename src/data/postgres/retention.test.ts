@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { planRetention, walToRemove } from "./retention.ts";
+import { planRetention, walToRemove, widestPolicy } from "./retention.ts";
 
 const DAY = 86_400_000;
 const now = Date.UTC(2026, 2, 15, 12);
@@ -32,5 +32,17 @@ describe("planRetention", () => {
     const segs = ["000000010000000000000001", "000000010000000000000002", "000000020000000000000003"];
     assert.deepEqual(walToRemove(segs, "000000010000000000000003"), ["000000010000000000000001", "000000010000000000000002"]);
     assert.deepEqual(walToRemove(segs, undefined), []);
+  });
+});
+
+describe("widestPolicy", () => {
+  test("a server keeps what its most demanding database asks for", () => {
+    assert.deepEqual(
+      widestPolicy([
+        { keep: { daily: 7, weekly: 0, monthly: 0 }, pitrWindowMs: 7 * DAY },
+        { keep: { daily: 3, weekly: 4, monthly: 12 }, pitrWindowMs: DAY },
+      ]),
+      { keep: { daily: 7, weekly: 4, monthly: 12 }, pitrWindowMs: 7 * DAY },
+    );
   });
 });

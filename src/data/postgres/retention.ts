@@ -74,3 +74,9 @@ export function walToRemove(segments: readonly string[], before: string | undefi
   if (!before) return [];
   return segments.filter((s) => s.slice(8) < before.slice(8));
 }
+
+/** One server holds several databases: keep what the most demanding one asks for. */
+export function widestPolicy(policies: readonly RetentionPolicy[]): RetentionPolicy {
+  const max = (k: keyof KeepCounts) => Math.max(0, ...policies.map((p) => p.keep[k]));
+  return { keep: { daily: max("daily"), weekly: max("weekly"), monthly: max("monthly") }, pitrWindowMs: Math.max(0, ...policies.map((p) => p.pitrWindowMs)) };
+}

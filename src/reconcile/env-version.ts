@@ -1,0 +1,123 @@
+/**
+ * Env versions: what makes a secret or env-group change roll exactly the services it reaches.
+ *
+ * A service's env version is a digest of the secret rows its env can read — its own
+ * (`service:<name>`), those of the groups it attaches or reads from (`fromGroup`), and,
+ * transitively, those of services it reads variables from (`fromServiceEnv`) — in this
+ * environment and in `*`. It is part of the service's inputs digest, so when it changes the
+ * reconciler cuts a new release (sealing the new values) and rolls the service.
+ *
+ * Only rows set by a person count (`source = set`): generated secrets are created during the
+ * first deploy, and counting them would make that deploy cut a second release. Digests use
+ * names and update times, never ciphertexts: a data-key rotation re-encrypts values without
+ * rolling anything. No rows -> "" (the digest is then the one a sync without secrets records).
+ */
+import { createHash } from "node:crypto";
+import type { Clock } from "../core/clock.ts";
+import { inputsDigest, type ReleaseInputs } from "../deploy/inputs.ts";
+import type { EnvironmentRow } from "../store/repositories/environments.ts";
+import type { Store } from "../store/store.ts";
+
+/** The parts of a (resolved, normalized) blueprint that say who reads whose variables. */
+export interface EnvGraphShape {
+  readonly services: readonly { readonly name: string; readonly env?: Readonly<Record<string, unknown>>; readonly envGroups?: readonly string[] }[];
+  readonly envGroups?: readonly { readonly name: string; readonly env?: Readonly<Record<string, unknown>> }[];
+}
+
+/** What this module reads of the secret rows (`SecretRepository` fits). */
+export interface SecretRowsView {
+  listValues(
+    projectId: string,
+    filter?: { environments?: readonly string[] },
+  ): readonly { readonly environment: string; readonly owner: string; readonly name: string; readonly source: string; readonly updatedAt: string }[];
+}
+
+interface Ref {
+  readonly kind?: string;
+  readonly name?: string;
+}
+
+/** Secret owners whose values can reach `service`'s env (itself, its groups, services it reads). */
+export function ownersReaching(bp: EnvGraphShape, service: string): Set<string> {
+  const owners = new Set<string>();
+  const services = new Map(bp.services.map((s) => [s.name, s]));
+  const groups = new Map((bp.envGroups ?? []).map((g) => [g.name, g]));
+  const visitEnv = (env: Readonly<Record<string, unknown>> | undefined) => {
+    for (const source of Object.values(env ?? {}) as Ref[]) {
+      if (source?.kind === "fromGroup" && source.name) visitGroup(source.name);
+      if (source?.kind === "fromServiceEnv" && source.name) visitService(source.name);
+    }
+  };
+  const visitGroup = (name: string) => {
+    if (owners.has(`group:${name}`)) return;
+    owners.add(`group:${name}`);
+    visitEnv(groups.get(name)?.env);
+  };
+  const visitService = (name: string) => {
+    if (owners.has(`service:${name}`)) return;
+    owners.add(`service:${name}`);
+    const s = services.get(name);
+    for (const g of s?.envGroups ?? []) visitGroup(g);
+    visitEnv(s?.env);
+  };
+  visitService(service);
+  return owners;
+}
+
+/**
+ * Env version per service of one environment: `(service) => version`. `projectId` undefined
+ * (a project's first sync) means no secrets yet.
+ */
+export function envVersions(rows: SecretRowsView, projectId: string | undefined, environment: string, bp: EnvGraphShape): (service: string) => string {
+  const all = projectId ? rows.listValues(projectId, { environments: [environment, "*"] }).filter((r) => r.source === "set") : [];
+  return (service) => {
+    const owners = ownersReaching(bp, service);
+    const mine = all
+      .filter((r) => owners.has(r.owner))
+      .map((r) => `${r.environment}\u0000${r.owner}\u0000${r.name}\u0000${r.updatedAt}`)
+      .sort();
+    return mine.length === 0 ? "" : createHash("sha256").update(mine.join("\n")).digest("hex");
+  };
+}
+
+export interface EnvChangeDeps {
+  readonly store: Store;
+  readonly rows: SecretRowsView;
+  readonly clock: Clock;
+}
+
+/**
+ * After a change to `owner`'s values in `environment` (`*` = all) of a project: re-records the
+ * inputs digest of every service that `owner` reaches, in every affected environment. Returns
+ * the ids of environments where a digest changed (the caller requests their reconcile).
+ */
+export function recordEnvChange(deps: EnvChangeDeps, projectId: string, environment: string, owner: string): string[] {
+  const { store } = deps;
+  const now = new Date(deps.clock.now()).toISOString();
+  const envs = store.environments.list().filter((e) => e.projectId === projectId && (environment === "*" || e.name === environment));
+  const changed: string[] = [];
+  for (const env of envs) {
+    if (rerecord(deps, env, owner, now)) changed.push(env.id);
+  }
+  return changed;
+}
+
+function rerecord(deps: EnvChangeDeps, env: EnvironmentRow, owner: string, now: string): boolean {
+  const { store } = deps;
+  const bp = env.blueprint as EnvGraphShape;
+  if (!bp || !Array.isArray(bp.services)) return false;
+  const versionOf = envVersions(deps.rows, env.projectId, env.name, bp);
+  return store.db.tx(() => {
+    const services = store.services.list(env.id);
+    let touched = false;
+    const next = services.map((s) => {
+      if (!ownersReaching(bp, s.name).has(owner)) return s;
+      const digest = inputsDigest(s.inputs as ReleaseInputs, s.spec, versionOf(s.name));
+      if (digest === s.inputsDigest) return s;
+      touched = true;
+      return { ...s, inputsDigest: digest };
+    });
+    if (touched) store.services.replaceAll(env.id, next.map((s) => ({ spec: s.spec, inputs: s.inputs, inputsDigest: s.inputsDigest })), now);
+    return touched;
+  });
+}

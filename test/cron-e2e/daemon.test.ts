@@ -1,0 +1,176 @@
+/**
+ * Cron through the real daemon (issue 8): a sync records the blueprint's cron jobs, the reconciler
+ * cuts a release for each cron service, and the daemon's CronScheduler runs every slot as a task
+ * of the memory engine with the release's env. The HTTP API lists jobs and runs and triggers
+ * manual runs (recorded as manual, audited by the token's name).
+ */
+import assert from "node:assert/strict";
+import { cpSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { MemoryEngine, type MemoryTaskRecord } from "../../src/engine/memory/memory-engine.ts";
+import { startTestDaemon, type TestDaemon, tempDir, writeProject } from "../helpers/daemon.ts";
+
+const BLUEPRINT = `version: 1
+project: ticker
+services:
+  tick:
+    type: cron
+    command: node tick.js
+    schedule: "* * * * * *"
+    env:
+      GREETING: hello from the release
+  nightly:
+    type: cron
+    command: node nightly.js --all
+    schedule: "0 3 * * *"
+    timezone: Europe/Zurich
+`;
+
+const base = "/v1/projects/ticker/environments/production/cron/jobs";
+
+/** Polls `probe` until it returns a value (deadline only to fail instead of hanging). */
+async function until<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, deadlineMs = 20_000): Promise<T> {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe("cron jobs in the running daemon", () => {
+  let t: TestDaemon;
+  let engine: MemoryEngine;
+  before(async () => {
+    t = await startTestDaemon({
+      engine: ({ bus, openEnv }) => {
+        const task = async (_spec: unknown, ctx: { env: Readonly<Record<string, string>>; log: (line: string) => void }) => {
+          ctx.log(`hi ${ctx.env.GREETING}`);
+          return { exitCode: 0 };
+        };
+        engine = new MemoryEngine({ events: bus, openEnv, task });
+        return engine;
+      },
+    });
+    const dir = writeProject(join(tempDir(), "ticker"), BLUEPRINT, { "tick.js": "", "nightly.js": "" });
+    const res = await t.request("POST", "/v1/sync", { environment: "production", blueprint: BLUEPRINT, sourceDir: dir });
+    assert.equal(res.status, 202, JSON.stringify(res.json));
+    await t.daemon.reconciler.whenIdle();
+  });
+  after(() => t.close());
+
+  test("a cron service gets a release (replicas 0) like any other service", async () => {
+    const env = await t.request("GET", "/v1/projects/ticker/environments/production");
+    assert.equal(env.json.status, "live", JSON.stringify(env.json));
+    const services = (env.json.services as { name: string; kind: string; replicas: number; release: number | null }[]).map((s) => [s.name, s.kind, s.replicas, s.release]);
+    assert.deepEqual(services.sort(), [
+      ["nightly", "cron", 0, 1],
+      ["tick", "cron", 0, 1],
+    ]);
+  });
+
+  test("a per-second job fires on schedule as an engine task with the release's env", async () => {
+    const run = await until(async () => {
+      const r = await t.request("GET", `${base}/tick/runs?status=succeeded&limit=1`);
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      return r.json[0] as Record<string, unknown> | undefined;
+    }, "a succeeded scheduled run of tick");
+    assert.equal(run.trigger, "scheduled");
+    assert.equal(run.origin, "scheduled");
+    assert.equal(run.exitCode, 0);
+    assert.equal(run.logExcerpt, "hi hello from the release");
+    assert.equal(new Date(run.scheduledAt as string).getMilliseconds(), 0, "slots are whole seconds");
+    const task = engine.tasks().find((k: MemoryTaskRecord) => k.spec.id === run.id);
+    assert.ok(task, "the run reached the engine as a task");
+    assert.equal(task.spec.kind, "cron");
+    assert.equal(task.spec.command, "node tick.js");
+    assert.equal(task.env.GREETING, "hello from the release");
+    assert.equal(task.env.BERTH_RUN_ID, run.id);
+    assert.equal(task.env.BERTH_SCHEDULED_AT, run.scheduledAt);
+
+    const jobs = await t.request("GET", base);
+    const tick = (jobs.json as { service: string; lastRun: { status: string } | null; nextRunAt: string | null }[]).find((j) => j.service === "tick");
+    assert.ok(tick?.lastRun && tick.nextRunAt, JSON.stringify(tick));
+  });
+
+  test("a manual trigger runs now, is recorded as manual and audited by the token's name", async () => {
+    const deployer = t.daemon.store.tokens.create({ name: "ci-deployer", role: "deployer" }, new Date().toISOString()).token;
+    const res = await t.request("POST", `${base}/nightly/runs`, undefined, deployer);
+    assert.equal(res.status, 202, JSON.stringify(res.json));
+    assert.equal(res.json.trigger, "manual");
+    assert.equal(res.json.origin, "manual");
+    const id = res.json.id as string;
+    const done = await until(async () => {
+      const runs = (await t.request("GET", `${base}/nightly/runs`)).json as { id: string; status: string }[];
+      return runs.find((r) => r.id === id && r.status === "succeeded");
+    }, "the manual run to succeed");
+    assert.ok(done);
+    const task = engine.tasks().find((k) => k.spec.id === id);
+    assert.equal(task?.spec.command, "node nightly.js --all");
+    assert.equal(task?.env.BERTH_RUN_TRIGGER, "manual");
+    const audit = t.daemon.store.events.list({ types: ["cron:run:claimed"], limit: 5000 }).find((e) => (e.data as { runId?: string }).runId === id);
+    assert.equal(audit?.actor, "ci-deployer");
+    assert.deepEqual(audit?.scope, { project: "ticker", environment: "production", service: "nightly" });
+  });
+
+  test("roles and errors: viewers read but cannot trigger; unknown jobs and environments are 404", async () => {
+    const viewer = t.daemon.store.tokens.create({ name: "watcher", role: "viewer" }, new Date().toISOString()).token;
+    assert.equal((await t.request("GET", base, undefined, viewer)).status, 200);
+    assert.equal((await t.request("GET", `${base}/tick/runs`, undefined, viewer)).status, 200);
+    const denied = await t.request("POST", `${base}/nightly/runs`, undefined, viewer);
+    assert.equal(denied.status, 403);
+    assert.equal(denied.json.error.code, "BERTH_FORBIDDEN");
+    const missing = await t.request("POST", `${base}/nope/runs`);
+    assert.equal(missing.status, 404);
+    assert.equal(missing.json.error.code, "BERTH_CRON_JOB_NOT_FOUND");
+    assert.equal((await t.request("GET", `${base}/nope/runs`)).json.error.code, "BERTH_CRON_JOB_NOT_FOUND");
+    const noEnv = await t.request("GET", "/v1/projects/ticker/environments/staging/cron/jobs");
+    assert.equal(noEnv.status, 404);
+    assert.equal(noEnv.json.error.code, "BERTH_NOT_FOUND");
+    const badStatus = await t.request("GET", `${base}/tick/runs?status=done`);
+    assert.equal(badStatus.status, 400);
+  });
+
+  test("a re-sync without the job removes it from the schedule", async () => {
+    const dir = join(tempDir(), "ticker2");
+    const text = BLUEPRINT.slice(0, BLUEPRINT.indexOf("  nightly:"));
+    writeProject(dir, text, { "tick.js": "" });
+    assert.equal((await t.request("POST", "/v1/sync", { environment: "production", blueprint: text, sourceDir: dir })).status, 202);
+    const jobs = (await t.request("GET", "/v1/cron/jobs?project=ticker")).json as { name: string }[];
+    assert.deepEqual(jobs.map((j) => j.name), ["ticker/production/tick"]);
+  });
+});
+
+describe("seed 000 (trip playlists) through the daemon", () => {
+  let t: TestDaemon;
+  before(async () => {
+    t = await startTestDaemon({
+      // The example's apps are not in the repository: a stand-in artifact instead of `npm ci`.
+      builder: { build: async ({ service }) => ({ kind: "dir", path: tempDir(), digest: `sha256:${service.name}` }) },
+    });
+  });
+  after(() => t.close());
+
+  test("its blueprint yields its two cron jobs with their concurrency caps via the API", async () => {
+    const example = fileURLToPath(new URL("../../examples/trip-playlists/berth.yaml", import.meta.url));
+    const dir = tempDir("berth-seed000-");
+    cpSync(example, join(dir, "berth.yaml"));
+    for (const sub of ["apps/api", "apps/pwa"]) mkdirSync(join(dir, sub), { recursive: true });
+    const res = await t.request("POST", "/v1/sync", { environment: "production", blueprint: readFileSync(example, "utf8"), sourceDir: dir });
+    assert.equal(res.status, 202, JSON.stringify(res.json));
+    const jobs = await t.request("GET", "/v1/projects/trip-playlists/environments/production/cron/jobs");
+    assert.equal(jobs.status, 200, JSON.stringify(jobs.json));
+    type J = { service: string; schedule: string; command: string; concurrency: string; maxConcurrent: number; timeoutMs: number; retry: { maxRetries: number }; missed: { policy: string }; nextRunAt: string };
+    assert.deepEqual(
+      (jobs.json as J[]).map((j) => [j.service, j.schedule, j.command, j.concurrency, j.maxConcurrent, j.timeoutMs, j.retry.maxRetries, j.missed.policy]),
+      [
+        ["parse-trip", "@hourly", "node dist/cli.js parse-trip --share", "forbid", 1, 30 * 60_000, 3, "run-once"],
+        ["reminder-dispatch", "*/15 * * * *", "node dist/cli.js reminder-dispatch --upcoming", "allow", 2, 10 * 60_000, 5, "skip"],
+      ],
+    );
+    for (const j of jobs.json as J[]) assert.ok(Date.parse(j.nextRunAt) > Date.now(), `${j.service} has a next run`);
+  });
+});
