@@ -3,7 +3,7 @@
  * builds the store, event bus, secrets, engine, deploy pipeline, reconciler and HTTP API from a
  * resolved config, and returns a handle whose `stop()` undoes it all in reverse order.
  */
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
@@ -23,10 +23,13 @@ import { noTraffic } from "./engine/engine.ts";
 import { MemoryEngine } from "./engine/memory/memory-engine.ts";
 import { EventBus } from "./observe/event-bus.ts";
 import { Reconciler } from "./reconcile/reconciler.ts";
+import { ResourceManager } from "./reconcile/resources.ts";
+import { envVersions, recordEnvChange } from "./reconcile/env-version.ts";
 import { makeSync } from "./reconcile/sync.ts";
 import type { NamedValue } from "./secrets/redact.ts";
 import { envOpener } from "./secrets/seal.ts";
 import { openSecrets, type Secrets } from "./secrets/setup.ts";
+import { AuditRepository } from "./store/repositories/audit.ts";
 import { EnvGroupRepository } from "./store/repositories/env-groups.ts";
 import { SecretRepository } from "./store/repositories/secrets.ts";
 import { openStore, type Store } from "./store/store.ts";
@@ -47,6 +50,8 @@ export interface DaemonOptions {
   readonly print?: (line: string) => void;
   readonly listen?: boolean;
   readonly logger?: boolean;
+  /** Leave managed database servers running when the daemon stops (they are adopted next start). */
+  readonly stopResources?: boolean;
 }
 
 export interface Daemon {
@@ -69,17 +74,24 @@ export interface Daemon {
 export async function startDaemon(config: BerthConfig, options: DaemonOptions = {}): Promise<Daemon> {
   const clock = options.clock ?? systemClock;
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // 0711: database servers run as their own users and must traverse (not list) the data dir.
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o711 });
+  chmodSync(config.dataDir, 0o711);
   const store = openStore(join(config.dataDir, "berth.db"));
   const cleanups: (() => Promise<void> | void)[] = [() => store.close()];
   try {
     const bus = new EventBus({ repo: store.events, clock });
-    const secrets = openSecrets({ rows: new SecretRepository(store.db), groups: new EnvGroupRepository(store.db), kek: config.kek, events: bus, clock });
+    const secretRows = new SecretRepository(store.db);
+    // secrets (issue 9): a change re-masks output and rolls the services it reaches (set below).
+    let secretsChanged = (_projectId: string, _environment: string, _owner: string): void => {};
+    const secrets = openSecrets({ rows: secretRows, groups: new EnvGroupRepository(store.db), kek: config.kek, events: bus, clock, onChange: (p, e, o) => secretsChanged(p.id, e, o) });
     for (const w of secrets.warnings) print(`warning: ${w}`);
     let sensitive: readonly NamedValue[] = [];
+    let redactText = (text: string) => text;
     const refreshRedactor = () => {
       const redactor = secrets.store.redactor(sensitive);
-      bus.setRedactor((text) => redactor.redact(text));
+      redactText = (text) => redactor.redact(text);
+      bus.setRedactor(redactText);
     };
     refreshRedactor();
 
@@ -106,16 +118,24 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
         });
       },
     };
+    const addSensitive = (values: readonly NamedValue[]) => {
+      sensitive = [...sensitive.filter((v) => !values.some((n) => n.name === v.name)), ...values];
+      refreshRedactor();
+    };
+    // Managed Postgres/Redis per environment (issue 7), provisioned before releases are cut.
+    const resources = new ResourceManager({ dataDir: config.dataDir, store, secrets, events: bus, onSensitive: addSensitive });
+    cleanups.push(() => (options.stopResources === false ? undefined : resources.stop()));
+    // Backups, WAL archive checks, pruning and restore drills run on this beat.
+    const dataBeat = setInterval(() => void resources.tick(), 60_000);
+    dataBeat.unref();
+    cleanups.push(() => clearInterval(dataBeat));
     const sealer =
       options.sealer ??
       makeSealer({
         store,
         secrets,
-        resources: async () => ({ databases: {}, keyValues: {}, services: {} }),
-        onSensitive: (values) => {
-          sensitive = [...sensitive.filter((v) => !values.some((n) => n.name === v.name)), ...values];
-          refreshRedactor();
-        },
+        resources: (env) => resources.values(env),
+        onSensitive: addSensitive,
       });
     const pipeline = new DeployPipeline({
       store,
@@ -137,6 +157,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       store,
       engine,
       pipeline,
+      resources,
       events: bus,
       clock,
       retryMs: config.reconcileRetryMs,
@@ -156,7 +177,16 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       clock,
       staticServer: [process.execPath, join(SRC, "router", "static", `serve${import.meta.url.endsWith(".js") ? ".js" : ".ts"}`)],
       requestReconcile,
+      envVersion: (project, environment, bp) => envVersions(secretRows, store.projects.byName(project)?.id, environment, bp),
     });
+    secretsChanged = (projectId, environment, owner) => {
+      try {
+        refreshRedactor();
+      } catch {
+        // A value that no longer decrypts cannot leak either; deploys reading it fail loudly.
+      }
+      for (const id of recordEnvChange({ store, rows: secretRows, clock }, projectId, environment, owner)) requestReconcile(id);
+    };
 
     let ownerToken: string | undefined;
     if (store.tokens.count() === 0) {
@@ -164,7 +194,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       bus.emit({ type: "token:created", data: { name: "owner", role: "owner" } });
     }
 
-    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, cron, logger: options.logger ?? false });
+    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, cron, secrets, audit: new AuditRepository(store.db), redact: (text) => redactText(text), logger: options.logger ?? false });
     cleanups.push(() => api.close());
     let url = "";
     if (options.listen !== false) {

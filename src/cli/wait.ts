@@ -35,6 +35,8 @@ export async function waitForEnvironment(
   target: { project: string; environment: string; generation: number; afterSeq: number },
   onProgress: (line: string) => void,
   timeoutMs = 30 * 60_000,
+  /** Settled when this holds; default: the generation is reconciled and nothing is in progress. */
+  settled: (env: EnvStatus) => boolean = (env) => env.reconciledGeneration >= target.generation && !["pending", "reconciling", "stopping"].includes(env.status),
 ): Promise<EnvStatus> {
   const deadline = Date.now() + timeoutMs;
   let seq = target.afterSeq;
@@ -50,7 +52,7 @@ export async function waitForEnvironment(
       if (line) onProgress(line);
     }
     const env = await client.request<EnvStatus>("GET", path);
-    if (env.reconciledGeneration >= target.generation && !["pending", "reconciling"].includes(env.status)) return env;
+    if (settled(env)) return env;
     await sleep(250);
   }
   throw new BerthError("BERTH_RECONCILE_FAILED", { environment: `${target.project}/${target.environment}`, step: "wait", detail: `not settled within ${timeoutMs} ms` });

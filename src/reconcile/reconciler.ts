@@ -23,6 +23,11 @@ export interface ReconcilerDeps {
   readonly retryMaxMs: number;
   /** Every environment is re-enqueued this often, to catch drift nobody reported. */
   readonly resyncIntervalMs: number;
+  /** Managed databases and key-value stores, provisioned before releases are cut. */
+  readonly resources?: {
+    ensure(env: EnvironmentRow, signal?: AbortSignal): Promise<void>;
+    stopEnvironment(env: EnvironmentRow): Promise<void>;
+  };
 }
 
 /** At most this many plan/execute passes per reconcile (a release step needs a second pass). */
@@ -151,7 +156,9 @@ export class Reconciler {
     const started = clock.now();
     let steps = 0;
     events.emit({ type: "reconcile:started", scope, data: { environment: env.name, generation: env.generation } });
-    store.environments.setStatus(env.id, "reconciling", null, this.#now());
+    const stopped = env.status === "stopping" || env.status === "stopped";
+    if (!stopped) store.environments.setStatus(env.id, "reconciling", null, this.#now());
+    if (!stopped && store.services.list(env.id).length > 0) await this.#d.resources?.ensure(env, signal);
     let failures = 0;
     for (let pass = 0; pass < MAX_PASSES; pass++) {
       const actual = await engine.actual({ project: env.project, environment: env.name });
@@ -170,6 +177,12 @@ export class Reconciler {
     for (const s of store.services.list(env.id)) {
       const a = (await engine.actual({ project: env.project, environment: env.name })).find((x) => x.ref.service === s.name);
       store.instances.snapshot(s.id, a?.instances ?? [], this.#now());
+    }
+    if (stopped) {
+      await this.#d.resources?.stopEnvironment(env);
+      store.environments.setStatus(env.id, "stopped", "stopped by request", this.#now(), env.generation);
+      events.emit({ type: "reconcile:done", scope, data: { environment: env.name, generation: env.generation, steps, ms: clock.now() - started } });
+      return;
     }
     const failed = store.services.list(env.id).filter((s) => s.failedDigest !== null);
     const status = failed.length === 0 ? "live" : "degraded";

@@ -88,7 +88,9 @@ export function makeSync(deps: SyncDeps): (request: SyncRequest, actor: string) 
       // cron (issue 8): the environment's cron jobs follow its blueprint, in the same transaction.
       const envRef = { project, environment: request.environment };
       syncJobs(store.db, envRef, cronJobsFromBlueprint(envRef, bp), deps.clock.now());
-      return e;
+      // A sync is an explicit request to run: it revives a stopped environment.
+      store.environments.setStatus(e.id, "pending", null, now);
+      return store.environments.requireId(e.id);
     });
     deps.events.emit({
       type: "project:synced",

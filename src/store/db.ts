@@ -2,7 +2,7 @@
  * The SQLite handle (node:sqlite, WAL mode) and the migration runner. Only repositories in
  * `repositories/` write SQL; everything else goes through them.
  */
-import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
@@ -39,6 +39,8 @@ export function openDb(path: string, migrations: readonly Migration[] = loadMigr
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     sql = new DatabaseSync(path);
     sql.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;");
+    // Owner-only: the data dir is traversable by database users, the store is not theirs to read.
+    if (path !== ":memory:") for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
   } catch (cause) {
     throw new BerthError("BERTH_STORE_FAILED", { path, detail: (cause as Error).message }, { cause });
   }

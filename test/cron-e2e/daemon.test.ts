@@ -9,6 +9,7 @@ import { cpSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import type { TaskSpec } from "../../src/engine/engine.ts";
 import { MemoryEngine, type MemoryTaskRecord } from "../../src/engine/memory/memory-engine.ts";
 import { startTestDaemon, type TestDaemon, tempDir, writeProject } from "../helpers/daemon.ts";
 
@@ -26,6 +27,11 @@ services:
     command: node nightly.js --all
     schedule: "0 3 * * *"
     timezone: Europe/Zurich
+  broken:
+    type: cron
+    build: exit 3
+    command: node broken.js
+    schedule: "@daily"
 `;
 
 const base = "/v1/projects/ticker/environments/production/cron/jobs";
@@ -67,6 +73,7 @@ describe("cron jobs in the running daemon", () => {
     assert.equal(env.json.status, "live", JSON.stringify(env.json));
     const services = (env.json.services as { name: string; kind: string; replicas: number; release: number | null }[]).map((s) => [s.name, s.kind, s.replicas, s.release]);
     assert.deepEqual(services.sort(), [
+      ["broken", "cron", 0, null],
       ["nightly", "cron", 0, 1],
       ["tick", "cron", 0, 1],
     ]);
@@ -132,6 +139,11 @@ describe("cron jobs in the running daemon", () => {
     assert.equal(noEnv.json.error.code, "BERTH_NOT_FOUND");
     const badStatus = await t.request("GET", `${base}/tick/runs?status=done`);
     assert.equal(badStatus.status, 400);
+    // A job whose service has no release (its build failed) is refused up front, with the reason.
+    const noRelease = await t.request("POST", `${base}/broken/runs`);
+    assert.equal(noRelease.status, 409);
+    assert.equal(noRelease.json.error.code, "BERTH_CRON_TASK_UNAVAILABLE");
+    assert.match(noRelease.json.error.message, /no release yet/);
   });
 
   test("a re-sync without the job removes it from the schedule", async () => {
@@ -146,31 +158,86 @@ describe("cron jobs in the running daemon", () => {
 
 describe("seed 000 (trip playlists) through the daemon", () => {
   let t: TestDaemon;
+  /** Tasks block until released, so the test decides when runs end. */
+  const open: { service: string; end: () => void }[] = [];
+  const peak = new Map<string, number>();
+  const runningOf = (service: string) => open.filter((o) => o.service === service).length;
+  const endOne = (service: string) => {
+    const o = open.find((x) => x.service === service);
+    if (o) open.splice(open.indexOf(o), 1);
+    o?.end();
+  };
   before(async () => {
+    const task = async (spec: TaskSpec, ctx: { signal: AbortSignal }) => {
+      const service = spec.service.ref.service;
+      await new Promise<void>((end) => {
+        open.push({ service, end });
+        peak.set(service, Math.max(peak.get(service) ?? 0, runningOf(service)));
+        ctx.signal.addEventListener("abort", () => end(), { once: true });
+      });
+      return { exitCode: 0 };
+    };
     t = await startTestDaemon({
-      // The example's apps are not in the repository: a stand-in artifact instead of `npm ci`.
+      // Stand-ins for what this test cannot provide: the example's apps are not in the repository
+      // (no `npm ci`), its secrets have no values and its database is not provisioned here. The
+      // real sealed-env path is covered by the suite above.
       builder: { build: async ({ service }) => ({ kind: "dir", path: tempDir(), digest: `sha256:${service.name}` }) },
+      sealer: { seal: async () => "stand-in" },
+      engine: ({ bus }) => new MemoryEngine({ events: bus, openEnv: async () => ({}), task }),
     });
-  });
-  after(() => t.close());
-
-  test("its blueprint yields its two cron jobs with their concurrency caps via the API", async () => {
     const example = fileURLToPath(new URL("../../examples/trip-playlists/berth.yaml", import.meta.url));
     const dir = tempDir("berth-seed000-");
     cpSync(example, join(dir, "berth.yaml"));
     for (const sub of ["apps/api", "apps/pwa"]) mkdirSync(join(dir, sub), { recursive: true });
     const res = await t.request("POST", "/v1/sync", { environment: "production", blueprint: readFileSync(example, "utf8"), sourceDir: dir });
     assert.equal(res.status, 202, JSON.stringify(res.json));
-    const jobs = await t.request("GET", "/v1/projects/trip-playlists/environments/production/cron/jobs");
-    assert.equal(jobs.status, 200, JSON.stringify(jobs.json));
+    await t.daemon.reconciler.whenIdle();
+  });
+  after(async () => {
+    for (const o of open.splice(0)) o.end();
+    await t.close();
+  });
+
+  const jobs = "/v1/projects/trip-playlists/environments/production/cron/jobs";
+  const statuses = async (service: string) => ((await t.request("GET", `${jobs}/${service}/runs`)).json as { status: string }[]).map((r) => r.status).sort();
+
+  test("its blueprint yields its two cron jobs with their concurrency caps via the API", async () => {
+    const res = await t.request("GET", jobs);
+    assert.equal(res.status, 200, JSON.stringify(res.json));
     type J = { service: string; schedule: string; command: string; concurrency: string; maxConcurrent: number; timeoutMs: number; retry: { maxRetries: number }; missed: { policy: string }; nextRunAt: string };
     assert.deepEqual(
-      (jobs.json as J[]).map((j) => [j.service, j.schedule, j.command, j.concurrency, j.maxConcurrent, j.timeoutMs, j.retry.maxRetries, j.missed.policy]),
+      (res.json as J[]).map((j) => [j.service, j.schedule, j.command, j.concurrency, j.maxConcurrent, j.timeoutMs, j.retry.maxRetries, j.missed.policy]),
       [
         ["parse-trip", "@hourly", "node dist/cli.js parse-trip --share", "forbid", 1, 30 * 60_000, 3, "run-once"],
         ["reminder-dispatch", "*/15 * * * *", "node dist/cli.js reminder-dispatch --upcoming", "allow", 2, 10 * 60_000, 5, "skip"],
       ],
     );
-    for (const j of jobs.json as J[]) assert.ok(Date.parse(j.nextRunAt) > Date.now(), `${j.service} has a next run`);
+    for (const j of res.json as J[]) assert.ok(Date.parse(j.nextRunAt) > Date.now(), `${j.service} has a next run`);
+    const env = await t.request("GET", "/v1/projects/trip-playlists/environments/production");
+    const releases = (env.json.services as { name: string; release: number | null }[]).filter((s) => s.name === "parse-trip" || s.name === "reminder-dispatch");
+    assert.deepEqual(releases.map((s) => s.release), [1, 1], "both cron services have a release");
+  });
+
+  test("reminder-dispatch runs at most 2 at once (allow, maxConcurrent 2); a third trigger waits its turn", async () => {
+    for (let i = 0; i < 3; i++) assert.equal((await t.request("POST", `${jobs}/reminder-dispatch/runs`)).status, 202);
+    await until(() => (runningOf("reminder-dispatch") === 2 ? true : undefined), "two reminder-dispatch runs");
+    assert.deepEqual(await statuses("reminder-dispatch"), ["pending", "running", "running"]);
+    endOne("reminder-dispatch");
+    await until(async () => ((await statuses("reminder-dispatch")).join() === "running,running,succeeded" ? true : undefined), "the queued run to start");
+    endOne("reminder-dispatch");
+    endOne("reminder-dispatch");
+    await until(async () => ((await statuses("reminder-dispatch")).join() === "succeeded,succeeded,succeeded" ? true : undefined), "all three to succeed");
+    assert.equal(peak.get("reminder-dispatch"), 2);
+  });
+
+  test("parse-trip never runs twice at once (forbid): a second trigger waits for the first", async () => {
+    for (let i = 0; i < 2; i++) assert.equal((await t.request("POST", `${jobs}/parse-trip/runs`)).status, 202);
+    await until(() => (runningOf("parse-trip") === 1 ? true : undefined), "one parse-trip run");
+    assert.deepEqual(await statuses("parse-trip"), ["pending", "running"]);
+    endOne("parse-trip");
+    await until(() => (runningOf("parse-trip") === 1 && open.length === 1 ? true : undefined), "the second run to start");
+    endOne("parse-trip");
+    await until(async () => ((await statuses("parse-trip")).join() === "succeeded,succeeded" ? true : undefined), "both to succeed");
+    assert.equal(peak.get("parse-trip"), 1);
   });
 });

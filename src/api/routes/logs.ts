@@ -38,7 +38,8 @@ export const logRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
           signal: abort.signal,
         })) {
           if (abort.signal.aborted) break;
-          reply.raw.write(`${JSON.stringify(line)}\n`);
+          // Hijacked: the API's onSend redaction does not see this stream (issue 9).
+          reply.raw.write(`${deps.redact ? deps.redact(JSON.stringify(line)) : JSON.stringify(line)}\n`);
         }
       } catch (e) {
         if (!abort.signal.aborted) reply.raw.write(`${JSON.stringify({ error: (e as Error).message })}\n`);

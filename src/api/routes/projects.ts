@@ -135,7 +135,7 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
       const now = new Date(deps.clock.now()).toISOString();
       store.db.tx(() => {
         store.services.replaceAll(env.id, [], now);
-        store.environments.setStatus(env.id, "stopped", "stopped by request", now);
+        store.environments.setStatus(env.id, "stopping", "stop requested", now);
       });
       deps.bus.emit({ type: "environment:removed", scope: { project: env.project, environment: env.name }, actor: request.principal!.name, data: { environment: env.name } });
       deps.requestReconcile(env.id);

@@ -85,7 +85,7 @@ export function registerUpCommands(program: Command, ctx: CliContext): void {
       await new Promise<void>((r) => abort.signal.addEventListener("abort", () => r()));
       process.stderr.write("\nstopping...\n");
       await client.request("DELETE", `/v1/projects/${env.project}/environments/${env.name}`);
-      await waitForEnvironment(client, { project: env.project, environment: env.name, generation: 0, afterSeq: 0 }, () => {}).catch(() => {});
+      await waitForEnvironment(client, { project: env.project, environment: env.name, generation: 0, afterSeq: 0 }, () => {}, 120_000, (e) => e.status === "stopped").catch(() => {});
       await Promise.allSettled(follow);
       if (local?.started) await stopLocalDaemon(local.pid);
       process.stderr.write("stopped\n");
@@ -108,7 +108,7 @@ export function registerUpCommands(program: Command, ctx: CliContext): void {
       const client = configured ? ctx.client() : new (await import("../client.ts")).ApiClient(local!);
       await client.request("DELETE", `/v1/projects/${bp.project}/environments/${opts.env}`);
       const after = await lastSeq(client);
-      const env = await waitForEnvironment(client, { project: bp.project, environment: opts.env, generation: 0, afterSeq: after }, () => {});
+      const env = await waitForEnvironment(client, { project: bp.project, environment: opts.env, generation: 0, afterSeq: after }, () => {}, 120_000, (e) => e.status === "stopped");
       if (local) await stopLocalDaemon(local.pid);
       if (opts.json) printJson({ stopped: true, environment: env.name });
       else process.stdout.write(`stopped ${bp.project}/${opts.env}${local ? " and the local daemon" : ""}\n`);

@@ -3,7 +3,7 @@ import { newId } from "../../core/ids.ts";
 import type { Db } from "../db.ts";
 import { fromJson, toJson } from "../db.ts";
 
-export type EnvironmentStatus = "pending" | "reconciling" | "live" | "degraded" | "failed" | "stopped";
+export type EnvironmentStatus = "pending" | "reconciling" | "live" | "degraded" | "failed" | "stopping" | "stopped";
 
 export interface EnvironmentRow {
   readonly id: string;

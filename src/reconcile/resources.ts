@@ -1,0 +1,181 @@
+/**
+ * Managed resources of environments: one PostgreSQL and one Redis provider per environment,
+ * provisioned from the blueprint before any release of that environment is cut, so services'
+ * `fromDatabase` / `fromKeyValue` references resolve. Generated passwords are kept in the secret
+ * store (owner `group:resource-<kind>-<name>`), never in plain files or events. Provisioning is
+ * idempotent: a provider adopts the servers a previous daemon left running.
+ */
+import { chmodSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Blueprint } from "../blueprint/types.ts";
+import type { EventSink } from "../core/events.ts";
+import { PostgresProvider } from "../data/postgres/provider.ts";
+import type { ConnectionProps } from "../data/provider.ts";
+import { RedisProvider } from "../data/redis/provider.ts";
+import type { SecretOwner } from "../secrets/ports.ts";
+import type { Secrets } from "../secrets/setup.ts";
+import type { AvailableValues } from "../secrets/sources.ts";
+import type { EnvironmentRow } from "../store/repositories/environments.ts";
+import type { Store } from "../store/store.ts";
+
+type Props = Readonly<Record<string, string>>;
+
+export interface ResourceManagerDeps {
+  readonly dataDir: string;
+  readonly store: Store;
+  readonly secrets: Secrets;
+  readonly events: EventSink;
+  /** Called with resolved values that hold secrets (passwords inside URLs) for redaction. */
+  readonly onSensitive?: (values: readonly { name: string; value: string }[]) => void;
+}
+
+interface Providers {
+  readonly pg: PostgresProvider;
+  readonly redis: RedisProvider;
+}
+
+/** Connection properties as env references read them (`db.connectionString`, `cache.url`). */
+export function referenceProps(c: ConnectionProps, kind: "database" | "keyValue"): Props {
+  const hostport = `${c.host}:${c.port}`;
+  const base: Record<string, string> = { host: c.host, port: String(c.port), hostport, password: c.password, connectionString: c.connectionString };
+  if (kind === "keyValue") return { ...base, url: c.connectionString };
+  return {
+    ...base,
+    user: c.user,
+    database: c.database ?? "",
+    ...(c.pooledConnectionString ? { pooledConnectionString: c.pooledConnectionString } : {}),
+  };
+}
+
+export class ResourceManager {
+  readonly #d: ResourceManagerDeps;
+  readonly #providers = new Map<string, Providers>();
+  readonly #values = new Map<string, { databases: Record<string, Props>; keyValues: Record<string, Props> }>();
+
+  constructor(deps: ResourceManagerDeps) {
+    this.#d = deps;
+  }
+
+  #providersFor(env: EnvironmentRow): Providers {
+    let p = this.#providers.get(env.id);
+    if (!p) {
+      const root = join(this.#d.dataDir, "resources", env.project, env.name);
+      // Servers run as the postgres/redis users: every parent must be traversable (not listable).
+      for (const d of [join(this.#d.dataDir, "resources"), join(this.#d.dataDir, "resources", env.project), root, join(this.#d.dataDir, "backups"), join(this.#d.dataDir, "backups", env.project), join(this.#d.dataDir, "backups", env.project, env.name)]) {
+        mkdirSync(d, { recursive: true, mode: 0o711 });
+        chmodSync(d, 0o711);
+      }
+      const common = { environment: `${env.project}/${env.name}`, events: this.#d.events };
+      p = {
+        pg: new PostgresProvider({ ...common, rootDir: join(root, "postgres"), storeDir: join(this.#d.dataDir, "backups", env.project, env.name, "postgres") }),
+        redis: new RedisProvider({ ...common, rootDir: join(root, "redis"), storeDir: join(this.#d.dataDir, "backups", env.project, env.name, "redis") }),
+      };
+      this.#providers.set(env.id, p);
+    }
+    return p;
+  }
+
+  #password(env: EnvironmentRow, owner: SecretOwner): string | undefined {
+    const project = this.#d.store.projects.byId(env.projectId)!;
+    return this.#d.secrets.store.openAll({ id: project.id, name: project.name }, env.name)[owner]?.PASSWORD;
+  }
+
+  #savePassword(env: EnvironmentRow, owner: SecretOwner, password: string): void {
+    const project = this.#d.store.projects.byId(env.projectId)!;
+    this.#d.secrets.store.set({ project: { id: project.id, name: project.name }, environment: env.name, owner, name: "PASSWORD" }, password, "system", "generated");
+  }
+
+  /** Provisions every database and key-value store the environment declares. Idempotent. */
+  async ensure(env: EnvironmentRow, signal?: AbortSignal): Promise<void> {
+    const bp = env.blueprint as Blueprint;
+    if (bp.databases.length === 0 && bp.keyValues.length === 0) {
+      this.#values.set(env.id, { databases: {}, keyValues: {} });
+      return;
+    }
+    const { pg, redis } = this.#providersFor(env);
+    const databases: Record<string, Props> = {};
+    const keyValues: Record<string, Props> = {};
+    const sensitive: { name: string; value: string }[] = [];
+    for (const db of bp.databases) {
+      const owner: SecretOwner = `group:resource-db-${db.name}`;
+      const password = this.#password(env, owner);
+      const r = await pg.provision(
+        {
+          name: db.name,
+          version: db.version,
+          databaseName: db.databaseName,
+          user: db.user,
+          ...(db.backups ? { backups: { keep: db.backups.keep } } : {}),
+          ...(db.pitrWindowMs ? { pitrWindowMs: db.pitrWindowMs } : {}),
+          pooled: db.pooled,
+        },
+        { ...(password ? { password } : {}), ...(signal ? { signal } : {}) },
+      );
+      if (r.passwordGenerated) this.#savePassword(env, owner, r.connection.password);
+      databases[db.name] = referenceProps(r.connection, "database");
+      sensitive.push({ name: `${db.name}.connectionString`, value: r.connection.connectionString });
+      if (r.connection.pooledConnectionString) sensitive.push({ name: `${db.name}.pooledConnectionString`, value: r.connection.pooledConnectionString });
+    }
+    for (const kv of bp.keyValues) {
+      const owner: SecretOwner = `group:resource-kv-${kv.name}`;
+      const password = this.#password(env, owner);
+      const r = await redis.provision(
+        { name: kv.name, version: kv.version, ...(kv.maxmemoryBytes ? { maxmemoryBytes: kv.maxmemoryBytes } : {}), eviction: kv.eviction as never, persistence: kv.persistence },
+        { ...(password ? { password } : {}), ...(signal ? { signal } : {}) },
+      );
+      if (r.passwordGenerated) this.#savePassword(env, owner, r.connection.password);
+      keyValues[kv.name] = referenceProps(r.connection, "keyValue");
+      sensitive.push({ name: `${kv.name}.url`, value: r.connection.connectionString });
+    }
+    this.#values.set(env.id, { databases, keyValues });
+    this.#d.onSensitive?.(sensitive);
+  }
+
+  /** Values for env resolution; provisions first when this daemon has not yet. */
+  async values(env: EnvironmentRow): Promise<Omit<AvailableValues, "secrets">> {
+    if (!this.#values.has(env.id)) await this.ensure(env);
+    const v = this.#values.get(env.id)!;
+    return { databases: v.databases, keyValues: v.keyValues, services: {} };
+  }
+
+  /** The providers of an environment, for the data CLI/API (backups, restore, drills). */
+  providers(env: EnvironmentRow): Providers {
+    return this.#providersFor(env);
+  }
+
+  /** Runs due data duties (archive check, backups, prune, verification points, drills). */
+  async tick(): Promise<void> {
+    for (const env of this.#d.store.environments.list()) {
+      const bp = env.blueprint as Blueprint;
+      if (bp.databases.length === 0) continue;
+      const { pg } = this.#providersFor(env);
+      for (const db of bp.databases) {
+        try {
+          await pg.tick(db.name);
+        } catch {
+          // Failures are loud inside the provider (events); the next tick tries again.
+        }
+      }
+    }
+  }
+
+  /** Stops one environment's servers (data and backups stay on disk), e.g. after `berth down`. */
+  async stopEnvironment(env: EnvironmentRow): Promise<void> {
+    const p = this.#providers.get(env.id);
+    if (!p) return;
+    await p.pg.stop();
+    await p.redis.stop();
+    this.#providers.delete(env.id);
+    this.#values.delete(env.id);
+  }
+
+  /** Stops the servers this daemon manages (data stays on disk). */
+  async stop(): Promise<void> {
+    for (const p of this.#providers.values()) {
+      await p.pg.stop();
+      await p.redis.stop();
+    }
+    this.#providers.clear();
+    this.#values.clear();
+  }
+}
