@@ -7,6 +7,8 @@ import { existsSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { BerthError } from "../core/errors.ts";
 import { registerAccountCommands } from "./commands/account.ts";
+import { registerAuditCommand } from "./commands/audit.ts";
+import { registerEnvCommands } from "./commands/env.ts";
 import { registerCronCommands } from "./commands/cron.ts";
 import { registerEventsCommand } from "./commands/events.ts";
 import { registerReleaseCommands } from "./commands/releases.ts";
@@ -34,6 +36,8 @@ export async function buildProgram(ctx: CliContext): Promise<Command> {
   registerEventsCommand(program, ctx);
   registerUpCommands(program, ctx);
   registerReleaseCommands(program, ctx);
+  registerEnvCommands(program, ctx);
+  registerAuditCommand(program, ctx);
   registerCronCommands(program, ctx); // cron (issue 8)
   const blueprintCommands = new URL("./commands/blueprint.ts", import.meta.url);
   if (existsSync(blueprintCommands)) {

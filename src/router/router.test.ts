@@ -25,7 +25,7 @@ const svc = (ref: ServiceRef, over: Partial<RouteService> = {}): RouteService =>
 
 const services = [svc(web, { domains: ["shop.example.com"] }), svc(api, { domains: ["shop.example.com"], pathPrefixes: ["/api"] })];
 
-describe("Router against a real HAProxy", () => {
+describe("Router against a real HAProxy", { timeout: 60_000 }, () => {
   let dir: string;
   let router: Router;
   let port: number;
@@ -105,10 +105,10 @@ describe("Router against a real HAProxy", () => {
     await router.trafficPort.add(wsRef, "ws-1", { host: "127.0.0.1", port: (ws.address() as { port: number }).port });
     const req = httpRequest({ host: "127.0.0.1", port, path: "/socket", headers: { host: "ws-prod-shop.localhost", connection: "Upgrade", upgrade: "websocket" } });
     req.end();
-    const [res, socket] = (await once(req, "upgrade")) as [IncomingMessage, Duplex];
+    const [res, socket] = (await once(req, "upgrade", { signal: AbortSignal.timeout(5_000) })) as [IncomingMessage, Duplex];
     assert.equal(res.statusCode, 101);
     socket.write("ping");
-    const [echo] = (await once(socket, "data")) as [Buffer];
+    const [echo] = (await once(socket, "data", { signal: AbortSignal.timeout(5_000) })) as [Buffer];
     assert.equal(echo.toString(), "ping");
     socket.destroy();
     await router.trafficPort.remove(wsRef, "ws-1", { drainMs: 100 });

@@ -27,7 +27,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-test("20 instance swaps under 50 keep-alive connections fail no request and never reload", async (t) => {
+test("20 instance swaps under 50 keep-alive connections fail no request and never reload", { timeout: 60_000 }, async (t) => {
   const host = "web-prod-p.localhost";
   let current: TestBackend = await startBackend("v0");
   await router.trafficPort.add(ref, "v0", { host: "127.0.0.1", port: current.port });

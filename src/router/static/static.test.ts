@@ -14,7 +14,7 @@ import { staticSiteConfigSchema } from "./site-config.ts";
 
 const big = "console.log('berth');\n".repeat(400);
 
-describe("static site server", () => {
+describe("static site server", { timeout: 60_000 }, () => {
   let root: string;
   let app: FastifyInstance;
 

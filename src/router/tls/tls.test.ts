@@ -45,7 +45,7 @@ function httpsGet(port: number, host: string, path: string): Promise<{ status: n
   });
 }
 
-describe("TLS: ACME HTTP-01 against pebble, internal CA, redirects", () => {
+describe("TLS: ACME HTTP-01 against pebble, internal CA, redirects", { timeout: 60_000 }, () => {
   let dir: string;
   let router: Router;
   let httpPort: number;

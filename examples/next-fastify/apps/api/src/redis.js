@@ -1,0 +1,14 @@
+/** Redis connections through ioredis: BullMQ needs maxRetriesPerRequest: null on its own connections. */
+import { Redis } from "ioredis";
+
+/** A connection for BullMQ queues and workers (blocking commands, retried forever). */
+export function queueConnection(url) {
+  return new Redis(url, { maxRetriesPerRequest: null });
+}
+
+/** A connection for health checks: fails fast instead of queueing commands while Redis is down. */
+export function probeConnection(url) {
+  const r = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, lazyConnect: false });
+  r.on("error", () => {}); // reported through /health, not as an unhandled event
+  return r;
+}
