@@ -4,7 +4,7 @@
  *
  *   node bench/engine-restart.ts [--instances 50] [--kills 30] [--sandbox]
  *
- * The app tells the bench it is up with a UDP datagram {id, pid}; "exit -> restarted" is the
+ * The app tells the bench it is up with a UDP datagram {id, run}; "exit -> restarted" is the
  * time from `kill -9` of an instance to the datagram of its replacement (so both sides include
  * Node's own start-up). Each instance is killed once: Berth's first restart is immediate, later
  * ones back off (1 s, 2 s, ...), PM2 restarts at once by default. Supervisor RSS: the Berth engine
@@ -12,7 +12,7 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -21,7 +21,7 @@ import { parseArgs } from "node:util";
 const APP = `
 const s = require("node:dgram").createSocket("udp4");
 const id = process.env.BERTH_INSTANCE_ID || process.env.BENCH_ID;
-s.send(JSON.stringify({ id, pid: process.pid }), Number(process.env.BENCH_UDP_PORT), "127.0.0.1", () => s.close());
+s.send(JSON.stringify({ id, pid: process.pid, run: process.pid + "-" + Math.random() }), Number(process.env.BENCH_UDP_PORT), "127.0.0.1", () => s.close());
 setInterval(() => {}, 1 << 30);
 `;
 
@@ -72,6 +72,28 @@ function rssBytes(pid: number): number {
   return m ? Number(m[1]) * 1024 : 0;
 }
 
+/** The host pid of the app process with this id (a sandboxed app only knows its namespace pid). */
+function appPid(id: string, reported: number): number {
+  try {
+    const env = readFileSync(`/proc/${reported}/environ`, "utf8").split("\0");
+    if (env.includes(`BERTH_INSTANCE_ID=${id}`) || env.includes(`BENCH_ID=${id}`)) return reported;
+  } catch {
+    // not a host pid: look it up
+  }
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The app itself, not a sandbox helper (bwrap) that carries the same environment.
+      if (!/(^|\/)node$/.test(readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0")[0] ?? "")) continue;
+      const env = readFileSync(`/proc/${entry}/environ`, "utf8").split("\0");
+      if (env.includes(`BERTH_INSTANCE_ID=${id}`) || env.includes(`BENCH_ID=${id}`)) return Number(entry);
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  throw new Error(`no process for instance ${id}`);
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
@@ -83,15 +105,15 @@ interface Result {
   readonly rssMb: number;
 }
 
-/** Collects "up" datagrams; resolves waits for a given id with a pid other than `notPid`. */
+/** Collects "up" datagrams and wakes waiters on each. */
 class UpListener {
   readonly socket = createSocket("udp4");
-  readonly latest = new Map<string, { pid: number; at: number }>();
+  readonly latest = new Map<string, { run: string; pid: number; at: number }>();
   #waiters: (() => void)[] = [];
   async listen(): Promise<number> {
     this.socket.on("message", (msg) => {
-      const { id, pid } = JSON.parse(String(msg)) as { id: string; pid: number };
-      this.latest.set(String(id), { pid, at: performance.now() });
+      const { id, run, pid } = JSON.parse(String(msg)) as { id: string; run: string; pid: number };
+      this.latest.set(String(id), { run, pid, at: performance.now() });
       for (const w of this.#waiters.splice(0)) w();
     });
     await new Promise<void>((r) => this.socket.bind(0, "127.0.0.1", r));
@@ -116,9 +138,10 @@ async function measureKills(up: UpListener, name: string, supervisorPid: () => n
   const lat: number[] = [];
   for (const id of ids) {
     const before = up.latest.get(id)!;
+    const pid = appPid(id, before.pid);
     const t0 = performance.now();
-    process.kill(before.pid, "SIGKILL");
-    await up.until(() => up.latest.get(id)!.pid !== before.pid, 10_000);
+    process.kill(pid, "SIGKILL");
+    await up.until(() => up.latest.get(id)!.run !== before.run, 10_000);
     lat.push(up.latest.get(id)!.at - t0);
   }
   lat.sort((a, b) => a - b);
@@ -128,13 +151,16 @@ async function measureKills(up: UpListener, name: string, supervisorPid: () => n
 async function benchBerth(dir: string, up: UpListener, port: number): Promise<Result> {
   up.latest.clear();
   const child = spawn(process.execPath, [import.meta.filename, "--daemon", "--dir", dir, "--port", String(port), "--instances", String(N), ...(args.sandbox ? ["--sandbox"] : [])], { stdio: ["pipe", "pipe", "inherit"] });
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  if ((await lines.next()).value !== "ready") throw new Error("berth daemon did not start");
-  await up.until(() => up.latest.size >= N, 60_000);
-  const res = await measureKills(up, args.sandbox ? "berth local (sandboxed)" : "berth local", () => child.pid!);
-  child.stdin!.write("stop\n");
-  await new Promise((r) => child.once("exit", r));
-  return res;
+  try {
+    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    if ((await lines.next()).value !== "ready") throw new Error("berth daemon did not start");
+    await up.until(() => up.latest.size >= N, 60_000);
+    return await measureKills(up, args.sandbox ? "berth local (sandboxed)" : "berth local", () => child.pid!);
+  } finally {
+    // "stop" stops every instance; the daemon exits after that.
+    child.stdin!.write("stop\n");
+    await new Promise((r) => child.once("exit", r));
+  }
 }
 
 async function benchPm2(dir: string, up: UpListener, port: number): Promise<Result> {

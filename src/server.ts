@@ -20,6 +20,7 @@ import type { Builder, EnvSealer } from "./deploy/ports.ts";
 import { makeSealer } from "./deploy/sealer.ts";
 import type { Engine, HealthGate, TrafficPort } from "./engine/engine.ts";
 import { noTraffic } from "./engine/engine.ts";
+import { LocalEngine } from "./engine/local/local-engine.ts";
 import { MemoryEngine } from "./engine/memory/memory-engine.ts";
 import { EventBus } from "./observe/event-bus.ts";
 import { Reconciler } from "./reconcile/reconciler.ts";
@@ -98,7 +99,9 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     const openEnv = envOpener(secrets.keyring, (name) => store.projects.byName(name)?.id);
     const engine = options.engine
       ? options.engine({ bus, openEnv })
-      : new MemoryEngine({ events: bus, openEnv: (r) => openEnv(r) });
+      : config.engine === "memory"
+        ? new MemoryEngine({ events: bus, openEnv: (r) => openEnv(r) })
+        : new LocalEngine({ stateDir: join(config.dataDir, "engine"), events: bus, openEnv: (r) => openEnv(r), redact: (text) => redactText(text) });
     await engine.start();
     cleanups.push(() => engine.stop({ stopInstances: false }));
 

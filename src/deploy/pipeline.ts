@@ -115,7 +115,10 @@ export class DeployPipeline {
     const engineRelease = toEngineRelease(release, service.spec);
     const inputs = service.inputs as ReleaseInputs;
 
-    const isNewRelease = previousReleaseId !== release.id;
+    // preDeploy runs for a release going live for the first time; a rollback to a release that
+    // was live before does not run it again (its migrations already ran).
+    const wasLive = store.deploys.list({ serviceId: service.id, limit: 500 }).some((d) => d.releaseId === release.id && d.status === "live");
+    const isNewRelease = previousReleaseId !== release.id && !wasLive;
     const tasks: { kind: "initialDeploy" | "preDeploy"; command: string }[] = [];
     if (isNewRelease && inputs.initialDeploy && !store.runs.hasSucceeded(service.id, "initialDeploy")) {
       tasks.push({ kind: "initialDeploy", command: inputs.initialDeploy });

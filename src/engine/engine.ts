@@ -228,6 +228,8 @@ export interface Engine {
 export interface EngineDeps {
   readonly events: EventSink;
   readonly openEnv: EnvOpener;
+  /** Masks secret values in a log line before an engine writes it anywhere (issue 9). */
+  readonly redact?: (text: string) => string;
 }
 
 export function serviceKey(ref: ServiceRef): string {

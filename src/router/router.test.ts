@@ -95,26 +95,33 @@ describe("Router against a real HAProxy", { timeout: 60_000 }, () => {
   test("WebSocket upgrades pass through", async () => {
     const ws = createServer();
     ws.on("upgrade", (_req, socket: Duplex) => {
-      socket.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+      // The RFC 6455 example key/accept pair: HAProxy checks the handshake is a real one.
+      socket.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
       socket.on("data", (d: Buffer) => socket.write(d));
     });
     ws.on("request", (_req, res) => res.end("ok"));
     await new Promise<void>((r) => ws.listen(0, "127.0.0.1", r));
     const wsRef: ServiceRef = { project: "shop", environment: "prod", service: "ws" };
-    await router.setRoutes(buildRouteTable([...services, svc(wsRef)]));
-    await router.trafficPort.add(wsRef, "ws-1", { host: "127.0.0.1", port: (ws.address() as { port: number }).port });
-    const req = httpRequest({ host: "127.0.0.1", port, path: "/socket", headers: { host: "ws-prod-shop.localhost", connection: "Upgrade", upgrade: "websocket" } });
-    req.end();
-    const [res, socket] = (await once(req, "upgrade", { signal: AbortSignal.timeout(5_000) })) as [IncomingMessage, Duplex];
-    assert.equal(res.statusCode, 101);
-    socket.write("ping");
-    const [echo] = (await once(socket, "data", { signal: AbortSignal.timeout(5_000) })) as [Buffer];
-    assert.equal(echo.toString(), "ping");
-    socket.destroy();
-    await router.trafficPort.remove(wsRef, "ws-1", { drainMs: 100 });
-    await router.setRoutes(buildRouteTable(services));
-    ws.closeAllConnections();
-    ws.close();
+    let socket: Duplex | undefined;
+    try {
+      await router.setRoutes(buildRouteTable([...services, svc(wsRef)]));
+      await router.trafficPort.add(wsRef, "ws-1", { host: "127.0.0.1", port: (ws.address() as { port: number }).port });
+      const headers = { host: "ws-prod-shop.localhost", connection: "Upgrade", upgrade: "websocket", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" };
+      const req = httpRequest({ host: "127.0.0.1", port, path: "/socket", headers });
+      req.end();
+      const [res, sock] = (await once(req, "upgrade", { signal: AbortSignal.timeout(5_000) })) as [IncomingMessage, Duplex];
+      socket = sock;
+      assert.equal(res.statusCode, 101);
+      sock.write("ping");
+      const [echo] = (await once(sock, "data", { signal: AbortSignal.timeout(5_000) })) as [Buffer];
+      assert.equal(echo.toString(), "ping");
+    } finally {
+      socket?.destroy();
+      await router.trafficPort.remove(wsRef, "ws-1", { drainMs: 100 });
+      await router.setRoutes(buildRouteTable(services));
+      ws.closeAllConnections();
+      ws.close();
+    }
   });
 
   test("a table that renders an invalid configuration is rejected and the last good one keeps serving", async () => {

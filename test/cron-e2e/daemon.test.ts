@@ -192,7 +192,6 @@ describe("seed 000 (trip playlists) through the daemon", () => {
     for (const sub of ["apps/api", "apps/pwa"]) mkdirSync(join(dir, sub), { recursive: true });
     const res = await t.request("POST", "/v1/sync", { environment: "production", blueprint: readFileSync(example, "utf8"), sourceDir: dir });
     assert.equal(res.status, 202, JSON.stringify(res.json));
-    await t.daemon.reconciler.whenIdle();
   });
   after(async () => {
     for (const o of open.splice(0)) o.end();
@@ -214,9 +213,20 @@ describe("seed 000 (trip playlists) through the daemon", () => {
       ],
     );
     for (const j of res.json as J[]) assert.ok(Date.parse(j.nextRunAt) > Date.now(), `${j.service} has a next run`);
-    const env = await t.request("GET", "/v1/projects/trip-playlists/environments/production");
-    const releases = (env.json.services as { name: string; release: number | null }[]).filter((s) => s.name === "parse-trip" || s.name === "reminder-dispatch");
-    assert.deepEqual(releases.map((s) => s.release), [1, 1], "both cron services have a release");
+  });
+
+  test("both cron services get a release once the stack (its Postgres included) is reconciled", async () => {
+    let last: unknown;
+    await until(
+      async () => {
+        const env = (await t.request("GET", "/v1/projects/trip-playlists/environments/production")).json as { statusDetail: string | null; services: { name: string; release: number | null }[] };
+        last = env;
+        const crons = env.services.filter((s) => s.name === "parse-trip" || s.name === "reminder-dispatch");
+        return crons.length === 2 && crons.every((s) => s.release !== null) ? true : undefined;
+      },
+      "releases of the cron services",
+      120_000,
+    ).catch((e: Error) => assert.fail(`${e.message}; environment: ${JSON.stringify(last)}`));
   });
 
   test("reminder-dispatch runs at most 2 at once (allow, maxConcurrent 2); a third trigger waits its turn", async () => {

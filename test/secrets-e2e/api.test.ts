@@ -56,6 +56,7 @@ describe("secrets through the API", () => {
 
     const set = await t.request("PUT", `${ENV}/secrets`, { owner: "service:api", values: { STRIPE_KEY: "sk_live_abcdef123456" } }, deployer);
     assert.equal(set.status, 200, JSON.stringify(set.json));
+    assert.deepEqual(set.json.warnings, []);
     assert.deepEqual(set.json.environments, ["production"]);
     assert.equal(JSON.stringify(set.json).includes("sk_live_abcdef123456"), false);
     const group = await t.request("PUT", "/v1/projects/shop/environments/*/secrets", { owner: "group:external", values: { MAPS_KEY: "maps-0123456789" } });
@@ -102,10 +103,15 @@ describe("secrets through the API", () => {
     assert.deepEqual(reads.map((e) => (e.data as { result: string }).result), ["ok", "failed"]);
   });
 
-  test("responses mask secret values even where a route echoes text", async () => {
-    // A blueprint literal that happens to equal a secret is masked in the stored desired state's echo.
-    const bad = await t.request("PUT", `${ENV}/secrets`, { owner: "service:api", values: { "9BAD": "sk_live_rotated99999" } });
-    assert.equal(bad.status, 400);
+  test("responses mask secret values, even in an error that echoes what the request said", async () => {
+    // The blueprint error names the unknown field, which happens to be a secret's value.
+    const bad = await t.request("POST", "/v1/sync", {
+      environment: "production",
+      blueprint: "version: 1\nproject: shop\nservices:\n  api: { type: web, sk_live_rotated99999: 1 }\n",
+      sourceDir: dir,
+    });
+    assert.equal(bad.status, 422);
+    assert.match(JSON.stringify(bad.json), /\[redacted:STRIPE_KEY\]/);
     assert.doesNotMatch(JSON.stringify(bad.json), /sk_live_rotated99999/);
   });
 
@@ -122,7 +128,8 @@ describe("secrets through the API", () => {
   });
 
   test("unset removes a value; data-key and KEK rotation keep every value readable", async () => {
-    await t.request("PUT", `${ENV}/secrets`, { owner: "service:api", values: { EXTRA: "extra-value-1234" } });
+    const extra = await t.request("PUT", `${ENV}/secrets`, { owner: "service:api", values: { EXTRA: "extra-value-1234" } });
+    assert.match(extra.json.warnings[0], /EXTRA is not declared for service:api in berth.yaml/);
     const un = await t.request("DELETE", `${ENV}/secrets/service:api/EXTRA`, undefined, deployer);
     assert.deepEqual(un.json, { removed: true, environments: ["production"] });
     const dk = await t.request("POST", "/v1/projects/shop/secrets/rotate", {});

@@ -123,6 +123,8 @@ describe("the canary secret, end to end", () => {
     assert.equal(byName.api.instances.length, 1);
     assert.equal(byName.broken.failed, true, "the build that prints its env failed");
     assert.equal(byName.migrations.failed, true, "the preDeploy failed");
+    const migrations = (await call("GET", "/v1/projects/birds/environments/production/deploys?service=migrations")).json as { step: string; status: string }[];
+    assert.ok(migrations.some((d) => d.status === "failed" && d.step === "preDeploy"), JSON.stringify(migrations));
     assert.ok(seen.some((env) => env.CANARY === CANARY && env.AUTH_URL?.includes(CANARY)), "the canary reached the instance");
 
     // The build ran and printed its environment, without the canary: builds never get secrets.
@@ -142,7 +144,7 @@ describe("the canary secret, end to end", () => {
     await call("PUT", "/v1/projects/birds/environments/production/secrets", { owner: "service:api", values: { "1BAD": CANARY } });
     await call("PUT", "/v1/projects/nope/environments/production/secrets", { owner: "service:api", values: { CANARY } });
     await call("PUT", "/v1/projects/birds/environments/production/secrets", { owner: "robot:x", values: { CANARY } });
-    await call("POST", "/v1/sync", { environment: "production", blueprint: `version: 1\nproject: birds\nservices:\n  api: { type: web, start: "${CANARY}", bogus: ${CANARY} }\n`, sourceDir: dir });
+    await call("POST", "/v1/sync", { environment: "production", blueprint: `version: 1\nproject: birds\nservices:\n  api: { type: web, start: "${CANARY}", ${CANARY}: 1 }\n`, sourceDir: dir });
     await call("POST", "/v1/sync", { environment: "production", blueprint: CANARY, sourceDir: dir });
     await call("GET", `/v1/projects/birds/environments/production/secrets/service:api/${CANARY.replace(/-/g, "_")}`);
     await call("GET", "/v1/projects/birds/environments/production/secrets/service:api/CANARY", undefined, "berth_wrong");
@@ -157,6 +159,8 @@ describe("the canary secret, end to end", () => {
   });
 
   test("0 occurrences in API responses", () => {
+    // Masking happened (not just absence): instance logs and an error echoing a field name carried it.
+    assert.ok(responses.filter((r) => r.what.startsWith("POST /v1/sync -> 422") && r.body.includes("[redacted:CANARY]")).length === 1, responses.filter((r) => r.body.includes("[redacted:CANARY]")).map((r) => r.what).join("\n"));
     const hits = responses.filter((r) => count(r.body, forms(CANARY)) > 0).map((r) => r.what);
     assert.deepEqual(hits, []);
     assert.ok(responses.length >= 15);

@@ -24,6 +24,11 @@ const SvcParams = EnvParams.extend({ service: z.string() });
 /** Deploy history, releases, and rollback (a deploy of an older release). */
 export const deployRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
   const { store } = deps;
+  /** The release that was live before the current one (failed releases are never a rollback target). */
+  const previousLiveRelease = (serviceId: string, currentId: string | undefined) => {
+    const live = store.deploys.list({ serviceId, limit: 500 }).find((d) => d.status === "live" && d.releaseId && d.releaseId !== currentId);
+    return live?.releaseId ? store.releases.byId(live.releaseId) : undefined;
+  };
   const service = (p: z.infer<typeof SvcParams>) => {
     const env = store.environments.require(p.project, p.environment);
     const svc = store.services.byName(env.id, p.service);
@@ -73,7 +78,7 @@ export const deployRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
       const target =
         request.body.release !== undefined
           ? store.releases.byNumber(svc.id, request.body.release)
-          : store.releases.list(svc.id).find((r) => current && r.number < current.number);
+          : previousLiveRelease(svc.id, current?.id);
       if (!target) throw new BerthError("BERTH_NOT_FOUND", { kind: "release", name: `${svc.name}#${request.body.release ?? "previous"}` });
       const config = target.config as { inputs: ReleaseInputs; inputsDigest: string };
       store.services.pinRelease(svc.id, target.id, config.inputs, config.inputsDigest, new Date(deps.clock.now()).toISOString());

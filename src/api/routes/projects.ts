@@ -117,7 +117,8 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
     { config: { role: "deployer" }, schema: { tags: ["projects"], params: EnvParams, response: { 202: z.object({ queued: z.boolean() }) } } },
     async (request, reply) => {
       const env = store.environments.require(request.params.project, request.params.environment);
-      store.services.list(env.id).forEach((s) => store.services.markFailed(s.id, null, new Date(deps.clock.now()).toISOString()));
+      // An explicit request retries inputs whose last attempt failed.
+      for (const s of store.services.list(env.id)) store.services.markFailed(s.id, null, new Date(deps.clock.now()).toISOString());
       deps.requestReconcile(env.id);
       reply.status(202);
       return { queued: true };

@@ -23,7 +23,7 @@ const Listing = z.object({
   updatedAt: z.string(),
   updatedBy: z.string(),
 });
-const Changed = z.object({ environments: z.array(z.string()).describe("environments whose services will roll") });
+const Changed = z.object({ environments: z.array(z.string()).describe("environments the change applies to; their services that read it roll") });
 const Group = z.object({ name: z.string(), createdAt: z.string() });
 
 /**
@@ -48,6 +48,24 @@ export const secretRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
       .list()
       .filter((e) => e.project === projectName && (environment === "*" || e.name === environment))
       .map((e) => e.name);
+
+  /**
+   * Names no environment's blueprint declares for `owner`: stored, but injected nowhere until
+   * berth.yaml declares them (`NAME: { secret: true }`), because berth.yaml is the one list of
+   * what a service receives.
+   */
+  const undeclared = (projectName: string, environment: string, owner: string, names: readonly string[]): string[] => {
+    const [kind, ownerName] = owner.split(":") as [string, string];
+    const envs = deps.store.environments.list().filter((e) => e.project === projectName && (environment === "*" || e.name === environment));
+    if (envs.length === 0) return [];
+    const declared = new Set<string>();
+    for (const e of envs) {
+      const bp = e.blueprint as { services?: { name: string; env?: object }[]; envGroups?: { name: string; env?: object }[] };
+      const holder = kind === "service" ? bp.services?.find((x) => x.name === ownerName) : bp.envGroups?.find((x) => x.name === ownerName);
+      for (const k of Object.keys(holder?.env ?? {})) declared.add(k);
+    }
+    return names.filter((n) => !declared.has(n));
+  };
 
   app.get(
     "/v1/projects/:project/environments/:environment/secrets",
@@ -92,7 +110,12 @@ export const secretRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
       );
       return {
         set: set.map(({ warning: _w, ...l }) => l),
-        warnings: set.flatMap((l) => (l.warning ? [l.warning] : [])),
+        warnings: [
+          ...set.flatMap((l) => (l.warning ? [l.warning] : [])),
+          ...undeclared(p.name, request.params.environment, request.body.owner, Object.keys(request.body.values)).map(
+            (n) => `${n} is not declared for ${request.body.owner} in berth.yaml: it is stored, but no service receives it until the blueprint declares it (${n}: { secret: true })`,
+          ),
+        ],
         environments: reached(p.name, request.params.environment),
       };
     },

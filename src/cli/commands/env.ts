@@ -9,6 +9,7 @@ interface Where {
   project?: string;
   env: string;
   group?: string;
+  service?: string;
   json?: boolean;
 }
 
@@ -32,9 +33,11 @@ export function projectOf(opts: { project?: string }, cwd = process.cwd(), env: 
   throw new BerthError("BERTH_USAGE", { detail: "which project? pass --project NAME (or run in the directory of its berth.yaml)" });
 }
 
-/** `<service>` as the first argument, or `--group g`: the owner and the remaining arguments. */
-export function ownerOf(args: readonly string[], opts: { group?: string }, needArgs: boolean): { owner: string; rest: string[] } {
+/** `<service>` as the first argument, or `--service s`, or `--group g`: the owner and the remaining arguments. */
+export function ownerOf(args: readonly string[], opts: { group?: string; service?: string }, needArgs: boolean): { owner: string; rest: string[] } {
+  if (opts.group && opts.service) throw new BerthError("BERTH_USAGE", { detail: "pass --service or --group, not both" });
   if (opts.group) return { owner: `group:${opts.group}`, rest: [...args] };
+  if (opts.service) return { owner: `service:${opts.service}`, rest: [...args] };
   const [service, ...rest] = args;
   if (!service || service.includes("=")) throw new BerthError("BERTH_USAGE", { detail: "name the service first (or pass --group NAME)" });
   if (needArgs && rest.length === 0) throw new BerthError("BERTH_USAGE", { detail: "name at least one variable" });
@@ -68,10 +71,10 @@ const envPath = (o: Where) => `/v1/projects/${enc(projectOf(o))}/environments/${
 
 /** `berth env set|unset|list|get`, `berth env group create|list|rm`, `berth env rotate [--kek]`. */
 export function registerEnvCommands(program: Command, ctx: CliContext): void {
-  const env = program.command("env").description("secrets and env groups: values are write-only, `get` needs the owner role");
+  const env = program.command("env").alias("secret").description("secrets and env groups: values are write-only, `get` needs the owner role");
   const where = (c: Command, group = true) => {
     c.option("--project <name>", "project (default: from ./berth.yaml)").option("--env <name>", "environment, or '*' for every environment", "production");
-    if (group) c.option("--group <name>", "an env group instead of a service");
+    if (group) c.option("--service <name>", "the service (instead of naming it first)").option("--group <name>", "an env group instead of a service");
     return c.option("--json", "machine-readable output");
   };
 
@@ -81,7 +84,7 @@ export function registerEnvCommands(program: Command, ctx: CliContext): void {
     const r = await ctx.client().request<{ set: Listing[]; warnings: string[]; environments: string[] }>("PUT", `${envPath(opts)}/secrets`, { owner, values });
     if (opts.json) return printJson(r);
     for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
-    const rolls = r.environments.length ? `; rolling the services that use them in ${r.environments.join(", ")}` : "";
+    const rolls = r.environments.length ? `; services reading them roll in ${r.environments.join(", ")}` : "";
     process.stdout.write(`set ${r.set.map((l) => l.name).join(", ")} for ${owner} (${opts.env})${rolls}\n`);
   });
 
@@ -97,7 +100,8 @@ export function registerEnvCommands(program: Command, ctx: CliContext): void {
   });
 
   where(env.command("list [service]").description("names, where each value comes from, who set it: never values")).action(async (service: string | undefined, opts: Where) => {
-    const owner = opts.group ? `group:${opts.group}` : service ? `service:${service}` : undefined;
+    const name = opts.service ?? service;
+    const owner = opts.group ? `group:${opts.group}` : name ? `service:${name}` : undefined;
     const rows = await ctx.client().request<Listing[]>("GET", `${envPath(opts)}/secrets${owner ? `?owner=${enc(owner)}` : ""}`);
     if (outFor(opts).json) return printJson(rows);
     process.stdout.write(`${table([["NAME", "OWNER", "ENV", "SOURCE", "UPDATED", "BY"], ...rows.map((l) => [l.name, l.owner, l.environment, l.source, l.updatedAt, l.updatedBy])])}\n`);

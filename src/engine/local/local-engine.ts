@@ -99,7 +99,7 @@ export class LocalEngine implements Engine {
       service: (key) => this.#services.get(key),
       engineId: this.#engineId,
       prepare: (spec, release, id) => this.#prepare(spec, release, id),
-      logFile: (ref, id) => new LogFile(serviceDir(join(this.#o.stateDir, "logs"), ref), id, this.#logLimits),
+      logFile: (ref, id) => new LogFile(serviceDir(join(this.#o.stateDir, "logs"), ref), id, this.#logLimits, this.#o.redact),
       logLimits: this.#logLimits,
       onLine: (ref, line) => this.#bus.emit(serviceKey(ref), line),
       oomKills: (name) => this.#cgroups?.oomKills(name) ?? 0,
@@ -136,7 +136,7 @@ export class LocalEngine implements Engine {
     const opened = await this.#o.openEnv(spec.release);
     const prep = await this.#prepare(spec.service, spec.release, spec.id);
     const env = instanceEnv({ opened, extra: spec.extraEnv, engineId: `${this.#engineId}-task`, instanceId: spec.id, ref, release: spec.release, disks: prep.disks });
-    const file = new LogFile(serviceDir(join(this.#o.stateDir, "logs"), ref), spec.id, this.#logLimits);
+    const file = new LogFile(serviceDir(join(this.#o.stateDir, "logs"), ref), spec.id, this.#logLimits, this.#o.redact);
     const result = await runLocalTask({
       spec,
       env,

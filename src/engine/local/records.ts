@@ -5,6 +5,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { z } from "zod";
 import { BerthError } from "../../core/errors.ts";
 import type { Release, ServiceRef, ServiceSpec } from "../engine.ts";
 import type { RestartHistory } from "../rollout/restart-policy.ts";
@@ -36,6 +37,34 @@ export interface ServiceRecord {
   readonly releases: readonly Release[];
 }
 
+const refSchema = z.object({ project: z.string(), environment: z.string(), service: z.string() });
+const exitSchema = z.object({ code: z.number().nullable(), signal: z.string().nullable(), oom: z.boolean(), at: z.string() });
+
+/** Records are our own files, but a daemon must survive a damaged one: parse, never cast. */
+const instanceSchema = z.object({
+  id: z.string(),
+  ref: refSchema,
+  releaseId: z.string(),
+  port: z.number().int().optional(),
+  pid: z.number().int().positive().optional(),
+  startTicks: z.number().int().optional(),
+  startedAt: z.string(),
+  restarts: z.number().int(),
+  history: z.object({ attempt: z.number().int(), failureTimesMs: z.array(z.number()) }),
+  supervised: z.boolean(),
+  lastExit: exitSchema.optional(),
+  exited: z.boolean().optional(),
+});
+
+// Spec and release are written by this engine from typed values; the check guards the fields
+// adoption relies on and keeps the rest as written.
+const releaseSchema = z.looseObject({ id: z.string(), number: z.number(), service: refSchema, artifact: z.looseObject({ kind: z.string() }) });
+const serviceSchema = z.object({
+  spec: z.looseObject({ ref: refSchema, start: z.string(), restart: z.looseObject({ policy: z.string() }), health: z.looseObject({}) }),
+  release: releaseSchema,
+  releases: z.array(releaseSchema),
+});
+
 function safeName(text: string): string {
   return text.replace(/[^a-zA-Z0-9_.-]/g, "_");
 }
@@ -58,15 +87,17 @@ export class RecordStore {
     }
   }
 
-  #readAll<T>(sub: string): T[] {
+  #readAll<T>(sub: string, schema: { safeParse(v: unknown): { success: boolean; data?: unknown } }): T[] {
     const dir = join(this.#dir, sub);
     const out: T[] = [];
     for (const f of readdirSync(dir)) {
       if (!f.endsWith(".json")) continue;
       try {
-        out.push(JSON.parse(readFileSync(join(dir, f), "utf8")) as T);
+        const parsed = schema.safeParse(JSON.parse(readFileSync(join(dir, f), "utf8")));
+        // A record that does not parse is dropped; start() still finds its process through /proc.
+        if (parsed.success) out.push(parsed.data as T);
       } catch {
-        // A record that cannot be parsed is dropped; /proc scanning still finds its process.
+        // unreadable or not JSON: same as above
       }
     }
     return out;
@@ -81,7 +112,7 @@ export class RecordStore {
   }
 
   instances(): InstanceRecord[] {
-    return this.#readAll<InstanceRecord>("instances");
+    return this.#readAll<InstanceRecord>("instances", instanceSchema);
   }
 
   saveService(key: string, rec: ServiceRecord): void {
@@ -93,6 +124,6 @@ export class RecordStore {
   }
 
   services(): ServiceRecord[] {
-    return this.#readAll<ServiceRecord>("services");
+    return this.#readAll<ServiceRecord>("services", serviceSchema);
   }
 }
