@@ -12,7 +12,7 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -32,6 +32,7 @@ const { values: args } = parseArgs({
     sandbox: { type: "boolean", default: false },
     daemon: { type: "boolean", default: false },
     dir: { type: "string" },
+    engine: { type: "string" },
     port: { type: "string" },
   },
 });
@@ -39,11 +40,9 @@ const N = Number(args.instances);
 const KILLS = Math.min(Number(args.kills), N);
 
 
-/** --daemon: the Berth side's supervisor process. */
+/** --daemon: the Berth side's supervisor process (the engine as the daemon runs it). */
 async function runBerthDaemon(): Promise<void> {
-  const { LocalEngine } = await import("../src/engine/local/local-engine.ts");
-  const { contractSpec, livenessGate } = await import("../src/engine/contract/contract-fixture.ts");
-  const { noTraffic } = await import("../src/engine/engine.ts");
+  const { LocalEngine } = (await import(args.engine!)) as typeof import("../src/engine/local/local-engine.ts");
   const dir = args.dir!;
   const engine = new LocalEngine({
     stateDir: join(dir, "state"),
@@ -53,9 +52,21 @@ async function runBerthDaemon(): Promise<void> {
   });
   await engine.start();
   const ref = { project: "bench", environment: "production", service: "app" };
-  const spec = contractSpec(ref, `exec ${process.execPath} app.cjs`, { kind: "worker", listens: false, replicas: N, health: { ...contractSpec(ref, "").health, graceMs: 200 } });
+  const health = { intervalMs: 1000, timeoutMs: 1000, unhealthyThreshold: 3, healthyThreshold: 1, graceMs: 200, deployTimeoutMs: 60_000 };
+  const spec = {
+    ref, kind: "worker" as const, replicas: N, singleton: false, start: `exec ${process.execPath} app.cjs`, listens: false, health,
+    restart: { policy: "always" as const }, shutdownDelayMs: 5000, limits: {}, disks: [],
+  };
   const release = { id: "rel_bench", number: 1, service: ref, artifact: { kind: "dir" as const, path: join(dir, "app"), digest: "x" }, sealedEnv: JSON.stringify({ BENCH_UDP_PORT: args.port }) };
-  for await (const e of engine.apply(spec, release, { policy: { kind: "start-first", maxSurge: N }, health: livenessGate, traffic: noTraffic }, new AbortController().signal)) {
+  // A gate that only waits out the grace period: the app has no port.
+  const gate = {
+    wait: async (i: { alive: () => boolean }, h: typeof health) => {
+      await new Promise((r) => setTimeout(r, h.graceMs));
+      return { ok: i.alive(), detail: "" };
+    },
+  };
+  const traffic = { add: async () => {}, remove: async () => {} };
+  for await (const e of engine.apply(spec, release, { policy: { kind: "start-first", maxSurge: N }, health: gate, traffic }, new AbortController().signal)) {
     if (e.step === "failed") throw new Error(e.detail);
   }
   process.stdout.write("ready\n");
@@ -65,6 +76,21 @@ async function runBerthDaemon(): Promise<void> {
       process.exit(0);
     }
   }
+}
+
+/**
+ * The compiled engine from dist/ when it is up to date (that is what `berth server` runs: no type
+ * stripper in memory), else the TypeScript sources.
+ */
+function engineModule(): { path: string; compiled: boolean } {
+  const root = join(import.meta.dirname, "..");
+  const built = join(root, "dist", ".built");
+  const js = join(root, "dist", "engine", "local", "local-engine.js");
+  if (existsSync(built) && existsSync(js)) {
+    const stale = execFileSync("find", [join(root, "src", "engine"), join(root, "src", "core"), "-newer", built, "-name", "*.ts", "-print", "-quit"], { encoding: "utf8" }).trim();
+    if (!stale) return { path: js, compiled: true };
+  }
+  return { path: join(root, "src", "engine", "local", "local-engine.ts"), compiled: false };
 }
 
 function rssBytes(pid: number): number {
@@ -150,7 +176,14 @@ async function measureKills(up: UpListener, name: string, supervisorPid: () => n
 
 async function benchBerth(dir: string, up: UpListener, port: number): Promise<Result> {
   up.latest.clear();
-  const child = spawn(process.execPath, [import.meta.filename, "--daemon", "--dir", dir, "--port", String(port), "--instances", String(N), ...(args.sandbox ? ["--sandbox"] : [])], { stdio: ["pipe", "pipe", "inherit"] });
+  const mod = engineModule();
+  // The same Node flags as bin/berth gives the daemon.
+  const child = spawn(
+    process.execPath,
+    ["--max-semi-space-size=1", import.meta.filename, "--daemon", "--dir", dir, "--port", String(port), "--instances", String(N), "--engine", mod.path, ...(args.sandbox ? ["--sandbox"] : [])],
+    { stdio: ["pipe", "pipe", "inherit"] },
+  );
+  console.log(`berth engine: ${mod.compiled ? "compiled dist/ (as the daemon runs it)" : "TypeScript sources (dist/ is stale: run scripts/build.sh for the daemon's figure)"}`);
   try {
     const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
     if ((await lines.next()).value !== "ready") throw new Error("berth daemon did not start");

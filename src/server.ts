@@ -25,7 +25,9 @@ import { MemoryEngine } from "./engine/memory/memory-engine.ts";
 import { EventBus } from "./observe/event-bus.ts";
 import { Reconciler } from "./reconcile/reconciler.ts";
 import { ResourceManager } from "./reconcile/resources.ts";
-import { envVersions, recordEnvChange } from "./reconcile/env-version.ts";
+import { Routing } from "./reconcile/routing.ts";
+import { Router } from "./router/router.ts";
+import { envVersions, secretChangeHandler } from "./reconcile/env-version.ts";
 import { makeSync } from "./reconcile/sync.ts";
 import type { NamedValue } from "./secrets/redact.ts";
 import { envOpener } from "./secrets/seal.ts";
@@ -40,7 +42,7 @@ const SRC = fileURLToPath(new URL(".", import.meta.url));
 
 export interface DaemonOptions {
   /** Replaces the engine (tests hand in a MemoryEngine they control). */
-  readonly engine?: (deps: { bus: EventBus; openEnv: ReturnType<typeof envOpener> }) => Engine;
+  readonly engine?: (deps: { bus: EventBus; openEnv: ReturnType<typeof envOpener>; redact: (text: string) => string }) => Engine;
   readonly builder?: Builder;
   readonly sealer?: EnvSealer;
   readonly traffic?: TrafficPort;
@@ -98,7 +100,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
 
     const openEnv = envOpener(secrets.keyring, (name) => store.projects.byName(name)?.id);
     const engine = options.engine
-      ? options.engine({ bus, openEnv })
+      ? options.engine({ bus, openEnv, redact: (text) => redactText(text) })
       : config.engine === "memory"
         ? new MemoryEngine({ events: bus, openEnv: (r) => openEnv(r) })
         : new LocalEngine({ stateDir: join(config.dataDir, "engine"), events: bus, openEnv: (r) => openEnv(r), redact: (text) => redactText(text) });
@@ -140,6 +142,19 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
         resources: (env) => resources.values(env),
         onSensitive: addSensitive,
       });
+    // The HAProxy data plane (issue 6): started, supervised and stopped by the daemon.
+    let routing: Routing | undefined;
+    if (config.router.enabled && !options.traffic) {
+      const router = new Router({
+        stateDir: join(config.dataDir, "router"),
+        bindHost: config.router.bindHost,
+        httpPort: config.router.httpPort,
+        events: bus,
+      });
+      await router.start();
+      cleanups.push(() => router.stop({ graceful: true }));
+      routing = new Routing({ router, store, baseDomain: config.baseDomain, httpPort: config.router.httpPort });
+    }
     const pipeline = new DeployPipeline({
       store,
       engine,
@@ -154,13 +169,14 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       },
       sealer,
       health: options.health ?? httpHealthGate,
-      traffic: options.traffic ?? noTraffic,
+      traffic: options.traffic ?? routing?.traffic ?? noTraffic,
     });
     const reconciler = new Reconciler({
       store,
       engine,
       pipeline,
       resources,
+      ...(routing ? { routing } : {}),
       events: bus,
       clock,
       retryMs: config.reconcileRetryMs,
@@ -182,14 +198,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       requestReconcile,
       envVersion: (project, environment, bp) => envVersions(secretRows, store.projects.byName(project)?.id, environment, bp),
     });
-    secretsChanged = (projectId, environment, owner) => {
-      try {
-        refreshRedactor();
-      } catch {
-        // A value that no longer decrypts cannot leak either; deploys reading it fail loudly.
-      }
-      for (const id of recordEnvChange({ store, rows: secretRows, clock }, projectId, environment, owner)) requestReconcile(id);
-    };
+    secretsChanged = secretChangeHandler({ store, rows: secretRows, clock, refreshRedactor, requestReconcile });
 
     let ownerToken: string | undefined;
     if (store.tokens.count() === 0) {
@@ -197,7 +206,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       bus.emit({ type: "token:created", data: { name: "owner", role: "owner" } });
     }
 
-    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, cron, secrets, audit: new AuditRepository(store.db), redact: (text) => redactText(text), logger: options.logger ?? false });
+    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [], cron, secrets, audit: new AuditRepository(store.db), resources, redact: (text) => redactText(text), logger: options.logger ?? false });
     cleanups.push(() => api.close());
     let url = "";
     if (options.listen !== false) {

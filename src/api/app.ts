@@ -11,6 +11,7 @@ import { auditPlugin } from "./audit-hook.ts";
 import { authPlugin } from "./auth.ts";
 import { installErrorHandler } from "./errors.ts";
 import { cronRoutes } from "./routes/cron.ts";
+import { dataRoutes } from "./routes/data.ts";
 import { deployRoutes } from "./routes/deploys.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -24,7 +25,7 @@ import type { ApiDeps } from "./types.ts";
 export type { ApiDeps } from "./types.ts";
 
 /** Route plugins, in registration order. Areas added later append here. */
-export const routePlugins = [auditPlugin, healthRoutes, tokenRoutes, projectRoutes, eventRoutes, deployRoutes, logRoutes, cronRoutes, secretRoutes, auditRoutes] as const;
+export const routePlugins = [auditPlugin, healthRoutes, tokenRoutes, projectRoutes, eventRoutes, deployRoutes, logRoutes, cronRoutes, secretRoutes, auditRoutes, dataRoutes] as const;
 
 /** A registered route and the role it requires (for the auth test and docs). */
 export interface RouteInfo {

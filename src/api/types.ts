@@ -4,13 +4,14 @@
  */
 import type { Clock } from "../core/clock.ts";
 import type { CronScheduler } from "../cron/scheduler.ts";
-import type { Engine } from "../engine/engine.ts";
+import type { Engine, ServiceRef } from "../engine/engine.ts";
 import type { EventBus } from "../observe/event-bus.ts";
 import type { Secrets } from "../secrets/setup.ts";
 import type { AuditRepository } from "../store/repositories/audit.ts";
 import type { Role, TokenRow } from "../store/repositories/tokens.ts";
 import type { Store } from "../store/store.ts";
 import type { SyncRequest, SyncResult } from "../reconcile/sync.ts";
+import type { ResourceManager } from "../reconcile/resources.ts";
 
 export interface ApiDeps {
   readonly store: Store;
@@ -20,6 +21,8 @@ export interface ApiDeps {
   readonly version: string;
   /** Records desired state from a blueprint and enqueues a reconcile. */
   readonly sync: (request: SyncRequest, actor: string) => SyncResult;
+  /** Public URLs of a routed service (none when the router is off or the service is private). */
+  readonly urls?: (ref: ServiceRef) => string[];
   /** Enqueues a reconcile of an environment. */
   readonly requestReconcile: (environmentId: string) => void;
   /** The cron scheduler (issue 8): a manual trigger records a run and wakes it. */
@@ -30,6 +33,8 @@ export interface ApiDeps {
   readonly audit?: AuditRepository;
   /** Masks every known secret value in a text (issue 9): applied to response bodies. */
   readonly redact?: (text: string) => string;
+  /** Managed Postgres/Redis of environments (issue 7): the data CLI's backups, restores, drills. */
+  readonly resources?: Pick<ResourceManager, "providers" | "password" | "refresh">;
   /** Tests want quiet servers. */
   readonly logger?: boolean;
 }

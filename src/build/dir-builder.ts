@@ -73,7 +73,7 @@ export class DirBuilder {
         throw new BerthError("BERTH_BUILD_OUTPUT_MISSING", { path: job.inputs.publishDir });
       }
       if (job.inputs.runtime === "static" || job.inputs.publishDir) {
-        writeFileSync(join(work, ".berth-static.json"), JSON.stringify(job.inputs.extra ?? {}));
+        writeFileSync(join(work, ".berth-static.json"), JSON.stringify((job.inputs.extra as { site?: unknown } | null)?.site ?? {}));
       }
       writeFileSync(join(work, ".berth-built"), new Date().toISOString());
       rmSync(final, { recursive: true, force: true });

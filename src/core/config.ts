@@ -12,7 +12,7 @@ export interface BerthConfig {
   readonly engine: "local" | "memory";
   /** Base domain of generated hostnames: `<service>-<env>-<project>.<baseDomain>`. */
   readonly baseDomain: string;
-  readonly router: { readonly enabled: boolean; readonly httpPort: number; readonly httpsPort: number };
+  readonly router: { readonly enabled: boolean; readonly bindHost: string; readonly httpPort: number; readonly httpsPort: number };
   /** Delay before a failed reconcile is retried; doubled up to the max. */
   readonly reconcileRetryMs: number;
   readonly reconcileRetryMaxMs: number;
@@ -84,6 +84,8 @@ export function resolveConfig(input: ConfigInput): BerthConfig {
     baseDomain: str("base-domain", "BERTH_BASE_DOMAIN") ?? "localhost",
     router: Object.freeze({
       enabled: routerEnabled,
+      // Public only when running as the machine's platform (root); a developer's Berth stays local.
+      bindHost: str("bind", "BERTH_BIND") ?? (isRoot ? "0.0.0.0" : "127.0.0.1"),
       httpPort: intSetting(str("http-port", "BERTH_HTTP_PORT"), "http-port", isRoot ? 80 : 8080),
       httpsPort: intSetting(str("https-port", "BERTH_HTTPS_PORT"), "https-port", isRoot ? 443 : 8443),
     }),

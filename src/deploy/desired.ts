@@ -65,7 +65,7 @@ function specOf(s: Service, ref: ServiceRef, staticServer: readonly string[]): S
         kind: "static",
         replicas: s.replicas,
         singleton: false,
-        start: [...staticServer, "--root", s.publishDir, "--config", ".berth-static.json"].map(shellQuote).join(" "),
+        start: [...staticServer, "--root", s.publishDir, "--config-file", ".berth-static.json"].map(shellQuote).join(" "),
         listens: true,
         health: STATIC_HEALTH,
         restart: { policy: "always" },
@@ -94,7 +94,19 @@ function specOf(s: Service, ref: ServiceRef, staticServer: readonly string[]): S
 function extraOf(s: Service): unknown {
   switch (s.type) {
     case "static":
-      return { spa: s.spa, headers: s.headers, redirects: s.redirects, rewrites: s.rewrites, domains: s.domains, routes: s.routes };
+      return {
+        // What the static server reads (written next to the published files by the build).
+        site: {
+          spa: s.spa,
+          headers: s.headers,
+          routes: [
+            ...s.redirects.map((r) => ({ type: "redirect", source: r.from, destination: r.to, status: r.status })),
+            ...s.rewrites.map((r) => ({ type: "rewrite", source: r.from, destination: r.to })),
+          ],
+        },
+        domains: s.domains,
+        routes: s.routes,
+      };
     case "web":
       return { domains: s.domains, routes: s.routes, port: s.port ?? null };
     case "private":

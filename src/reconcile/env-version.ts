@@ -35,7 +35,12 @@ export interface SecretRowsView {
 interface Ref {
   readonly kind?: string;
   readonly name?: string;
+  readonly parts?: readonly { readonly kind?: string; readonly target?: string; readonly name?: string }[];
 }
+
+/** A managed resource's secret owner (its password, and SERVER after a promoted restore). */
+const resourceOwner = (target: string | undefined, name: string): string | undefined =>
+  target === "database" ? `group:resource-db-${name}` : target === "keyValue" ? `group:resource-kv-${name}` : undefined;
 
 /** Secret owners whose values can reach `service`'s env (itself, its groups, services it reads). */
 export function ownersReaching(bp: EnvGraphShape, service: string): Set<string> {
@@ -46,6 +51,12 @@ export function ownersReaching(bp: EnvGraphShape, service: string): Set<string> 
     for (const source of Object.values(env ?? {}) as Ref[]) {
       if (source?.kind === "fromGroup" && source.name) visitGroup(source.name);
       if (source?.kind === "fromServiceEnv" && source.name) visitService(source.name);
+      // Resource references (data CLI, issue 7): a promoted restore moves the server, so its row rolls readers.
+      const refs = source?.kind === "fromDatabase" ? [{ target: "database", name: source.name }] : source?.kind === "fromKeyValue" ? [{ target: "keyValue", name: source.name }] : (source?.parts ?? []).filter((p) => p.kind === "ref");
+      for (const r of refs) {
+        const owner = r.name ? resourceOwner(r.target, r.name) : undefined;
+        if (owner) owners.add(owner);
+      }
     }
   };
   const visitGroup = (name: string) => {
@@ -120,4 +131,31 @@ function rerecord(deps: EnvChangeDeps, env: EnvironmentRow, owner: string, now: 
     if (touched) store.services.replaceAll(env.id, next.map((s) => ({ spec: s.spec, inputs: s.inputs, inputsDigest: s.inputsDigest })), now);
     return touched;
   });
+}
+
+/**
+ * The SecretStore's `onChange` for the daemon: once per burst of changes (coalesced in a
+ * microtask, so a PUT of a thousand values rebuilds the redactor once, not a thousand times,
+ * and after its transaction committed), rebuilds the redactor, re-records the digests the
+ * changes reach and requests a reconcile of every environment where one changed.
+ */
+export function secretChangeHandler(
+  deps: EnvChangeDeps & { readonly refreshRedactor: () => void; readonly requestReconcile: (environmentId: string) => void },
+): (projectId: string, environment: string, owner: string) => void {
+  const pending = new Map<string, readonly [string, string, string]>();
+  const flush = () => {
+    const changes = [...pending.values()];
+    pending.clear();
+    try {
+      deps.refreshRedactor();
+    } catch {
+      // A value that no longer decrypts cannot leak either; deploys reading it fail loudly.
+    }
+    const envs = new Set(changes.flatMap(([p, e, o]) => recordEnvChange(deps, p, e, o)));
+    for (const id of envs) deps.requestReconcile(id);
+  };
+  return (projectId, environment, owner) => {
+    if (pending.size === 0) queueMicrotask(flush);
+    pending.set(`${projectId}\u0000${environment}\u0000${owner}`, [projectId, environment, owner]);
+  };
 }

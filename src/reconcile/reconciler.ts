@@ -23,6 +23,8 @@ export interface ReconcilerDeps {
   readonly retryMaxMs: number;
   /** Every environment is re-enqueued this often, to catch drift nobody reported. */
   readonly resyncIntervalMs: number;
+  /** Pushes the route table to the router before rollouts (new services need their backend). */
+  readonly routing?: { refresh(): Promise<void> };
   /** Managed databases and key-value stores, provisioned before releases are cut. */
   readonly resources?: {
     ensure(env: EnvironmentRow, signal?: AbortSignal): Promise<void>;
@@ -159,6 +161,7 @@ export class Reconciler {
     const stopped = env.status === "stopping" || env.status === "stopped";
     if (!stopped) store.environments.setStatus(env.id, "reconciling", null, this.#now());
     if (!stopped && store.services.list(env.id).length > 0) await this.#d.resources?.ensure(env, signal);
+    await this.#d.routing?.refresh();
     let failures = 0;
     for (let pass = 0; pass < MAX_PASSES; pass++) {
       const actual = await engine.actual({ project: env.project, environment: env.name });
@@ -181,6 +184,7 @@ export class Reconciler {
     if (stopped) {
       await this.#d.resources?.stopEnvironment(env);
       store.environments.setStatus(env.id, "stopped", "stopped by request", this.#now(), env.generation);
+      await this.#d.routing?.refresh();
       events.emit({ type: "reconcile:done", scope, data: { environment: env.name, generation: env.generation, steps, ms: clock.now() - started } });
       return;
     }

@@ -143,6 +143,27 @@ export class ResourceManager {
     return this.#providersFor(env);
   }
 
+  /** The stored password of a resource (`kind` db|kv), for the data API (URLs, Redis INFO). */
+  password(env: EnvironmentRow, kind: "db" | "kv", name: string): string | undefined {
+    return this.#password(env, `group:resource-${kind}-${name}`);
+  }
+
+  /**
+   * After a resource's server changed under the environment (a promoted restore): re-reads the
+   * cached connection values (new port), then records the switch as variable SERVER of the
+   * resource's secret owner, set by `actor`. That row is part of the env version of every service
+   * referencing the resource (env-version.ts), so the secret store's onChange re-records their
+   * digests and requests a reconcile: new releases are cut with the new URL and rolled normally.
+   */
+  async refresh(env: EnvironmentRow, change?: { readonly kind: "db" | "kv"; readonly name: string; readonly server: string; readonly actor: string }): Promise<void> {
+    this.#values.delete(env.id);
+    await this.ensure(env);
+    if (!change) return;
+    const project = this.#d.store.projects.byId(env.projectId)!;
+    const owner: SecretOwner = `group:resource-${change.kind}-${change.name}`;
+    this.#d.secrets.store.set({ project: { id: project.id, name: project.name }, environment: env.name, owner, name: "SERVER" }, change.server, change.actor);
+  }
+
   /** Runs due data duties (archive check, backups, prune, verification points, drills). */
   async tick(): Promise<void> {
     for (const env of this.#d.store.environments.list()) {

@@ -152,6 +152,14 @@ describe("Router against a real HAProxy", { timeout: 60_000 }, () => {
     );
   });
 
+  test("a killed HAProxy is restarted by the supervisor with its instances back in rotation", async () => {
+    const { master, worker } = router.haproxyPids;
+    process.kill(worker, "SIGKILL");
+    process.kill(master!, "SIGKILL");
+    await eventually(async () => router.haproxyPids.worker !== worker && (await get(port, "shop.example.com", "/").catch(() => undefined))?.body === "web1 /", 20_000);
+    assert.equal((await get(port, "shop.example.com", "/api/x")).body, "api1 /api/x");
+  });
+
   test("request logs become per-service status counts and latency percentiles", async () => {
     await eventually(() => (router.requestMetrics(web)?.requests ?? 0) > 10);
     const m = router.requestMetrics(web)!;

@@ -105,6 +105,11 @@ export class Router {
     return this.#haproxy.api;
   }
 
+  /** PIDs of HAProxy's master and current worker (diagnostics, tests). */
+  get haproxyPids(): { readonly master: number | undefined; readonly worker: number } {
+    return { master: this.#haproxy.masterPid, worker: this.#haproxy.workerPid };
+  }
+
   get table(): RouteTable {
     return this.#table;
   }

@@ -136,6 +136,8 @@ describe("secrets through the API", () => {
     assert.equal(dk.status, 200, JSON.stringify(dk.json));
     assert.equal(dk.json.toVersion, dk.json.fromVersion + 1);
     assert.equal(dk.json.reencrypted, 2);
+    const scoped = t.daemon.store.tokens.create({ name: "shop-owner", role: "owner", projects: ["shop"] }, new Date().toISOString()).token;
+    assert.equal((await t.request("POST", "/v1/secrets/rotate-kek", {}, scoped)).status, 403, "a project-scoped owner cannot rotate every project's KEK");
     const kek = await t.request("POST", "/v1/secrets/rotate-kek", {});
     assert.equal(kek.status, 200, JSON.stringify(kek.json));
     assert.ok(kek.json.rewrapped >= 2);

@@ -12,7 +12,15 @@ const Instance = z.object({
   restarts: z.number(),
   startedAt: z.string().nullable(),
 });
-const Service = z.object({ name: z.string(), kind: z.string(), replicas: z.number(), release: z.number().nullable(), failed: z.boolean(), instances: z.array(Instance) });
+const Service = z.object({
+  name: z.string(),
+  kind: z.string(),
+  replicas: z.number(),
+  release: z.number().nullable(),
+  failed: z.boolean(),
+  urls: z.array(z.string()),
+  instances: z.array(Instance),
+});
 const Environment = z.object({
   project: z.string(),
   name: z.string(),
@@ -44,6 +52,7 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
           replicas: s.spec.replicas,
           release: release?.number ?? null,
           failed: s.failedDigest !== null && s.failedDigest === s.inputsDigest,
+          urls: deps.urls?.(s.spec.ref) ?? [],
           instances: store.instances.list(s.id).map((i) => ({
             id: i.id,
             state: i.state,

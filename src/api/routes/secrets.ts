@@ -238,8 +238,11 @@ export const secretRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
       },
     },
     async (request) => {
+      const p = request.principal!;
+      // The KEK wraps every project's keys: a token limited to some projects may not touch it.
+      if (p.projects.length > 0) throw new BerthError("BERTH_FORBIDDEN", { token: p.name, role: p.role, action: "rotate the key-encryption key of every project", required: "owner of all projects" });
       const s = secrets();
-      return rotateKek({ keyring: s.keyring, events: deps.bus }, s.kek, request.principal!.name);
+      return rotateKek({ keyring: s.keyring, events: deps.bus }, s.kek, p.name);
     },
   );
 };

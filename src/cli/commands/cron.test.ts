@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { MemoryEngine } from "../../engine/memory/memory-engine.ts";
 import { startTestDaemon, type TestDaemon, tempDir, writeProject } from "../../../test/helpers/daemon.ts";
 
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
@@ -44,7 +45,11 @@ describe("berth cron", () => {
   let t: TestDaemon;
   let env: Record<string, string>;
   before(async () => {
-    t = await startTestDaemon({ listen: true });
+    // `purge` fails (exit 1), everything else succeeds.
+    t = await startTestDaemon({
+      listen: true,
+      engine: ({ bus, openEnv }) => new MemoryEngine({ events: bus, openEnv, task: async (spec) => ({ exitCode: spec.command.includes("purge") ? 1 : 0 }) }),
+    });
     env = { BERTH_URL: t.daemon.url, BERTH_TOKEN: t.token };
     const dir = writeProject(join(tempDir(), "shop"), BLUEPRINT, { "report.js": "", "purge.js": "" });
     for (const environment of ["production", "staging"]) {
@@ -90,6 +95,16 @@ describe("berth cron", () => {
     const text = await berth(["cron", "run", "shop/production/purge"], env);
     assert.equal(text.status, 0, text.stderr);
     assert.match(text.stdout, /^triggered shop\/production\/purge: run \S+ \(manual\)/);
+  });
+
+  test("run --wait waits for the outcome and exits 1 unless the run succeeded", async () => {
+    const ok = await berth(["cron", "run", "shop/staging/report", "--wait", "--json"], env);
+    assert.equal(ok.status, 0, ok.stderr);
+    const run = JSON.parse(ok.stdout) as { status: string; trigger: string; exitCode: number };
+    assert.deepEqual([run.status, run.trigger, run.exitCode], ["succeeded", "manual", 0]);
+    const failed = await berth(["cron", "run", "purge", "--project", "shop", "--env", "staging", "--wait"], env);
+    assert.equal(failed.status, 1, failed.stderr);
+    assert.match(failed.stdout, /^shop\/staging\/purge: failed \(exit 1\) after \S+, attempt 1: exit code 1$/m);
   });
 
   test("clear errors: ambiguous name, unknown job, malformed name, bad flag, viewer token", async () => {

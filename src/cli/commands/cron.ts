@@ -19,6 +19,7 @@ interface Filter {
 interface RunView {
   id: string;
   job: string;
+  origin: string;
   trigger: string;
   attempt: number;
   status: string;
@@ -71,6 +72,31 @@ export async function resolveJob(client: ApiClient, name: string, opts: Filter):
 const ago = (iso: string | null) => iso ?? "-";
 const took = (ms: number | null) => (ms === null ? "-" : ms < 10_000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`);
 
+const FINAL = new Set(["succeeded", "failed", "timed-out", "replaced", "interrupted", "skipped", "abandoned", "missed"]);
+
+/**
+ * Polls until a triggered run has ended. A failed attempt that will be retried has its retry row
+ * recorded in the same transaction as its outcome, so "the newest attempt of this slot is final"
+ * means the run, retries included, is over. Ctrl-C stops waiting, not the run.
+ */
+async function waitForRun(client: ApiClient, job: JobView, run: RunView): Promise<RunView> {
+  const stop = new AbortController();
+  const onInt = () => stop.abort();
+  process.once("SIGINT", onInt);
+  try {
+    for (;;) {
+      const runs = await client.request<RunView[]>("GET", `${jobPath(job)}/runs?limit=200`);
+      const attempts = runs.filter((r) => r.origin === "manual" && r.scheduledAt === run.scheduledAt).sort((a, b) => b.attempt - a.attempt);
+      const newest = attempts[0];
+      if (newest && FINAL.has(newest.status)) return newest;
+      if (stop.signal.aborted) throw new BerthError("BERTH_USAGE", { detail: `stopped waiting; run ${run.id} goes on (see \`berth cron runs ${job.name}\`)` });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    process.removeListener("SIGINT", onInt);
+  }
+}
+
 export function registerCronCommands(program: Command, ctx: CliContext): void {
   const cron = program.command("cron").description("cron jobs: schedules, manual runs and run history");
   const narrowing = (c: Command) =>
@@ -99,15 +125,27 @@ export function registerCronCommands(program: Command, ctx: CliContext): void {
     process.stdout.write(`${table([["JOB", "SCHEDULE", "CONCURRENCY", "NEXT RUN", "LAST RUN"], ...rows])}\n`);
   });
 
-  narrowing(cron.command("run <job>").description("run a job now (recorded as a manual run; obeys its concurrency policy)")).action(
-    async (name: string, opts: Filter) => {
-      const client = ctx.client();
-      const job = await resolveJob(client, name, opts);
-      const run = await client.request<RunView>("POST", `${jobPath(job)}/runs`);
+  narrowing(
+    cron
+      .command("run <job>")
+      .description("run a job now (recorded as a manual run; obeys its concurrency policy)")
+      .option("--wait", "wait for the run (and its retries) to end; exit 1 unless it succeeded"),
+  ).action(async (name: string, opts: Filter & { wait?: boolean }) => {
+    const client = ctx.client();
+    const job = await resolveJob(client, name, opts);
+    const run = await client.request<RunView>("POST", `${jobPath(job)}/runs`);
+    if (!opts.wait) {
       if (opts.json) return printJson(run);
       process.stdout.write(`triggered ${job.name}: run ${run.id} (manual)\nfollow it with \`berth cron runs ${job.name}\`\n`);
-    },
-  );
+      return;
+    }
+    if (!opts.json) process.stderr.write(`triggered ${job.name}: run ${run.id} (manual); waiting for it to end\n`);
+    const last = await waitForRun(client, job, run);
+    if (last.status !== "succeeded") process.exitCode = 1;
+    if (opts.json) return printJson(last);
+    const exit = last.exitCode === null ? "" : ` (exit ${last.exitCode})`;
+    process.stdout.write(`${job.name}: ${last.status}${exit} after ${took(last.durationMs)}, attempt ${last.attempt}${last.reason ? `: ${last.reason}` : ""}\n`);
+  });
 
   narrowing(
     cron

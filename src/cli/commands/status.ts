@@ -15,6 +15,7 @@ export interface EnvStatus {
     replicas: number;
     release: number | null;
     failed: boolean;
+    urls?: string[];
     instances: { id: string; state: string; release: number | null; pid: number | null; port: number | null; restarts: number }[];
   }[];
 }

@@ -43,10 +43,12 @@ export async function syncAndWait(client: ApiClient, dir: string, environment: s
   return env;
 }
 
+/** Routed URLs first; services the router does not route show their instances' ports. */
 function urls(env: EnvStatus): string[] {
-  return env.services.flatMap((s) =>
-    s.instances.filter((i) => i.port).map((i) => `${s.name.padEnd(16)} http://127.0.0.1:${i.port}  (${s.kind}, instance ${i.id})`),
-  );
+  return env.services.flatMap((s) => {
+    if (s.urls && s.urls.length > 0) return s.urls.map((u) => `${s.name.padEnd(16)} ${u}  (${s.kind})`);
+    return s.instances.filter((i) => i.port).map((i) => `${s.name.padEnd(16)} http://127.0.0.1:${i.port}  (${s.kind}, instance ${i.id})`);
+  });
 }
 
 /** `berth up`, `berth down` and `berth deploy`. */

@@ -34,6 +34,10 @@ export interface ContractFixture {
   cleanup(): Promise<void>;
 }
 
+/** The redactor every contract fixture hands its engine: masks this one value. */
+export const CONTRACT_SECRET = "s3cret-contract-value";
+export const contractRedact = (text: string): string => text.split(CONTRACT_SECRET).join("[redacted]");
+
 /** An EventSink that keeps what it is given, for assertions. */
 export class RecordedEvents implements EventSink {
   readonly list: EventInput[] = [];

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { ActualService, Engine, Release, Rollout, RolloutEvent, ServiceRef, ServiceSpec, TaskSpec } from "../engine.ts";
 import { noTraffic } from "../engine.ts";
-import { type ContractFixture, contractSpec, eventually, livenessGate } from "./contract-fixture.ts";
+import { CONTRACT_SECRET, type ContractFixture, contractSpec, eventually, livenessGate } from "./contract-fixture.ts";
 
 export * from "./contract-fixture.ts";
 
@@ -196,6 +196,26 @@ export function runEngineContract(name: string, make: () => Promise<ContractFixt
       const none = [];
       for await (const l of fx.engine.logs({ service: ref, grep: "no-such-text" })) none.push(l);
       assert.equal(none.length, 0);
+    });
+
+    withFx("secret values are redacted from instance and task output before any sink", async (fx) => {
+      const ref = freshRef();
+      const release = await fx.release(ref, 1, CONTRACT_SECRET);
+      const spec = contractSpec(ref, fx.startCommand("ok"), { replicas: 1, kind: "worker", listens: false });
+      await apply(fx.engine, spec, release);
+      const onLog: string[] = [];
+      await fx.engine.runTask(
+        { id: "run_secret", kind: "oneoff", service: spec, release, command: fx.taskCommand({ kind: "print-env", name: "GREETING" }), extraEnv: {}, timeoutMs: 10_000, onLog: (l) => onLog.push(l.line) },
+        new AbortController().signal,
+      );
+      assert.deepEqual(onLog, ["[redacted]"]);
+      const lines = await eventually(async () => {
+        const out: string[] = [];
+        for await (const l of fx.engine.logs({ service: ref })) out.push(l.line);
+        return out.some((l) => l.startsWith("hello")) ? out : undefined;
+      }, 5000, "instance output");
+      assert.ok(lines.includes("hello worker [redacted]"), lines.join("|"));
+      assert.ok(!lines.some((l) => l.includes(CONTRACT_SECRET)));
     });
 
     withFx("logs() follows new lines until aborted", async (fx) => {

@@ -23,7 +23,7 @@ after(() => {
 
 /** Starts the engine in its own process; resolves with it and a reader of its JSON reports. */
 function daemon(mode: "deploy" | "adopt"): { child: ChildProcess; next: () => Promise<string> } {
-  const child = spawn(process.execPath, [join(import.meta.dirname, "daemon-harness.ts"), join(root, "state"), root, mode], { stdio: ["pipe", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [join(import.meta.dirname, "testing", "daemon-harness.ts"), join(root, "state"), root, mode], { stdio: ["pipe", "pipe", "inherit"] });
   children.push(child);
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   return { child, next: async () => (await lines.next()).value as string };

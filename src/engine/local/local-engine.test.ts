@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after } from "node:test";
-import { type ContractFixture, RecordedEvents, runEngineContract } from "../contract/engine-contract.ts";
+import { type ContractFixture, RecordedEvents, contractRedact, runEngineContract } from "../contract/engine-contract.ts";
 import { LocalEngine } from "./local-engine.ts";
-import { makeRelease, NODE, openTestEnv, startOf } from "./test-apps.ts";
+import { makeRelease, NODE, openTestEnv, startOf } from "./testing/test-apps.ts";
 
 const roots: string[] = [];
 after(() => {
@@ -15,7 +15,7 @@ async function fixture(sandbox?: boolean): Promise<ContractFixture> {
   const root = mkdtempSync(join(tmpdir(), "berth-local-"));
   roots.push(root);
   const events = new RecordedEvents();
-  const engine = new LocalEngine({ stateDir: join(root, "state"), events, openEnv: openTestEnv, portRange: { first: 31_000, last: 31_999 }, ...(sandbox === undefined ? {} : { sandbox }) });
+  const engine = new LocalEngine({ stateDir: join(root, "state"), events, openEnv: openTestEnv, redact: contractRedact, portRange: { first: 31_000, last: 31_999 }, ...(sandbox === undefined ? {} : { sandbox }) });
   await engine.start();
   return {
     engine,

@@ -55,6 +55,7 @@ export class LocalEngine implements Engine {
   readonly #bus = new EventEmitter();
   readonly #services = new Map<string, ServiceRecord & { rollout?: Rollout }>();
   readonly #engineId: string;
+  readonly #redact: (text: string) => string;
   #sup: Supervisor | undefined;
   #warned = false;
 
@@ -68,6 +69,7 @@ export class LocalEngine implements Engine {
     this.#sandboxed = options.sandbox ?? process.getuid?.() === 0;
     this.#cgroups = this.#sandboxed ? detectCgroups() : undefined;
     this.#logLimits = options.logLimits ?? defaultLogLimits;
+    this.#redact = options.redact ?? ((text) => text);
     const nodeHome = dirname(dirname(process.execPath));
     this.#readOnlyPaths = options.readOnlyPaths ?? (nodeHome.startsWith("/usr") ? [] : [nodeHome]);
     this.#bus.setMaxListeners(0);
@@ -99,8 +101,9 @@ export class LocalEngine implements Engine {
       service: (key) => this.#services.get(key),
       engineId: this.#engineId,
       prepare: (spec, release, id) => this.#prepare(spec, release, id),
-      logFile: (ref, id) => new LogFile(serviceDir(join(this.#o.stateDir, "logs"), ref), id, this.#logLimits, this.#o.redact),
+      logFile: (ref, id) => new LogFile(serviceDir(join(this.#o.stateDir, "logs"), ref), id, this.#logLimits),
       logLimits: this.#logLimits,
+      redact: this.#redact,
       onLine: (ref, line) => this.#bus.emit(serviceKey(ref), line),
       oomKills: (name) => this.#cgroups?.oomKills(name) ?? 0,
       removeCgroup: (name) => this.#cgroups?.remove(name),
@@ -125,7 +128,12 @@ export class LocalEngine implements Engine {
 
   apply(spec: ServiceSpec, release: Release, rollout: Rollout, signal: AbortSignal): AsyncIterable<RolloutEvent> {
     const sup = this.#running();
-    if (release.artifact.kind !== "dir") throw new BerthError("BERTH_ENGINE_ARTIFACT_UNSUPPORTED", { engine: this.name, kind: release.artifact.kind, release: release.number });
+    if (release.artifact.kind !== "dir") {
+      const detail = new BerthError("BERTH_ENGINE_ARTIFACT_UNSUPPORTED", { engine: this.name, kind: release.artifact.kind, release: release.number }).message;
+      return (async function* () {
+        yield { step: "failed", detail, ms: 0 } satisfies RolloutEvent;
+      })();
+    }
     return runRollout(this.#driver(sup), spec, release, rollout, signal, this.#clock);
   }
 
@@ -136,7 +144,7 @@ export class LocalEngine implements Engine {
     const opened = await this.#o.openEnv(spec.release);
     const prep = await this.#prepare(spec.service, spec.release, spec.id);
     const env = instanceEnv({ opened, extra: spec.extraEnv, engineId: `${this.#engineId}-task`, instanceId: spec.id, ref, release: spec.release, disks: prep.disks });
-    const file = new LogFile(serviceDir(join(this.#o.stateDir, "logs"), ref), spec.id, this.#logLimits, this.#o.redact);
+    const file = new LogFile(serviceDir(join(this.#o.stateDir, "logs"), ref), spec.id, this.#logLimits);
     const result = await runLocalTask({
       spec,
       env,
@@ -146,7 +154,8 @@ export class LocalEngine implements Engine {
       signal,
       clock: this.#clock,
       maxLineBytes: this.#logLimits.maxLineBytes,
-      onLine: (line: LogLine) => {
+      onLine: (raw: LogLine) => {
+        const line = { ...raw, line: this.#redact(raw.line) };
         file.append([line]);
         spec.onLog?.(line);
         this.#bus.emit(serviceKey(ref), line);

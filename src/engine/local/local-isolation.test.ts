@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -7,7 +7,7 @@ import { contractSpec, eventually, livenessGate, RecordedEvents } from "../contr
 import { noTraffic, type ServiceRef } from "../engine.ts";
 import { projectUserName } from "./isolation.ts";
 import { LocalEngine } from "./local-engine.ts";
-import { applyOrThrow, makeRelease, openTestEnv, startOf } from "./test-apps.ts";
+import { applyOrThrow, makeRelease, openTestEnv, startOf } from "./testing/test-apps.ts";
 
 const rollout = { policy: { kind: "stop-first" } as const, health: livenessGate, traffic: noTraffic };
 const isRoot = process.getuid?.() === 0;
@@ -75,6 +75,23 @@ describe("local engine isolation (root)", { skip: !isRoot && "needs root" }, () 
     assert.equal(after.state, "exited");
     assert.equal(after.lastExit?.oom, true);
     await engine.remove(ref, new AbortController().signal);
+  });
+
+  test("a CPU limit puts the instance in a cgroup with the matching quota", async () => {
+    const ref: ServiceRef = { project: "iso-cpu", environment: "production", service: "slow" };
+    const spec = contractSpec(ref, startOf("app.cjs"), { kind: "worker", listens: false, replicas: 1, limits: { cpuMillicores: 250, memoryBytes: 256 * 1024 * 1024 } });
+    await applyOrThrow(engine, spec, makeRelease(root, ref, 1), rollout);
+    const [inst] = (await engine.actual(ref))[0]!.instances;
+    const cgroupOf = readFileSync(`/proc/${inst!.pid}/cgroup`, "utf8");
+    if (existsSync("/sys/fs/cgroup/cgroup.controllers")) {
+      assert.match(readFileSync(`/sys/fs/cgroup/berth/${inst!.id}/cpu.max`, "utf8"), /^25000 100000/);
+    } else {
+      assert.match(cgroupOf, new RegExp(`cpu[^\\n]*:/berth/${inst!.id}`));
+      assert.equal(readFileSync(`/sys/fs/cgroup/cpu/berth/${inst!.id}/cpu.cfs_quota_us`, "utf8").trim(), "25000");
+      assert.equal(readFileSync(`/sys/fs/cgroup/memory/berth/${inst!.id}/memory.limit_in_bytes`, "utf8").trim(), String(256 * 1024 * 1024));
+    }
+    await engine.remove(ref, new AbortController().signal);
+    assert.equal(existsSync(`/sys/fs/cgroup/memory/berth/${inst!.id}`), false, "the cgroup is removed with the instance");
   });
 
   test("a task over its memory limit reports OOM", async () => {

@@ -8,7 +8,7 @@ import { noTraffic, type ServiceRef } from "../engine.ts";
 import { RecordingTraffic } from "../memory/memory-engine.ts";
 import { LocalEngine } from "./local-engine.ts";
 import { groupMembers } from "./proc.ts";
-import { applyOrThrow, makeRelease, openTestEnv, startOf } from "./test-apps.ts";
+import { applyOrThrow, makeRelease, openTestEnv, startOf } from "./testing/test-apps.ts";
 
 const rollout = { policy: { kind: "start-first", maxSurge: 2 } as const, health: livenessGate, traffic: noTraffic };
 
@@ -153,5 +153,14 @@ describe("local engine supervision", () => {
     }, 3000, "the adopted instance's last words");
     assert.ok(lines.includes("hello worker first"));
     await second.stop({ stopInstances: true });
+  });
+
+  test("an image artifact is refused with a failed rollout, not a throw", async () => {
+    const r = ref("imaged");
+    const rel = { ...makeRelease(root, r, 1), artifact: { kind: "image" as const, image: "x:1", digest: "sha256:x" } };
+    const out = [];
+    for await (const e of engine.apply(contractSpec(r, "x"), rel, rollout, new AbortController().signal)) out.push(e);
+    assert.equal(out.at(-1)?.step, "failed");
+    assert.match(out.at(-1)!.detail, /cannot run a 'image' artifact/);
   });
 });

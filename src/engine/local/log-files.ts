@@ -36,13 +36,11 @@ export function parseLogLine(text: string, instance: string): LogLine | undefine
 export class LogFile {
   readonly #path: string;
   readonly #limits: LogLimits;
-  readonly #redact: ((text: string) => string) | undefined;
   #fd: number;
   #size: number;
 
-  /** `redact` masks secret values in each line before it reaches the disk (issue 9). */
-  constructor(dir: string, instance: string, limits: LogLimits, redact?: (text: string) => string) {
-    this.#redact = redact;
+  /** Lines arrive already redacted (LogPump / runTask mask them before any sink, issue 9). */
+  constructor(dir: string, instance: string, limits: LogLimits) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.#path = join(dir, `${instance}.log`);
     this.#limits = limits;
@@ -52,8 +50,7 @@ export class LogFile {
 
   append(lines: readonly LogLine[]): void {
     if (lines.length === 0) return;
-    const redact = this.#redact;
-    const buf = Buffer.from(lines.map((l) => formatLogLine(redact ? { ...l, line: redact(l.line) } : l)).join(""));
+    const buf = Buffer.from(lines.map(formatLogLine).join(""));
     if (this.#size > 0 && this.#size + buf.length > this.#limits.maxFileBytes) this.#rotate();
     writeSync(this.#fd, buf);
     this.#size += buf.length;

@@ -14,7 +14,14 @@ export class LogPump {
   /** Resolves when every writer of both pipes has closed them (the group is gone). */
   readonly ended: Promise<void>;
 
-  constructor(instance: string, pipes: OutputPipes, file: LogFile, limits: LogLimits, onLine: (line: LogLine) => void) {
+  constructor(
+    instance: string,
+    pipes: OutputPipes,
+    file: LogFile,
+    limits: LogLimits,
+    onLine: (line: LogLine) => void,
+    redact: (text: string) => string = (t) => t,
+  ) {
     this.#file = file;
     const ends: Promise<void>[] = [];
     for (const [stream, path] of [["stdout", pipes.out], ["stderr", pipes.err]] as const) {
@@ -24,7 +31,8 @@ export class LogPump {
       const emit = (texts: string[]): void => {
         if (texts.length === 0) return;
         const at = new Date().toISOString();
-        const lines = texts.map((line) => ({ at, instance, stream, line }));
+        // Secrets are masked before the line is written anywhere.
+        const lines = texts.map((line) => ({ at, instance, stream, line: redact(line) }));
         file.append(lines);
         for (const l of lines) onLine(l);
       };

@@ -39,6 +39,7 @@ export interface SupervisorDeps {
   readonly pipesDir: string;
   readonly adoptPollMs: number;
   readonly logLimits: LogLimits;
+  readonly redact: (text: string) => string;
   service(key: string): (ServiceRecord & { rollout?: Rollout }) | undefined;
   prepare(spec: ServiceSpec, release: Release, name: string): Promise<Prepared>;
   logFile(ref: ServiceRef, instance: string): LogFile;
@@ -61,6 +62,8 @@ export interface Slot {
   timer?: NodeJS.Timeout;
   monitor?: HealthMonitor;
   cgroup?: string;
+  /** A start in progress; a stop waits for it so it cannot leave a process behind. */
+  launching?: Promise<void>;
 }
 
 /** Without a rollout (after a daemon restart, before the next apply): alive after the grace period. */
@@ -146,6 +149,7 @@ export class Supervisor {
     if (!slot) return;
     slot.stopping = true;
     clearTimeout(slot.timer);
+    await slot.launching?.catch(() => {});
     slot.monitor?.stop();
     const wasRunning = slot.proc?.alive() ?? false;
     slot.state = "draining";
@@ -231,12 +235,20 @@ export class Supervisor {
     const pipes = { out: join(this.#d.pipesDir, `${slot.rec.id}.out`), err: join(this.#d.pipesDir, `${slot.rec.id}.err`) };
     slot.pump?.close();
     slot.proc = proc;
-    slot.pump = new LogPump(slot.rec.id, pipes, this.#d.logFile(slot.rec.ref, slot.rec.id), this.#d.logLimits, (line) => this.#d.onLine(slot.rec.ref, line));
+    slot.pump = new LogPump(slot.rec.id, pipes, this.#d.logFile(slot.rec.ref, slot.rec.id), this.#d.logLimits, (line) => this.#d.onLine(slot.rec.ref, line), this.#d.redact);
     const run = ++slot.run;
     void proc.exited.then((info) => this.#onExit(slot, run, info));
   }
 
-  async #launch(slot: Slot): Promise<void> {
+  #launch(slot: Slot): Promise<void> {
+    const p = this.#doLaunch(slot);
+    slot.launching = p;
+    return p.finally(() => {
+      if (slot.launching === p) delete slot.launching;
+    });
+  }
+
+  async #doLaunch(slot: Slot): Promise<void> {
     const opened = await this.#d.openEnv(slot.release);
     const prep = await this.#d.prepare(slot.spec, slot.release, slot.rec.id);
     if (prep.cgroup) slot.cgroup = prep.cgroup;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { BerthError } from "../../core/errors.ts";
-import { type ContractFixture, contractSpec, eventually, livenessGate, RecordedEvents, runEngineContract } from "../contract/engine-contract.ts";
+import { type ContractFixture, contractSpec, eventually, livenessGate, RecordedEvents, contractRedact, runEngineContract } from "../contract/engine-contract.ts";
 import type { Release, RolloutEvent, ServiceRef } from "../engine.ts";
 import { MemoryEngine, RecordingTraffic } from "./memory-engine.ts";
 
@@ -19,6 +19,7 @@ function makeEngine(events = new RecordedEvents()): MemoryEngine {
   return new MemoryEngine({
     events,
     openEnv,
+    redact: contractRedact,
     startBehaviour: (spec, _release, env, log) => {
       if (spec.start === "app crash") return "crash";
       log(`hello ${env.PORT ?? "worker"} ${env.GREETING ?? ""}`);

@@ -78,6 +78,7 @@ export class MemoryEngine implements Engine {
   readonly name = "memory";
   readonly #events: EventSink;
   readonly #openEnv: EngineDeps["openEnv"];
+  readonly #redact: (text: string) => string;
   readonly #clock: Clock;
   readonly #task: TaskBehaviour;
   readonly #startBehaviour: StartBehaviour;
@@ -92,6 +93,7 @@ export class MemoryEngine implements Engine {
   constructor(options: MemoryEngineOptions) {
     this.#events = options.events;
     this.#openEnv = options.openEnv;
+    this.#redact = options.redact ?? ((text) => text);
     this.#clock = options.clock ?? systemClock;
     this.#task = options.task ?? (async () => ({ exitCode: 0 }));
     this.#startBehaviour = options.startBehaviour ?? (() => "run");
@@ -132,7 +134,7 @@ export class MemoryEngine implements Engine {
       ctl.abort();
     }, spec.timeoutMs);
     const log = (text: string, stream: "stdout" | "stderr" = "stdout"): void => {
-      const line: LogLine = { at: new Date(this.#clock.now()).toISOString(), instance: spec.id, stream, line: text };
+      const line: LogLine = { at: new Date(this.#clock.now()).toISOString(), instance: spec.id, stream, line: this.#redact(text) };
       this.#logs.append(serviceKey(spec.service.ref), line);
       spec.onLog?.(line);
     };
@@ -218,7 +220,7 @@ export class MemoryEngine implements Engine {
 
   /** Appends an output line as if the instance printed it. */
   writeLog(service: ServiceRef, instanceId: string, line: string, stream: "stdout" | "stderr" = "stdout"): void {
-    this.#logs.append(serviceKey(service), { at: new Date(this.#clock.now()).toISOString(), instance: instanceId, stream, line });
+    this.#logs.append(serviceKey(service), { at: new Date(this.#clock.now()).toISOString(), instance: instanceId, stream, line: this.#redact(line) });
   }
 
   /** Every task run so far, oldest first. */

@@ -4,17 +4,21 @@ import { createRoot } from "react-dom/client";
 // Baked in at build time from the blueprint's VITE_API_URL; same origin when absent.
 const API_URL = (import.meta.env.VITE_API_URL ?? "").replace(/\/$/, "");
 
+async function fetchBooks() {
+  const res = await fetch(`${API_URL}/books`);
+  return res.json();
+}
+
 function App() {
   const [books, setBooks] = useState([]);
   const [title, setTitle] = useState("");
   const [error, setError] = useState(null);
 
-  async function load() {
-    const res = await fetch(`${API_URL}/books`);
-    setBooks(await res.json());
-  }
+  const load = async () => setBooks(await fetchBooks());
   useEffect(() => {
-    load().catch((e) => setError(String(e.message ?? e)));
+    fetchBooks()
+      .then(setBooks)
+      .catch((e) => setError(String(e.message ?? e)));
   }, []);
 
   async function add(event) {

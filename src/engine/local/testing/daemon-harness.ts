@@ -5,10 +5,10 @@
  * the instances and waits; "stop" on stdin stops every instance and exits.
  */
 import { createInterface } from "node:readline";
-import type { EventInput } from "../../core/events.ts";
-import { contractSpec, livenessGate } from "../contract/contract-fixture.ts";
-import { noTraffic, type ServiceRef } from "../engine.ts";
-import { LocalEngine } from "./local-engine.ts";
+import type { EventInput } from "../../../core/events.ts";
+import { contractSpec, livenessGate } from "../../contract/contract-fixture.ts";
+import { noTraffic, type ServiceRef } from "../../engine.ts";
+import { LocalEngine } from "../local-engine.ts";
 import { makeRelease, openTestEnv, startOf } from "./test-apps.ts";
 
 const [stateDir, releaseRoot, mode] = process.argv.slice(2);

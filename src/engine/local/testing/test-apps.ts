@@ -4,8 +4,8 @@
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BerthError } from "../../core/errors.ts";
-import type { Release, ServiceRef } from "../engine.ts";
+import { BerthError } from "../../../core/errors.ts";
+import type { Release, ServiceRef } from "../../engine.ts";
 
 export const NODE = process.execPath;
 
@@ -72,12 +72,12 @@ export const startOf = (script: string, args = ""): string => `exec ${NODE} ${sc
 
 /** Applies and returns the rollout events, throwing when it failed. */
 export async function applyOrThrow(
-  engine: { apply: import("../engine.ts").Engine["apply"] },
-  spec: import("../engine.ts").ServiceSpec,
+  engine: { apply: import("../../engine.ts").Engine["apply"] },
+  spec: import("../../engine.ts").ServiceSpec,
   release: Release,
-  rollout: import("../engine.ts").Rollout,
-): Promise<import("../engine.ts").RolloutEvent[]> {
-  const out: import("../engine.ts").RolloutEvent[] = [];
+  rollout: import("../../engine.ts").Rollout,
+): Promise<import("../../engine.ts").RolloutEvent[]> {
+  const out: import("../../engine.ts").RolloutEvent[] = [];
   for await (const e of engine.apply(spec, release, rollout, new AbortController().signal)) out.push(e);
   if (out.at(-1)?.step !== "done") throw new Error(`rollout failed: ${JSON.stringify(out.at(-1))}`);
   return out;

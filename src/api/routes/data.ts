@@ -1,0 +1,234 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import type { Blueprint } from "../../blueprint/types.ts";
+import { BerthError } from "../../core/errors.ts";
+import { parseRestoreTarget } from "../../data/index.ts";
+import { ownersReaching } from "../../reconcile/env-version.ts";
+import type { EnvironmentRow } from "../../store/repositories/environments.ts";
+import type { ApiDeps } from "../types.ts";
+
+const EnvParams = z.object({ project: z.string(), environment: z.string() });
+const DbParams = EnvParams.extend({ name: z.string() });
+
+const Database = z.object({
+  resource: z.string(),
+  database: z.string(),
+  user: z.string(),
+  port: z.number(),
+  pooledPort: z.number().nullable(),
+  running: z.boolean(),
+  version: z.number().nullable(),
+});
+const KeyValue = z.object({ resource: z.string(), version: z.string(), maxmemory: z.string().nullable(), eviction: z.string().nullable(), persistence: z.string() });
+const Backup = z.object({
+  id: z.string(),
+  kind: z.enum(["base", "dump", "rdb"]),
+  resource: z.string(),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  sizeBytes: z.number(),
+  verified: z.boolean(),
+  startWal: z.string().optional(),
+});
+const Drill = z.object({ id: z.string(), at: z.string(), target: z.string(), backup: z.string(), ok: z.boolean(), rtoMs: z.number(), rpoMs: z.number(), tables: z.number(), detail: z.string() });
+const Url = z.object({ resource: z.string(), url: z.string(), host: z.string(), port: z.number(), user: z.string(), database: z.string().nullable(), pooledUrl: z.string().nullable() });
+const Restore = z.object({
+  restore: z.string(),
+  target: z.string(),
+  backup: z.string(),
+  port: z.number(),
+  dataDir: z.string(),
+  mode: z.enum(["promote", "keep"]),
+  ms: z.number(),
+  rolling: z.array(z.string()).describe("services that roll onto the restored server (promote only)"),
+});
+
+/**
+ * The data CLI's API (issue 7): `berth db list|url|backup|backups|restore|drill` and `berth kv
+ * info|cli`. Long operations (backup, restore, drill) run inside the request and emit
+ * `backup:*` / `restore:*` / `drill:*` events the CLI shows as progress; per environment they run
+ * one at a time. Connection URLs carry the password: owner role, audited, never masked.
+ */
+export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
+  const resources = () => {
+    if (!deps.resources) throw new BerthError("BERTH_INTERNAL", { detail: "managed resources are not configured in this daemon" });
+    return deps.resources;
+  };
+  const envOf = (p: { project: string; environment: string }) => deps.store.environments.require(p.project, p.environment);
+  const blueprint = (env: EnvironmentRow) => env.blueprint as Blueprint;
+  const declared = (env: EnvironmentRow, kind: "db" | "kv", name: string) => {
+    const bp = blueprint(env);
+    const list = kind === "db" ? bp.databases : bp.keyValues;
+    const r = list.find((x) => x.name === name);
+    if (!r) {
+      const names = list.map((x) => x.name).join(", ") || "none";
+      throw new BerthError("BERTH_NOT_FOUND", { kind: `${kind === "db" ? "database" : "key-value store"} (declared in ${env.project}/${env.name}: ${names})`, name });
+    }
+    return r;
+  };
+  const passwordOf = (env: EnvironmentRow, kind: "db" | "kv", name: string) => {
+    const pw = resources().password(env, kind, name);
+    if (!pw) throw new BerthError("BERTH_DATA_NOT_RUNNING", { kind: kind === "db" ? "postgres" : "redis", name });
+    return pw;
+  };
+  /** Long data operations of one environment run one after another, never side by side. */
+  const chains = new Map<string, Promise<unknown>>();
+  const serial = <T>(env: EnvironmentRow, fn: () => Promise<T>): Promise<T> => {
+    const run = (chains.get(env.id) ?? Promise.resolve()).then(fn, fn);
+    chains.set(
+      env.id,
+      run.catch(() => {}),
+    );
+    return run;
+  };
+
+  app.get(
+    "/v1/projects/:project/environments/:environment/databases",
+    {
+      config: { role: "viewer" },
+      schema: { tags: ["data"], description: "Managed PostgreSQL databases and Redis stores of the environment.", params: EnvParams, response: { 200: z.object({ databases: z.array(Database), keyValues: z.array(KeyValue) }) } },
+    },
+    async (request) => {
+      const env = envOf(request.params);
+      const bp = blueprint(env);
+      const running = bp.databases.length > 0 ? resources().providers(env).pg.list() : [];
+      const databases = bp.databases.map((d) => {
+        const s = running.find((r) => r.resource === d.name);
+        return { resource: d.name, database: s?.database ?? d.databaseName, user: s?.user ?? d.user, port: s?.port ?? 0, pooledPort: s?.pooledPort ?? null, running: s?.running ?? false, version: s?.version ?? null };
+      });
+      const keyValues = bp.keyValues.map((k) => ({ resource: k.name, version: String(k.version), maxmemory: k.maxmemoryBytes ? String(k.maxmemoryBytes) : null, eviction: k.eviction, persistence: k.persistence }));
+      return { databases, keyValues };
+    },
+  );
+
+  app.get(
+    "/v1/projects/:project/environments/:environment/databases/:name/url",
+    {
+      config: { role: "owner", audit: true, revealsSecret: true },
+      schema: { tags: ["data"], description: "The connection URL, password included. Owner role; audited.", params: DbParams, response: { 200: Url } },
+    },
+    async (request, reply) => {
+      const env = envOf(request.params);
+      declared(env, "db", request.params.name);
+      const c = await resources().providers(env).pg.connection(request.params.name, passwordOf(env, "db", request.params.name));
+      reply.header("cache-control", "no-store");
+      return { resource: request.params.name, url: c.connectionString, host: c.host, port: c.port, user: c.user, database: c.database ?? null, pooledUrl: c.pooledConnectionString ?? null };
+    },
+  );
+
+  app.get(
+    "/v1/projects/:project/environments/:environment/databases/:name/backups",
+    { config: { role: "viewer" }, schema: { tags: ["data"], params: DbParams, response: { 200: z.object({ backups: z.array(Backup), drills: z.array(Drill) }) } } },
+    async (request) => {
+      const env = envOf(request.params);
+      declared(env, "db", request.params.name);
+      const pg = resources().providers(env).pg;
+      const strip = ({ path: _p, ...b }: { path: string } & z.infer<typeof Backup>) => b;
+      return { backups: (await pg.backups(request.params.name)).map(strip), drills: await pg.drills(request.params.name) };
+    },
+  );
+
+  app.post(
+    "/v1/projects/:project/environments/:environment/databases/:name/backups",
+    {
+      config: { role: "deployer" },
+      schema: {
+        tags: ["data"],
+        description: "Takes a verified base backup (or a logical dump with kind=dump) now.",
+        params: DbParams,
+        body: z.strictObject({ kind: z.enum(["base", "dump"]).default("base") }).optional(),
+        response: { 201: Backup },
+      },
+    },
+    async (request, reply) => {
+      const env = envOf(request.params);
+      declared(env, "db", request.params.name);
+      const pg = resources().providers(env).pg;
+      const kind = request.body?.kind ?? "base";
+      const { path: _p, ...b } = await serial(env, () => (kind === "dump" ? pg.dump(request.params.name) : pg.backup(request.params.name)));
+      reply.status(201);
+      return b;
+    },
+  );
+
+  app.post(
+    "/v1/projects/:project/environments/:environment/databases/:name/restores",
+    {
+      config: { role: "owner" },
+      schema: {
+        tags: ["data"],
+        description:
+          "Restores into a new instance: to a time, a backup id, `point:<name>` or `latest`. Without `keep` the new instance is promoted and the services using it roll onto it; the old data directory is kept.",
+        params: DbParams,
+        body: z.strictObject({ to: z.string().min(1), keep: z.boolean().default(false) }),
+        response: { 200: Restore },
+      },
+    },
+    async (request) => {
+      const env = envOf(request.params);
+      const { name } = request.params;
+      declared(env, "db", name);
+      const target = parseRestoreTarget(request.body.to);
+      const mode = request.body.keep ? "keep" : "promote";
+      const pg = resources().providers(env).pg;
+      const r = await serial(env, () => pg.restore(name, target, { mode }));
+      let rolling: string[] = [];
+      if (mode === "promote") {
+        await resources().refresh(env, { kind: "db", name, server: r.restore, actor: request.principal!.name });
+        const bp = blueprint(env);
+        rolling = bp.services.filter((s) => ownersReaching(bp, s.name).has(`group:resource-db-${name}`)).map((s) => s.name);
+      }
+      return { restore: r.restore, target: request.body.to, backup: r.backup, port: r.port, dataDir: r.dataDir, mode: r.mode, ms: r.ms, rolling };
+    },
+  );
+
+  app.post(
+    "/v1/projects/:project/environments/:environment/databases/:name/drills",
+    {
+      config: { role: "deployer" },
+      schema: {
+        tags: ["data"],
+        description: "Runs a restore drill now: a recent verification point restored into a scratch instance and compared. Fails loudly.",
+        params: DbParams,
+        response: { 201: Drill },
+      },
+    },
+    async (request, reply) => {
+      const env = envOf(request.params);
+      declared(env, "db", request.params.name);
+      const pg = resources().providers(env).pg;
+      const d = await serial(env, () => pg.drill(request.params.name));
+      reply.status(201);
+      return d;
+    },
+  );
+
+  app.get(
+    "/v1/projects/:project/environments/:environment/key-values/:name/info",
+    {
+      config: { role: "viewer" },
+      schema: { tags: ["data"], description: "Redis INFO plus the effective maxmemory, eviction policy and AOF setting.", params: DbParams, response: { 200: z.object({ resource: z.string(), info: z.record(z.string(), z.string()) }) } },
+    },
+    async (request) => {
+      const env = envOf(request.params);
+      declared(env, "kv", request.params.name);
+      const info = await resources().providers(env).redis.info(request.params.name, passwordOf(env, "kv", request.params.name));
+      return { resource: request.params.name, info };
+    },
+  );
+
+  app.get(
+    "/v1/projects/:project/environments/:environment/key-values/:name/url",
+    {
+      config: { role: "owner", audit: true, revealsSecret: true },
+      schema: { tags: ["data"], description: "The Redis URL, password included. Owner role; audited.", params: DbParams, response: { 200: Url } },
+    },
+    async (request, reply) => {
+      const env = envOf(request.params);
+      declared(env, "kv", request.params.name);
+      const c = await resources().providers(env).redis.connection(request.params.name, passwordOf(env, "kv", request.params.name));
+      reply.header("cache-control", "no-store");
+      return { resource: request.params.name, url: c.connectionString, host: c.host, port: c.port, user: c.user, database: null, pooledUrl: null };
+    },
+  );
+};

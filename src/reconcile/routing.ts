@@ -1,0 +1,83 @@
+/**
+ * Routing for the whole daemon: the route table is derived from every running environment's
+ * services (web and static are public; private and workers never are), pushed to the router
+ * before an environment's rollouts, and the deploy pipeline's traffic port only touches services
+ * the router routes.
+ */
+import type { Route as BlueprintRoute } from "../blueprint/types.ts";
+import type { ServiceRef, TrafficPort } from "../engine/engine.ts";
+import { serviceKey } from "../engine/engine.ts";
+import type { Router } from "../router/router.ts";
+import { backendName, buildRouteTable, generatedHost, type RouteService, type RouteTable } from "../router/routes.ts";
+import type { Store } from "../store/store.ts";
+
+interface RoutedExtra {
+  readonly domains?: readonly string[];
+  readonly routes?: readonly BlueprintRoute[];
+}
+
+/** Public services of every environment that is not stopped, as the router wants them. */
+export function routeServices(store: Store): RouteService[] {
+  const out: RouteService[] = [];
+  for (const env of store.environments.list()) {
+    if (env.status === "stopping" || env.status === "stopped") continue;
+    for (const s of store.services.list(env.id)) {
+      if (s.kind !== "web" && s.kind !== "static") continue;
+      const extra = ((s.inputs as { extra?: RoutedExtra }).extra ?? {}) as RoutedExtra;
+      const routes = extra.routes ?? [];
+      out.push({
+        ref: s.spec.ref,
+        kind: s.kind,
+        domains: [...(extra.domains ?? []), ...routes.flatMap((r) => (r.domain ? [r.domain] : []))],
+        pathPrefixes: routes.filter((r) => !r.domain && r.path !== "/").map((r) => r.path),
+        health: { path: s.spec.health.path ?? "/", intervalMs: s.spec.health.intervalMs, timeoutMs: s.spec.health.timeoutMs },
+      });
+    }
+  }
+  return out;
+}
+
+export class Routing {
+  readonly #router: Router;
+  readonly #store: Store;
+  readonly #baseDomain: string;
+  readonly #httpPort: number;
+  #table: RouteTable | undefined;
+  readonly #routed = new Set<string>();
+
+  constructor(deps: { router: Router; store: Store; baseDomain: string; httpPort: number }) {
+    this.#router = deps.router;
+    this.#store = deps.store;
+    this.#baseDomain = deps.baseDomain;
+    this.#httpPort = deps.httpPort;
+  }
+
+  /** Rebuilds the table from the store and applies it (the router reloads only on change). */
+  async refresh(): Promise<void> {
+    const services = routeServices(this.#store);
+    this.#table = buildRouteTable(services, { baseDomain: this.#baseDomain });
+    await this.#router.setRoutes(this.#table);
+    this.#routed.clear();
+    for (const s of services) this.#routed.add(serviceKey(s.ref));
+  }
+
+  /** The traffic port for deploys: routed services go through HAProxy's runtime API. */
+  readonly traffic: TrafficPort = {
+    add: async (service, instanceId, endpoint) => {
+      if (this.#routed.has(serviceKey(service))) await this.#router.trafficPort.add(service, instanceId, endpoint);
+    },
+    remove: async (service, instanceId, options) => {
+      if (this.#routed.has(serviceKey(service))) await this.#router.trafficPort.remove(service, instanceId, options);
+    },
+  };
+
+  /** Public URLs of a service (generated host first), as users open them. */
+  urls(ref: ServiceRef): string[] {
+    if (!this.#routed.has(serviceKey(ref))) return [];
+    const port = this.#httpPort === 80 ? "" : `:${this.#httpPort}`;
+    const backend = backendName(ref);
+    const hosts = new Set([generatedHost(ref, this.#baseDomain)]);
+    for (const r of this.#table?.routes ?? []) if (r.backend === backend) hosts.add(r.host);
+    return [...hosts].map((h) => `http://${h}${port}`);
+  }
+}
