@@ -8,7 +8,8 @@
  * time from `kill -9` of an instance to the datagram of its replacement (so both sides include
  * Node's own start-up). Each instance is killed once: Berth's first restart is immediate, later
  * ones back off (1 s, 2 s, ...), PM2 restarts at once by default. Supervisor RSS: the Berth engine
- * runs in its own process (this file with --daemon); PM2's is its God daemon.
+ * runs in its own process (a small JavaScript driver of the compiled engine); PM2's is its God
+ * daemon.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
@@ -30,53 +31,40 @@ const { values: args } = parseArgs({
     instances: { type: "string", default: "50" },
     kills: { type: "string", default: "30" },
     sandbox: { type: "boolean", default: false },
-    daemon: { type: "boolean", default: false },
-    dir: { type: "string" },
-    engine: { type: "string" },
-    port: { type: "string" },
   },
 });
 const N = Number(args.instances);
 const KILLS = Math.min(Number(args.kills), N);
 
 
-/** --daemon: the Berth side's supervisor process (the engine as the daemon runs it). */
-async function runBerthDaemon(): Promise<void> {
-  const { LocalEngine } = (await import(args.engine!)) as typeof import("../src/engine/local/local-engine.ts");
-  const dir = args.dir!;
-  const engine = new LocalEngine({
-    stateDir: join(dir, "state"),
-    events: { emit: () => {} },
-    openEnv: async (r) => JSON.parse(r.sealedEnv) as Record<string, string>,
-    sandbox: args.sandbox,
-  });
-  await engine.start();
-  const ref = { project: "bench", environment: "production", service: "app" };
-  const health = { intervalMs: 1000, timeoutMs: 1000, unhealthyThreshold: 3, healthyThreshold: 1, graceMs: 200, deployTimeoutMs: 60_000 };
-  const spec = {
-    ref, kind: "worker" as const, replicas: N, singleton: false, start: `exec ${process.execPath} app.cjs`, listens: false, health,
-    restart: { policy: "always" as const }, shutdownDelayMs: 5000, limits: {}, disks: [],
-  };
-  const release = { id: "rel_bench", number: 1, service: ref, artifact: { kind: "dir" as const, path: join(dir, "app"), digest: "x" }, sealedEnv: JSON.stringify({ BENCH_UDP_PORT: args.port }) };
-  // A gate that only waits out the grace period: the app has no port.
-  const gate = {
-    wait: async (i: { alive: () => boolean }, h: typeof health) => {
-      await new Promise((r) => setTimeout(r, h.graceMs));
-      return { ok: i.alive(), detail: "" };
-    },
-  };
-  const traffic = { add: async () => {}, remove: async () => {} };
-  for await (const e of engine.apply(spec, release, { policy: { kind: "start-first", maxSurge: N }, health: gate, traffic }, new AbortController().signal)) {
-    if (e.step === "failed") throw new Error(e.detail);
-  }
-  process.stdout.write("ready\n");
-  for await (const line of createInterface({ input: process.stdin })) {
-    if (line === "stop") {
-      await engine.stop({ stopInstances: true });
-      process.exit(0);
-    }
-  }
+/**
+ * The Berth side's supervisor process, as plain JavaScript so that (with the compiled engine) no
+ * type stripper sits in its memory. argv: ENGINE_MODULE DIR UDP_PORT INSTANCES SANDBOX(0|1).
+ */
+const DAEMON = `
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+const [enginePath, dir, port, instances, sandbox] = process.argv.slice(2);
+const N = Number(instances);
+const { LocalEngine } = await import(enginePath);
+const engine = new LocalEngine({ stateDir: join(dir, "state"), events: { emit: () => {} }, openEnv: async (r) => JSON.parse(r.sealedEnv), sandbox: sandbox === "1" });
+await engine.start();
+const ref = { project: "bench", environment: "production", service: "app" };
+const health = { intervalMs: 1000, timeoutMs: 1000, unhealthyThreshold: 3, healthyThreshold: 1, graceMs: 200, deployTimeoutMs: 60000 };
+const spec = { ref, kind: "worker", replicas: N, singleton: false, start: "exec " + process.execPath + " app.cjs", listens: false, health,
+  restart: { policy: "always" }, shutdownDelayMs: 5000, limits: {}, disks: [] };
+const release = { id: "rel_bench", number: 1, service: ref, artifact: { kind: "dir", path: join(dir, "app"), digest: "x" }, sealedEnv: JSON.stringify({ BENCH_UDP_PORT: port }) };
+// The app has no port: a gate that waits out the grace period.
+const gate = { wait: async (i, h) => { await new Promise((r) => setTimeout(r, h.graceMs)); return { ok: i.alive(), detail: "" }; } };
+const traffic = { add: async () => {}, remove: async () => {} };
+for await (const e of engine.apply(spec, release, { policy: { kind: "start-first", maxSurge: N }, health: gate, traffic }, new AbortController().signal)) {
+  if (e.step === "failed") throw new Error(e.detail);
 }
+process.stdout.write("ready\\n");
+for await (const line of createInterface({ input: process.stdin })) {
+  if (line === "stop") { await engine.stop({ stopInstances: true }); process.exit(0); }
+}
+`;
 
 /**
  * The compiled engine from dist/ when it is up to date (that is what `berth server` runs: no type
@@ -87,7 +75,7 @@ function engineModule(): { path: string; compiled: boolean } {
   const built = join(root, "dist", ".built");
   const js = join(root, "dist", "engine", "local", "local-engine.js");
   if (existsSync(built) && existsSync(js)) {
-    const stale = execFileSync("find", [join(root, "src", "engine"), join(root, "src", "core"), "-newer", built, "-name", "*.ts", "-print", "-quit"], { encoding: "utf8" }).trim();
+    const stale = execFileSync("find", [join(root, "src", "engine"), "-newer", built, "-name", "*.ts", "-print", "-quit"], { encoding: "utf8" }).trim();
     if (!stale) return { path: js, compiled: true };
   }
   return { path: join(root, "src", "engine", "local", "local-engine.ts"), compiled: false };
@@ -178,9 +166,10 @@ async function benchBerth(dir: string, up: UpListener, port: number): Promise<Re
   up.latest.clear();
   const mod = engineModule();
   // The same Node flags as bin/berth gives the daemon.
+  writeFileSync(join(dir, "daemon.mjs"), DAEMON);
   const child = spawn(
     process.execPath,
-    ["--max-semi-space-size=1", import.meta.filename, "--daemon", "--dir", dir, "--port", String(port), "--instances", String(N), "--engine", mod.path, ...(args.sandbox ? ["--sandbox"] : [])],
+    ["--max-semi-space-size=1", join(dir, "daemon.mjs"), mod.path, dir, String(port), String(N), args.sandbox ? "1" : "0"],
     { stdio: ["pipe", "pipe", "inherit"] },
   );
   console.log(`berth engine: ${mod.compiled ? "compiled dist/ (as the daemon runs it)" : "TypeScript sources (dist/ is stale: run scripts/build.sh for the daemon's figure)"}`);
@@ -235,5 +224,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (args.daemon) await runBerthDaemon();
-else await main();
+await main();

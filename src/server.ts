@@ -139,7 +139,10 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       makeSealer({
         store,
         secrets,
-        resources: (env) => resources.values(env),
+        resources: async (env) => ({
+          ...(await resources.values(env)),
+          services: routing?.serviceValues(env.project, env.name, store.services.list(env.id).map((s) => s.name)) ?? {},
+        }),
         onSensitive: addSensitive,
       });
     // The HAProxy data plane (issue 6): started, supervised and stopped by the daemon.

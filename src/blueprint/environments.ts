@@ -66,13 +66,16 @@ export function overridePath(source: Obj, envName: string, path: readonly (strin
 
 /**
  * The blueprint as one environment runs it: overrides applied, `environment` set. Environment
- * names not defined in the file are accepted for previews (`preview-<n>`) when previews are on.
+ * names not defined in the file are accepted for previews (`preview-<n>`) when previews are on,
+ * and `development` (what `berth up` runs) always is.
  * Throws BERTH_BLUEPRINT_ENVIRONMENT_UNKNOWN otherwise.
  */
 export function resolveEnvironment(bp: Blueprint, envName: string): Blueprint {
   const declared = bp.environments.find((e) => e.name === envName);
   const isPreview = !declared && envName.startsWith("preview") && bp.previews.mode !== "off";
-  if (!declared && !isPreview) {
+  // `berth up` runs any blueprint locally as `development`: the base blueprint, no overrides.
+  const isDevelopment = !declared && envName === "development";
+  if (!declared && !isPreview && !isDevelopment) {
     throw new BerthError("BERTH_BLUEPRINT_ENVIRONMENT_UNKNOWN", { name: envName, known: bp.environments.map((e) => e.name).join(", ") || "none" });
   }
   const baseName = declared ? envName : bp.previews.baseEnvironment;

@@ -10,6 +10,7 @@ import { buildErrors } from "./errors/build.ts";
 import { routerErrors } from "./errors/router.ts";
 import { cronErrors } from "./errors/cron.ts";
 import { dataErrors } from "./errors/data.ts";
+import { dataCliErrors } from "./errors/data-cli.ts";
 import { secretsErrors } from "./errors/secrets.ts";
 import { engineErrors } from "./errors/engine.ts";
 import { blueprintErrors } from "./errors/blueprint.ts";
@@ -22,6 +23,7 @@ export const catalogue = {
   ...routerErrors,
   ...cronErrors,
   ...dataErrors,
+  ...dataCliErrors,
   ...secretsErrors,
   ...engineErrors,
   ...blueprintErrors,

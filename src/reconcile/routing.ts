@@ -80,4 +80,20 @@ export class Routing {
     for (const r of this.#table?.routes ?? []) if (r.backend === backend) hosts.add(r.host);
     return [...hosts].map((h) => `http://${h}${port}`);
   }
+
+  /**
+   * Addresses of an environment's routed services, as `fromService` / `${svc.prop}` read them.
+   * Private services have no routed address yet (their references fail with a clear reason).
+   */
+  serviceValues(project: string, environment: string, services: readonly string[]): Record<string, Record<string, string>> {
+    const out: Record<string, Record<string, string>> = {};
+    for (const service of services) {
+      const [url] = this.urls({ project, environment, service });
+      if (!url) continue;
+      const u = new URL(url);
+      const port = u.port || "80";
+      out[service] = { host: u.hostname, port, hostport: `${u.hostname}:${port}`, url, publicUrl: url, publicHost: u.hostname };
+    }
+    return out;
+  }
 }
