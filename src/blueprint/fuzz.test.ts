@@ -3,7 +3,7 @@
  * exception escapes, and every error is located (line, column, path) and has a hint.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -13,7 +13,9 @@ import { type Diagnostic, parseBlueprint } from "./index.ts";
 
 const RUNS = Number(process.env.BERTH_FUZZ_RUNS ?? 300);
 const examplesDir = fileURLToPath(new URL("../../examples/", import.meta.url));
-const examples = readdirSync(examplesDir).map((d) => readFileSync(join(examplesDir, d, "berth.yaml"), "utf8"));
+const examples = readdirSync(examplesDir)
+  .filter((d) => existsSync(join(examplesDir, d, "berth.yaml")))
+  .map((d) => readFileSync(join(examplesDir, d, "berth.yaml"), "utf8"));
 
 function checkLocated(text: string): void {
   const r = parseBlueprint(text, { file: "fuzz.yaml" });

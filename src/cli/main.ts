@@ -10,6 +10,7 @@ import { registerAccountCommands } from "./commands/account.ts";
 import { registerAuditCommand } from "./commands/audit.ts";
 import { registerEnvCommands } from "./commands/env.ts";
 import { registerCronCommands } from "./commands/cron.ts";
+import { registerDataCommands } from "./commands/data.ts";
 import { registerEventsCommand } from "./commands/events.ts";
 import { registerReleaseCommands } from "./commands/releases.ts";
 import { registerServerCommand } from "./commands/server.ts";
@@ -39,6 +40,7 @@ export async function buildProgram(ctx: CliContext): Promise<Command> {
   registerEnvCommands(program, ctx);
   registerAuditCommand(program, ctx);
   registerCronCommands(program, ctx); // cron (issue 8)
+  registerDataCommands(program, ctx); // managed data (issue 7)
   const blueprintCommands = new URL("./commands/blueprint.ts", import.meta.url);
   if (existsSync(blueprintCommands)) {
     const mod = (await import(blueprintCommands.href)) as { registerBlueprintCommands?: (p: Command) => void };

@@ -162,7 +162,6 @@ export class Reconciler {
     if (!stopped) store.environments.setStatus(env.id, "reconciling", null, this.#now());
     if (!stopped && store.services.list(env.id).length > 0) await this.#d.resources?.ensure(env, signal);
     await this.#d.routing?.refresh();
-    let failures = 0;
     for (let pass = 0; pass < MAX_PASSES; pass++) {
       const actual = await engine.actual({ project: env.project, environment: env.name });
       const todo = plan(this.#desired(env), actual);
@@ -170,12 +169,12 @@ export class Reconciler {
       for (const step of todo) {
         if (signal.aborted) return;
         const t0 = clock.now();
-        const ok = await this.#execute(env, step, actual.find((a) => a.ref.service === step.service)?.releaseId, signal);
-        if (!ok) failures++;
+        await this.#execute(env, step, actual.find((a) => a.ref.service === step.service)?.releaseId, signal);
         steps++;
         events.emit({ type: "reconcile:step", scope, data: { environment: env.name, step: step.kind, target: step.service, ms: clock.now() - t0 } });
       }
-      if (failures > 0) break; // failed deploys wait for a new request; the rest converged
+      // A failed step marks its inputs failed, so the next pass skips it while the other
+      // services (e.g. a release cut in this pass) still converge now rather than at the resync.
     }
     for (const s of store.services.list(env.id)) {
       const a = (await engine.actual({ project: env.project, environment: env.name })).find((x) => x.ref.service === s.name);

@@ -4,6 +4,8 @@
  * is root; the superuser is reached only over a private Unix socket with peer authentication.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { BerthError } from "../../core/errors.ts";
@@ -36,7 +38,9 @@ export class PgInstance {
     this.name = opts.name;
     this.dir = opts.dir;
     this.dataDir = join(opts.dir, "data");
-    this.socketDir = join(opts.dir, "run");
+    // A Unix socket path may be at most 107 bytes; deep data dirs get a short, stable socket dir.
+    const local = join(opts.dir, "run");
+    this.socketDir = local.length + "/.s.PGSQL.65535".length < 100 ? local : join(tmpdir(), `berth-pg-${createHash("sha256").update(local).digest("hex").slice(0, 16)}`);
     this.logPath = join(opts.dir, "server.log");
     this.bins = opts.bins;
     this.runAs = opts.runAs;

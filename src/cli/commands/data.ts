@@ -1,0 +1,231 @@
+/**
+ * `berth db list|url|psql|backup|backups|restore|drill` and `berth kv info|cli` (issue 7),
+ * all through the daemon's API. The resource is named by its blueprint name (`db`, `cache`);
+ * when the environment has exactly one, the name may be left out. Long operations show
+ * progress on stderr; every failure exits non-zero with the catalogue's code.
+ */
+import type { Command } from "commander";
+import { BerthError } from "../../core/errors.ts";
+import type { ApiClient } from "../client.ts";
+import type { CliContext } from "../context.ts";
+import { outFor, printJson, progress, table } from "../output.ts";
+import { lastSeq } from "../wait.ts";
+import { psqlCommand, type ResourceUrl, redisCliCommand, runClient } from "./data-clients.ts";
+import { waitForSwitch, withDataProgress } from "./data-progress.ts";
+import { projectOf } from "./env.ts";
+
+interface Where {
+  project?: string;
+  env: string;
+  json?: boolean;
+}
+
+/** The API's shapes (src/api/routes/data.ts). */
+interface DatabaseView {
+  resource: string;
+  database: string;
+  user: string;
+  port: number;
+  pooledPort: number | null;
+  running: boolean;
+  version: number | null;
+}
+interface KeyValueView {
+  resource: string;
+  version: string;
+  maxmemory: string | null;
+  eviction: string | null;
+  persistence: string;
+}
+interface BackupView {
+  id: string;
+  kind: string;
+  startedAt: string;
+  finishedAt: string;
+  sizeBytes: number;
+  verified: boolean;
+}
+interface DrillView {
+  id: string;
+  at: string;
+  target: string;
+  backup: string;
+  ok: boolean;
+  rtoMs: number;
+  rpoMs: number;
+  tables: number;
+  detail: string;
+}
+interface RestoreView {
+  restore: string;
+  target: string;
+  backup: string;
+  port: number;
+  dataDir: string;
+  mode: "promote" | "keep";
+  ms: number;
+  rolling: string[];
+}
+
+const enc = encodeURIComponent;
+const envPath = (o: Where) => `/v1/projects/${enc(projectOf(o))}/environments/${enc(o.env)}`;
+
+function mb(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.ceil(bytes / 1024)} KB`;
+}
+
+/** The named resource, or the environment's only one of that kind. */
+async function resourceName(client: ApiClient, o: Where, kind: "db" | "kv", name: string | undefined): Promise<string> {
+  if (name) return name;
+  const all = await client.request<{ databases: DatabaseView[]; keyValues: KeyValueView[] }>("GET", `${envPath(o)}/databases`);
+  const names = (kind === "db" ? all.databases : all.keyValues).map((r) => r.resource);
+  if (names.length === 1) return names[0]!;
+  const what = kind === "db" ? "database" : "key-value store";
+  throw new BerthError("BERTH_USAGE", {
+    detail: names.length === 0 ? `${projectOf(o)}/${o.env} declares no ${what}` : `which ${what}? ${projectOf(o)}/${o.env} has ${names.join(", ")}: name one`,
+  });
+}
+
+/** Registers `berth db ...` and `berth kv ...`. */
+export function registerDataCommands(program: Command, ctx: CliContext): void {
+  const where = (c: Command) =>
+    c.option("--project <name>", "project (default: from ./berth.yaml)").option("--env <name>", "environment", "production").option("--json", "machine-readable output");
+
+  const db = program.command("db").description("managed PostgreSQL: connection, backups, point-in-time restores, restore drills");
+
+  where(db.command("list").description("the environment's databases and key-value stores")).action(async (opts: Where) => {
+    const r = await ctx.client().request<{ databases: DatabaseView[]; keyValues: KeyValueView[] }>("GET", `${envPath(opts)}/databases`);
+    if (opts.json) return printJson(r);
+    if (r.databases.length === 0 && r.keyValues.length === 0) {
+      process.stdout.write(`${projectOf(opts)}/${opts.env} declares no databases or key-value stores\n`);
+      return;
+    }
+    const rows = [
+      ...r.databases.map((d) => [d.resource, `postgres ${d.version ?? "?"}`, d.database, d.user, d.running ? `127.0.0.1:${d.port}` : "-", d.pooledPort ? `pooled :${d.pooledPort}` : "", d.running ? "running" : "stopped"]),
+      ...r.keyValues.map((k) => [k.resource, `redis ${k.version}`, "-", "default", "-", `${k.eviction ?? ""} ${k.persistence}`.trim(), "-"]),
+    ];
+    process.stdout.write(`${table([["NAME", "KIND", "DATABASE", "USER", "ADDRESS", "NOTES", "STATE"], ...rows])}\n`);
+  });
+
+  where(db.command("url [name]").description("print the connection URL, password included (owner role; audited)"))
+    .option("--pooled", "the PgBouncer URL (when the database is pooled)")
+    .option("--scheme <scheme>", "postgresql or postgres", "postgresql")
+    .action(async (name: string | undefined, opts: Where & { pooled?: boolean; scheme: string }) => {
+      if (opts.scheme !== "postgres" && opts.scheme !== "postgresql") throw new BerthError("BERTH_USAGE", { detail: `--scheme: expected postgres or postgresql, got '${opts.scheme}'` });
+      const client = ctx.client();
+      const n = await resourceName(client, opts, "db", name);
+      const r = await client.request<ResourceUrl>("GET", `${envPath(opts)}/databases/${enc(n)}/url`);
+      if (opts.pooled && !r.pooledUrl) throw new BerthError("BERTH_USAGE", { detail: `${n} is not pooled: set \`pooled: true\` on it in berth.yaml` });
+      const url = (opts.pooled ? r.pooledUrl! : r.url).replace(/^(postgres|postgresql):\/\//, `${opts.scheme}://`);
+      if (opts.json) return printJson({ ...r, url });
+      process.stdout.write(`${url}\n`);
+    });
+
+  where(db.command("psql [name] [args...]").description("open psql on the database (owner role); arguments after -- go to psql")).action(
+    async (name: string | undefined, args: string[], opts: Where) => {
+      const client = ctx.client();
+      // \`berth db psql -- -c ...\`: no name, the first argument belongs to the client.
+      const [named, extra] = name?.startsWith("-") ? [undefined, [name, ...args]] : [name, args];
+      const n = await resourceName(client, opts, "db", named);
+      const r = await client.request<ResourceUrl>("GET", `${envPath(opts)}/databases/${enc(n)}/url`);
+      const { code } = await runClient(psqlCommand(r, extra));
+      if (code !== 0) process.exitCode = code;
+    },
+  );
+
+  where(db.command("backup [name]").description("take a verified base backup now (deployer role)"))
+    .option("--dump", "a logical dump (pg_dump) of this database instead")
+    .action(async (name: string | undefined, opts: Where & { dump?: boolean }) => {
+      const client = ctx.client();
+      const out = outFor(opts);
+      const n = await resourceName(client, opts, "db", name);
+      const p = progress(out);
+      p.update(`${n}: backing up...`);
+      const b = await withDataProgress(client, { project: projectOf(opts), environment: opts.env }, (l) => p.update(l), () =>
+        client.request<BackupView>("POST", `${envPath(opts)}/databases/${enc(n)}/backups`, { kind: opts.dump ? "dump" : "base" }),
+      );
+      if (opts.json) return printJson(b);
+      p.done(`${n}: backup ${b.id} (${b.kind}, ${mb(b.sizeBytes)}, ${b.verified ? "verified" : "NOT verified"})`);
+      process.stdout.write(`${b.id}\n`);
+    });
+
+  where(db.command("backups [name]").description("backups in the store, oldest first, and recent restore drills")).action(async (name: string | undefined, opts: Where) => {
+    const client = ctx.client();
+    const n = await resourceName(client, opts, "db", name);
+    const r = await client.request<{ backups: BackupView[]; drills: DrillView[] }>("GET", `${envPath(opts)}/databases/${enc(n)}/backups`);
+    if (opts.json) return printJson(r);
+    if (r.backups.length === 0) process.stdout.write(`no backups of ${n} yet (take one with \`berth db backup ${n}\`)\n`);
+    else process.stdout.write(`${table([["BACKUP", "KIND", "STARTED", "FINISHED", "SIZE", "VERIFIED"], ...r.backups.map((b) => [b.id, b.kind, b.startedAt, b.finishedAt, mb(b.sizeBytes), b.verified ? "yes" : "NO"])])}\n`);
+    const drills = r.drills.slice(-5);
+    if (drills.length > 0) {
+      process.stdout.write(`\n${table([["DRILL", "AT", "RESULT", "RTO", "RPO", "DETAIL"], ...drills.map((d) => [d.id, d.at, d.ok ? "passed" : "FAILED", `${d.rtoMs} ms`, `${d.rpoMs} ms`, d.detail])])}\n`);
+    }
+  });
+
+  where(db.command("restore [name]").description("restore into a new instance and promote it (owner role); --keep leaves it beside the live one"))
+    .requiredOption("--to <target>", "an ISO time (2026-01-22T04:15:00Z), a backup id (b-...), point:<name> or latest")
+    .option("--keep", "do not promote: keep the restored instance running beside the live one for inspection")
+    .option("--no-wait", "do not wait for the services to switch over")
+    .action(async (name: string | undefined, opts: Where & { to: string; keep?: boolean; wait: boolean }) => {
+      const client = ctx.client();
+      const out = outFor(opts);
+      const n = await resourceName(client, opts, "db", name);
+      const where = { project: projectOf(opts), environment: opts.env };
+      const p = progress(out);
+      const afterSeq = await lastSeq(client);
+      p.update(`${n}: restoring to ${opts.to}...`);
+      const r = await withDataProgress(client, where, (l) => p.update(l), () =>
+        client.request<RestoreView>("POST", `${envPath(opts)}/databases/${enc(n)}/restores`, { to: opts.to, keep: !!opts.keep }),
+      );
+      if (r.mode === "promote" && opts.wait && r.rolling.length > 0) {
+        p.update(`${n}: switching ${r.rolling.join(", ")} over (rolling restart)...`);
+        await waitForSwitch(client, { ...where, resource: n, afterSeq }, r.rolling, (l) => p.update(l));
+      }
+      if (opts.json) return printJson(r);
+      if (r.mode === "keep") {
+        p.done(`${n}: restored ${opts.to} from ${r.backup} into ${r.restore}, running beside the live server on 127.0.0.1:${r.port} (${r.ms} ms)`);
+      } else {
+        const switched = r.rolling.length === 0 ? "no service uses it" : opts.wait ? `${r.rolling.join(", ")} switched over` : `${r.rolling.join(", ")} are rolling over`;
+        p.done(`${n}: restored ${opts.to} from ${r.backup} and promoted (${r.restore}, port ${r.port}, ${r.ms} ms); ${switched}; the previous data directory is kept`);
+      }
+    });
+
+  where(db.command("drill [name]").description("run a restore drill now: restore a recent point into a scratch instance and verify it (deployer role)")).action(
+    async (name: string | undefined, opts: Where) => {
+      const client = ctx.client();
+      const out = outFor(opts);
+      const n = await resourceName(client, opts, "db", name);
+      const p = progress(out);
+      p.update(`${n}: drill running...`);
+      const d = await withDataProgress(client, { project: projectOf(opts), environment: opts.env }, (l) => p.update(l), () =>
+        client.request<DrillView>("POST", `${envPath(opts)}/databases/${enc(n)}/drills`, {}),
+      );
+      if (opts.json) return printJson(d);
+      p.done(`${n}: drill ${d.id} passed: ${d.tables} tables verified at ${d.target} (backup ${d.backup}), RTO ${d.rtoMs} ms, RPO ${d.rpoMs} ms`);
+    },
+  );
+
+  const kv = program.command("kv").description("managed Redis: INFO and redis-cli");
+
+  where(kv.command("info [name]").description("memory, eviction, persistence and server INFO")).action(async (name: string | undefined, opts: Where) => {
+    const client = ctx.client();
+    const n = await resourceName(client, opts, "kv", name);
+    const r = await client.request<{ resource: string; info: Record<string, string> }>("GET", `${envPath(opts)}/key-values/${enc(n)}/info`);
+    if (opts.json) return printJson(r);
+    const i = r.info;
+    const keys = ["redis_version", "uptime_in_seconds", "connected_clients", "used_memory_human", "maxmemory", "maxmemory-policy", "appendonly", "rdb_last_save_time", "rdb_last_bgsave_status", "aof_last_write_status", "evicted_keys", "keyspace_hits", "keyspace_misses"];
+    process.stdout.write(`${table(keys.filter((k) => i[k] !== undefined).map((k) => [k, i[k]!]))}\n`);
+  });
+
+  where(kv.command("cli [name] [args...]").description("open redis-cli on the store (owner role); arguments after -- go to redis-cli")).action(
+    async (name: string | undefined, args: string[], opts: Where) => {
+      const client = ctx.client();
+      // \`berth kv cli -- -c ...\`: no name, the first argument belongs to the client.
+      const [named, extra] = name?.startsWith("-") ? [undefined, [name, ...args]] : [name, args];
+      const n = await resourceName(client, opts, "kv", named);
+      const r = await client.request<ResourceUrl>("GET", `${envPath(opts)}/key-values/${enc(n)}/url`);
+      const { code } = await runClient(redisCliCommand(r, extra));
+      if (code !== 0) process.exitCode = code;
+    },
+  );
+}
