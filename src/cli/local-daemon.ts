@@ -49,7 +49,8 @@ export async function ensureLocalDaemon(dataDir: string, onStart: (line: string)
   const child = spawn(process.execPath, ["--max-semi-space-size=1", main, "server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--credentials-file", credentialsPath(dataDir)], {
     detached: true,
     stdio: ["ignore", log, log],
-    env: process.env,
+    // A stack run by `berth up` is for this machine's user: the router listens on loopback.
+    env: { ...process.env, BERTH_BIND: process.env.BERTH_BIND ?? "127.0.0.1" },
   });
   child.unref();
   onStart(`started a local Berth daemon (pid ${child.pid}, data ${dataDir}, log ${join(dataDir, "daemon.log")})`);

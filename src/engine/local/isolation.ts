@@ -4,7 +4,7 @@
  * Every command is an argv array.
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BerthError } from "../../core/errors.ts";
 
@@ -45,9 +45,15 @@ export function ensureProjectUser(project: string): UnixUser {
   return made;
 }
 
-/** Makes `path` (recursively) owned by the user and closed to everyone else. */
+/**
+ * Makes `path` (recursively) owned by the user and closed to everyone else. A directory whose top
+ * already is (releases are immutable; every restart passes here) is left alone: a recursive chown
+ * of a large node_modules would otherwise delay every restart.
+ */
 export function ownDirectory(path: string, user: UnixUser): void {
   mkdirSync(path, { recursive: true });
+  const st = statSync(path);
+  if (st.uid === user.uid && st.gid === user.gid && (st.mode & 0o777) === 0o700) return;
   try {
     execFileSync("chown", ["-R", `${user.uid}:${user.gid}`, path], { stdio: "pipe" });
     chmodSync(path, 0o700);

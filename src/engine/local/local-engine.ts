@@ -182,16 +182,26 @@ export class LocalEngine implements Engine {
   async *logs(selector: LogSelector): AsyncGenerator<LogLine> {
     const key = serviceKey(selector.service);
     const signal = selector.signal ?? new AbortController().signal;
+    // Subscribe before reading the files; lines that land in both are yielded once.
+    const since = new Date(this.#clock.now()).toISOString();
     const live = selector.follow ? on(this.#bus, key, { signal }) : undefined;
-    const dir = serviceDir(join(this.#o.stateDir, "logs"), selector.service);
-    const seen = readLogDir(dir, selector);
-    for (const line of seen) yield line;
+    const stored = readLogDir(serviceDir(join(this.#o.stateDir, "logs"), selector.service), selector);
+    const seen = new Map<string, number>();
+    const id = (l: LogLine): string => `${l.at}\n${l.instance}\n${l.stream}\n${l.line}`;
+    for (const line of stored) {
+      if (live && line.at >= since) seen.set(id(line), (seen.get(id(line)) ?? 0) + 1);
+      yield line;
+    }
     if (!live) return;
-    const last = seen.at(-1)?.at ?? "";
     try {
       for await (const [line] of live) {
         const l = line as LogLine;
-        if (l.at >= last && matches(l, selector)) yield l;
+        const n = seen.get(id(l));
+        if (n) {
+          seen.set(id(l), n - 1);
+          continue;
+        }
+        if (matches(l, selector)) yield l;
       }
     } catch (e) {
       if (!signal.aborted) throw e;

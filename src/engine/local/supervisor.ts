@@ -205,6 +205,8 @@ export class Supervisor {
         continue;
       }
       const slot: Slot = { rec, key: serviceKey(rec.ref), spec: svc.spec, release, state: rec.exited ? "exited" : "healthy", run: 0, stopping: false };
+      // Limits put an instance in the cgroup named after it (see LocalEngine#prepare).
+      if (svc.spec.limits.memoryBytes !== undefined || svc.spec.limits.cpuMillicores !== undefined) slot.cgroup = rec.id;
       this.#slots.set(rec.id, slot);
       if (rec.port !== undefined) this.#d.ports.hold(rec.port);
       if (alive) {

@@ -107,11 +107,7 @@ export class MemoryEngine implements Engine {
   }
 
   async stop(options: { readonly stopInstances: boolean }): Promise<void> {
-    if (options.stopInstances) {
-      for (const [key, svc] of this.#services) {
-        for (const inst of [...(this.#instances.get(key)?.values() ?? [])]) await this.#stopInstance(svc.spec.ref, inst.id);
-      }
-    }
+    if (options.stopInstances) for (const inst of this.#all()) await this.#stopInstance(inst.ref, inst.id);
     this.#running = false;
   }
 
