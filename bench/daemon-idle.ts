@@ -37,7 +37,7 @@ async function measure(pid: number): Promise<{ rssMb: number; cpuPercent: number
 async function daemon(services: number): Promise<{ rssMb: number; cpuPercent: number }> {
   const dir = mkdtempSync(join(tmpdir(), "berth-bench-"));
   const creds = join(dir, "daemon.json");
-  const child = spawn(process.execPath, ["--max-semi-space-size=1", MAIN, "server", "--data-dir", dir, "--listen", "127.0.0.1:0", "--engine", "memory", "--credentials-file", creds], {
+  const child = spawn(process.execPath, ["--max-semi-space-size=1", "--lite-mode", MAIN, "server", "--data-dir", dir, "--listen", "127.0.0.1:0", "--engine", "memory", "--credentials-file", creds], {
     stdio: "ignore",
     env: { ...process.env, BERTH_RESYNC_INTERVAL_MS: "30000" },
   });

@@ -46,7 +46,7 @@ export async function ensureLocalDaemon(dataDir: string, onStart: (line: string)
   // Same form as this file: dist/*.js when running compiled, src/*.ts from a checkout.
   const main = fileURLToPath(new URL(`./main${import.meta.url.endsWith(".js") ? ".js" : ".ts"}`, import.meta.url));
   const log = openSync(join(dataDir, "daemon.log"), "a");
-  const child = spawn(process.execPath, ["--max-semi-space-size=1", main, "server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--credentials-file", credentialsPath(dataDir)], {
+  const child = spawn(process.execPath, ["--max-semi-space-size=1", "--lite-mode", main, "server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--credentials-file", credentialsPath(dataDir)], {
     detached: true,
     stdio: ["ignore", log, log],
     // A stack run by `berth up` is for this machine's user: the router listens on loopback.

@@ -14,6 +14,7 @@ import { dataCliErrors } from "./errors/data-cli.ts";
 import { secretsErrors } from "./errors/secrets.ts";
 import { engineErrors } from "./errors/engine.ts";
 import { blueprintErrors } from "./errors/blueprint.ts";
+import { gitErrors } from "./errors/git.ts";
 
 export type { ErrorSpec } from "./errors/spec.ts";
 
@@ -27,6 +28,7 @@ export const catalogue = {
   ...secretsErrors,
   ...engineErrors,
   ...blueprintErrors,
+  ...gitErrors,
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof catalogue;

@@ -10,8 +10,9 @@ import type { EngineEvents } from "./events/engine.ts";
 import type { CronEvents } from "./events/cron.ts";
 import type { DataEvents } from "./events/data.ts";
 import type { SecretsEvents } from "./events/secrets.ts";
+import type { GitEvents } from "./events/git.ts";
 
-export interface EventMap extends SpineEvents, DeployEvents, RouterEvents, EngineEvents, DataEvents, SecretsEvents, CronEvents {}
+export interface EventMap extends SpineEvents, DeployEvents, RouterEvents, EngineEvents, DataEvents, SecretsEvents, CronEvents, GitEvents {}
 
 export type EventType = keyof EventMap;
 

@@ -5,13 +5,14 @@
  * store (owner `group:resource-<kind>-<name>`), never in plain files or events. Provisioning is
  * idempotent: a provider adopts the servers a previous daemon left running.
  */
+import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Blueprint } from "../blueprint/types.ts";
 import type { EventSink } from "../core/events.ts";
-import { PostgresProvider } from "../data/postgres/provider.ts";
+import type { PostgresProvider } from "../data/postgres/provider.ts";
 import type { ConnectionProps } from "../data/provider.ts";
-import { RedisProvider } from "../data/redis/provider.ts";
+import type { RedisProvider } from "../data/redis/provider.ts";
 import type { SecretOwner } from "../secrets/ports.ts";
 import type { Secrets } from "../secrets/setup.ts";
 import type { AvailableValues } from "../secrets/sources.ts";
@@ -56,9 +57,11 @@ export class ResourceManager {
     this.#d = deps;
   }
 
-  #providersFor(env: EnvironmentRow): Providers {
+  /** Providers (and their database clients) load on first use: a daemon without data stays small. */
+  async #providersFor(env: EnvironmentRow): Promise<Providers> {
     let p = this.#providers.get(env.id);
     if (!p) {
+      const [{ PostgresProvider }, { RedisProvider }] = await Promise.all([import("../data/postgres/provider.ts"), import("../data/redis/provider.ts")]);
       const root = join(this.#d.dataDir, "resources", env.project, env.name);
       // Servers run as the postgres/redis users: every parent must be traversable (not listable).
       for (const d of [join(this.#d.dataDir, "resources"), join(this.#d.dataDir, "resources", env.project), root, join(this.#d.dataDir, "backups"), join(this.#d.dataDir, "backups", env.project), join(this.#d.dataDir, "backups", env.project, env.name)]) {
@@ -92,7 +95,7 @@ export class ResourceManager {
       this.#values.set(env.id, { databases: {}, keyValues: {} });
       return;
     }
-    const { pg, redis } = this.#providersFor(env);
+    const { pg, redis } = await this.#providersFor(env);
     const databases: Record<string, Props> = {};
     const keyValues: Record<string, Props> = {};
     const sensitive: { name: string; value: string }[] = [];
@@ -139,7 +142,7 @@ export class ResourceManager {
   }
 
   /** The providers of an environment, for the data CLI/API (backups, restore, drills). */
-  providers(env: EnvironmentRow): Providers {
+  providers(env: EnvironmentRow): Promise<Providers> {
     return this.#providersFor(env);
   }
 
@@ -154,14 +157,16 @@ export class ResourceManager {
    * resource's secret owner, set by `actor`. That row is part of the env version of every service
    * referencing the resource (env-version.ts), so the secret store's onChange re-records their
    * digests and requests a reconcile: new releases are cut with the new URL and rolled normally.
+   * Its value is a random nonce: only the update counts, and every stored value is masked in
+   * output, so an id that appears elsewhere (the restore's) would be masked there too.
    */
-  async refresh(env: EnvironmentRow, change?: { readonly kind: "db" | "kv"; readonly name: string; readonly server: string; readonly actor: string }): Promise<void> {
+  async refresh(env: EnvironmentRow, change?: { readonly kind: "db" | "kv"; readonly name: string; readonly actor: string }): Promise<void> {
     this.#values.delete(env.id);
     await this.ensure(env);
     if (!change) return;
     const project = this.#d.store.projects.byId(env.projectId)!;
     const owner: SecretOwner = `group:resource-${change.kind}-${change.name}`;
-    this.#d.secrets.store.set({ project: { id: project.id, name: project.name }, environment: env.name, owner, name: "SERVER" }, change.server, change.actor);
+    this.#d.secrets.store.set({ project: { id: project.id, name: project.name }, environment: env.name, owner, name: "SERVER" }, randomBytes(16).toString("hex"), change.actor);
   }
 
   /** Runs due data duties (archive check, backups, prune, verification points, drills). */
@@ -169,7 +174,7 @@ export class ResourceManager {
     for (const env of this.#d.store.environments.list()) {
       const bp = env.blueprint as Blueprint;
       if (bp.databases.length === 0) continue;
-      const { pg } = this.#providersFor(env);
+      const { pg } = await this.#providersFor(env);
       for (const db of bp.databases) {
         try {
           await pg.tick(db.name);

@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import { parseBlueprint, resolveEnvironment } from "../blueprint/index.ts";
 import type { Diagnostic } from "../blueprint/diagnostics.ts";
+import type { Service } from "../blueprint/types.ts";
 import { directoryDigest } from "../build/source-digest.ts";
 import type { Clock } from "../core/clock.ts";
 import { BerthError } from "../core/errors.ts";
@@ -14,7 +15,7 @@ import { syncJobs } from "../cron/api.ts";
 import { cronJobsFromBlueprint } from "../cron/from-blueprint.ts";
 import type { EventSink } from "../core/events.ts";
 import { desiredServices, serviceDir } from "../deploy/desired.ts";
-import { inputsDigest } from "../deploy/inputs.ts";
+import { inputsDigest, type SourceRef } from "../deploy/inputs.ts";
 import type { Store } from "../store/store.ts";
 import type { EnvGraphShape } from "./env-version.ts";
 
@@ -27,6 +28,18 @@ export interface SyncRequest {
   readonly file: string;
   /** Absolute path of the project's source directory on the daemon's host. */
   readonly sourceDir: string;
+  /** git (issue 5): `sourceDir` is a checkout of this commit; see git-deploy.ts. */
+  readonly git?: GitSyncSource;
+}
+
+/** git (issue 5): a followed branch's commit; revisions are commits, narrowed by build filters. */
+export interface GitSyncSource {
+  readonly url: string;
+  readonly branch: string;
+  /** The project's default branch (kept as its source's ref; environments name their own). */
+  readonly defaultBranch: string;
+  /** The service's source at this commit; `previous` is what the environment recorded before. */
+  readonly revisionOf: (service: Service, previous: SourceRef | undefined) => SourceRef;
 }
 
 export interface SyncResult {
@@ -69,6 +82,7 @@ export function makeSync(deps: SyncDeps): (request: SyncRequest, actor: string) 
     const project = request.project ?? bp.project;
     const now = new Date(deps.clock.now()).toISOString();
     const versionOf = deps.envVersion?.(project, request.environment, bp);
+    const previous = request.git ? previousSources(deps.store, project, request.environment) : undefined; // git (issue 5)
     const services = desiredServices(bp, {
       project,
       environment: request.environment,
@@ -77,12 +91,14 @@ export function makeSync(deps: SyncDeps): (request: SyncRequest, actor: string) 
       revisionOf: (s) => {
         const dir = serviceDir(request.sourceDir, s);
         if (!existsSync(dir)) throw new BerthError("BERTH_BAD_REQUEST", { detail: `services.${s.name}.rootDir: '${dir}' does not exist` });
+        if (request.git) return request.git.revisionOf(s, previous?.get(s.name)); // git (issue 5)
         return { kind: "dir", path: request.sourceDir, revision: directoryDigest(dir) };
       },
     }).map((s) => (versionOf ? { ...s, inputsDigest: inputsDigest(s.inputs, s.spec, versionOf(s.spec.ref.service)) } : s));
     const { store } = deps;
     const env = store.db.tx(() => {
-      const p = store.projects.upsert(project, { kind: "dir", path: request.sourceDir }, now);
+      const source = request.git ? { kind: "git" as const, url: request.git.url, ref: request.git.defaultBranch } : { kind: "dir" as const, path: request.sourceDir };
+      const p = store.projects.upsert(project, source, now);
       const e = store.environments.record(p.id, request.environment, bp, now);
       store.services.replaceAll(e.id, services, now);
       // cron (issue 8): the environment's cron jobs follow its blueprint, in the same transaction.
@@ -108,4 +124,15 @@ export function makeSync(deps: SyncDeps): (request: SyncRequest, actor: string) 
       warnings: parsed.warnings,
     };
   };
+}
+
+/** git (issue 5): each service's recorded source, so an unchanged filtered tree keeps its commit. */
+function previousSources(store: Store, project: string, environment: string): Map<string, SourceRef> {
+  const env = store.environments.byName(project, environment);
+  const out = new Map<string, SourceRef>();
+  for (const row of env ? store.services.list(env.id) : []) {
+    const source = (row.inputs as { source?: SourceRef } | null)?.source;
+    if (source) out.set(row.name, source);
+  }
+  return out;
 }

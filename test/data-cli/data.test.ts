@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -87,7 +87,10 @@ describe("berth db / berth kv through the daemon", () => {
     await t.daemon.reconciler.whenIdle();
     await query(apiUrl(), "CREATE TABLE items (id int PRIMARY KEY, note text)");
   });
-  after(() => t?.close());
+  after(async () => {
+    await t?.close();
+    if (projectDir) rmSync(join(projectDir, ".."), { recursive: true, force: true });
+  });
 
   test("db list shows the database and the key-value store to a viewer", async () => {
     const r = await berth(["db", "list", "--json"], viewer);
@@ -160,6 +163,7 @@ describe("berth db / berth kv through the daemon", () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /restoring to/);
     assert.match(r.stderr, /api switched over; the previous data directory is kept/);
+    assert.match(r.stderr, /promoted \(rst-[0-9a-z]+, port \d+/, "the restore id is not masked as a secret");
 
     const after = apiUrl();
     assert.notEqual(after, before, "the service was restarted with the new server's URL");
@@ -213,6 +217,24 @@ describe("berth db / berth kv through the daemon", () => {
     assert.equal(r.stdout.trim(), "1");
     const failing = await berth(["db", "psql", "db", "--", "-tAc", "SELECT * FROM nosuch"]);
     assert.notEqual(failing.status, 0, "psql's failure is the command's failure");
+  });
+
+  test("db drill exits non-zero, loudly, when the backup it restores is corrupt", async () => {
+    const taken = await berth(["db", "backup", "--json"]);
+    assert.equal(taken.status, 0, taken.stderr);
+    const id = JSON.parse(taken.stdout).id as string;
+    const stores = join(t.dataDir, "backups", "shop", "production", "postgres");
+    const dir = readdirSync(stores, { recursive: true, withFileTypes: true }).find((e) => e.isDirectory() && e.name === id)!;
+    // Flip bytes in the largest relation file of the backup, as a bad disk would.
+    const files = readdirSync(join(dir.parentPath, id, "base"), { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && /^\d+$/.test(e.name));
+    const biggest = files.map((e) => join(e.parentPath, e.name)).sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
+    appendFileSync(biggest, Buffer.alloc(8192, 0xff));
+    const r = await berth(["db", "drill"]);
+    assert.equal(r.status, 1, r.stdout);
+    assert.match(r.stderr, /drill FAILED/);
+    assert.match(r.stderr, /BERTH_DATA_DRILL_FAILED/);
+    const list = JSON.parse((await berth(["db", "backups", "--json"])).stdout);
+    assert.equal(list.drills.at(-1).ok, false);
   });
 
   test("kv info shows the blueprint's memory settings; kv cli talks to the store", async () => {

@@ -45,13 +45,14 @@ describe("examples: seed 003 (book tracker) FastAPI under gunicorn outside Berth
   }
 
   async function run(dir: string): Promise<string> {
+    await stop(); // one release at a time, as a redeploy of a one-instance service
     const port = await freePort();
     const env = { PATH: "/usr/local/bin:/usr/bin:/bin", PORT: String(port), DATABASE_URL: postgres.url, BERTH_DISK_UPLOADS: disk, CORS_ORIGINS: "http://localhost" };
     current = spawn("/bin/sh", ["-c", start], { cwd: dir, env, stdio: "ignore", detached: true });
     const url = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
-      const ok = await fetch(`${url}/`).then((r) => r.ok).catch(() => false);
+      const ok = await fetch(`${url}/`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok).catch(() => false);
       if (ok) return url;
       await sleep(200);
     }

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Blueprint } from "../../blueprint/types.ts";
 import { BerthError } from "../../core/errors.ts";
-import { parseRestoreTarget } from "../../data/index.ts";
+import { parseRestoreTarget } from "../../data/target.ts";
 import { ownersReaching } from "../../reconcile/env-version.ts";
 import type { EnvironmentRow } from "../../store/repositories/environments.ts";
 import type { ApiDeps } from "../types.ts";
@@ -91,7 +91,7 @@ export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     async (request) => {
       const env = envOf(request.params);
       const bp = blueprint(env);
-      const running = bp.databases.length > 0 ? resources().providers(env).pg.list() : [];
+      const running = bp.databases.length > 0 ? (await resources().providers(env)).pg.list() : [];
       const databases = bp.databases.map((d) => {
         const s = running.find((r) => r.resource === d.name);
         return { resource: d.name, database: s?.database ?? d.databaseName, user: s?.user ?? d.user, port: s?.port ?? 0, pooledPort: s?.pooledPort ?? null, running: s?.running ?? false, version: s?.version ?? null };
@@ -110,7 +110,7 @@ export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     async (request, reply) => {
       const env = envOf(request.params);
       declared(env, "db", request.params.name);
-      const c = await resources().providers(env).pg.connection(request.params.name, passwordOf(env, "db", request.params.name));
+      const c = await (await resources().providers(env)).pg.connection(request.params.name, passwordOf(env, "db", request.params.name));
       reply.header("cache-control", "no-store");
       return { resource: request.params.name, url: c.connectionString, host: c.host, port: c.port, user: c.user, database: c.database ?? null, pooledUrl: c.pooledConnectionString ?? null };
     },
@@ -122,7 +122,7 @@ export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     async (request) => {
       const env = envOf(request.params);
       declared(env, "db", request.params.name);
-      const pg = resources().providers(env).pg;
+      const pg = (await resources().providers(env)).pg;
       const strip = ({ path: _p, ...b }: { path: string } & z.infer<typeof Backup>) => b;
       return { backups: (await pg.backups(request.params.name)).map(strip), drills: await pg.drills(request.params.name) };
     },
@@ -143,7 +143,7 @@ export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     async (request, reply) => {
       const env = envOf(request.params);
       declared(env, "db", request.params.name);
-      const pg = resources().providers(env).pg;
+      const pg = (await resources().providers(env)).pg;
       const kind = request.body?.kind ?? "base";
       const { path: _p, ...b } = await serial(env, () => (kind === "dump" ? pg.dump(request.params.name) : pg.backup(request.params.name)));
       reply.status(201);
@@ -170,11 +170,11 @@ export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
       declared(env, "db", name);
       const target = parseRestoreTarget(request.body.to);
       const mode = request.body.keep ? "keep" : "promote";
-      const pg = resources().providers(env).pg;
+      const pg = (await resources().providers(env)).pg;
       const r = await serial(env, () => pg.restore(name, target, { mode }));
       let rolling: string[] = [];
       if (mode === "promote") {
-        await resources().refresh(env, { kind: "db", name, server: r.restore, actor: request.principal!.name });
+        await resources().refresh(env, { kind: "db", name, actor: request.principal!.name });
         const bp = blueprint(env);
         rolling = bp.services.filter((s) => ownersReaching(bp, s.name).has(`group:resource-db-${name}`)).map((s) => s.name);
       }
@@ -196,7 +196,7 @@ export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     async (request, reply) => {
       const env = envOf(request.params);
       declared(env, "db", request.params.name);
-      const pg = resources().providers(env).pg;
+      const pg = (await resources().providers(env)).pg;
       const d = await serial(env, () => pg.drill(request.params.name));
       reply.status(201);
       return d;
@@ -212,7 +212,7 @@ export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     async (request) => {
       const env = envOf(request.params);
       declared(env, "kv", request.params.name);
-      const info = await resources().providers(env).redis.info(request.params.name, passwordOf(env, "kv", request.params.name));
+      const info = await (await resources().providers(env)).redis.info(request.params.name, passwordOf(env, "kv", request.params.name));
       return { resource: request.params.name, info };
     },
   );
@@ -226,7 +226,7 @@ export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     async (request, reply) => {
       const env = envOf(request.params);
       declared(env, "kv", request.params.name);
-      const c = await resources().providers(env).redis.connection(request.params.name, passwordOf(env, "kv", request.params.name));
+      const c = await (await resources().providers(env)).redis.connection(request.params.name, passwordOf(env, "kv", request.params.name));
       reply.header("cache-control", "no-store");
       return { resource: request.params.name, url: c.connectionString, host: c.host, port: c.port, user: c.user, database: null, pooledUrl: null };
     },
