@@ -39,7 +39,8 @@ async function daemon(services: number): Promise<{ rssMb: number; cpuPercent: nu
   const creds = join(dir, "daemon.json");
   const child = spawn(process.execPath, ["--max-semi-space-size=1", "--lite-mode", MAIN, "server", "--data-dir", dir, "--listen", "127.0.0.1:0", "--engine", "memory", "--credentials-file", creds], {
     stdio: "ignore",
-    env: { ...process.env, BERTH_RESYNC_INTERVAL_MS: "30000" },
+    // HAProxy is a process of its own (measured in the router bench); this measures the daemon.
+    env: { ...process.env, BERTH_RESYNC_INTERVAL_MS: "30000", BERTH_ROUTER: "off" },
   });
   try {
     let c: { url: string; token: string } | undefined;

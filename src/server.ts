@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { buildApi } from "./api/app.ts";
 import { DirBuilder } from "./build/dir-builder.ts";
+import { GitSources } from "./build/git-source.ts"; // git (issue 5)
 import { type Clock, systemClock } from "./core/clock.ts";
 import type { BerthConfig } from "./core/config.ts";
 import { storeTaskResolver } from "./cron/resolve-task.ts"; // cron (issue 8)
@@ -29,6 +30,9 @@ import { Routing } from "./reconcile/routing.ts";
 import { Router } from "./router/router.ts";
 import { envVersions, secretChangeHandler } from "./reconcile/env-version.ts";
 import { makeSync } from "./reconcile/sync.ts";
+import { GitDeployer } from "./reconcile/git-deploy.ts"; // git (issue 5)
+import { ServedRepos } from "./reconcile/served-repos.ts"; // git (issue 5)
+import { GitRepository } from "./store/repositories/git.ts"; // git (issue 5)
 import type { NamedValue } from "./secrets/redact.ts";
 import { envOpener } from "./secrets/seal.ts";
 import { openSecrets, type Secrets } from "./secrets/setup.ts";
@@ -63,6 +67,8 @@ export interface Daemon {
   readonly bus: EventBus;
   readonly engine: Engine;
   readonly reconciler: Reconciler;
+  /** Git auto-deploy (issue 5): pushes to followed branches become syncs. */
+  readonly git: GitDeployer;
   /** Runs cron jobs as engine tasks (issue 8). */
   readonly cron: CronScheduler;
   readonly api: FastifyInstance;
@@ -108,14 +114,16 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     cleanups.push(() => engine.stop({ stopInstances: false }));
 
     const dirBuilder = new DirBuilder({ artifactsDir: join(config.dataDir, "artifacts"), cacheDir: join(config.dataDir, "cache") });
+    const gitSources = new GitSources({ cacheDir: join(config.dataDir, "cache", "git") }); // git (issue 5)
     const builder: Builder = options.builder ?? {
-      build: ({ service, signal, onLog }) => {
+      build: async ({ service, signal, onLog }) => {
         const inputs = service.inputs as ReleaseInputs;
-        if (inputs.source.kind !== "dir") throw new Error(`git sources are not built yet (${inputs.source.url})`);
+        // git (issue 5): a git source builds from the checkout of its commit (cached by sha).
+        const root = inputs.source.kind === "dir" ? inputs.source.path : await gitSources.checkout(inputs.source.url, inputs.source.revision);
         return dirBuilder.build({
           inputs,
           digest: buildDigest(inputs),
-          sourceDir: join(inputs.source.path, inputs.rootDir),
+          sourceDir: join(root, inputs.rootDir),
           env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: "C.UTF-8", CI: "true", npm_config_nodedir: process.env.npm_config_nodedir },
           signal,
           onLog,
@@ -201,6 +209,9 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       requestReconcile,
       envVersion: (project, environment, bp) => envVersions(secretRows, store.projects.byName(project)?.id, environment, bp),
     });
+    // git (issue 5): pushes to followed branches (served repositories, the webhook) become syncs.
+    const gitDeployer = new GitDeployer({ store, rows: new GitRepository(store.db), sources: gitSources, sync, events: bus, clock });
+    const servedRepos = new ServedRepos({ dir: join(config.dataDir, "git"), deployer: gitDeployer });
     secretsChanged = secretChangeHandler({ store, rows: secretRows, clock, refreshRedactor, requestReconcile });
 
     let ownerToken: string | undefined;
@@ -209,7 +220,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       bus.emit({ type: "token:created", data: { name: "owner", role: "owner" } });
     }
 
-    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [], cron, secrets, audit: new AuditRepository(store.db), resources, redact: (text) => redactText(text), logger: options.logger ?? false });
+    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [], cron, secrets, audit: new AuditRepository(store.db), resources, redact: (text) => redactText(text), git: { deployer: gitDeployer, served: servedRepos }, logger: options.logger ?? false });
     cleanups.push(() => api.close());
     let url = "";
     if (options.listen !== false) {
@@ -218,6 +229,11 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     }
     reconciler.start();
     cleanups.push(() => reconciler.stop());
+    servedRepos.start(); // git (issue 5): after the reconciler, stopped before it
+    cleanups.push(async () => {
+      servedRepos.stop();
+      await gitDeployer.whenIdle();
+    });
     cron.start(); // after the reconciler, stopped before it (cleanups run in reverse)
     cleanups.push(() => cron.stop());
     bus.emit({ type: "daemon:started", data: { version: VERSION, listen: url, dataDir: config.dataDir } });
@@ -229,6 +245,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       bus,
       engine,
       reconciler,
+      git: gitDeployer,
       cron,
       api,
       secrets,

@@ -12,6 +12,8 @@ import type { Role, TokenRow } from "../store/repositories/tokens.ts";
 import type { Store } from "../store/store.ts";
 import type { SyncRequest, SyncResult } from "../reconcile/sync.ts";
 import type { ResourceManager } from "../reconcile/resources.ts";
+import type { GitDeployer } from "../reconcile/git-deploy.ts";
+import type { ServedRepos } from "../reconcile/served-repos.ts";
 
 export interface ApiDeps {
   readonly store: Store;
@@ -35,6 +37,8 @@ export interface ApiDeps {
   readonly redact?: (text: string) => string;
   /** Managed Postgres/Redis of environments (issue 7): the data CLI's backups, restores, drills. */
   readonly resources?: Pick<ResourceManager, "providers" | "password" | "refresh">;
+  /** Git auto-deploy (issue 5): followed repositories, served bare repositories, the push webhook. */
+  readonly git?: { readonly deployer: GitDeployer; readonly served: ServedRepos };
   /** Tests want quiet servers. */
   readonly logger?: boolean;
 }

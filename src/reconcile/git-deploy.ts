@@ -1,0 +1,165 @@
+/**
+ * Git auto-deploy (issue 5): a push to a followed branch becomes a sync of the environments that
+ * follow it, at that commit. The commit is fetched into a mirror, checked out into the cache, its
+ * berth.yaml read from the checkout, and each environment's desired state recorded through the
+ * ordinary sync, with services' revisions being the commit (kept at the previous commit when the
+ * service's filtered tree did not change). Entry points (served repositories, the webhook, the
+ * API) call `push`; work is serialized per project.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseBlueprint } from "../blueprint/index.ts";
+import type { Blueprint } from "../blueprint/types.ts";
+import { type GitSources, validateBranch, validateCommit, validateRepoUrl } from "../build/git-source.ts";
+import type { Clock } from "../core/clock.ts";
+import { BerthError } from "../core/errors.ts";
+import type { EventSink } from "../core/events.ts";
+import type { SourceRef } from "../deploy/inputs.ts";
+import type { GitRepository } from "../store/repositories/git.ts";
+import type { ProjectRow } from "../store/repositories/projects.ts";
+import type { Store } from "../store/store.ts";
+import type { SyncRequest, SyncResult } from "./sync.ts";
+
+export interface GitDeployDeps {
+  readonly store: Store;
+  readonly rows: GitRepository;
+  readonly sources: GitSources;
+  readonly sync: (request: SyncRequest, actor: string) => SyncResult;
+  readonly events: EventSink;
+  readonly clock: Clock;
+}
+
+export interface PushRequest {
+  readonly project: string;
+  readonly branch: string;
+  /** Deploy exactly this commit (a webhook's `after`); default: the branch head after fetching. */
+  readonly commit?: string;
+  readonly via: "served" | "webhook" | "api";
+  readonly actor: string;
+}
+
+export interface PushOutcome {
+  readonly commit: string;
+  /** Environments whose desired state was recorded at this commit. */
+  readonly environments: readonly string[];
+}
+
+/**
+ * Environments that follow `branch`: those declaring it, plus those declaring no branch when it
+ * is the project's default branch (`production` when the blueprint declares no environments).
+ * Automatic pushes skip environments with `autoDeploy: false`.
+ */
+export function environmentsFollowing(bp: Pick<Blueprint, "environments">, branch: string, defaultBranch: string, automatic: boolean): string[] {
+  if (bp.environments.length === 0) return branch === defaultBranch ? ["production"] : [];
+  return bp.environments.filter((e) => (e.branch ?? defaultBranch) === branch && (!automatic || e.autoDeploy)).map((e) => e.name);
+}
+
+export class GitDeployer {
+  readonly #d: GitDeployDeps;
+  readonly #chains = new Map<string, Promise<unknown>>();
+  constructor(deps: GitDeployDeps) {
+    this.#d = deps;
+  }
+
+  /** The project's git source, or BERTH_GIT_NOT_FOLLOWED. */
+  gitSource(project: string): { row: ProjectRow; url: string; defaultBranch: string } {
+    const row = this.#d.store.projects.require(project);
+    if (row.source.kind !== "git") throw new BerthError("BERTH_GIT_NOT_FOLLOWED", { project });
+    return { row, url: row.source.url, defaultBranch: row.source.ref };
+  }
+
+  /** Points a project (created if new) at a repository; its default branch is `branch`. */
+  follow(project: string, url: string, branch: string): ProjectRow {
+    validateRepoUrl(url);
+    validateBranch(branch);
+    return this.#d.store.projects.upsert(project, { kind: "git", url, ref: branch }, this.#now());
+  }
+
+  /** Records a webhook delivery id; false for a replay. */
+  recordDelivery(projectId: string, deliveryId: string): boolean {
+    return this.#d.rows.recordDelivery(projectId, deliveryId, this.#now());
+  }
+
+  /** The commit last synced for a branch (served repositories compare heads against it). */
+  lastSynced(projectId: string, branch: string): string | undefined {
+    return this.#d.rows.head(projectId, branch);
+  }
+
+  /** Fetches and syncs, after whatever this project is already doing. */
+  push(request: PushRequest): Promise<PushOutcome> {
+    const prior = this.#chains.get(request.project) ?? Promise.resolve();
+    const next = prior.catch(() => undefined).then(() => this.#push(request));
+    this.#chains.set(request.project, next);
+    void next.finally(() => {
+      if (this.#chains.get(request.project) === next) this.#chains.delete(request.project);
+    }).catch(() => undefined);
+    return next;
+  }
+
+  /** Resolves once no push is in flight (tests, shutdown). */
+  async whenIdle(): Promise<void> {
+    while (this.#chains.size > 0) await Promise.allSettled([...this.#chains.values()]);
+  }
+
+  async #push(request: PushRequest): Promise<PushOutcome> {
+    const { row, url, defaultBranch } = this.gitSource(request.project);
+    const branch = validateBranch(request.branch);
+    let commit = request.commit ? validateCommit(request.commit) : "";
+    try {
+      const head = await this.#d.sources.fetch(url, branch);
+      if (!commit) commit = head;
+      else if (!(await this.#d.sources.hasCommit(url, commit))) {
+        throw new BerthError("BERTH_GIT_FAILED", { step: "fetch", detail: `commit ${commit} is not on ${branch} in ${url}` });
+      }
+      this.#d.events.emit({ type: "git:push", scope: { project: request.project }, actor: request.actor, data: { project: request.project, branch, commit, via: request.via } });
+      const checkout = await this.#d.sources.checkout(url, commit);
+      const file = join(checkout, "berth.yaml");
+      if (!existsSync(file)) throw new BerthError("BERTH_GIT_BLUEPRINT_MISSING", { commit });
+      const text = readFileSync(file, "utf8");
+      const parsed = parseBlueprint(text, { file: "berth.yaml" });
+      if (!parsed.ok) {
+        const first = parsed.errors[0];
+        const where = first ? `${first.line}:${first.column} ${first.message}` : "";
+        throw new BerthError("BERTH_BLUEPRINT_INVALID", { file: `berth.yaml@${commit.slice(0, 12)}`, count: parsed.errors.length, first: where }, { details: parsed.errors });
+      }
+      const environments = environmentsFollowing(parsed.blueprint, branch, defaultBranch, request.via !== "api");
+      const revisionOf = this.#revisionOf(url, branch, commit);
+      for (const environment of environments) {
+        this.#d.sync({ project: request.project, environment, blueprintText: text, file: "berth.yaml", sourceDir: checkout, git: { url, branch, defaultBranch, revisionOf } }, request.actor);
+      }
+      this.#d.rows.setHead(row.id, branch, commit, this.#now());
+      this.#d.events.emit({ type: "git:synced", scope: { project: request.project }, actor: request.actor, data: { project: request.project, branch, commit, environments } });
+      return { commit, environments };
+    } catch (e) {
+      // Recorded even on failure, so a served repository does not retry a broken commit forever;
+      // the next push (or an explicit deploy) tries again.
+      if (commit) this.#d.rows.setHead(row.id, branch, commit, this.#now());
+      const reason = e instanceof Error ? e.message : String(e);
+      this.#d.events.emit({ type: "git:sync:failed", scope: { project: request.project }, actor: request.actor, data: { project: request.project, branch, commit, reason } });
+      throw e;
+    }
+  }
+
+  /**
+   * A service's source at `commit`: the commit itself, unless the service's filtered tree (rootDir,
+   * or `build.paths` minus `build.ignoredPaths`) is the same as at the commit it recorded before —
+   * then the previous source is kept, so the commit does not cut a new release of it.
+   */
+  #revisionOf(url: string, branch: string, commit: string) {
+    return (s: Parameters<NonNullable<SyncRequest["git"]>["revisionOf"]>[0], previous: SourceRef | undefined): SourceRef => {
+      const next: SourceRef = { kind: "git", url, ref: branch, revision: commit };
+      if (previous?.kind !== "git" || previous.url !== url || previous.ref !== branch || previous.revision === commit) return next;
+      const filter = { rootDir: s.build.rootDir, paths: s.build.paths, ignoredPaths: s.build.ignoredPaths };
+      try {
+        const same = this.#d.sources.filteredTreeDigest(url, previous.revision, filter) === this.#d.sources.filteredTreeDigest(url, commit, filter);
+        return same ? previous : next;
+      } catch {
+        return next; // the previous commit is gone (force-push + gc): build this one
+      }
+    };
+  }
+
+  #now(): string {
+    return new Date(this.#d.clock.now()).toISOString();
+  }
+}
