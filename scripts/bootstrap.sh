@@ -48,8 +48,11 @@ berth_install_npm_packages() {
   local want
   want="$(sha256sum "$BERTH_ROOT/package-lock.json" | cut -d' ' -f1)-$(node --version)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
-  berth_log "installing npm packages (npm ci)"
-  (cd "$BERTH_ROOT" && npm ci --silent --no-audit --no-fund >/dev/null)
+  berth_log "installing npm packages"
+  # `npm install` with the committed lockfile installs the locked versions. Not `npm ci`: the
+  # registry reachable here lacks some optional per-platform packages (e.g. biome's for other
+  # systems), so no lockfile can list them and `npm ci` refuses it as out of sync.
+  (cd "$BERTH_ROOT" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
   echo "$want" > "$stamp"
 }
 
