@@ -12,6 +12,7 @@ import { registerEnvCommands } from "./commands/env.ts";
 import { registerCronCommands } from "./commands/cron.ts";
 import { registerDataCommands } from "./commands/data.ts";
 import { registerEventsCommand } from "./commands/events.ts";
+import { registerGitCommands } from "./commands/git.ts";
 import { registerReleaseCommands } from "./commands/releases.ts";
 import { registerServerCommand } from "./commands/server.ts";
 import { registerStatusCommand } from "./commands/status.ts";
@@ -41,6 +42,7 @@ export async function buildProgram(ctx: CliContext): Promise<Command> {
   registerAuditCommand(program, ctx);
   registerCronCommands(program, ctx); // cron (issue 8)
   registerDataCommands(program, ctx); // managed data (issue 7)
+  registerGitCommands(program, ctx); // git auto-deploy (issue 5)
   const blueprintCommands = new URL("./commands/blueprint.ts", import.meta.url);
   if (existsSync(blueprintCommands)) {
     const mod = (await import(blueprintCommands.href)) as { registerBlueprintCommands?: (p: Command) => void };

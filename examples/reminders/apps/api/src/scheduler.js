@@ -8,6 +8,7 @@
 import { Queue } from "bullmq";
 import pg from "pg";
 import { instanceId, intEnv, QUEUE_REMINDERS, required } from "./config.js";
+import { waitForTable } from "./db.js";
 import { queueConnection } from "./redis.js";
 
 const SCHEDULER_LOCK = 7_001_002;
@@ -51,6 +52,7 @@ async function tick() {
   if (due.rowCount) console.log(`scheduler ${instanceId}: enqueued ${due.rowCount} reminder deliveries`);
 }
 
+await waitForTable(db, "scheduler_leases");
 await acquire();
 await db.query(
   "INSERT INTO scheduler_leases (instance_id, pid) VALUES ($1, $2) ON CONFLICT (instance_id) DO UPDATE SET acquired_at = now(), heartbeat_at = now(), released_at = NULL",

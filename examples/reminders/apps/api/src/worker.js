@@ -6,13 +6,14 @@
 import { createHash } from "node:crypto";
 import { Worker } from "bullmq";
 import { instanceId, intEnv, QUEUE_JOBS, QUEUE_REMINDERS, required } from "./config.js";
-import { createPool } from "./db.js";
+import { createPool, waitForTable } from "./db.js";
 import { queueConnection } from "./redis.js";
 
 const ESCALATE_AFTER_SECONDS = intEnv("ESCALATE_AFTER_SECONDS", 300);
 const pool = createPool(required("DATABASE_URL_POOLED", "DATABASE_URL"));
 const redisUrl = required("REDIS_URL");
 const concurrency = intEnv("WORKER_CONCURRENCY", 4);
+await waitForTable(pool, "deliveries");
 
 const jobsWorker = new Worker(
   QUEUE_JOBS,

@@ -5,7 +5,7 @@
  */
 import pg from "pg";
 import { instanceId, intEnv, required } from "./config.js";
-import { createPool } from "./db.js";
+import { createPool, waitForTable } from "./db.js";
 import { claimPendingTrip, completeTrip } from "./parse.js";
 
 const POLL_MS = intEnv("PARSER_POLL_MS", 2000);
@@ -30,6 +30,7 @@ async function drain() {
   }
 }
 
+await waitForTable(pool, "trips");
 await listener.connect();
 listener.on("notification", () => wake());
 listener.on("error", (e) => {

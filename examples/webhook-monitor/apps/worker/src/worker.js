@@ -3,12 +3,13 @@
  * webhooks from Redis, inspects them and writes the outcome to Postgres. On SIGTERM it stops
  * taking jobs and lets in-flight ones finish (the blueprint gives it a 60 s shutdown delay).
  */
-import { createPool, instanceId, intEnv, required } from "@webhook-monitor/db";
+import { createPool, instanceId, intEnv, required, waitForTable } from "@webhook-monitor/db";
 import { queueConnection, WEBHOOK_QUEUE } from "@webhook-monitor/queue";
 import { Worker } from "bullmq";
 
 const pool = createPool(required("DATABASE_URL"));
 const concurrency = intEnv("WORKER_CONCURRENCY", 10);
+await waitForTable(pool, "webhooks");
 
 /** What a monitor would alert on: a short verdict about the payload. */
 function summarize(source, payload) {

@@ -1,0 +1,51 @@
+import type { Command } from "commander";
+import type { CliContext } from "../context.ts";
+import { printJson } from "../output.ts";
+
+interface Remote {
+  project: string;
+  url: string;
+  branch: string;
+  served: boolean;
+  webhook: string;
+}
+
+/**
+ * `berth git remote` (where to push: a repository the daemon serves, or the followed URL) and
+ * `berth git webhook-secret` (owner: a new secret for the GitHub push webhook, shown once).
+ */
+export function registerGitCommands(program: Command, ctx: CliContext): void {
+  const git = program.command("git").description("auto-deploy from git: push to a followed branch and it deploys");
+  const path = (project: string) => `/v1/projects/${encodeURIComponent(project)}/git`;
+
+  git
+    .command("remote")
+    .description("print where to push (creates the served repository, or follows --url)")
+    .requiredOption("--project <name>", "project name")
+    .option("--url <repository>", "follow this repository instead of one the daemon serves")
+    .option("--branch <name>", "default branch (environments without `branch` follow it)", "main")
+    .option("--json", "machine-readable output")
+    .action(async (opts: { project: string; url?: string; branch: string; json?: boolean }) => {
+      const r = await ctx.client().request<Remote>("POST", path(opts.project), { branch: opts.branch, ...(opts.url ? { url: opts.url } : {}) });
+      if (opts.json) return printJson(r);
+      if (r.served) {
+        process.stdout.write(`${r.url}\n`);
+        process.stderr.write(`push to it: git remote add berth ${r.url} && git push berth ${r.branch}\n(from another machine: git remote add berth ssh://<user>@<this-host>${r.url})\n`);
+      } else {
+        process.stdout.write(`${r.url}\n`);
+        process.stderr.write(`following ${r.url} (${r.branch}); webhook: ${r.webhook} (secret: berth git webhook-secret --project ${r.project})\n`);
+      }
+    });
+
+  git
+    .command("webhook-secret")
+    .description("generate a new secret for the GitHub push webhook and print it once (owner)")
+    .requiredOption("--project <name>", "project name")
+    .option("--json", "machine-readable output")
+    .action(async (opts: { project: string; json?: boolean }) => {
+      const r = await ctx.client().request<{ secret: string; webhook: string }>("POST", `${path(opts.project)}/webhook-secret`, {});
+      if (opts.json) return printJson(r);
+      process.stdout.write(`${r.secret}\n`);
+      process.stderr.write(`payload URL: <daemon URL>${r.webhook}, content type application/json, this secret, "just the push event"\n`);
+    });
+}
