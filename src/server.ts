@@ -119,7 +119,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       build: async ({ service, signal, onLog }) => {
         const inputs = service.inputs as ReleaseInputs;
         // git (issue 5): a git source builds from the checkout of its commit (cached by sha).
-        const root = inputs.source.kind === "dir" ? inputs.source.path : await gitSources.checkout(inputs.source.url, inputs.source.revision);
+        const root = inputs.source.kind === "dir" ? inputs.source.path : await gitSources.checkoutSource(inputs.source);
         return dirBuilder.build({
           inputs,
           digest: buildDigest(inputs),

@@ -78,7 +78,7 @@ export function resolveEnvironment(bp: Blueprint, envName: string): Blueprint {
   if (!declared && !isPreview && !isDevelopment) {
     throw new BerthError("BERTH_BLUEPRINT_ENVIRONMENT_UNKNOWN", { name: envName, known: bp.environments.map((e) => e.name).join(", ") || "none" });
   }
-  const baseName = declared ? envName : bp.previews.baseEnvironment;
+  const baseName = declared ? envName : isPreview ? bp.previews.baseEnvironment : undefined;
   const merged = baseName ? mergeEnvironment(bp.source as Obj, baseName) : (bp.source as Obj);
   // The source was validated at parse time, so this reporter stays empty; it only satisfies normalize.
   const resolved = normalize(merged as RawBlueprint, new Reporter("", () => ({ line: 1, column: 1 })));

@@ -119,6 +119,17 @@ export class GitSources {
     }
   }
 
+  /**
+   * The checkout of a recorded source: fetches `branch` first when the mirror lacks the commit
+   * (a fresh cache, or a data directory moved to another host).
+   */
+  async checkoutSource(source: { readonly url: string; readonly ref: string; readonly revision: string }): Promise<string> {
+    if (!existsSync(join(this.#dir, "checkouts", validateCommit(source.revision), ".berth-checkout")) && !(await this.hasCommit(source.url, source.revision))) {
+      await this.fetch(source.url, source.ref);
+    }
+    return this.checkout(source.url, source.revision);
+  }
+
   /** A directory holding the files of `commit` (checked out once, then reused). */
   async checkout(url: string, commit: string): Promise<string> {
     validateCommit(commit);

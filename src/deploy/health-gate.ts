@@ -4,22 +4,8 @@
  * period. The result carries the last response or error, which a failed deploy reports.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Endpoint, HealthGate, HealthResult, HealthSpec } from "../engine/engine.ts";
-
-/** One HTTP probe. */
-export async function probe(endpoint: Endpoint, path: string, timeoutMs: number): Promise<HealthResult> {
-  const host = endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host;
-  try {
-    const res = await fetch(`http://${host}:${endpoint.port}${path}`, { signal: AbortSignal.timeout(timeoutMs), redirect: "manual" });
-    const body = (await res.text()).slice(0, 200).replace(/\s+/g, " ").trim();
-    const ok = res.status >= 200 && res.status < 400;
-    return { ok, detail: `HTTP ${res.status}${body ? `: ${body}` : ""}` };
-  } catch (e) {
-    const err = e as Error & { cause?: { code?: string } };
-    const detail = err.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : (err.cause?.code ?? err.message);
-    return { ok: false, detail };
-  }
-}
+import type { HealthGate, HealthResult, HealthSpec } from "../engine/engine.ts";
+import { probe } from "../engine/http-probe.ts";
 
 export const httpHealthGate: HealthGate = {
   async wait(instance, spec: HealthSpec, signal): Promise<HealthResult> {

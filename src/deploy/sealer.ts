@@ -39,6 +39,8 @@ export function makeSealer(deps: SealerDeps): EnvSealer {
         resources: await deps.resources(env),
         ...(deps.defaults ? { defaults: (s: string) => deps.defaults!(env, s) } : {}),
         only: [service.name],
+        // `berth up` runs a blueprint locally before anyone set its API keys: empty, not refused.
+        unsetSecrets: env.name === "development" ? "empty" : "error",
         actor: "system",
       });
       if (result.sensitive.length > 0 || result.generated.length > 0) deps.onSensitive?.(result.sensitive);

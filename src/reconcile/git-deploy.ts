@@ -6,6 +6,7 @@
  * service's filtered tree did not change). Entry points (served repositories, the webhook, the
  * API) call `push`; work is serialized per project.
  */
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseBlueprint } from "../blueprint/index.ts";
@@ -75,9 +76,9 @@ export class GitDeployer {
     return this.#d.store.projects.upsert(project, { kind: "git", url, ref: branch }, this.#now());
   }
 
-  /** Records a webhook delivery id; false for a replay. */
-  recordDelivery(projectId: string, deliveryId: string): boolean {
-    return this.#d.rows.recordDelivery(projectId, deliveryId, this.#now());
+  /** Records a webhook delivery (id + body digest); false for a replay. */
+  recordDelivery(projectId: string, deliveryId: string, body: Buffer): boolean {
+    return this.#d.rows.recordDelivery(projectId, deliveryId, createHash("sha256").update(body).digest("hex"), this.#now());
   }
 
   /** The commit last synced for a branch (served repositories compare heads against it). */

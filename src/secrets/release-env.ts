@@ -27,6 +27,8 @@ export interface ReleaseEnvRequest {
   readonly defaults?: (service: string) => Readonly<Record<string, string>>;
   /** Seal only these services (all are still resolved, for cross-service references); default all. */
   readonly only?: readonly string[];
+  /** See `ResolveOptions.unsetSecrets`: `empty` only for local development environments. */
+  readonly unsetSecrets?: "error" | "empty";
   readonly actor: string;
 }
 
@@ -47,7 +49,10 @@ export function prepareReleaseEnvs(secrets: { readonly keyring: Keyring; readonl
   const generated = wanted.length > 0 ? secrets.store.ensureGenerated(req.project, req.environment, wanted, req.actor) : [];
   // Problems of services not being released do not block these; their dependencies on other
   // services are still resolved (and reported on their own variables).
-  const services = requireResolved(resolveEnv(envInputFromBlueprint(req.blueprint, available(), req.defaults), req.only ? { only: req.only } : {}));
+  const services = requireResolved(resolveEnv(envInputFromBlueprint(req.blueprint, available(), req.defaults), {
+      ...(req.only ? { only: req.only } : {}),
+      ...(req.unsetSecrets ? { unsetSecrets: req.unsetSecrets } : {}),
+    }));
   const sealed: Record<string, string> = {};
   const summary: Record<string, Omit<ResolvedServiceEnv, "env"> & { names: string[] }> = {};
   const sensitive: NamedValue[] = [];

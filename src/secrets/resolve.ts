@@ -70,7 +70,16 @@ export function missingGenerated(input: EnvResolutionInput): WantedGenerated[] {
  * Resolves every service of the environment, or only those in `only` (variables of other
  * services are then evaluated just where a wanted one references them).
  */
-export function resolveEnv(input: EnvResolutionInput, options: { readonly only?: readonly string[] } = {}): EnvResolution {
+export interface ResolveOptions {
+  readonly only?: readonly string[];
+  /**
+   * `empty`: a declared `secret: true` variable that has no value yet resolves to "" (local
+   * development with `berth up`); `error` (default): the deploy is refused, naming it.
+   */
+  readonly unsetSecrets?: "error" | "empty";
+}
+
+export function resolveEnv(input: EnvResolutionInput, options: ResolveOptions = {}): EnvResolution {
   const errors: EnvError[] = [];
   const failed = new Set<string>();
   const layers = new Map<string, Map<string, Layered>>();
@@ -154,6 +163,7 @@ export function resolveEnv(input: EnvResolutionInput, options: { readonly only?:
       case "generate": {
         const value = a.secrets[owner]?.[secretName];
         if (value !== undefined) return { value, sensitive: true };
+        if (src.kind === "secret" && options.unsetSecrets === "empty") return { value: "", sensitive: false };
         const how =
           src.kind === "secret"
             ? `run \`berth env set ${secretName}=... --${owner.replace(":", " ")}\``

@@ -64,6 +64,10 @@ describe("git sources", () => {
     assert.equal(sources.filteredTreeDigest(repo, first, api), sources.filteredTreeDigest(repo, second, api));
     assert.notEqual(sources.filteredTreeDigest(repo, first, web), sources.filteredTreeDigest(repo, second, web));
     await assert.rejects(sources.fetch(repo, "nope"), { code: "BERTH_GIT_FAILED" });
+    // A fresh cache (no mirror yet) fetches the branch to check out a recorded source.
+    const fresh = new GitSources({ cacheDir: tempDir() });
+    const again = await fresh.checkoutSource({ url: repo, ref: "main", revision: second });
+    assert.equal(readFileSync(join(again, "apps/web/index.js"), "utf8"), "2");
     assert.equal(await sources.hasCommit(repo, "b".repeat(40)), false);
   });
 });

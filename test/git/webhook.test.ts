@@ -93,8 +93,35 @@ describe("GitHub push webhook", () => {
     const replay = await deliver(body, headers);
     assert.equal(replay.status, 401);
     assert.match((replay.json.error as { message: string }).message, /replay/);
+    // The delivery id is not signed: the same signed body under a fresh id is a replay too.
+    const renamed = await deliver(body, { ...headers, "x-github-delivery": randomUUID() });
+    assert.equal(renamed.status, 401);
     await t.daemon.git.whenIdle();
     assert.equal(await deployCount(), count);
+  });
+
+  test("a deployer can deploy the branch head on request (no webhook)", async () => {
+    const sha = commit(repo, { VERSION: "v4" }, "fourth");
+    const r = await t.request("POST", "/v1/projects/hooked/git/deploy", {});
+    assert.equal(r.status, 202, JSON.stringify(r.json));
+    assert.deepEqual(r.json, { commit: sha, environments: ["production"] });
+    await waitForBody(t, "hooked", "v4");
+    const bad = await t.request("POST", "/v1/projects/hooked/git/deploy", { commit: "HEAD~1" });
+    assert.equal(bad.status, 400);
+  });
+
+  test("a form-encoded delivery (GitHub's other content type) is verified over its raw bytes", async () => {
+    const sha = commit(repo, { VERSION: "v5" }, "fifth");
+    const body = new URLSearchParams({ payload: pushEvent(sha) }).toString();
+    const res = await t.daemon.api.inject({
+      method: "POST",
+      url: "/v1/hooks/github/hooked",
+      headers: { "content-type": "application/x-www-form-urlencoded", "x-github-event": "push", "x-github-delivery": randomUUID(), "x-hub-signature-256": sign(body) },
+      payload: body,
+    });
+    assert.equal(res.statusCode, 202, res.body);
+    await t.daemon.git.whenIdle();
+    await waitForBody(t, "hooked", "v5");
   });
 
   test("an unknown project answers like a bad signature", async () => {

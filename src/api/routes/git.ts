@@ -4,8 +4,8 @@
  *
  * The webhook is a public route (GitHub sends no token), so it authenticates the delivery
  * itself: HMAC-SHA256 of the raw body under the project's webhook secret (`X-Hub-Signature-256`),
- * compared in constant time, then the delivery id (`X-GitHub-Delivery`) is recorded once — a
- * replay is refused. Every refusal is a 401, an event, and (as for every POST) an audit entry.
+ * compared in constant time, then the delivery id (`X-GitHub-Delivery`) and the body's digest are
+ * recorded once — a replay (same id, or the same signed body under a new id) is refused. Every refusal is a 401, an event, and (as for every POST) an audit entry.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { FastifyRequest } from "fastify";
@@ -165,7 +165,7 @@ export const gitRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         }
         if (!validSignature(secret, raw, request.headers["x-hub-signature-256"])) refuse("bad signature");
         if (!DELIVERY.test(delivery)) refuse("missing or malformed X-GitHub-Delivery");
-        if (!git().deployer.recordDelivery(p.id, delivery)) refuse(`delivery ${delivery} was already received (replay)`);
+        if (!git().deployer.recordDelivery(p.id, delivery, raw)) refuse(`delivery ${delivery} (or its body) was already received (replay)`);
         const event = String(request.headers["x-github-event"] ?? "");
         if (event !== "push") return { event };
         const push = payloadOf(request, raw);

@@ -3,21 +3,11 @@
  * `unhealthyThreshold` failures in a row report the instance unhealthy (once per episode).
  */
 import type { Endpoint, HealthSpec } from "../engine.ts";
+import { probe } from "../http-probe.ts";
+
 
 export interface HealthMonitor {
   stop(): void;
-}
-
-/** One probe: 2xx/3xx within the timeout is healthy; anything else gives the reason. */
-export async function probe(endpoint: Endpoint, path: string, timeoutMs: number): Promise<{ ok: boolean; detail: string }> {
-  try {
-    const res = await fetch(`http://${endpoint.host}:${endpoint.port}${path}`, { signal: AbortSignal.timeout(timeoutMs), redirect: "manual" });
-    await res.body?.cancel();
-    return res.status < 400 ? { ok: true, detail: `HTTP ${res.status}` } : { ok: false, detail: `HTTP ${res.status}` };
-  } catch (e) {
-    const cause = (e as { cause?: { code?: string } }).cause;
-    return { ok: false, detail: cause?.code ?? (e as Error).name };
-  }
 }
 
 export function monitorHealth(endpoint: Endpoint, spec: HealthSpec & { readonly path: string }, onUnhealthy: (reason: string) => void): HealthMonitor {

@@ -1,4 +1,5 @@
--- Git auto-deploy (issue 5). Webhook delivery ids already acted on (replays are refused), and the
+-- Git auto-deploy (issue 5). Webhook deliveries already acted on, as 'id:<X-GitHub-Delivery>' and
+-- 'body:<sha256 of the signed body>' rows (replays are refused), and the
 -- last commit of each followed branch that was synced, so a restarted daemon picks up a push it
 -- missed (level-based: served repositories' heads are compared against these rows).
 CREATE TABLE git_deliveries (

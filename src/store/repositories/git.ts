@@ -10,15 +10,21 @@ export class GitRepository {
     this.#db = db;
   }
 
-  /** Records a delivery id; false when it was seen before (a replay). */
-  recordDelivery(projectId: string, deliveryId: string, now: string): boolean {
-    const r = this.#db.sql.prepare("INSERT OR IGNORE INTO git_deliveries (project_id, delivery_id, received_at) VALUES (?, ?, ?)").run(projectId, deliveryId, now);
-    return Number(r.changes) === 1;
-  }
-
-  /** Drops delivery ids older than `before` (ISO time): GitHub redelivers within days, not months. */
-  pruneDeliveries(before: string): number {
-    return Number(this.#db.sql.prepare("DELETE FROM git_deliveries WHERE received_at < ?").run(before).changes);
+  /**
+   * Records a delivery (its id and the digest of its signed body); false when either was seen
+   * before (a replay). GitHub signs the body only, not the delivery-id header, so a captured
+   * delivery re-sent under a fresh id is caught by its body. Kept for good: the signature
+   * carries no timestamp, so a forgotten delivery could be replayed later.
+   */
+  recordDelivery(projectId: string, deliveryId: string, bodySha256: string, now: string): boolean {
+    return this.#db.tx(() => {
+      const keys = [`id:${deliveryId}`, `body:${bodySha256}`];
+      const seen = this.#db.sql.prepare("SELECT 1 FROM git_deliveries WHERE project_id = ? AND delivery_id IN (?, ?)").get(projectId, ...keys);
+      if (seen) return false;
+      const insert = this.#db.sql.prepare("INSERT INTO git_deliveries (project_id, delivery_id, received_at) VALUES (?, ?, ?)");
+      for (const key of keys) insert.run(projectId, key, now);
+      return true;
+    });
   }
 
   /** The commit last synced for a branch. */
