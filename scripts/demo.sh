@@ -5,7 +5,10 @@ set -euo pipefail
 source "$(dirname "$0")/bootstrap.sh"
 cd "$BERTH_ROOT"
 bash scripts/build.sh
-export BERTH_DATA_DIR="${BERTH_DATA_DIR:-$BERTH_ROOT/.berth/demo}"
+# Outside the checkout: managed databases run as the postgres user, which must be able to
+# traverse every parent directory (a checkout under /root could not be).
+if [ "$(id -u)" -eq 0 ]; then default_dir=/var/lib/berth-demo; else default_dir="$HOME/.berth/demo"; fi
+export BERTH_DATA_DIR="${BERTH_DATA_DIR:-$default_dir}"
 echo "Berth demo: seed 001 (escalating reminders) from examples/reminders/berth.yaml"
 echo "state in $BERTH_DATA_DIR; Ctrl-C stops the stack"
 exec bin/berth up examples/reminders "$@"

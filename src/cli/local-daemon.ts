@@ -41,7 +41,8 @@ export function readLocalDaemon(dataDir: string): DaemonFile | undefined {
 export async function ensureLocalDaemon(dataDir: string, onStart: (line: string) => void): Promise<{ client: ApiClient; started: boolean; pid: number }> {
   const existing = readLocalDaemon(dataDir);
   if (existing) return { client: new ApiClient(existing), started: false, pid: existing.pid };
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // 0711 like the daemon's own: database servers run as their own users and must traverse it.
+  mkdirSync(dataDir, { recursive: true, mode: 0o711 });
   rmSync(credentialsPath(dataDir), { force: true });
   // Same form as this file: dist/*.js when running compiled, src/*.ts from a checkout.
   const main = fileURLToPath(new URL(`./main${import.meta.url.endsWith(".js") ? ".js" : ".ts"}`, import.meta.url));

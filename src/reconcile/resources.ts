@@ -6,8 +6,9 @@
  * idempotent: a provider adopts the servers a previous daemon left running.
  */
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, mkdirSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { BerthError } from "../core/errors.ts";
 import type { Blueprint } from "../blueprint/types.ts";
 import type { EventSink } from "../core/events.ts";
 import type { PostgresProvider } from "../data/postgres/provider.ts";
@@ -48,6 +49,22 @@ export function referenceProps(c: ConnectionProps, kind: "database" | "keyValue"
   };
 }
 
+/**
+ * As root, database servers run as their own users: every parent of the data dir must let
+ * others traverse it, or initdb fails with a bare "Permission denied". Say so up front instead.
+ */
+function assertTraversable(dataDir: string): void {
+  if (process.getuid?.() !== 0) return;
+  for (let dir = dirname(dataDir); dir !== dirname(dir); dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) {
+      throw new BerthError("BERTH_CONFIG_INVALID", {
+        field: "data-dir",
+        detail: `managed databases run as their own users and cannot enter ${dir} (no search permission for others); use a data dir such as /var/lib/berth, or run chmod o+x ${dir}`,
+      });
+    }
+  }
+}
+
 export class ResourceManager {
   readonly #d: ResourceManagerDeps;
   readonly #providers = new Map<string, Providers>();
@@ -62,6 +79,7 @@ export class ResourceManager {
     let p = this.#providers.get(env.id);
     if (!p) {
       const [{ PostgresProvider }, { RedisProvider }] = await Promise.all([import("../data/postgres/provider.ts"), import("../data/redis/provider.ts")]);
+      assertTraversable(this.#d.dataDir);
       const root = join(this.#d.dataDir, "resources", env.project, env.name);
       // Servers run as the postgres/redis users: every parent must be traversable (not listable).
       for (const d of [join(this.#d.dataDir, "resources"), join(this.#d.dataDir, "resources", env.project), root, join(this.#d.dataDir, "backups"), join(this.#d.dataDir, "backups", env.project), join(this.#d.dataDir, "backups", env.project, env.name)]) {
