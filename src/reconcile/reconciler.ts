@@ -24,7 +24,7 @@ export interface ReconcilerDeps {
   /** Every environment is re-enqueued this often, to catch drift nobody reported. */
   readonly resyncIntervalMs: number;
   /** Pushes the route table to the router before rollouts (new services need their backend). */
-  readonly routing?: { refresh(): Promise<void> };
+  readonly routing?: { refresh(options?: { prune: boolean }): Promise<void> };
   /** Managed databases and key-value stores, provisioned before releases are cut. */
   readonly resources?: {
     ensure(env: EnvironmentRow, signal?: AbortSignal): Promise<void>;
@@ -161,7 +161,8 @@ export class Reconciler {
     const stopped = env.status === "stopping" || env.status === "stopped";
     if (!stopped) store.environments.setStatus(env.id, "reconciling", null, this.#now());
     if (!stopped && store.services.list(env.id).length > 0) await this.#d.resources?.ensure(env, signal);
-    await this.#d.routing?.refresh();
+    // New services get their backend before rollouts; removed ones keep theirs until drained.
+    await this.#d.routing?.refresh({ prune: false });
     for (let pass = 0; pass < MAX_PASSES; pass++) {
       const actual = await engine.actual({ project: env.project, environment: env.name });
       const todo = plan(this.#desired(env), actual);
@@ -183,10 +184,11 @@ export class Reconciler {
     if (stopped) {
       await this.#d.resources?.stopEnvironment(env);
       store.environments.setStatus(env.id, "stopped", "stopped by request", this.#now(), env.generation);
-      await this.#d.routing?.refresh();
+      await this.#d.routing?.refresh({ prune: true });
       events.emit({ type: "reconcile:done", scope, data: { environment: env.name, generation: env.generation, steps, ms: clock.now() - started } });
       return;
     }
+    await this.#d.routing?.refresh({ prune: true });
     const failed = store.services.list(env.id).filter((s) => s.failedDigest !== null);
     const status = failed.length === 0 ? "live" : "degraded";
     const detail = failed.length === 0 ? null : `failed: ${failed.map((s) => s.name).join(", ")}`;

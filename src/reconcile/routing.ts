@@ -52,9 +52,18 @@ export class Routing {
     this.#httpPort = deps.httpPort;
   }
 
-  /** Rebuilds the table from the store and applies it (the router reloads only on change). */
-  async refresh(): Promise<void> {
-    const services = routeServices(this.#store);
+  #services: RouteService[] = [];
+
+  /**
+   * Rebuilds the table from the store and applies it (the router reloads only on change).
+   * `prune: false` (before rollouts) keeps the backends of services that are going away, so
+   * their instances can still be drained through them; `prune: true` (after) drops them.
+   */
+  async refresh(options: { prune: boolean } = { prune: true }): Promise<void> {
+    const wanted = routeServices(this.#store);
+    const keys = new Set(wanted.map((s) => serviceKey(s.ref)));
+    const services = options.prune ? wanted : [...wanted, ...this.#services.filter((s) => !keys.has(serviceKey(s.ref)))];
+    this.#services = services;
     this.#table = buildRouteTable(services, { baseDomain: this.#baseDomain });
     await this.#router.setRoutes(this.#table);
     this.#routed.clear();

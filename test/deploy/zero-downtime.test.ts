@@ -106,4 +106,18 @@ describe("zero-downtime deploys through the router", () => {
     assert.ok(deploys.every((d) => d.status === "live"), JSON.stringify(deploys.map((d) => d.status)));
     console.log(`zero-downtime: ${ok} requests, ${failures.length} failed, versions ${[...seen].sort().join(",")}`);
   });
+
+  test("stopping the environment drains and stops every instance, then drops its routes", async () => {
+    const before = await t.request("GET", "/v1/projects/zdt/environments/production");
+    const host = new URL(before.json.services[0].urls[0]).host;
+    const res = await t.request("DELETE", "/v1/projects/zdt/environments/production");
+    assert.equal(res.status, 202);
+    await t.daemon.reconciler.whenIdle();
+    const after = await t.request("GET", "/v1/projects/zdt/environments/production");
+    assert.equal(after.json.status, "stopped", JSON.stringify(after.json));
+    assert.deepEqual(await t.daemon.engine.actual({ project: "zdt", environment: "production" }), []);
+    const routed = await request(`http://127.0.0.1:${port}/`, { headers: { host } });
+    await routed.body.text();
+    assert.notEqual(routed.statusCode, 200, "no route is left for the stopped service");
+  });
 });

@@ -61,6 +61,7 @@ describe("seed 000 trip-playlists on Berth", () => {
     assert.equal(r.status, 202, JSON.stringify(r.json));
     await t.daemon.reconciler.whenIdle();
     status = (await t.request("GET", ENV)).json;
+    if (status.status !== "live") console.log(JSON.stringify((await t.request("GET", `${ENV}/deploys`)).json, null, 1).slice(0, 6000));
   });
   after(() => t?.close());
 

@@ -70,6 +70,12 @@ describe("seed 001 reminders on Berth", () => {
     });
     return { status: res.statusCode, body: await res.body.text() };
   };
+  /** One service as the engine sees it right now. */
+  const liveService = async (project: string, service: string) => {
+    const all = await t.daemon.engine.actual({ project, environment: "development" });
+    const s = all.find((x) => x.ref.service === service);
+    return { instances: (s?.instances ?? []).map((i) => ({ id: i.id, state: i.state, pid: i.pid ?? null, restarts: i.restarts })) };
+  };
   const refresh = async () => {
     status = (await t.request("GET", ENV)).json;
     return status;
@@ -160,11 +166,16 @@ describe("seed 001 reminders on Berth", () => {
     assert.ok(before.pid, JSON.stringify(before));
     process.kill(before.pid, "SIGKILL");
     // Berth restarts it (same instance, restarts + 1, or a replacement) and it takes the lock again.
+    // The engine's live view (the status API's instances are a snapshot taken at reconcile time).
+    let seen: unknown;
     const after = await until(async () => {
-      const s = (await refresh()).services.find((x) => x.name === "scheduler")!;
-      const live = s.instances.filter((i) => i.pid && i.pid !== before.pid && i.state !== "exited");
-      return live.length === 1 && (await schedulerLockHolders()) === 1 ? s : undefined;
-    }, "the scheduler to be restarted and hold the lock");
+      const s = await liveService("reminders", "scheduler");
+      seen = s;
+      const restarted = s.instances.filter((i) => i.state !== "exited" && (i.restarts > before.restarts || (i.pid && i.pid !== before.pid)));
+      return restarted.length === 1 && (await schedulerLockHolders()) === 1 ? s : undefined;
+    }, "the scheduler to be restarted and hold the lock").catch((e) => {
+      throw new Error(`${(e as Error).message}: ${JSON.stringify(seen)}`);
+    });
     assert.equal(after.instances.filter((i) => i.state !== "exited").length, 1, JSON.stringify(after));
     // Still exactly one a few ticks later (no second copy sneaked in).
     await new Promise((r) => setTimeout(r, 2000));
@@ -199,9 +210,11 @@ services:
     const dir = writeProject(join(tempDir(), "crashy"), blueprint, { "crash.js": "setTimeout(() => process.exit(3), 50);\n" });
     const r = await t.request("POST", "/v1/sync", { environment: "development", blueprint, file: "berth.yaml", sourceDir: dir });
     assert.equal(r.status, 202, JSON.stringify(r.json));
-    await t.daemon.reconciler.whenIdle();
+    // No whenIdle: a deploy of a service that never stays up may keep the reconciler busy.
+    let seen: unknown;
     const settled = async () => {
-      const s = ((await t.request("GET", "/v1/projects/crashy/environments/development")).json as Status).services[0]!;
+      const s = await liveService("crashy", "boom");
+      seen = s;
       return s;
     };
     const last = await until(
@@ -211,8 +224,10 @@ services:
         return i && (i.state === "crash-looping" || i.state === "exited") && i.restarts >= 5 ? i : undefined;
       },
       "the crashing service to give up",
-      90_000,
-    );
+      60_000,
+    ).catch((e) => {
+      throw new Error(`${(e as Error).message}: ${JSON.stringify(seen)}`);
+    });
     assert.equal(last.restarts, 5, JSON.stringify(last));
     await new Promise((r) => setTimeout(r, 3000));
     const later = (await settled()).instances[0]!;
