@@ -97,8 +97,9 @@ export class DirBuilder {
         cpSync(cached, join(dir, "node_modules"), { recursive: true, verbatimSymlinks: true });
         return;
       }
-      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { dependencies?: object; devDependencies?: object };
-      if (!pkg.dependencies && !pkg.devDependencies) return;
+      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { dependencies?: object; devDependencies?: object; workspaces?: unknown };
+      // [e2e fix] A workspaces root declares no dependencies itself; its workspaces do.
+      if (!pkg.dependencies && !pkg.devDependencies && !pkg.workspaces) return;
       await step(argv, "install");
       if (cached && existsSync(join(dir, "node_modules"))) {
         mkdirSync(join(cached, ".."), { recursive: true });

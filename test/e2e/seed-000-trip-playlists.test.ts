@@ -40,7 +40,7 @@ async function until<T>(probe: () => Promise<T | undefined>, what: string, deadl
 describe("seed 000 trip-playlists on Berth", () => {
   let t: TestDaemon;
   let port: number;
-  let status: { status: string; services: { name: string; urls: string[] }[]; instances: { service: string; port: number | null }[] };
+  let status: { status: string; services: { name: string; urls: string[]; instances: { state: string; port: number | null }[] }[] };
   /** GET through HAProxy with the service's generated Host header. */
   const viaRouter = async (service: string, path: string) => {
     const host = new URL(status.services.find((s) => s.name === service)!.urls[0]!).host;
@@ -72,7 +72,8 @@ describe("seed 000 trip-playlists on Berth", () => {
     const body = JSON.parse(health.body);
     assert.equal(body.database.status, "up", health.body);
     assert.equal(body.parser.status, "up", health.body);
-    assert.equal(status.instances.filter((i) => i.service === "parser-worker").length, 2);
+    const workers = status.services.find((s) => s.name === "parser-worker")!.instances;
+    assert.deepEqual(workers.map((i) => [i.state, i.port]), [["healthy", null], ["healthy", null]]);
     // A shared trip is parsed by the worker (LISTEN/NOTIFY on Postgres).
     const created = await request(`http://127.0.0.1:${port}/trips`, {
       method: "POST",

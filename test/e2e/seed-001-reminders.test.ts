@@ -207,7 +207,9 @@ services:
     start: node crash.js
     restart: { policy: on-failure, maxRetries: 5 }
 `;
-    const dir = writeProject(join(tempDir(), "crashy"), blueprint, { "crash.js": "setTimeout(() => process.exit(3), 50);\n" });
+    // It outlives the 5 s grace period (so its deploy goes live and the supervisor owns it), then
+    // crashes on every run: 5 restarts with backoff 0, 1, 2, 4, 8 s, then none.
+    const dir = writeProject(join(tempDir(), "crashy"), blueprint, { "crash.js": "setTimeout(() => process.exit(3), 6000);\n" });
     const r = await t.request("POST", "/v1/sync", { environment: "development", blueprint, file: "berth.yaml", sourceDir: dir });
     assert.equal(r.status, 202, JSON.stringify(r.json));
     // No whenIdle: a deploy of a service that never stays up may keep the reconciler busy.
@@ -224,7 +226,7 @@ services:
         return i && (i.state === "crash-looping" || i.state === "exited") && i.restarts >= 5 ? i : undefined;
       },
       "the crashing service to give up",
-      60_000,
+      150_000,
     ).catch((e) => {
       throw new Error(`${(e as Error).message}: ${JSON.stringify(seen)}`);
     });

@@ -6,7 +6,7 @@
  * so the test can change a file and sync again.
  */
 import assert from "node:assert/strict";
-import { cpSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -75,10 +75,20 @@ describe("seed 003 book-tracker on Berth", () => {
     const body = JSON.parse(health.body.toString());
     assert.equal(body.status, "ok");
     assert.equal(body.database.status, "up");
-    // Two uvicorn workers behind one gunicorn master: requests land on more than one pid.
-    const pids = new Set<number>();
-    for (let i = 0; i < 40 && pids.size < 2; i++) pids.add(JSON.parse((await viaRouter("api", "/")).body.toString()).pid);
-    assert.equal(pids.size, 2, `worker pids seen: ${[...pids].join(",")}`);
+    assert.equal(health.headers.server, "uvicorn", "answered by a uvicorn worker");
+    // The gunicorn master was started with $PORT expanded to the instance's port.
+    const cmdlines = readdirSync("/proc")
+      .filter((d) => /^\d+$/.test(d))
+      .map((d) => {
+        try {
+          return readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0").join(" ");
+        } catch {
+          return "";
+        }
+      });
+    const gunicorn = cmdlines.filter((c) => c.includes("gunicorn") && c.includes(`--bind 0.0.0.0:${api.instances[0]!.port}`));
+    assert.ok(gunicorn.length >= 1, "a gunicorn process bound to the instance's $PORT");
+    assert.match(gunicorn[0]!, /-k uvicorn\.workers\.UvicornWorker .*--workers 2/);
   });
 
   test("seed 003: the Vite static front end serves through the router", async () => {

@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { EventEmitter, on } from "node:events";
 import type { Clock } from "../../core/clock.ts";
 import { systemClock } from "../../core/clock.ts";
@@ -71,7 +72,11 @@ export class LocalEngine implements Engine {
     this.#logLimits = options.logLimits ?? defaultLogLimits;
     this.#redact = options.redact ?? ((text) => text);
     const nodeHome = dirname(dirname(process.execPath));
-    this.#readOnlyPaths = options.readOnlyPaths ?? (nodeHome.startsWith("/usr") ? [] : [nodeHome]);
+    // [e2e fix] Static sites run Berth's own static server (src/router/static/serve.ts): the
+    // sandbox must see Berth's sources and their dependencies, read-only (never the whole checkout).
+    const berthRoot = dirname(dirname(dirname(dirname(fileURLToPath(import.meta.url)))));
+    const berthPaths = ["src", "dist", "node_modules", "package.json"].map((p) => join(berthRoot, p)).filter((p) => existsSync(p));
+    this.#readOnlyPaths = options.readOnlyPaths ?? [...(nodeHome.startsWith("/usr") ? [] : [nodeHome]), ...berthPaths];
     this.#bus.setMaxListeners(0);
     const idFile = join(options.stateDir, "engine-id");
     if (!existsSync(idFile)) writeFileSync(idFile, newId("eng"), { mode: 0o600 });
