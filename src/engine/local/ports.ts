@@ -2,6 +2,7 @@
  * PORT values for listening instances: the lowest port of the range that no instance holds and
  * that nothing else on the host is bound to. An instance keeps its port across restarts.
  */
+import { randomInt } from "node:crypto";
 import { createServer } from "node:net";
 import { BerthError } from "../../core/errors.ts";
 
@@ -28,7 +29,9 @@ export class PortPool {
 
   constructor(range: PortRange) {
     this.#range = range;
-    this.#next = range.first;
+    // A random starting point: engines of several daemons on one host (tests, side-by-side
+    // BERTH_DATA_DIRs) rarely race for the same free port between the probe and the bind.
+    this.#next = range.first + randomInt(range.last - range.first + 1);
   }
 
   /** Marks a port as taken (adopted instances). */
