@@ -1,13 +1,31 @@
 #!/usr/bin/env bash
 # `npm test`: install what is missing, then lint, typecheck, the dependency-direction check and
-# every test (unit next to the code, end-to-end under test/). Servers the tests need are started
-# by the tests themselves on loopback.
-set -euo pipefail
+# every test. Two phases: unit and integration tests (next to the code, and test/ except e2e),
+# then the seed end-to-end suites (test/e2e/), two at a time — they build real apps (npm installs,
+# Next.js and Vite builds) and would otherwise starve the timing-sensitive tests of CPU. Servers
+# the tests need are started by the tests themselves on loopback.
+set -uo pipefail
 source "$(dirname "$0")/bootstrap.sh"
+set +e
 cd "$BERTH_ROOT"
-bash scripts/check.sh
-echo "== build";  bash scripts/build.sh
-echo "== tests"
-# Many tests wait on real servers rather than CPU, so run more files at once than cores.
-exec node --test --test-reporter=spec --test-concurrency="${BERTH_TEST_CONCURRENCY:-4}" \
-  --test-timeout=600000 'src/**/*.test.ts' 'test/**/*.test.ts'
+bash scripts/check.sh || exit 1
+echo "== build"
+bash scripts/build.sh || exit 1
+
+logs="$(mktemp -d)"
+run_phase() { # name concurrency globs...
+  local name="$1" concurrency="$2"
+  shift 2
+  echo "== tests: $name"
+  node --test --test-reporter=spec --test-concurrency="$concurrency" --test-timeout=900000 "$@" 2>&1 | tee "$logs/$name.log"
+  return "${PIPESTATUS[0]}"
+}
+run_phase unit-and-integration "${BERTH_TEST_CONCURRENCY:-4}" 'src/**/*.test.ts' 'test/!(e2e)/**/*.test.ts'
+rc1=$?
+run_phase end-to-end "${BERTH_E2E_CONCURRENCY:-2}" 'test/e2e/**/*.test.ts'
+rc2=$?
+
+# One closing line over both phases (each phase prints its own runner summary above).
+count() { grep -hE "^ℹ $1 [0-9]+" "$logs"/*.log | awk '{s += $3} END {print s + 0}'; }
+echo "tests: $(count pass) passed, $(count fail) failed, $(count skipped) skipped"
+[ "$rc1" -eq 0 ] && [ "$rc2" -eq 0 ]

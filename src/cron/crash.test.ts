@@ -59,7 +59,7 @@ function child(dbPath: string, dir: string, env: Record<string, string> = {}) {
   return { proc, events, exited };
 }
 
-async function until(what: string, cond: () => boolean, timeoutMs = 15_000): Promise<void> {
+async function until(what: string, cond: () => boolean, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
