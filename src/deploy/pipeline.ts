@@ -8,7 +8,6 @@
 import type { Clock } from "../core/clock.ts";
 import { toBerthError } from "../core/errors.ts";
 import type { EventSink } from "../core/events.ts";
-import { newId } from "../core/ids.ts";
 import type { Engine, HealthGate, Release, RolloutPolicy, ServiceSpec, TrafficPort } from "../engine/engine.ts";
 import type { EnvironmentRow } from "../store/repositories/environments.ts";
 import type { ReleaseRow } from "../store/repositories/releases.ts";
@@ -177,4 +176,3 @@ export class DeployPipeline {
   }
 }
 
-export const newDeployId = (): string => newId("dep");

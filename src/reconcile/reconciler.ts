@@ -177,8 +177,9 @@ export class Reconciler {
       // A failed step marks its inputs failed, so the next pass skips it while the other
       // services (e.g. a release cut in this pass) still converge now rather than at the resync.
     }
+    const settled = await engine.actual({ project: env.project, environment: env.name });
     for (const s of store.services.list(env.id)) {
-      const a = (await engine.actual({ project: env.project, environment: env.name })).find((x) => x.ref.service === s.name);
+      const a = settled.find((x) => x.ref.service === s.name);
       store.instances.snapshot(s.id, a?.instances ?? [], this.#now());
     }
     if (stopped) {
