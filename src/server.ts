@@ -235,6 +235,12 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     }
     reconciler.start();
     cleanups.push(() => reconciler.stop());
+    // Level truth (issue 15): an instance that starts crash-looping (or recovers) between
+    // reconciles re-states its environment's status.
+    const offInstances = bus.subscribe((e) => {
+      if (e.type.startsWith("instance:")) reconciler.instanceChanged(e.scope);
+    });
+    cleanups.push(() => offInstances());
     // After the reconciler, stopped before it: resumes (or fails cleanly) what a killed daemon left.
     await operations.start();
     cleanups.push(() => operations.stop());

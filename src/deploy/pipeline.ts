@@ -35,6 +35,16 @@ export function rolloutPolicyFor(spec: ServiceSpec): RolloutPolicy {
   return { kind: "start-first", maxSurge: Math.max(1, spec.replicas) };
 }
 
+/** What a release records besides its artifact and sealed env (the `config` column). */
+export interface ReleaseConfig {
+  readonly spec: ServiceSpec;
+  readonly inputs: ReleaseInputs;
+  /** Digest of the service inputs the release was cut from. */
+  readonly inputsDigest: string;
+  /** Digest of the resolved addresses its env was sealed with (addresses.ts); absent on older releases. */
+  readonly addressesDigest?: string;
+}
+
 export function toEngineRelease(row: ReleaseRow, spec: ServiceSpec): Release {
   return { id: row.id, number: row.number, service: spec.ref, artifact: row.artifact, sealedEnv: row.sealedEnv };
 }
@@ -53,9 +63,19 @@ export class DeployPipeline {
     return { project: env.project, environment: env.name, service: service.name };
   }
 
-  /** Build (cached by content) + seal env -> a new immutable release the service now desires. */
-  async cutRelease(env: EnvironmentRow, service: ServiceRow, actor: string, signal: AbortSignal): Promise<ReleaseRow | undefined> {
+  /**
+   * Build (cached by content) + seal env -> a new immutable release the service now desires.
+   * The environment and the service are read here, together, rather than taken from the caller:
+   * a sync that landed since the caller read them (a running reconcile) must never produce a
+   * release that records the new inputs digest while sealing the old blueprint's env. The
+   * release records the digest of exactly what it sealed; if a sync lands during the build, the
+   * next pass sees a newer digest and cuts again.
+   */
+  async cutRelease(environmentId: string, serviceId: string, actor: string, signal: AbortSignal): Promise<ReleaseRow | undefined> {
     const { store, events } = this.#d;
+    const env = store.environments.byId(environmentId);
+    const service = store.services.byId(serviceId);
+    if (!env || !service) return undefined;
     const scope = this.#scope(env, service);
     const started = this.#d.clock.now();
     events.emit({ type: "deploy:build:started", scope, actor, data: { service: service.name } });
@@ -66,10 +86,17 @@ export class DeployPipeline {
         signal,
         onLog: (line) => events.emit({ type: "deploy:build:log", scope, actor, data: { line: line.line, stream: line.stream } }),
       });
+      const addressesOf = await this.#d.sealer.addresses?.(env);
       const sealedEnv = await this.#d.sealer.seal(env, service);
       const inputs = service.inputs as ReleaseInputs;
+      const config: ReleaseConfig = {
+        spec: service.spec,
+        inputs,
+        inputsDigest: service.inputsDigest,
+        ...(addressesOf ? { addressesDigest: addressesOf(service.name) } : {}),
+      };
       const release = store.db.tx(() => {
-        const row = store.releases.create(service.id, artifact, { spec: service.spec, inputs, inputsDigest: service.inputsDigest }, sealedEnv, this.#now());
+        const row = store.releases.create(service.id, artifact, config, sealedEnv, this.#now());
         store.services.setDesiredRelease(service.id, row.id, this.#now());
         return row;
       });
@@ -92,6 +119,11 @@ export class DeployPipeline {
     }
   }
 
+  /** Per-service digests of the addresses envs read now (none when the sealer does not report them). */
+  async addresses(env: EnvironmentRow): Promise<((service: string) => string) | undefined> {
+    return this.#d.sealer.addresses?.(env);
+  }
+
   /** Rolls the service onto `release`. Returns true when it went live. */
   async rollout(env: EnvironmentRow, service: ServiceRow, release: ReleaseRow, previousReleaseId: string | undefined, actor: string, signal: AbortSignal): Promise<boolean> {
     const { store, events, engine } = this.#d;
@@ -101,10 +133,13 @@ export class DeployPipeline {
       store.deploys.addStep(deploy.id, { step: name, detail, ms, at: this.#now() });
       events.emit({ type: "deploy:step", scope, actor, data: { deploy: deploy.id, service: service.name, step: name, detail, ms } });
     };
+    // The inputs this release was cut from: a failure blocks exactly them, never newer inputs
+    // a sync recorded while this (older) release rolled out.
+    const releaseDigest = (release.config as Partial<ReleaseConfig>).inputsDigest ?? service.inputsDigest;
     const fail = (name: string, reason: string): false => {
       store.db.tx(() => {
         store.deploys.finish(deploy.id, "failed", `${name}: ${reason}`, this.#now());
-        store.services.markFailed(service.id, service.inputsDigest, this.#now());
+        store.services.markFailed(service.id, releaseDigest, this.#now());
         if (previousReleaseId) store.services.setDesiredRelease(service.id, previousReleaseId, this.#now());
       });
       events.emit({ type: "deploy:failed", scope, actor, data: { deploy: deploy.id, service: service.name, step: name, reason } });
@@ -164,7 +199,9 @@ export class DeployPipeline {
     }
     if (last.step !== "done") return fail(last.step === "failed" ? "rollout" : last.step, last.detail || "the engine stopped without finishing");
     store.deploys.finish(deploy.id, "live", null, this.#now());
-    store.services.markFailed(service.id, null, this.#now());
+    // Only this release's own failure mark goes: enforcing the last good release must not
+    // unblock newer inputs that failed (they would be retried on every pass).
+    store.services.clearFailed(service.id, releaseDigest, this.#now());
     events.emit({ type: "deploy:live", scope, actor, data: { deploy: deploy.id, service: service.name, release: release.number } });
     return true;
   }

@@ -22,4 +22,10 @@ export interface Builder {
 /** Resolves a service's env (secrets, references) and seals it into an encrypted snapshot. */
 export interface EnvSealer {
   seal(environment: EnvironmentRow, service: ServiceRow): Promise<string>;
+  /**
+   * Digests of the resolved addresses (database/key-value/service host and port) each service's
+   * env reads now (see addresses.ts); read once per reconcile pass. A release records the
+   * digest it was sealed with, and the planner rolls a service whose digest moved.
+   */
+  addresses?(environment: EnvironmentRow): Promise<(service: string) => string>;
 }

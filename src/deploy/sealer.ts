@@ -12,6 +12,7 @@ import type { Secrets } from "../secrets/setup.ts";
 import type { EnvironmentRow } from "../store/repositories/environments.ts";
 import type { ServiceRow } from "../store/repositories/services.ts";
 import type { Store } from "../store/store.ts";
+import { addressRefs, addressesDigest } from "./addresses.ts";
 import type { EnvSealer } from "./ports.ts";
 
 /** Connection properties of the environment's databases and key-values, addresses of its services. */
@@ -47,6 +48,11 @@ export function makeSealer(deps: SealerDeps): EnvSealer {
       const sealed = result.sealed[service.name];
       if (!sealed) throw new BerthError("BERTH_NOT_FOUND", { kind: "service", name: service.name });
       return sealed;
+    },
+    async addresses(env: EnvironmentRow): Promise<(service: string) => string> {
+      const values = await deps.resources(env);
+      const bp = env.blueprint as Blueprint;
+      return (service) => addressesDigest(addressRefs(bp, service), values);
     },
   };
 }

@@ -66,3 +66,25 @@ test("inputs that failed are not retried until they change; the last good releas
   assert.deepEqual(plan([failed], [actual("api", "rel_api_1", 1)]).map((s) => s.reason), ["1 of 2 instances"]);
   assert.deepEqual(plan([desired("api", { release: undefined, failedDigest: "d1" })], []), []);
 });
+
+test("a first deploy that failed is not re-deployed on every pass (issue 15: 55 failed deploys in 4 minutes)", () => {
+  // The release exists (its rollout failed), there is no older release to fall back on.
+  const firstFailed = desired("api", { failedDigest: "d1" });
+  assert.deepEqual(plan([firstFailed], []), []);
+  // New inputs try again.
+  assert.deepEqual(plan([desired("api", { inputsDigest: "d2", failedDigest: "d1" })], []).map((s) => [s.kind, s.reason]), [["release", "inputs changed"]]);
+});
+
+test("a release sealed with addresses that moved since is re-cut; unknown digests are not compared", () => {
+  const sealed = { id: "rel_api_1", inputsDigest: "d1", addressesDigest: "a1" };
+  assert.deepEqual(plan([desired("api", { release: sealed, addressesDigest: "a1" })], [actual("api", "rel_api_1")]), []);
+  assert.deepEqual(
+    plan([desired("api", { release: sealed, addressesDigest: "a2" })], [actual("api", "rel_api_1")]).map((s) => [s.kind, s.reason]),
+    [["release", "resolved addresses changed"]],
+  );
+  // A release from before addresses were recorded, or a sealer that does not report them: no churn.
+  assert.deepEqual(plan([desired("api", { addressesDigest: "a2" })], [actual("api", "rel_api_1")]), []);
+  assert.deepEqual(plan([desired("api", { release: sealed })], [actual("api", "rel_api_1")]), []);
+  // Blocked inputs are not re-cut for an address change (the current inputs are the failed ones).
+  assert.deepEqual(plan([desired("api", { release: sealed, addressesDigest: "a2", inputsDigest: "d2", failedDigest: "d2" })], [actual("api", "rel_api_1")]), []);
+});

@@ -9,10 +9,15 @@ export interface DesiredService {
   readonly spec: ServiceSpec;
   /** Digest of everything that goes into a release (build inputs + config). */
   readonly inputsDigest: string;
-  /** The release meant to run, if one was cut. */
-  readonly release: { readonly id: string; readonly inputsDigest: string } | undefined;
+  /**
+   * The release meant to run, if one was cut: the inputs it was cut from and the digest of the
+   * resolved addresses it was sealed with (absent on releases older than that record).
+   */
+  readonly release: { readonly id: string; readonly inputsDigest: string; readonly addressesDigest?: string } | undefined;
   /** Inputs whose last release or rollout failed: not retried until the inputs change. */
   readonly failedDigest: string | null;
+  /** Digest of the addresses the service's env reads now (deploy/addresses.ts); absent = not compared. */
+  readonly addressesDigest?: string;
 }
 
 export type PlanStep =
@@ -42,9 +47,14 @@ export function plan(desired: readonly DesiredService[], actual: readonly Actual
   for (const d of desired) {
     const name = d.spec.ref.service;
     const blocked = d.failedDigest === d.inputsDigest;
-    if (blocked && !d.release) continue; // nothing good to run yet; waits for a new deploy
-    if (!blocked && (!d.release || d.release.inputsDigest !== d.inputsDigest)) {
-      releases.push({ kind: "release", serviceId: d.serviceId, service: name, reason: d.release ? "inputs changed" : "no release yet" });
+    // Nothing good to run yet, or the desired release is the one that failed (a first deploy
+    // has no older release to fall back on): wait for new inputs or an explicit retry, rather
+    // than re-deploying the same failure on every pass.
+    if (blocked && (!d.release || d.release.inputsDigest === d.failedDigest)) continue;
+    const stale = d.release?.addressesDigest !== undefined && d.addressesDigest !== undefined && d.release.addressesDigest !== d.addressesDigest;
+    if (!blocked && (!d.release || d.release.inputsDigest !== d.inputsDigest || stale)) {
+      const reason = !d.release ? "no release yet" : d.release.inputsDigest !== d.inputsDigest ? "inputs changed" : "resolved addresses changed";
+      releases.push({ kind: "release", serviceId: d.serviceId, service: name, reason });
       continue; // applied on the next pass, once the release exists
     }
     if (!d.release) continue;

@@ -119,4 +119,52 @@ describe("the reconcile loop on the memory engine", () => {
       ["worker", 1],
     ]);
   });
+
+  test("a crash-looping service makes the environment degraded, between reconciles (issue 15)", async () => {
+    const t = await startTestDaemon();
+    daemons.push(t);
+    const dir = writeProject(join(tempDir(), "demo"), BLUEPRINT, { "server.js": "", "worker.js": "" });
+    await t.request("POST", "/v1/sync", { environment: "production", blueprint: BLUEPRINT, sourceDir: dir });
+    await t.daemon.reconciler.whenIdle();
+    assert.equal((await t.request("GET", "/v1/projects/demo/environments/production")).json.status, "live");
+    const engine = t.daemon.engine as MemoryEngine;
+    const ref = { project: "demo", environment: "production", service: "worker" };
+    const [inst] = (await engine.actual({ project: "demo", environment: "production" })).find((a) => a.ref.service === "worker")!.instances;
+    for (let i = 0; i < 5; i++) await engine.crash(ref, inst!.id, { code: 1 });
+    const deadline = Date.now() + 10_000;
+    let env = (await t.request("GET", "/v1/projects/demo/environments/production")).json;
+    while (env.status !== "degraded" && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      env = (await t.request("GET", "/v1/projects/demo/environments/production")).json;
+    }
+    assert.equal(env.status, "degraded");
+    assert.match(env.statusDetail, /worker: 0\/1 healthy \(crash-looping\)/);
+    const worker = env.services.find((s: { name: string }) => s.name === "worker");
+    assert.equal(worker.instances[0].state, "crash-looping", "the instance snapshot follows too");
+  });
+
+  test("a first deploy that failed is not redeployed by later reconciles until asked (issue 15)", async () => {
+    const t = await startTestDaemon({ engine: ({ bus, openEnv }) => new MemoryEngine({ events: bus, openEnv, startBehaviour: (spec) => (spec.ref.service === "worker" ? "crash" : "run") }) });
+    daemons.push(t);
+    const dir = writeProject(join(tempDir(), "demo"), BLUEPRINT, { "server.js": "", "worker.js": "" });
+    await t.request("POST", "/v1/sync", { environment: "production", blueprint: BLUEPRINT, sourceDir: dir });
+    await t.daemon.reconciler.whenIdle();
+    const envId = t.daemon.store.environments.require("demo", "production").id;
+    const workerDeploys = async () => ((await t.request("GET", "/v1/projects/demo/environments/production/deploys?service=worker")).json as { status: string }[]);
+    assert.deepEqual((await workerDeploys()).map((d) => d.status), ["failed"]);
+    // Periodic resyncs (and any other reconcile) leave the failed inputs alone.
+    for (let i = 0; i < 3; i++) {
+      t.daemon.reconciler.request(envId);
+      await t.daemon.reconciler.whenIdle();
+    }
+    assert.equal((await workerDeploys()).length, 1);
+    const env = (await t.request("GET", "/v1/projects/demo/environments/production")).json;
+    assert.equal(env.status, "degraded");
+    assert.match(env.statusDetail, /worker: last deploy failed; not retried until its inputs change/);
+    assert.equal(env.services.find((s: { name: string }) => s.name === "worker").failed, true);
+    // An explicit request retries once.
+    assert.equal((await t.request("POST", "/v1/projects/demo/environments/production/reconcile", {})).status, 202);
+    await t.daemon.reconciler.whenIdle();
+    assert.equal((await workerDeploys()).length, 2);
+  });
 });

@@ -7,10 +7,11 @@
 import type { Clock } from "../core/clock.ts";
 import { toBerthError } from "../core/errors.ts";
 import type { EventSink } from "../core/events.ts";
-import type { Engine } from "../engine/engine.ts";
-import type { DeployPipeline } from "../deploy/pipeline.ts";
+import type { ActualService, Engine } from "../engine/engine.ts";
+import type { DeployPipeline, ReleaseConfig } from "../deploy/pipeline.ts";
 import type { EnvironmentRow } from "../store/repositories/environments.ts";
 import type { Store } from "../store/store.ts";
+import { environmentHealth } from "./env-health.ts";
 import { type DesiredService, type PlanStep, plan } from "./plan.ts";
 
 export interface ReconcilerDeps {
@@ -42,6 +43,9 @@ export class Reconciler {
   #loop: Promise<void> | undefined;
   #lastResync = 0;
   #idle = true;
+  /** Environments being reconciled now (status refreshes leave them alone). */
+  readonly #reconciling = new Set<string>();
+  readonly #statusTimers = new Map<string, NodeJS.Timeout>();
   readonly #idleWaiters = new Set<() => void>();
 
   constructor(deps: ReconcilerDeps) {
@@ -64,6 +68,8 @@ export class Reconciler {
 
   async stop(): Promise<void> {
     this.#abort.abort(new Error("reconciler stopping"));
+    for (const t of this.#statusTimers.values()) clearTimeout(t);
+    this.#statusTimers.clear();
     this.#wake?.();
     await this.#loop;
     this.#loop = undefined;
@@ -74,6 +80,23 @@ export class Reconciler {
     this.#d.store.queue.enqueue(environmentId, this.#now());
     this.#idle = false;
     this.#wake?.();
+  }
+
+  /**
+   * An engine reported an instance change (crash-looping, healthy again, exited): re-state that
+   * environment's status shortly, coalescing bursts. Instances change between reconciles, and
+   * `status` must not keep saying `live` while a service crash-loops.
+   */
+  instanceChanged(scope: { readonly project?: string; readonly environment?: string }): void {
+    if (!scope.project || !scope.environment || this.#abort.signal.aborted) return;
+    const env = this.#d.store.environments.byName(scope.project, scope.environment);
+    if (!env || this.#statusTimers.has(env.id)) return;
+    const timer = setTimeout(() => {
+      this.#statusTimers.delete(env.id);
+      void this.refreshStatus(env.id).catch(() => undefined); // the next reconcile states it anyway
+    }, 200);
+    timer.unref();
+    this.#statusTimers.set(env.id, timer);
   }
 
   /** Resolves when the queue is empty and nothing is running (tests, `up --detach`). */
@@ -134,26 +157,63 @@ export class Reconciler {
     }
   }
 
-  #desired(env: EnvironmentRow): DesiredService[] {
+  #desired(env: EnvironmentRow, addressesOf: ((service: string) => string) | undefined): DesiredService[] {
     const { store } = this.#d;
     return store.services.list(env.id).map((s) => {
       const release = s.desiredReleaseId ? store.releases.byId(s.desiredReleaseId) : undefined;
-      const releaseDigest = release ? (release.config as { inputsDigest?: string }).inputsDigest : undefined;
+      const config = (release?.config ?? {}) as Partial<ReleaseConfig>;
       return {
         serviceId: s.id,
         spec: s.spec,
         inputsDigest: s.inputsDigest,
-        release: release ? { id: release.id, inputsDigest: releaseDigest ?? "" } : undefined,
+        release: release ? { id: release.id, inputsDigest: config.inputsDigest ?? "", ...(config.addressesDigest !== undefined ? { addressesDigest: config.addressesDigest } : {}) } : undefined,
         failedDigest: s.failedDigest,
+        ...(addressesOf ? { addressesDigest: addressesOf(s.name) } : {}),
       };
     });
   }
 
+  /** The environment's status from what runs now (env-health.ts), with the instance snapshot. */
+  #health(env: EnvironmentRow, actual: readonly ActualService[]): { status: "live" | "degraded"; detail: string | null } {
+    const { store } = this.#d;
+    const services = store.services.list(env.id);
+    for (const s of services) store.instances.snapshot(s.id, actual.find((x) => x.ref.service === s.name)?.instances ?? [], this.#now());
+    return environmentHealth(
+      services.map((s) => ({ name: s.name, kind: s.spec.kind, replicas: s.spec.replicas, desiredReleaseId: s.desiredReleaseId, blocked: s.failedDigest !== null && s.failedDigest === s.inputsDigest })),
+      actual,
+    );
+  }
+
+  /**
+   * Re-reads what runs and re-states a settled environment's status (instances crash-looping,
+   * recovering, exiting between reconciles). Skipped while the environment is being reconciled:
+   * the reconcile states it when it ends.
+   */
+  async refreshStatus(environmentId: string): Promise<void> {
+    const { store, engine } = this.#d;
+    const env = store.environments.byId(environmentId);
+    if (!env || this.#reconciling.has(env.id) || !["live", "degraded"].includes(env.status)) return;
+    const actual = await engine.actual({ project: env.project, environment: env.name });
+    const now = store.environments.byId(environmentId);
+    if (!now || this.#reconciling.has(env.id) || now.status !== env.status) return;
+    const health = this.#health(env, actual);
+    if (health.status !== env.status || health.detail !== env.statusDetail) store.environments.setStatus(env.id, health.status, health.detail, this.#now());
+  }
+
   /** One level-based reconcile of an environment. Throws on errors worth retrying. */
   async reconcile(environmentId: string, signal: AbortSignal): Promise<void> {
-    const { store, engine, events, clock } = this.#d;
-    const env = store.environments.byId(environmentId);
+    const env = this.#d.store.environments.byId(environmentId);
     if (!env) return; // removed since it was enqueued
+    this.#reconciling.add(env.id);
+    try {
+      await this.#reconcile(env, signal);
+    } finally {
+      this.#reconciling.delete(env.id);
+    }
+  }
+
+  async #reconcile(env: EnvironmentRow, signal: AbortSignal): Promise<void> {
+    const { store, engine, events, clock } = this.#d;
     const scope = { project: env.project, environment: env.name };
     const started = clock.now();
     let steps = 0;
@@ -163,10 +223,13 @@ export class Reconciler {
     if (!stopped && store.services.list(env.id).length > 0) await this.#d.resources?.ensure(env, signal);
     // New services get their backend before rollouts; removed ones keep theirs until drained.
     await this.#d.routing?.refresh({ prune: false });
-    for (let pass = 0; pass < MAX_PASSES; pass++) {
+    let left: PlanStep[] = [];
+    for (let pass = 0; pass <= MAX_PASSES; pass++) {
       const actual = await engine.actual({ project: env.project, environment: env.name });
-      const todo = plan(this.#desired(env), actual);
-      if (todo.length === 0) break;
+      const addressesOf = stopped || store.services.list(env.id).length === 0 ? undefined : await this.#d.pipeline.addresses(store.environments.byId(env.id) ?? env);
+      const todo = plan(this.#desired(env, addressesOf), actual);
+      left = todo;
+      if (todo.length === 0 || pass === MAX_PASSES) break;
       for (const step of todo) {
         if (signal.aborted) return;
         const t0 = clock.now();
@@ -178,11 +241,8 @@ export class Reconciler {
       // services (e.g. a release cut in this pass) still converge now rather than at the resync.
     }
     const settled = await engine.actual({ project: env.project, environment: env.name });
-    for (const s of store.services.list(env.id)) {
-      const a = settled.find((x) => x.ref.service === s.name);
-      store.instances.snapshot(s.id, a?.instances ?? [], this.#now());
-    }
     if (stopped) {
+      for (const s of store.services.list(env.id)) store.instances.snapshot(s.id, settled.find((x) => x.ref.service === s.name)?.instances ?? [], this.#now());
       await this.#d.resources?.stopEnvironment(env);
       store.environments.setStatus(env.id, "stopped", "stopped by request", this.#now(), env.generation);
       await this.#d.routing?.refresh({ prune: true });
@@ -190,9 +250,12 @@ export class Reconciler {
       return;
     }
     await this.#d.routing?.refresh({ prune: true });
-    const failed = store.services.list(env.id).filter((s) => s.failedDigest !== null);
-    const status = failed.length === 0 ? "live" : "degraded";
-    const detail = failed.length === 0 ? null : `failed: ${failed.map((s) => s.name).join(", ")}`;
+    // Level truth: the status says what runs, not what the passes attempted. Steps still left
+    // after the last pass (a plan that does not converge) are named instead of claiming `live`.
+    const health = this.#health(env, settled);
+    const unconverged = left.length > 0 ? `not converged after ${MAX_PASSES} passes: ${left.map((s) => `${s.service} (${s.reason})`).join(", ")}` : null;
+    const status = unconverged ? "degraded" : health.status;
+    const detail = [unconverged, health.detail].filter(Boolean).join("; ") || null;
     store.environments.setStatus(env.id, status, detail, this.#now(), env.generation);
     events.emit({ type: "reconcile:done", scope, data: { environment: env.name, generation: env.generation, steps, ms: clock.now() - started } });
   }
@@ -200,11 +263,9 @@ export class Reconciler {
   async #execute(env: EnvironmentRow, step: PlanStep, actualReleaseId: string | undefined, signal: AbortSignal): Promise<boolean> {
     const { store, engine, pipeline } = this.#d;
     switch (step.kind) {
-      case "release": {
-        const service = store.services.byId(step.serviceId);
-        if (!service) return true;
-        return (await pipeline.cutRelease(env, service, "system", signal)) !== undefined;
-      }
+      case "release":
+        // The pipeline reads the environment and service itself: a sync may have landed since.
+        return (await pipeline.cutRelease(env.id, step.serviceId, "system", signal)) !== undefined;
       case "apply": {
         const service = store.services.byId(step.serviceId);
         const release = store.releases.byId(step.releaseId);

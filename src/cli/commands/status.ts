@@ -33,7 +33,7 @@ export function renderStatus(envs: readonly EnvStatus[], out: Out): string {
       const states = s.instances.map((i) => i.state);
       const up = states.filter((x) => x === "healthy" || x === "starting").length;
       const summary = [...new Set(states)].map((st) => paint(out, STATE_COLOR[st] ?? "dim", st)).join(",") || "-";
-      rows.push(["", s.name, s.kind, s.release === null ? "-" : `#${s.release}`, `${up}/${s.replicas}`, s.failed ? `${summary} ${paint(out, "red", "(last deploy failed)")}` : summary]);
+      rows.push(["", s.name, s.kind, s.release === null ? "-" : `#${s.release}`, `${up}/${s.replicas}`, s.failed ? `${summary} ${paint(out, "red", "(last deploy failed; not retried until its inputs change or `berth deploy --retry`)")}` : summary]);
     }
   }
   return table(rows);

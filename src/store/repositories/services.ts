@@ -81,6 +81,11 @@ export class ServiceRepository {
     this.#db.sql.prepare("UPDATE services SET failed_digest = ?, updated_at = ? WHERE id = ?").run(digest, now, serviceId);
   }
 
+  /** Clears the failure mark only if it is still `digest` (a newer failure of other inputs stays). */
+  clearFailed(serviceId: string, digest: string, now: string): void {
+    this.#db.sql.prepare("UPDATE services SET failed_digest = NULL, updated_at = ? WHERE id = ? AND failed_digest = ?").run(now, serviceId, digest);
+  }
+
   /** Points the service at an older release and its inputs (rollback). */
   pinRelease(serviceId: string, releaseId: string, inputs: unknown, inputsDigest: string, now: string): void {
     this.#db.sql
