@@ -142,7 +142,9 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     const resources = new ResourceManager({ dataDir: config.dataDir, store, secrets, events: bus, onSensitive: addSensitive });
     cleanups.push(() => (options.stopResources === false ? undefined : resources.stop()));
     // Backups, WAL archive checks, pruning and restore drills run on this beat.
-    const dataBeat = setInterval(() => void resources.tick(), 60_000);
+    // A failing tick must never take the daemon down (an unhandled rejection would): its
+    // failures are reported by the providers, and the next beat tries again.
+    const dataBeat = setInterval(() => void resources.tick().catch((e: unknown) => print(`warning: data beat: ${e instanceof Error ? e.message : String(e)}`)), 60_000);
     dataBeat.unref();
     cleanups.push(() => clearInterval(dataBeat));
     const sealer =

@@ -235,3 +235,22 @@ export interface EngineDeps {
 export function serviceKey(ref: ServiceRef): string {
   return `${ref.project}/${ref.environment}/${ref.service}`;
 }
+
+/** JSON with object keys sorted, so equal values give equal text whatever their key order. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+/**
+ * Whether two specs are the same, by value. Specs round-trip through JSON files and schemas that
+ * reorder keys (an engine's records, the store), so text comparison would call an adopted
+ * service "changed" after every daemon restart and replace all its instances.
+ */
+export function sameSpec(a: ServiceSpec, b: ServiceSpec, options: { readonly ignoreReplicas?: boolean } = {}): boolean {
+  return options.ignoreReplicas ? canonical({ ...a, replicas: 0 }) === canonical({ ...b, replicas: 0 }) : canonical(a) === canonical(b);
+}

@@ -88,3 +88,12 @@ test("a release sealed with addresses that moved since is re-cut; unknown digest
   // Blocked inputs are not re-cut for an address change (the current inputs are the failed ones).
   assert.deepEqual(plan([desired("api", { release: sealed, addressesDigest: "a2", inputsDigest: "d2", failedDigest: "d2" })], [actual("api", "rel_api_1")]), []);
 });
+
+test("a spec read back with its keys in another order is the same spec (adopted services are not replaced)", () => {
+  const s = spec("api");
+  // What a schema with the known keys first (the local engine's records) gives back.
+  const { ref, start, restart, health, ...rest } = s;
+  const reordered = JSON.parse(JSON.stringify({ ref, start, restart, health, ...rest })) as ServiceSpec;
+  assert.notEqual(JSON.stringify(reordered), JSON.stringify(s));
+  assert.deepEqual(plan([desired("api")], [actual("api", "rel_api_1", 2, reordered)]), []);
+});

@@ -2,7 +2,7 @@
  * The pure reconcile planner: desired state (from the store) against actual state (from the
  * engine) -> the steps that close the gap. No I/O, so it is tested with plain data.
  */
-import type { ActualService, ServiceRef, ServiceSpec } from "../engine/engine.ts";
+import { type ActualService, type ServiceRef, type ServiceSpec, sameSpec } from "../engine/engine.ts";
 
 export interface DesiredService {
   readonly serviceId: string;
@@ -28,9 +28,9 @@ export type PlanStep =
   /** Stop and forget a service that is no longer desired. */
   | { readonly kind: "remove"; readonly ref: ServiceRef; readonly service: string; readonly reason: string };
 
-/** Fields whose change needs the service re-applied (everything the engine runs with). */
+/** Fields whose change needs the service re-applied (everything the engine runs with), by value. */
 function specChanged(a: ServiceSpec, b: ServiceSpec): boolean {
-  return JSON.stringify(a) !== JSON.stringify(b);
+  return !sameSpec(a, b);
 }
 
 const present = (s: ActualService): number => s.instances.filter((i) => i.state !== "exited").length;

@@ -235,7 +235,7 @@ export class Reconciler {
         const t0 = clock.now();
         await this.#execute(env, step, actual.find((a) => a.ref.service === step.service)?.releaseId, signal);
         steps++;
-        events.emit({ type: "reconcile:step", scope, data: { environment: env.name, step: step.kind, target: step.service, ms: clock.now() - t0 } });
+        events.emit({ type: "reconcile:step", scope, data: { environment: env.name, step: step.kind, target: step.service, reason: step.reason, ms: clock.now() - t0 } });
       }
       // A failed step marks its inputs failed, so the next pass skips it while the other
       // services (e.g. a release cut in this pass) still converge now rather than at the resync.

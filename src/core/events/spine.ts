@@ -8,7 +8,7 @@ export interface SpineEvents {
   "project:synced": { project: string; environment: string; generation: number; services: number };
   "environment:removed": { environment: string };
   "reconcile:started": { environment: string; generation: number };
-  "reconcile:step": { environment: string; step: string; target: string; ms: number };
+  "reconcile:step": { environment: string; step: string; target: string; reason: string; ms: number };
   "reconcile:done": { environment: string; generation: number; steps: number; ms: number };
   "reconcile:failed": { environment: string; step: string; reason: string; retryInMs: number };
 }

@@ -12,7 +12,7 @@
  */
 import type { Clock } from "../../core/clock.ts";
 import { toBerthError } from "../../core/errors.ts";
-import type { Endpoint, Release, Rollout, RolloutEvent, RolloutStep, ServiceRef, ServiceSpec } from "../engine.ts";
+import { type Endpoint, type Release, type Rollout, type RolloutEvent, type RolloutStep, type ServiceRef, type ServiceSpec, sameSpec } from "../engine.ts";
 
 /** An instance as the rollout sees it. */
 export interface RolloutInstance {
@@ -50,7 +50,7 @@ export function desiredReplicas(spec: ServiceSpec): number {
 
 /** Same spec apart from the replica count (so only scaling is needed). */
 export function sameShape(a: ServiceSpec, b: ServiceSpec): boolean {
-  return JSON.stringify({ ...a, replicas: 0 }) === JSON.stringify({ ...b, replicas: 0 });
+  return sameSpec(a, b, { ignoreReplicas: true });
 }
 
 class Aborted extends Error {}
