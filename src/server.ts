@@ -165,6 +165,8 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
         stateDir: join(config.dataDir, "router"),
         bindHost: config.router.bindHost,
         httpPort: config.router.httpPort,
+        // BERTH_HTTPS_PORT (issue 15: it was ignored); 0 turns the HTTPS listener off.
+        ...(config.router.httpsPort > 0 ? { httpsPort: config.router.httpsPort } : {}),
         events: bus,
       });
       await router.start();

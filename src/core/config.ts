@@ -12,6 +12,7 @@ export interface BerthConfig {
   readonly engine: "local" | "memory";
   /** Base domain of generated hostnames: `<service>-<env>-<project>.<baseDomain>`. */
   readonly baseDomain: string;
+  /** `httpsPort` 0 = no HTTPS listener. */
   readonly router: { readonly enabled: boolean; readonly bindHost: string; readonly httpPort: number; readonly httpsPort: number };
   /** Delay before a failed reconcile is retried; doubled up to the max. */
   readonly reconcileRetryMs: number;

@@ -12,8 +12,9 @@ import type { DataEvents } from "./events/data.ts";
 import type { SecretsEvents } from "./events/secrets.ts";
 import type { GitEvents } from "./events/git.ts";
 import type { OperationEvents } from "./events/operations.ts";
+import type { ControlEvents } from "./events/control.ts";
 
-export interface EventMap extends SpineEvents, DeployEvents, RouterEvents, EngineEvents, DataEvents, SecretsEvents, CronEvents, GitEvents, OperationEvents {}
+export interface EventMap extends SpineEvents, DeployEvents, RouterEvents, EngineEvents, DataEvents, SecretsEvents, CronEvents, GitEvents, OperationEvents, ControlEvents {}
 
 export type EventType = keyof EventMap;
 

@@ -25,7 +25,11 @@ export interface ReconcilerDeps {
   /** Every environment is re-enqueued this often, to catch drift nobody reported. */
   readonly resyncIntervalMs: number;
   /** Pushes the route table to the router before rollouts (new services need their backend). */
-  readonly routing?: { refresh(options?: { prune: boolean }): Promise<void> };
+  readonly routing?: {
+    refresh(options?: { prune: boolean }): Promise<void>;
+    /** Puts exactly the healthy instances of each routed service in rotation (level-based). */
+    converge?(actual: readonly ActualService[]): Promise<void>;
+  };
   /** Managed databases and key-value stores, provisioned before releases are cut. */
   readonly resources?: {
     ensure(env: EnvironmentRow, signal?: AbortSignal): Promise<void>;
@@ -196,6 +200,7 @@ export class Reconciler {
     const actual = await engine.actual({ project: env.project, environment: env.name });
     const now = store.environments.byId(environmentId);
     if (!now || this.#reconciling.has(env.id) || now.status !== env.status) return;
+    await this.#d.routing?.converge?.(actual).catch(() => undefined); // the next reconcile retries it
     const health = this.#health(env, actual);
     if (health.status !== env.status || health.detail !== env.statusDetail) store.environments.setStatus(env.id, health.status, health.detail, this.#now());
   }
@@ -250,6 +255,7 @@ export class Reconciler {
       return;
     }
     await this.#d.routing?.refresh({ prune: true });
+    await this.#d.routing?.converge?.(settled);
     // Level truth: the status says what runs, not what the passes attempted. Steps still left
     // after the last pass (a plan that does not converge) are named instead of claiming `live`.
     const health = this.#health(env, settled);

@@ -5,7 +5,7 @@
  * the router routes.
  */
 import type { Route as BlueprintRoute } from "../blueprint/types.ts";
-import type { ServiceRef, TrafficPort } from "../engine/engine.ts";
+import type { ActualService, ServiceRef, TrafficPort } from "../engine/engine.ts";
 import { serviceKey } from "../engine/engine.ts";
 import type { Router } from "../router/router.ts";
 import { backendName, buildRouteTable, generatedHost, type RouteService, type RouteTable } from "../router/routes.ts";
@@ -79,6 +79,20 @@ export class Routing {
       if (this.#routed.has(serviceKey(service))) await this.#router.trafficPort.remove(service, instanceId, options);
     },
   };
+
+  /**
+   * Level-based rotation (issue 15): every routed service's backend holds exactly its healthy
+   * instances. Run after each reconcile and on instance changes, it repairs what the rollouts'
+   * traffic calls could not see — an adopted router after a daemon restart, adopted instances
+   * that restarted with no rollout known, instances that died while no daemon watched.
+   */
+  async converge(actual: readonly ActualService[]): Promise<void> {
+    for (const a of actual) {
+      if (!this.#routed.has(serviceKey(a.ref)) || !a.spec.listens) continue;
+      const wanted = a.instances.flatMap((i) => (i.state === "healthy" && i.endpoint ? [{ instanceId: i.id, endpoint: i.endpoint }] : []));
+      await this.#router.converge(a.ref, wanted);
+    }
+  }
 
   /** Public URLs of a service (generated host first), as users open them. */
   urls(ref: ServiceRef): string[] {

@@ -151,6 +151,10 @@ export function renderHaproxyConfig(table: RouteTable, s: HaproxySettings): stri
   const out = [
     "# Rendered by Berth (src/router/haproxy-config.ts). Do not edit: it is rewritten on every change.",
     "global",
+    // Issue 15: never share a port with another HAProxy (an orphan of a killed daemon, or of
+    // another data dir): binding fails at once and the router names the holder. Reloads pass
+    // the listening sockets to the new worker (expose-fd listeners), so they need no reuse.
+    "  noreuseport",
     `  stats socket ${word(s.adminSocketPath)} mode 600 level admin expose-fd listeners`,
     "  stats timeout 2m",
     `  hard-stop-after ${t.hardStopAfterMs}ms`,

@@ -1,14 +1,23 @@
 /**
- * HAProxy as a supervised child process in master-worker mode. Berth validates every candidate
+ * HAProxy as a supervised process in master-worker mode. Berth validates every candidate
  * configuration with `haproxy -c` before it becomes the active file, reloads by signalling the
  * master (SIGUSR2: the master re-reads the file and hands the listening sockets to the new
  * worker, so no connection is refused), and restarts the master with backoff if it dies.
+ *
+ * The master belongs to the state dir (issue 15): its pid and start time are recorded in
+ * `haproxy.pid.json`, so a daemon restarted after SIGKILL adopts it (`start` returns
+ * `adopted: true`) instead of starting a second router on the same port; masters of this
+ * configuration that no record accounts for are stopped first. The rendered configuration
+ * uses `noreuseport`, so a router whose port is taken fails at once with the holder named.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { once } from "node:events";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { BerthError } from "../core/errors.ts";
 import type { EventSink } from "../core/events.ts";
+import { alive, liveRecordedMaster, mastersFor, removeMasterRecord, startTicksOf, writeMasterRecord } from "./haproxy-pids.ts";
+import { bindFailure, portHolder } from "./port-holder.ts";
 import { RuntimeApi } from "./runtime-api.ts";
 
 const execFileAsync = promisify(execFile);
@@ -59,7 +68,11 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export class HaproxyProcess {
   readonly options: HaproxyProcessOptions;
   readonly api: RuntimeApi;
+  /** The master, when this process spawned it. */
   #child: ChildProcess | undefined;
+  /** The master, when it was adopted from a previous daemon (not our child: watched by polling). */
+  #adopted: number | undefined;
+  #watch: NodeJS.Timeout | undefined;
   #stopping = false;
   #restarts = 0;
   #workerPid = 0;
@@ -69,13 +82,45 @@ export class HaproxyProcess {
     this.api = new RuntimeApi(options.adminSocketPath);
   }
 
+  /** `haproxy.pid.json` next to the configuration. */
+  get recordPath(): string {
+    return join(dirname(this.options.configPath), "haproxy.pid.json");
+  }
+
   get masterPid(): number | undefined {
-    return this.#child?.pid;
+    return this.#child?.pid ?? this.#adopted;
   }
 
   /** PID of the current worker (the one answering the admin socket). */
   get workerPid(): number {
     return this.#workerPid;
+  }
+
+  /**
+   * Adopts the master a previous daemon of this state dir left running, when its record is
+   * valid and a worker answers; returns false (having stopped any master of this configuration
+   * it cannot vouch for) when there is none to adopt.
+   */
+  async adopt(): Promise<boolean> {
+    this.#stopping = false;
+    const record = liveRecordedMaster(this.recordPath, this.options.configPath);
+    if (record) {
+      try {
+        await this.#waitWorker(0, 2_000);
+        this.#adopted = record.pid;
+        this.#watchAdopted(record.pid);
+        return true;
+      } catch {
+        // A master whose worker does not answer is not worth keeping: replaced below.
+      }
+    }
+    const strays = mastersFor(this.options.configPath);
+    if (strays.length > 0) {
+      await Promise.all(strays.map((pid) => terminate(pid, 5_000)));
+      this.options.events?.emit({ type: "router:strays-stopped", data: { pids: strays } });
+    }
+    removeMasterRecord(this.recordPath);
+    return false;
   }
 
   /** Starts the master and waits until a worker answers on the admin socket. */
@@ -88,8 +133,13 @@ export class HaproxyProcess {
     const bin = this.options.binary ?? "haproxy";
     const child = spawn(bin, haproxyArgv(this.options), { stdio: ["ignore", "pipe", "pipe"] });
     this.#child = child;
+    const output: string[] = [];
     const forward = (buf: Buffer): void => {
-      for (const line of buf.toString("utf8").split("\n")) if (line.trim()) this.options.onOutput?.(line);
+      for (const line of buf.toString("utf8").split("\n")) {
+        if (!line.trim()) continue;
+        if (output.length < 50) output.push(line);
+        this.options.onOutput?.(line);
+      }
     };
     child.stdout?.on("data", forward);
     child.stderr?.on("data", forward);
@@ -104,8 +154,27 @@ export class HaproxyProcess {
     const first = await Promise.race([exited, ready.catch((e: unknown) => e)]);
     if (first !== "ready") {
       child.kill("SIGKILL");
-      throw new BerthError("BERTH_ROUTER_HAPROXY_FAILED", { action: "start", detail: first === "exited" ? `exited with code ${child.exitCode}` : String(first) });
+      if (first === "exited") await new Promise((r) => setImmediate(r)); // let the last output lines arrive
+      const taken = bindFailure(output.join("\n"));
+      if (taken) throw new BerthError("BERTH_ROUTER_PORT_TAKEN", { address: taken.address, holder: portHolder(taken.port) ?? "another process" });
+      throw new BerthError("BERTH_ROUTER_HAPROXY_FAILED", { action: "start", detail: first === "exited" ? `exited with code ${child.exitCode}: ${output.slice(-3).join(" | ")}` : String(first) });
     }
+    const ticks = child.pid ? startTicksOf(child.pid) : undefined;
+    if (child.pid && ticks !== undefined) writeMasterRecord(this.recordPath, { pid: child.pid, startTicks: ticks, configPath: this.options.configPath });
+  }
+
+  /** An adopted master is not our child: its exit is noticed by polling /proc. */
+  #watchAdopted(pid: number): void {
+    clearInterval(this.#watch);
+    this.#watch = setInterval(() => {
+      if (alive(pid) || this.#adopted !== pid) return;
+      clearInterval(this.#watch);
+      this.#adopted = undefined;
+      if (this.#stopping) return;
+      this.options.events?.emit({ type: "router:exited", data: { code: null, signal: null } });
+      void this.#restart();
+    }, 500);
+    this.#watch.unref();
   }
 
   async #restart(): Promise<void> {
@@ -148,22 +217,49 @@ export class HaproxyProcess {
 
   /** Seamless reload: the master re-reads the active file; returns once the new worker answers. */
   async reload(timeoutMs = 10_000): Promise<void> {
-    const child = this.#child;
-    if (!child?.pid) throw new BerthError("BERTH_ROUTER_HAPROXY_FAILED", { action: "reload", detail: "not running" });
+    const pid = this.masterPid;
+    if (!pid) throw new BerthError("BERTH_ROUTER_HAPROXY_FAILED", { action: "reload", detail: "not running" });
     const previous = this.#workerPid;
-    child.kill("SIGUSR2");
+    process.kill(pid, "SIGUSR2");
     await this.#waitWorker(previous, timeoutMs);
   }
 
   /** Stops the master: graceful lets workers finish their connections (SIGUSR1), else SIGTERM. */
   async stop(options: { graceful?: boolean; timeoutMs?: number } = {}): Promise<void> {
     this.#stopping = true;
+    clearInterval(this.#watch);
+    const signal = options.graceful ? "SIGUSR1" : "SIGTERM";
+    const adopted = this.#adopted;
+    this.#adopted = undefined;
+    if (adopted !== undefined) await terminate(adopted, options.timeoutMs ?? 10_000, signal);
     const child = this.#child;
-    if (!child || child.exitCode !== null) return;
-    const exited = once(child, "exit");
-    child.kill(options.graceful ? "SIGUSR1" : "SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 10_000);
-    await exited;
-    clearTimeout(timer);
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, "exit");
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    removeMasterRecord(this.recordPath);
+  }
+}
+
+/** Signals a process that is not our child and waits (polling) until it is gone; SIGKILL after `timeoutMs`. */
+async function terminate(pid: number, timeoutMs: number, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    return; // already gone
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (alive(pid)) {
+    if (Date.now() > deadline) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        return;
+      }
+    }
+    await sleep(25);
   }
 }

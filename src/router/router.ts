@@ -10,9 +10,10 @@ import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BerthError } from "../core/errors.ts";
 import type { EventSink } from "../core/events.ts";
-import type { ServiceRef, TrafficPort } from "../engine/engine.ts";
+import type { Endpoint, ServiceRef, TrafficPort } from "../engine/engine.ts";
 import { defaultTimeouts, type HaproxySettings, renderHaproxyConfig, renderMapFiles, slotName } from "./haproxy-config.ts";
 import { HaproxyProcess, validateHaproxyConfig } from "./haproxy-process.ts";
+import { lastGeneration, recoverSlots } from "./recover.ts";
 import { RequestLogReader } from "./request-log.ts";
 import { type RequestMetrics, RequestMetricsStore } from "./request-metrics.ts";
 import { backendName, emptyRouteTable, findBackend, type RouteTable } from "./routes.ts";
@@ -118,7 +119,12 @@ export class Router {
     return this.#generation;
   }
 
-  /** Starts HAProxy with the current (initially empty) table and begins reading its request logs. */
+  /**
+   * Starts HAProxy with the current (initially empty) table and begins reading its request logs
+   * — or adopts the HAProxy this state dir's previous daemon left running (issue 15). An
+   * adopted one keeps serving its configuration and slots untouched: the slots are read back
+   * from it, and nothing is re-rendered until the first `setRoutes` brings the real table.
+   */
   async start(): Promise<void> {
     await mkdir(this.options.stateDir, { recursive: true, mode: 0o700 });
     if (this.#acmeOn) await this.challenges.start();
@@ -126,7 +132,55 @@ export class Router {
       const c = await this.ca.issue("berth.localhost", 3650);
       await this.certs.write(DEFAULT_CERT, haproxyPem(c));
     }
-    await this.#lock(() => this.#apply(true));
+    await this.#lock(async () => {
+      if (await this.#haproxy.adopt()) {
+        const slots = await recoverSlots(this.#haproxy.api, this.#slots);
+        this.#running = true;
+        this.#generation = await lastGeneration(join(this.options.stateDir, "gen"));
+        this.#loadedCerts = new Set(this.certs.names());
+        this.#logs.reattach();
+        this.options.events?.emit({ type: "router:adopted", data: { pid: this.#haproxy.masterPid ?? 0, worker: this.#haproxy.workerPid, slots } });
+        return;
+      }
+      await this.#apply(true);
+    });
+  }
+
+  /**
+   * Level-based rotation of one service (issue 15): exactly `wanted` (its healthy instances) sit
+   * in its backend. Slots holding the same endpoint keep it (renamed to the instance: slots read
+   * back from an adopted HAProxy carry no instance id), others are parked, missing ones added.
+   * The engine's traffic calls during rollouts stay the fast path; this repairs what they could
+   * not see (a daemon restart, instances restarted while no rollout was known).
+   */
+  async converge(ref: ServiceRef, wanted: readonly { readonly instanceId: string; readonly endpoint: Endpoint }[]): Promise<void> {
+    if (!this.#running) return;
+    const backend = findBackend(this.#table, ref)?.name;
+    if (!backend) return;
+    const key = (e: Endpoint) => `${e.host}:${e.port}`;
+    const want = new Map(wanted.map((w) => [key(w.endpoint), w]));
+    const missing = await this.#lock(async () => {
+      const api = this.#haproxy.api;
+      const present = new Set<string>();
+      for (const { backend: b, slot, entry } of this.#slots.entries()) {
+        if (b !== backend) continue;
+        const w = want.get(key(entry.endpoint));
+        if (w && !present.has(key(entry.endpoint))) {
+          present.add(key(entry.endpoint));
+          if (entry.instanceId !== w.instanceId || entry.state !== "ready") {
+            this.#slots.set(backend, slot, w.instanceId, entry.endpoint, "ready");
+            if (entry.state !== "ready") await api.setServerState(backend, slotName(slot), "ready");
+          }
+          continue;
+        }
+        await api.setServerState(backend, slotName(slot), "maint");
+        await api.shutdownSessions(backend, slotName(slot));
+        this.#slots.release(backend, slot);
+        this.options.events?.emit({ type: "router:server-removed", scope: ref, data: { backend, instance: entry.instanceId, drainedMs: 0 } });
+      }
+      return wanted.filter((w) => !present.has(key(w.endpoint)));
+    });
+    for (const w of missing) await this.trafficPort.add(ref, w.instanceId, w.endpoint);
   }
 
   /** Stops reading logs and stops HAProxy (graceful: lets open connections finish). */
