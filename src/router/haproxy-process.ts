@@ -143,9 +143,11 @@ export class HaproxyProcess {
     };
     child.stdout?.on("data", forward);
     child.stderr?.on("data", forward);
+    let started = false;
     child.on("exit", (code, signal) => {
       if (this.#child === child) this.#child = undefined;
-      if (this.#stopping) return;
+      // A master that never came up is reported by the start that spawned it, not restarted.
+      if (this.#stopping || !started) return;
       this.options.events?.emit({ type: "router:exited", data: { code, signal } });
       void this.#restart();
     });
@@ -159,6 +161,7 @@ export class HaproxyProcess {
       if (taken) throw new BerthError("BERTH_ROUTER_PORT_TAKEN", { address: taken.address, holder: portHolder(taken.port) ?? "another process" });
       throw new BerthError("BERTH_ROUTER_HAPROXY_FAILED", { action: "start", detail: first === "exited" ? `exited with code ${child.exitCode}: ${output.slice(-3).join(" | ")}` : String(first) });
     }
+    started = true;
     const ticks = child.pid ? startTicksOf(child.pid) : undefined;
     if (child.pid && ticks !== undefined) writeMasterRecord(this.recordPath, { pid: child.pid, startTicks: ticks, configPath: this.options.configPath });
   }
