@@ -10,6 +10,7 @@ import type { FastifyInstance } from "fastify";
 import { buildApi } from "./api/app.ts";
 import { DirBuilder } from "./build/dir-builder.ts";
 import { GitSources } from "./build/git-source.ts"; // git (issue 5)
+import { sweepUnfinished } from "./build/leftovers.ts"; // issue 15
 import { type Clock, systemClock } from "./core/clock.ts";
 import type { BerthConfig } from "./core/config.ts";
 import { storeTaskResolver } from "./cron/resolve-task.ts"; // cron (issue 8)
@@ -118,6 +119,10 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
 
     const dirBuilder = new DirBuilder({ artifactsDir: join(config.dataDir, "artifacts"), cacheDir: join(config.dataDir, "cache") });
     const gitSources = new GitSources({ cacheDir: join(config.dataDir, "cache", "git") }); // git (issue 5)
+    // Issue 15: half-written build and checkout dirs of a killed daemon, and the build processes
+    // still working in them, go before anything is built again.
+    const leftovers = await sweepUnfinished([...dirBuilder.unfinishedParents(), join(config.dataDir, "cache", "git", "checkouts")]);
+    if (leftovers.dirs.length > 0) bus.emit({ type: "daemon:leftovers-removed", data: { dirs: leftovers.dirs, pids: leftovers.pids } });
     const builder: Builder = options.builder ?? {
       build: async ({ service, signal, onLog }) => {
         const inputs = service.inputs as ReleaseInputs;

@@ -6,7 +6,7 @@
  * system site-packages), static (build, then publish dir); an explicit build command always wins.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BerthError } from "../core/errors.ts";
 import type { Artifact, LogLine } from "../engine/engine.ts";
@@ -57,6 +57,13 @@ export class DirBuilder {
     mkdirSync(this.#cacheDir, { recursive: true });
   }
 
+  /** Directories in which a killed daemon may have left unfinished `.tmp-` work (see leftovers.ts). */
+  unfinishedParents(): string[] {
+    const node = join(this.#cacheDir, "node");
+    const keys = existsSync(node) ? readdirSync(node).map((k) => join(node, k)) : [];
+    return [this.#artifactsDir, ...keys];
+  }
+
   async build(job: BuildJob): Promise<Artifact> {
     const final = join(this.#artifactsDir, job.digest);
     if (existsSync(join(final, ".berth-built"))) {
@@ -102,8 +109,13 @@ export class DirBuilder {
       if (!pkg.dependencies && !pkg.devDependencies && !pkg.workspaces) return;
       await step(argv, "install");
       if (cached && existsSync(join(dir, "node_modules"))) {
+        // Copied aside, then renamed: a daemon killed mid-copy must not leave a partial cache
+        // that every later build would trust (leftovers.ts removes the `.tmp-` copy at start).
         mkdirSync(join(cached, ".."), { recursive: true });
-        cpSync(join(dir, "node_modules"), cached, { recursive: true, verbatimSymlinks: true });
+        const staging = `${cached}.tmp-${randomBytes(4).toString("hex")}`;
+        cpSync(join(dir, "node_modules"), staging, { recursive: true, verbatimSymlinks: true });
+        if (existsSync(cached)) rmSync(staging, { recursive: true, force: true });
+        else renameSync(staging, cached);
       }
       return;
     }

@@ -4,7 +4,7 @@
  * checks, graceful stops, adoption after a daemon restart, and isolation when running as root.
  * Decisions are in docs/design/engine-local.md.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EventEmitter, on } from "node:events";
@@ -119,6 +119,11 @@ export class LocalEngine implements Engine {
     const strays = new Set(processesWithEnv(ENGINE_ID_VAR, this.#engineId).map((p) => p.pgrp).filter((g) => !live.has(g)));
     await Promise.all([...strays].map((g) => reapGroup(g)));
     await sup.adoptAll(this.#records.instances());
+    // Named pipes of instances that are gone (killed while no daemon watched, or dropped at
+    // adoption) would pile up in pipes/: only recorded instances keep theirs.
+    const kept = new Set(this.#records.instances().map((r) => r.id));
+    const pipesDir = join(this.#o.stateDir, "pipes");
+    for (const f of readdirSync(pipesDir)) if (!kept.has(f.replace(/\.(out|err)$/, ""))) rmSync(join(pipesDir, f), { force: true });
     this.#sup = sup;
   }
 
