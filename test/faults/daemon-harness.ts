@@ -35,8 +35,9 @@ const daemon = await startDaemon(config, {
 const token = daemon.store.tokens.create({ name: `fault-${process.pid}`, role: "owner" }, new Date().toISOString()).token;
 writeFileSync(join(dataDir, "harness.json"), JSON.stringify({ url: daemon.url, token, pid: process.pid }));
 process.stdout.write(`${JSON.stringify({ url: daemon.url, token, pid: process.pid })}\n`);
+// SIGTERM is the test's cleanup: everything this data dir runs goes (a SIGKILL is the fault).
 const stop = async () => {
-  await daemon.stop();
+  await daemon.stop({ stopInstances: true });
   process.exit(0);
 };
 process.on("SIGTERM", () => void stop());
