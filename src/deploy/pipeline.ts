@@ -187,7 +187,7 @@ export class DeployPipeline {
       }
     }
 
-    let last = { step: "start", detail: "" };
+    let last: { step: string; detail: string; ms: number; failedStep?: string } = { step: "start", detail: "", ms: 0 };
     try {
       for await (const ev of engine.apply(service.spec, engineRelease, { policy: rolloutPolicyFor(service.spec), health: this.#d.health, traffic: this.#d.traffic }, signal)) {
         last = ev;
@@ -195,9 +195,16 @@ export class DeployPipeline {
         step(ev.step, ev.detail, ev.ms);
       }
     } catch (e) {
-      last = { step: "failed", detail: toBerthError(e).message };
+      last = { step: "failed", detail: toBerthError(e).message, ms: 0 };
     }
-    if (last.step !== "done") return fail(last.step === "failed" ? "rollout" : last.step, last.detail || "the engine stopped without finishing");
+    if (last.step !== "done") {
+      // The failing step is recorded under its own name (a failed health check is `health`,
+      // not the `start` before it), so the deploy's current step says where it failed.
+      const name = last.step === "failed" ? (last.failedStep ?? "rollout") : last.step;
+      const reason = last.detail || "the engine stopped without finishing";
+      store.deploys.addStep(deploy.id, { step: name, detail: reason, ms: last.ms, at: this.#now() });
+      return fail(name, reason);
+    }
     store.deploys.finish(deploy.id, "live", null, this.#now());
     // Only this release's own failure mark goes: enforcing the last good release must not
     // unblock newer inputs that failed (they would be retried on every pass).

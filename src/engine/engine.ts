@@ -153,6 +153,8 @@ export type RolloutStep = "start" | "health" | "switch" | "drain" | "scale" | "d
 /** Progress of `apply`, as it happens. The final event is `done` or `failed`. */
 export interface RolloutEvent {
   readonly step: RolloutStep;
+  /** On `failed`: the step that failed (`health` for a failed gate, `start` when an instance could not start). */
+  readonly failedStep?: RolloutStep;
   readonly instanceId?: string;
   readonly detail: string;
   readonly ms: number;

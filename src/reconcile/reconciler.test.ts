@@ -86,8 +86,11 @@ describe("the reconcile loop on the memory engine", () => {
     const live = api.instances.filter((i) => i.state !== "exited");
     assert.equal(live.length, 2);
     assert.ok(live.every((i) => i.releaseNumber === 1), "old release still serving");
-    const deploys = (await t.request("GET", "/v1/projects/demo/environments/production/deploys?service=api")).json as { status: string; reason: string }[];
+    const deploys = (await t.request("GET", "/v1/projects/demo/environments/production/deploys?service=api")).json as { status: string; reason: string; step: string }[];
     assert.equal(deploys[0]?.status, "failed");
+    // Recorded under its own step (issue 15), not under the `start` before it.
+    assert.equal(deploys[0]?.step, "health");
+    assert.match(deploys[0]?.reason ?? "", /^health: instance .* failed its health check/);
     const env = await t.request("GET", "/v1/projects/demo/environments/production");
     assert.equal(env.json.status, "degraded");
   });
@@ -166,5 +169,12 @@ describe("the reconcile loop on the memory engine", () => {
     assert.equal((await t.request("POST", "/v1/projects/demo/environments/production/reconcile", {})).status, 202);
     await t.daemon.reconciler.whenIdle();
     assert.equal((await workerDeploys()).length, 2);
+    // The same blueprint again: still not retried; with `retry` (berth deploy --retry): once more.
+    await t.request("POST", "/v1/sync", { environment: "production", blueprint: BLUEPRINT, sourceDir: dir });
+    await t.daemon.reconciler.whenIdle();
+    assert.equal((await workerDeploys()).length, 2);
+    assert.equal((await t.request("POST", "/v1/sync", { environment: "production", blueprint: BLUEPRINT, sourceDir: dir, retry: true })).status, 202);
+    await t.daemon.reconciler.whenIdle();
+    assert.equal((await workerDeploys()).length, 3);
   });
 });

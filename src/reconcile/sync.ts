@@ -30,6 +30,8 @@ export interface SyncRequest {
   readonly sourceDir: string;
   /** git (issue 5): `sourceDir` is a checkout of this commit; see git-deploy.ts. */
   readonly git?: GitSyncSource;
+  /** Retry inputs whose last deploy failed (`berth deploy --retry`); otherwise they wait for a change. */
+  readonly retry?: boolean;
 }
 
 /** git (issue 5): a followed branch's commit; revisions are commits, narrowed by build filters. */
@@ -101,6 +103,7 @@ export function makeSync(deps: SyncDeps): (request: SyncRequest, actor: string) 
       const p = store.projects.upsert(project, source, now);
       const e = store.environments.record(p.id, request.environment, bp, now);
       store.services.replaceAll(e.id, services, now);
+      if (request.retry) for (const s of store.services.list(e.id)) store.services.markFailed(s.id, null, now);
       // cron (issue 8): the environment's cron jobs follow its blueprint, in the same transaction.
       const envRef = { project, environment: request.environment };
       syncJobs(store.db, envRef, cronJobsFromBlueprint(envRef, bp), deps.clock.now());

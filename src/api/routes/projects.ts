@@ -81,6 +81,7 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
           blueprint: z.string().min(1).describe("the berth.yaml text"),
           file: z.string().default("berth.yaml"),
           sourceDir: z.string().describe("absolute path of the project directory on the daemon's host"),
+          retry: z.boolean().default(false).describe("retry services whose last deploy failed with these same inputs (otherwise they wait for a change)"),
         }),
         response: {
           202: z.object({
@@ -102,6 +103,7 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
           blueprintText: request.body.blueprint,
           file: request.body.file,
           sourceDir: request.body.sourceDir,
+          retry: request.body.retry,
         },
         request.principal!.name,
       );

@@ -31,11 +31,11 @@ export function readBlueprint(dir: string): { file: string; text: string; projec
   return { file, text, project: parsed.blueprint.project };
 }
 
-export async function syncAndWait(client: ApiClient, dir: string, environment: string, json: boolean): Promise<EnvStatus> {
+export async function syncAndWait(client: ApiClient, dir: string, environment: string, json: boolean, retry = false): Promise<EnvStatus> {
   const bp = readBlueprint(dir);
   const p = progress({ json, color: false });
   const after = await lastSeq(client);
-  const r = await client.request<SyncOut>("POST", "/v1/sync", { environment, blueprint: bp.text, file: bp.file, sourceDir: resolve(dir) });
+  const r = await client.request<SyncOut>("POST", "/v1/sync", { environment, blueprint: bp.text, file: bp.file, sourceDir: resolve(dir), ...(retry ? { retry: true } : {}) });
   for (const w of r.warnings) p.update(`warning: ${bp.file}:${w.line}:${w.column} ${w.message}`);
   p.update(`${r.project}/${r.environment}: generation ${r.generation}, ${r.services.length} service(s)`);
   const env = await waitForEnvironment(client, { project: r.project, environment, generation: r.generation, afterSeq: after }, (line) => p.update(line));
@@ -121,9 +121,10 @@ export function registerUpCommands(program: Command, ctx: CliContext): void {
     .description("deploy a directory's blueprint to an environment, showing each step")
     .option("--env <name>", "environment", "production")
     .option("--service <name>", "only report this service's progress")
+    .option("--retry", "retry services whose last deploy failed with these same inputs (issue 15)")
     .option("--json", "machine-readable output")
-    .action(async (dir: string | undefined, opts: { env: string; service?: string; json?: boolean }) => {
-      const env = await syncAndWait(ctx.client(), resolve(dir ?? "."), opts.env, !!opts.json);
+    .action(async (dir: string | undefined, opts: { env: string; service?: string; retry?: boolean; json?: boolean }) => {
+      const env = await syncAndWait(ctx.client(), resolve(dir ?? "."), opts.env, !!opts.json, !!opts.retry);
       if (opts.json) printJson(env);
       else process.stdout.write(`${renderStatus([env], outFor(opts))}\n`);
       const failed = env.services.filter((s) => s.failed && (!opts.service || s.name === opts.service));

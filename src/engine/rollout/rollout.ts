@@ -72,6 +72,9 @@ export async function* runRollout(
     ...(instanceId ? { instanceId } : {}),
   });
   const ref = spec.ref;
+  /** Where the rollout is, so a failure names the step that failed (issue 15: not always `start`). */
+  let phase: RolloutStep = "start";
+  const failed = (detail: string): RolloutEvent => ({ ...ev("failed", detail), failedStep: phase });
   const check = (): void => {
     if (signal.aborted) throw new Aborted("rollout aborted");
   };
@@ -89,11 +92,13 @@ export async function* runRollout(
       const group: RolloutInstance[] = [];
       for (let k = 0; k < Math.min(batch, count - i); k++) {
         check();
+        phase = "start";
         const inst = await driver.startInstance(s, r);
         started.push(inst);
         group.push(inst);
         yield ev(step === "scale" ? "scale" : "start", `started ${inst.id} (release ${r.number})`, inst.id);
       }
+      phase = "health";
       const results = await Promise.all(
         group.map((inst) => rollout.health.wait({ id: inst.id, endpoint: inst.endpoint, alive: () => inst.alive() }, s.health, signal)),
       );
@@ -110,9 +115,11 @@ export async function* runRollout(
 
   const addTraffic = async (s: ServiceSpec, list: readonly RolloutInstance[]): Promise<void> => {
     if (!s.listens) return;
+    phase = "switch";
     for (const inst of list) if (inst.endpoint) await rollout.traffic.add(ref, inst.id, inst.endpoint);
   };
   const drainAndStop = async (s: ServiceSpec, list: readonly RolloutInstance[]): Promise<void> => {
+    phase = "drain";
     if (s.listens) for (const inst of list) await rollout.traffic.remove(ref, inst.id, { drainMs: s.shutdownDelayMs });
     await Promise.all(list.map((inst) => driver.stopInstance(ref, inst.id)));
   };
@@ -128,7 +135,7 @@ export async function* runRollout(
         const failure = yield* startGated(spec, release, desired - have.length, desired - have.length, "scale");
         if (failure) {
           await stopStarted();
-          yield ev("failed", failure);
+          yield failed(failure);
           return;
         }
         await addTraffic(spec, started);
@@ -164,7 +171,7 @@ export async function* runRollout(
             back = `; restarting release ${cur.release.number} failed too: ${again}`;
           }
         }
-        yield ev("failed", failure + back);
+        yield failed(failure + back);
         return;
       }
       await addTraffic(spec, started);
@@ -179,7 +186,7 @@ export async function* runRollout(
     const failure = yield* startGated(spec, release, desired, surge, "start");
     if (failure) {
       await stopStarted();
-      yield ev("failed", failure);
+      yield failed(failure);
       return;
     }
     check();
@@ -194,6 +201,6 @@ export async function* runRollout(
     yield ev("done", `release ${release.number} running ${desired} instance(s)`);
   } catch (e) {
     await stopStarted();
-    yield ev("failed", e instanceof Aborted ? e.message : toBerthError(e).message);
+    yield failed(e instanceof Aborted ? e.message : toBerthError(e).message);
   }
 }
