@@ -46,6 +46,22 @@ export function ensureProjectUser(project: string): UnixUser {
 }
 
 /**
+ * Removes the project's user and group once none of its services runs here any more (issue 15:
+ * they were left behind when environments were deleted). Returns false when it could not (a
+ * process of the user still runs, e.g. a task being stopped): the next removal tries again.
+ */
+export function removeProjectUser(project: string): boolean {
+  const name = projectUserName(project);
+  if (!lookupUser(name)) return true;
+  try {
+    execFileSync("userdel", ["--", name], { stdio: "pipe" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Makes `path` (recursively) owned by the user and closed to everyone else. A directory whose top
  * already is (releases are immutable; every restart passes here) is left alone: a recursive chown
  * of a large node_modules would otherwise delay every restart.

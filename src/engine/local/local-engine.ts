@@ -19,7 +19,7 @@ import type {
 } from "../engine.ts";
 import { serviceKey } from "../engine.ts";
 import { type RolloutDriver, runRollout } from "../rollout/rollout.ts";
-import { detectCgroups, ensureProjectUser, ownDirectory, type Cgroups } from "./isolation.ts";
+import { detectCgroups, ensureProjectUser, ownDirectory, removeProjectUser, type Cgroups } from "./isolation.ts";
 import { instanceEnv, prepareDisks, serviceDir, ENGINE_ID_VAR } from "./instance-env.ts";
 import { defaultLogLimits, type LogLimits, LogFile, matches, readLogDir } from "./log-files.ts";
 import { defaultPortRange, PortPool, type PortRange } from "./ports.ts";
@@ -240,6 +240,11 @@ export class LocalEngine implements Engine {
     );
     this.#services.delete(key);
     this.#records.deleteService(key);
+    // The project's Unix user goes with its last service on this host (environments deleted).
+    const inUse = [...this.#services.values()].some((s) => s.spec.ref.project === service.project);
+    if (this.#sandboxed && !inUse && !removeProjectUser(service.project)) {
+      this.#emitGlobal("engine:warning", { message: `the Unix user of project ${service.project} could not be removed yet (a process still runs as it); it is retried when a service of it is removed again` });
+    }
   }
 
   // ---- internals --------------------------------------------------------------------------

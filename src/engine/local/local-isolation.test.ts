@@ -58,8 +58,13 @@ describe("local engine isolation (root)", { skip: !isRoot && "needs root" }, () 
     assert.equal(st.mode & 0o077, 0);
     assert.equal(statSync(bDisk).mode & 0o077, 0);
     assert.equal(projectUserName("iso-a"), "berth-iso-a");
+    const hasUser = (name: string) => readFileSync("/etc/passwd", "utf8").split("\n").some((l) => l.startsWith(`${name}:`));
+    assert.ok(hasUser("berth-iso-a"));
     await engine.remove(a, new AbortController().signal);
     await engine.remove(b, new AbortController().signal);
+    // Issue 15: a project's user goes with its last service (environments deleted).
+    assert.equal(hasUser("berth-iso-a"), false);
+    assert.equal(hasUser("berth-iso-b"), false);
   });
 
   test("a memory limit kills an allocating instance and the engine reports OOM", async () => {
