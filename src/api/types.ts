@@ -23,7 +23,7 @@ export interface ApiDeps {
   readonly clock: Clock;
   readonly version: string;
   /** Records desired state from a blueprint and enqueues a reconcile. */
-  readonly sync: (request: SyncRequest, actor: string) => SyncResult;
+  readonly sync: (request: SyncRequest, actor: string) => Promise<SyncResult>;
   /** Public URLs of a routed service (none when the router is off or the service is private). */
   readonly urls?: (ref: ServiceRef) => string[];
   /** Enqueues a reconcile of an environment. */

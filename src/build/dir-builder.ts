@@ -50,6 +50,7 @@ export function nodeInstallCommand(dir: string): { argv: readonly string[]; lock
 export class DirBuilder {
   readonly #artifactsDir: string;
   readonly #cacheDir: string;
+  readonly #inflight = new Map<string, Promise<Artifact>>();
   constructor(opts: { artifactsDir: string; cacheDir: string }) {
     this.#artifactsDir = opts.artifactsDir;
     this.#cacheDir = opts.cacheDir;
@@ -64,7 +65,20 @@ export class DirBuilder {
     return [this.#artifactsDir, ...keys];
   }
 
-  async build(job: BuildJob): Promise<Artifact> {
+  /**
+   * Builds of the same digest share one run: releases of many services are cut side by side
+   * (issue 15), and two builds renaming over one artifact dir could remove it under a running
+   * instance.
+   */
+  build(job: BuildJob): Promise<Artifact> {
+    const running = this.#inflight.get(job.digest);
+    if (running) return running;
+    const p = this.#build(job).finally(() => this.#inflight.delete(job.digest));
+    this.#inflight.set(job.digest, p);
+    return p;
+  }
+
+  async #build(job: BuildJob): Promise<Artifact> {
     const final = join(this.#artifactsDir, job.digest);
     if (existsSync(join(final, ".berth-built"))) {
       job.onLog({ at: new Date().toISOString(), instance: "build", stream: "stdout", line: `build cache hit: ${job.digest.slice(0, 12)}` });

@@ -20,6 +20,8 @@ export interface BerthConfig {
   /** Periodic level-based resync of every environment, to catch drift. */
   readonly resyncIntervalMs: number;
   readonly logLevel: "debug" | "info" | "warn" | "error";
+  /** Ceiling on services per project (all its environments); a sync beyond it is refused (issue 15). */
+  readonly maxServicesPerProject: number;
   readonly isRoot: boolean;
   /** Key-encryption key: base64 keys in BERTH_KEK (current first, comma-separated), else a file. */
   readonly kek: { readonly kind: "file"; readonly path: string } | { readonly kind: "value"; readonly value: string; readonly origin: string };
@@ -94,6 +96,7 @@ export function resolveConfig(input: ConfigInput): BerthConfig {
     reconcileRetryMaxMs: intSetting(env.BERTH_RECONCILE_RETRY_MAX_MS, "BERTH_RECONCILE_RETRY_MAX_MS", 60_000),
     resyncIntervalMs: intSetting(env.BERTH_RESYNC_INTERVAL_MS, "BERTH_RESYNC_INTERVAL_MS", 30_000),
     logLevel: logLevel as BerthConfig["logLevel"],
+    maxServicesPerProject: Math.max(1, intSetting(env.BERTH_MAX_SERVICES_PER_PROJECT, "BERTH_MAX_SERVICES_PER_PROJECT", 5000)),
     isRoot,
   });
 }

@@ -1,20 +1,24 @@
 /**
- * The deploy pipeline: named, timed steps with events. `cutRelease` builds (or reuses the cached
+ * The deploy pipeline: named, timed steps with events. `cutReleases` builds (or reuses the cached
  * artifact) and seals the env into an immutable, numbered release; `rollout` runs the preDeploy
  * and initialDeploy tasks and hands the release to the engine with a health gate and the traffic
  * port. Any failure leaves the previous release serving and the deploy `failed` with its step
  * and reason.
  */
 import type { Clock } from "../core/clock.ts";
+import { bounded } from "../core/concurrency.ts";
 import { toBerthError } from "../core/errors.ts";
 import type { EventSink } from "../core/events.ts";
-import type { Engine, HealthGate, Release, RolloutPolicy, ServiceSpec, TrafficPort } from "../engine/engine.ts";
+import type { Artifact, Engine, HealthGate, Release, RolloutPolicy, ServiceSpec, TrafficPort } from "../engine/engine.ts";
 import type { EnvironmentRow } from "../store/repositories/environments.ts";
 import type { ReleaseRow } from "../store/repositories/releases.ts";
 import type { ServiceRow } from "../store/repositories/services.ts";
 import type { Store } from "../store/store.ts";
-import type { ReleaseInputs } from "./inputs.ts";
+import { buildDigest, type ReleaseInputs } from "./inputs.ts";
 import type { Builder, EnvSealer } from "./ports.ts";
+
+/** Builds of one batch running at once (most are cache hits; real builds are CPU-bound). */
+const BUILD_CONCURRENCY = 4;
 
 export interface PipelineDeps {
   readonly store: Store;
@@ -64,36 +68,84 @@ export class DeployPipeline {
   }
 
   /**
-   * Build (cached by content) + seal env -> a new immutable release the service now desires.
-   * The environment and the service are read here, together, rather than taken from the caller:
-   * a sync that landed since the caller read them (a running reconcile) must never produce a
-   * release that records the new inputs digest while sealing the old blueprint's env. The
-   * release records the digest of exactly what it sealed; if a sync lands during the build, the
-   * next pass sees a newer digest and cuts again.
+   * Build (cached by content) + seal env -> a new immutable release each service now desires.
+   * The environment and the services are read here, together, rather than taken from the
+   * caller: a sync that landed since the caller read them (a running reconcile) must never
+   * produce a release that records the new inputs digest while sealing the old blueprint's env.
+   * Each release records the digest of exactly what it sealed; if a sync lands during the build,
+   * the next pass sees a newer digest and cuts again. The services are sealed together (one
+   * resolution of the environment's env per batch, issue 15); if that fails, one by one, so a
+   * service that cannot be sealed fails alone.
    */
-  async cutRelease(environmentId: string, serviceId: string, actor: string, signal: AbortSignal): Promise<ReleaseRow | undefined> {
+  async cutReleases(environmentId: string, serviceIds: readonly string[], actor: string, signal: AbortSignal): Promise<void> {
     const { store, events } = this.#d;
     const env = store.environments.byId(environmentId);
-    const service = store.services.byId(serviceId);
-    if (!env || !service) return undefined;
-    const scope = this.#scope(env, service);
+    if (!env) return;
+    void env.blueprint; // pinned now: the document of this generation, read with the services
+    const services = serviceIds.flatMap((id) => store.services.byId(id) ?? []);
     const started = this.#d.clock.now();
-    events.emit({ type: "deploy:build:started", scope, actor, data: { service: service.name } });
-    try {
-      const artifact = await this.#d.builder.build({
-        environment: env,
-        service,
-        signal,
-        onLog: (line) => events.emit({ type: "deploy:build:log", scope, actor, data: { line: line.line, stream: line.stream } }),
-      });
-      const addressesOf = await this.#d.sealer.addresses?.(env);
-      const sealedEnv = await this.#d.sealer.seal(env, service);
-      const inputs = service.inputs as ReleaseInputs;
+    const artifacts = new Map<string, Artifact>();
+    await bounded(services, BUILD_CONCURRENCY, signal, async (service) => {
+      const scope = this.#scope(env, service);
+      events.emit({ type: "deploy:build:started", scope, actor, data: { service: service.name } });
+      try {
+        const artifact = await this.#d.builder.build({
+          environment: env,
+          service,
+          signal,
+          onLog: (line) => events.emit({ type: "deploy:build:log", scope, actor, data: { line: line.line, stream: line.stream } }),
+        });
+        artifacts.set(service.id, artifact);
+      } catch (e) {
+        this.#cutFailed(env, service, actor, "build", e, started);
+      }
+    });
+    const built = services.filter((s) => artifacts.has(s.id));
+    if (built.length === 0 || signal.aborted) return;
+    const ctx = await this.#d.sealer.prepare?.(env);
+    // From here to the releases' transaction nothing awaits (with a two-phase sealer): the
+    // services are re-read and sealed in one go, so a secret or sync that landed during the
+    // builds is in the release *and* in the digest it records — no second, redundant release.
+    const envNow = store.environments.byId(environmentId);
+    if (!envNow || envNow.generation !== env.generation) return; // a sync landed: the next pass re-plans
+    void envNow.blueprint;
+    const fresh = built.flatMap((s) => {
+      const now = store.services.byId(s.id);
+      // New build inputs since the build: the next pass builds them.
+      return now && buildDigest(now.inputs as ReleaseInputs) === buildDigest(s.inputs as ReleaseInputs) ? [now] : [];
+    });
+    let sealed: Readonly<Record<string, string>> = {};
+    if (ctx) {
+      try {
+        sealed = ctx.sealMany(envNow, fresh);
+      } catch {
+        // One of them cannot be sealed: each is sealed alone, so it fails alone.
+        for (const service of fresh) {
+          try {
+            sealed = { ...sealed, ...ctx.sealMany(envNow, [service]) };
+          } catch (e) {
+            this.#cutFailed(envNow, service, actor, "build", e, started);
+          }
+        }
+      }
+    } else {
+      for (const service of fresh) {
+        try {
+          sealed = { ...sealed, [service.name]: await this.#d.sealer.seal(envNow, service) };
+        } catch (e) {
+          this.#cutFailed(envNow, service, actor, "build", e, started);
+        }
+      }
+    }
+    for (const service of fresh) {
+      const sealedEnv = sealed[service.name];
+      if (sealedEnv === undefined) continue;
+      const artifact = artifacts.get(service.id)!;
       const config: ReleaseConfig = {
         spec: service.spec,
-        inputs,
+        inputs: service.inputs as ReleaseInputs,
         inputsDigest: service.inputsDigest,
-        ...(addressesOf ? { addressesDigest: addressesOf(service.name) } : {}),
+        ...(ctx ? { addressesDigest: ctx.addresses(service.name) } : {}),
       };
       const release = store.db.tx(() => {
         const row = store.releases.create(service.id, artifact, config, sealedEnv, this.#now());
@@ -102,21 +154,23 @@ export class DeployPipeline {
       });
       events.emit({
         type: "deploy:release:created",
-        scope,
+        scope: this.#scope(envNow, service),
         actor,
         data: { service: service.name, release: release.number, digest: artifact.digest, ms: this.#d.clock.now() - started },
       });
       this.#prune(service.id);
-      return release;
-    } catch (e) {
-      const err = toBerthError(e);
-      store.services.markFailed(service.id, service.inputsDigest, this.#now());
-      const deploy = store.deploys.create({ environmentId: env.id, serviceId: service.id, releaseId: null, actor }, this.#now());
-      store.deploys.addStep(deploy.id, { step: "build", detail: err.message, ms: this.#d.clock.now() - started, at: this.#now() });
-      store.deploys.finish(deploy.id, "failed", `build: ${err.message}`, this.#now());
-      events.emit({ type: "deploy:failed", scope, actor, data: { deploy: deploy.id, service: service.name, step: "build", reason: err.message } });
-      return undefined;
     }
+  }
+
+  /** A release that could not be cut: its inputs are marked failed, with a failed deploy saying why. */
+  #cutFailed(env: EnvironmentRow, service: ServiceRow, actor: string, step: string, e: unknown, started: number): void {
+    const { store, events } = this.#d;
+    const err = toBerthError(e);
+    store.services.markFailed(service.id, service.inputsDigest, this.#now());
+    const deploy = store.deploys.create({ environmentId: env.id, serviceId: service.id, releaseId: null, actor }, this.#now());
+    store.deploys.addStep(deploy.id, { step, detail: err.message, ms: this.#d.clock.now() - started, at: this.#now() });
+    store.deploys.finish(deploy.id, "failed", `${step}: ${err.message}`, this.#now());
+    events.emit({ type: "deploy:failed", scope: this.#scope(env, service), actor, data: { deploy: deploy.id, service: service.name, step, reason: err.message } });
   }
 
   /** Per-service digests of the addresses envs read now (none when the sealer does not report them). */

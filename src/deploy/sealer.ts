@@ -12,8 +12,8 @@ import type { Secrets } from "../secrets/setup.ts";
 import type { EnvironmentRow } from "../store/repositories/environments.ts";
 import type { ServiceRow } from "../store/repositories/services.ts";
 import type { Store } from "../store/store.ts";
-import { addressRefs, addressesDigest } from "./addresses.ts";
-import type { EnvSealer } from "./ports.ts";
+import { addressesDigest, addressIndex } from "./addresses.ts";
+import type { EnvSealer, SealContext } from "./ports.ts";
 
 /** Connection properties of the environment's databases and key-values, addresses of its services. */
 export type ResourceValues = (env: EnvironmentRow) => Promise<Omit<AvailableValues, "secrets">>;
@@ -29,30 +29,42 @@ export interface SealerDeps {
 }
 
 export function makeSealer(deps: SealerDeps): EnvSealer {
+  const prepare = async (env: EnvironmentRow): Promise<SealContext> => {
+    const resources = await deps.resources(env);
+    let refsOf: ((service: string) => ReturnType<ReturnType<typeof addressIndex>>) | undefined;
+    return {
+      sealMany(envNow, services) {
+        const project = deps.store.projects.byId(envNow.projectId);
+        if (!project) throw new BerthError("BERTH_NOT_FOUND", { kind: "project", name: envNow.projectId });
+        const result = prepareReleaseEnvs(deps.secrets, {
+          project: { id: project.id, name: project.name },
+          environment: envNow.name,
+          blueprint: envNow.blueprint as Blueprint,
+          resources,
+          ...(deps.defaults ? { defaults: (s: string) => deps.defaults!(envNow, s) } : {}),
+          only: services.map((s) => s.name),
+          // `berth up` runs a blueprint locally before anyone set its API keys: empty, not refused.
+          unsetSecrets: envNow.name === "development" ? "empty" : "error",
+          actor: "system",
+        });
+        if (result.sensitive.length > 0 || result.generated.length > 0) deps.onSensitive?.(result.sensitive);
+        for (const s of services) if (!result.sealed[s.name]) throw new BerthError("BERTH_NOT_FOUND", { kind: "service", name: s.name });
+        return result.sealed;
+      },
+      addresses(service) {
+        refsOf ??= addressIndex(env.blueprint as Blueprint);
+        return addressesDigest(refsOf(service), resources);
+      },
+    };
+  };
   return {
+    prepare,
     async seal(env: EnvironmentRow, service: ServiceRow): Promise<string> {
-      const project = deps.store.projects.byId(env.projectId);
-      if (!project) throw new BerthError("BERTH_NOT_FOUND", { kind: "project", name: env.projectId });
-      const result = prepareReleaseEnvs(deps.secrets, {
-        project: { id: project.id, name: project.name },
-        environment: env.name,
-        blueprint: env.blueprint as Blueprint,
-        resources: await deps.resources(env),
-        ...(deps.defaults ? { defaults: (s: string) => deps.defaults!(env, s) } : {}),
-        only: [service.name],
-        // `berth up` runs a blueprint locally before anyone set its API keys: empty, not refused.
-        unsetSecrets: env.name === "development" ? "empty" : "error",
-        actor: "system",
-      });
-      if (result.sensitive.length > 0 || result.generated.length > 0) deps.onSensitive?.(result.sensitive);
-      const sealed = result.sealed[service.name];
-      if (!sealed) throw new BerthError("BERTH_NOT_FOUND", { kind: "service", name: service.name });
-      return sealed;
+      return (await prepare(env)).sealMany(env, [service])[service.name]!;
     },
     async addresses(env: EnvironmentRow): Promise<(service: string) => string> {
-      const values = await deps.resources(env);
-      const bp = env.blueprint as Blueprint;
-      return (service) => addressesDigest(addressRefs(bp, service), values);
+      const ctx = await prepare(env);
+      return (service) => ctx.addresses(service);
     },
   };
 }

@@ -34,7 +34,7 @@ export interface GitDeployDeps {
   readonly store: Store;
   readonly rows: GitRepository;
   readonly sources: GitSources;
-  readonly sync: (request: SyncRequest, actor: string) => SyncResult;
+  readonly sync: (request: SyncRequest, actor: string) => Promise<SyncResult>;
   readonly events: EventSink;
   readonly clock: Clock;
   /** Where `request` records the push (the runner carries it out through `operation()`). */
@@ -170,7 +170,7 @@ export class GitDeployer {
       const revisionOf = this.#revisionOf(url, branch, commit);
       for (const [i, environment] of environments.entries()) {
         ctx.progress("sync", environment, { done: i, total: environments.length });
-        this.#d.sync({ project: request.project, environment, blueprintText: text, file: "berth.yaml", sourceDir: checkout, git: { url, branch, defaultBranch, revisionOf } }, request.actor);
+        await this.#d.sync({ project: request.project, environment, blueprintText: text, file: "berth.yaml", sourceDir: checkout, git: { url, branch, defaultBranch, revisionOf } }, request.actor);
       }
       this.#d.rows.setHead(row.id, branch, commit, this.#now());
       this.#d.events.emit({ type: "git:synced", scope: { project: request.project }, actor: request.actor, data: { project: request.project, branch, commit, environments } });

@@ -11,7 +11,9 @@ import type { ActualService, Engine } from "../engine/engine.ts";
 import type { DeployPipeline, ReleaseConfig } from "../deploy/pipeline.ts";
 import type { EnvironmentRow } from "../store/repositories/environments.ts";
 import type { Store } from "../store/store.ts";
+import { yieldToLoop } from "../core/concurrency.ts";
 import { environmentHealth } from "./env-health.ts";
+import { executePlan } from "./execute.ts";
 import { type DesiredService, type PlanStep, plan } from "./plan.ts";
 
 export interface ReconcilerDeps {
@@ -22,6 +24,8 @@ export interface ReconcilerDeps {
   readonly clock: Clock;
   readonly retryMs: number;
   readonly retryMaxMs: number;
+  /** Applies and removals of one pass in flight at once (issue 15: default 4). */
+  readonly concurrency?: number;
   /** Every environment is re-enqueued this often, to catch drift nobody reported. */
   readonly resyncIntervalMs: number;
   /** Pushes the route table to the router before rollouts (new services need their backend). */
@@ -39,6 +43,8 @@ export interface ReconcilerDeps {
 
 /** At most this many plan/execute passes per reconcile (a release step needs a second pass). */
 const MAX_PASSES = 4;
+/** Services whose releases are cut (and envs sealed) together. */
+const RELEASE_BATCH = 100;
 
 export class Reconciler {
   readonly #d: ReconcilerDeps;
@@ -93,14 +99,14 @@ export class Reconciler {
    */
   instanceChanged(scope: { readonly project?: string; readonly environment?: string }): void {
     if (!scope.project || !scope.environment || this.#abort.signal.aborted) return;
-    const env = this.#d.store.environments.byName(scope.project, scope.environment);
-    if (!env || this.#statusTimers.has(env.id)) return;
+    const id = this.#d.store.environments.idByName(scope.project, scope.environment);
+    if (!id || this.#statusTimers.has(id) || this.#reconciling.has(id)) return;
     const timer = setTimeout(() => {
-      this.#statusTimers.delete(env.id);
-      void this.refreshStatus(env.id).catch(() => undefined); // the next reconcile states it anyway
+      this.#statusTimers.delete(id);
+      void this.refreshStatus(id).catch(() => undefined); // the next reconcile states it anyway
     }, 200);
     timer.unref();
-    this.#statusTimers.set(env.id, timer);
+    this.#statusTimers.set(id, timer);
   }
 
   /** Resolves when the queue is empty and nothing is running (tests, `up --detach`). */
@@ -163,25 +169,23 @@ export class Reconciler {
 
   #desired(env: EnvironmentRow, addressesOf: ((service: string) => string) | undefined): DesiredService[] {
     const { store } = this.#d;
-    return store.services.list(env.id).map((s) => {
-      const release = s.desiredReleaseId ? store.releases.byId(s.desiredReleaseId) : undefined;
-      const config = (release?.config ?? {}) as Partial<ReleaseConfig>;
-      return {
-        serviceId: s.id,
-        spec: s.spec,
-        inputsDigest: s.inputsDigest,
-        release: release ? { id: release.id, inputsDigest: config.inputsDigest ?? "", ...(config.addressesDigest !== undefined ? { addressesDigest: config.addressesDigest } : {}) } : undefined,
-        failedDigest: s.failedDigest,
-        ...(addressesOf ? { addressesDigest: addressesOf(s.name) } : {}),
-      };
-    });
+    const releases = store.releases.desiredDigests(env.id);
+    return store.services.list(env.id).map((s) => ({
+      serviceId: s.id,
+      spec: s.spec,
+      inputsDigest: s.inputsDigest,
+      release: s.desiredReleaseId ? releases.get(s.id) : undefined,
+      failedDigest: s.failedDigest,
+      ...(addressesOf ? { addressesDigest: addressesOf(s.name) } : {}),
+    }));
   }
 
   /** The environment's status from what runs now (env-health.ts), with the instance snapshot. */
   #health(env: EnvironmentRow, actual: readonly ActualService[]): { status: "live" | "degraded"; detail: string | null } {
     const { store } = this.#d;
     const services = store.services.list(env.id);
-    for (const s of services) store.instances.snapshot(s.id, actual.find((x) => x.ref.service === s.name)?.instances ?? [], this.#now());
+    const byName = new Map(actual.map((a) => [a.ref.service, a]));
+    store.instances.snapshotAll(services.map((s) => [s.id, byName.get(s.name)?.instances ?? []]), this.#now());
     return environmentHealth(
       services.map((s) => ({ name: s.name, kind: s.spec.kind, replicas: s.spec.replicas, desiredReleaseId: s.desiredReleaseId, blocked: s.failedDigest !== null && s.failedDigest === s.inputsDigest })),
       actual,
@@ -225,29 +229,53 @@ export class Reconciler {
     events.emit({ type: "reconcile:started", scope, data: { environment: env.name, generation: env.generation } });
     const stopped = env.status === "stopping" || env.status === "stopped";
     if (!stopped) store.environments.setStatus(env.id, "reconciling", null, this.#now());
-    if (!stopped && store.services.list(env.id).length > 0) await this.#d.resources?.ensure(env, signal);
+    if (!stopped && store.services.count(env.id) > 0) await this.#d.resources?.ensure(env, signal);
     // New services get their backend before rollouts; removed ones keep theirs until drained.
     await this.#d.routing?.refresh({ prune: false });
     let left: PlanStep[] = [];
     for (let pass = 0; pass <= MAX_PASSES; pass++) {
       const actual = await engine.actual({ project: env.project, environment: env.name });
-      const addressesOf = stopped || store.services.list(env.id).length === 0 ? undefined : await this.#d.pipeline.addresses(store.environments.byId(env.id) ?? env);
+      const hasServices = store.services.count(env.id) > 0;
+      const addressesOf = stopped || !hasServices ? undefined : await this.#d.pipeline.addresses(store.environments.byId(env.id) ?? env);
+      await yieldToLoop();
       const todo = plan(this.#desired(env, addressesOf), actual);
       left = todo;
-      if (todo.length === 0 || pass === MAX_PASSES) break;
-      for (const step of todo) {
-        if (signal.aborted) return;
-        const t0 = clock.now();
-        await this.#execute(env, step, actual.find((a) => a.ref.service === step.service)?.releaseId, signal);
-        steps++;
-        events.emit({ type: "reconcile:step", scope, data: { environment: env.name, step: step.kind, target: step.service, reason: step.reason, ms: clock.now() - t0 } });
-      }
+      if (todo.length === 0 || pass === MAX_PASSES || signal.aborted) break;
+      const releaseOf = new Map(actual.map((a) => [a.ref.service, a.releaseId]));
+      let lastProgress = 0;
+      steps += await executePlan(
+        todo,
+        {
+          // The pipeline reads the environment and services itself: a sync may have landed since.
+          cutReleases: (ids) => this.#d.pipeline.cutReleases(env.id, ids, "system", signal),
+          apply: async (step) => {
+            const service = store.services.byId(step.serviceId);
+            const release = store.releases.byId(step.releaseId);
+            if (service && release) await this.#d.pipeline.rollout(env, service, release, releaseOf.get(step.service), "system", signal);
+          },
+          remove: (step) => engine.remove(step.ref, signal),
+        },
+        {
+          concurrency: this.#d.concurrency ?? 4,
+          releaseBatch: RELEASE_BATCH,
+          signal,
+          now: () => clock.now(),
+          onStep: (step, ms) => events.emit({ type: "reconcile:step", scope, data: { environment: env.name, step: step.kind, target: step.service, reason: step.reason, ms } }),
+          // A large plan says where it is (status detail and an event), at most every 2 s.
+          onProgress: (done, total) => {
+            if (total < 50 || (done < total && clock.now() - lastProgress < 2000)) return;
+            lastProgress = clock.now();
+            store.environments.setStatus(env.id, "reconciling", `pass ${pass + 1}: ${done}/${total} steps`, this.#now());
+            events.emit({ type: "reconcile:progress", scope, data: { environment: env.name, done, total } });
+          },
+        },
+      );
       // A failed step marks its inputs failed, so the next pass skips it while the other
       // services (e.g. a release cut in this pass) still converge now rather than at the resync.
     }
     const settled = await engine.actual({ project: env.project, environment: env.name });
     if (stopped) {
-      for (const s of store.services.list(env.id)) store.instances.snapshot(s.id, settled.find((x) => x.ref.service === s.name)?.instances ?? [], this.#now());
+      store.instances.snapshotAll(store.services.list(env.id).map((s) => [s.id, settled.find((x) => x.ref.service === s.name)?.instances ?? []]), this.#now());
       await this.#d.resources?.stopEnvironment(env);
       store.environments.setStatus(env.id, "stopped", "stopped by request", this.#now(), env.generation);
       await this.#d.routing?.refresh({ prune: true });
@@ -266,21 +294,4 @@ export class Reconciler {
     events.emit({ type: "reconcile:done", scope, data: { environment: env.name, generation: env.generation, steps, ms: clock.now() - started } });
   }
 
-  async #execute(env: EnvironmentRow, step: PlanStep, actualReleaseId: string | undefined, signal: AbortSignal): Promise<boolean> {
-    const { store, engine, pipeline } = this.#d;
-    switch (step.kind) {
-      case "release":
-        // The pipeline reads the environment and service itself: a sync may have landed since.
-        return (await pipeline.cutRelease(env.id, step.serviceId, "system", signal)) !== undefined;
-      case "apply": {
-        const service = store.services.byId(step.serviceId);
-        const release = store.releases.byId(step.releaseId);
-        if (!service || !release) return true;
-        return pipeline.rollout(env, service, release, actualReleaseId, "system", signal);
-      }
-      case "remove":
-        await engine.remove(step.ref, signal);
-        return true;
-    }
-  }
 }

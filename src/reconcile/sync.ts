@@ -5,19 +5,18 @@
  */
 import { existsSync } from "node:fs";
 import { isAbsolute } from "node:path";
-import { parseBlueprint, resolveEnvironment } from "../blueprint/index.ts";
+import { Worker } from "node:worker_threads";
 import type { Diagnostic } from "../blueprint/diagnostics.ts";
 import type { Service } from "../blueprint/types.ts";
-import { directoryDigest } from "../build/source-digest.ts";
 import type { Clock } from "../core/clock.ts";
-import { BerthError } from "../core/errors.ts";
+import { BerthError, type ErrorCode, type ErrorParams } from "../core/errors.ts";
 import { syncJobs } from "../cron/api.ts";
 import { cronJobsFromBlueprint } from "../cron/from-blueprint.ts";
 import type { EventSink } from "../core/events.ts";
-import { desiredServices, serviceDir } from "../deploy/desired.ts";
 import { inputsDigest, type SourceRef } from "../deploy/inputs.ts";
 import type { Store } from "../store/store.ts";
 import type { EnvGraphShape } from "./env-version.ts";
+import { type PrepareInput, type Prepared, prepareSync } from "./sync-prepare.ts";
 
 export interface SyncRequest {
   /** Overrides the blueprint's `project` name (e.g. `berth up --project`). */
@@ -64,40 +63,45 @@ export interface SyncDeps {
    * read, part of its inputs digest, so a secret change rolls exactly the services it reaches.
    */
   readonly envVersion?: (project: string, environment: string, blueprint: EnvGraphShape) => (service: string) => string;
+  /** The ceiling on services per project (BERTH_MAX_SERVICES_PER_PROJECT): beyond it a sync is refused. */
+  readonly maxServicesPerProject?: number;
 }
 
-export function makeSync(deps: SyncDeps): (request: SyncRequest, actor: string) => SyncResult {
-  return (request, actor) => {
+/** Blueprints longer than this are prepared in a worker thread (a 5,000-service one takes seconds). */
+const WORKER_THRESHOLD_CHARS = 64 * 1024;
+
+export function makeSync(deps: SyncDeps): (request: SyncRequest, actor: string) => Promise<SyncResult> {
+  return async (request, actor) => {
     if (!isAbsolute(request.sourceDir) || !existsSync(request.sourceDir)) {
       throw new BerthError("BERTH_BAD_REQUEST", { detail: `sourceDir: '${request.sourceDir}' is not an existing absolute directory` });
     }
-    const parsed = parseBlueprint(request.blueprintText, { file: request.file });
-    if (!parsed.ok) {
-      const first = parsed.errors[0];
-      throw new BerthError(
-        "BERTH_BLUEPRINT_INVALID",
-        { file: request.file, count: parsed.errors.length, first: first ? `${first.line}:${first.column} ${first.message}` : "" },
-        { details: parsed.errors },
-      );
+    const { store } = deps;
+    const max = deps.maxServicesPerProject ?? Number.POSITIVE_INFINITY;
+    const others = store.services.countByProjectExcept(request.environment);
+    const input: PrepareInput = {
+      blueprintText: request.blueprintText,
+      file: request.file,
+      environment: request.environment,
+      sourceDir: request.sourceDir,
+      staticServer: deps.staticServer,
+      ...(request.project ? { project: request.project } : {}),
+    };
+    const limit = { maxServicesPerProject: max, others: (project: string) => others[project] ?? 0 };
+    let prepared: Prepared;
+    if (request.git) {
+      // git (issue 5): revisions come from the mirror (in-process), narrowed by build filters.
+      const git = request.git;
+      const previous = previousSources(store, request.project ?? "", request.environment);
+      prepared = prepareSync({ ...input, limit }, (s) => git.revisionOf(s, previous.get(s.name)));
+    } else if (request.blueprintText.length > WORKER_THRESHOLD_CHARS) {
+      prepared = await prepareInWorker(input, others, max);
+    } else {
+      prepared = prepareSync({ ...input, limit });
     }
-    const bp = resolveEnvironment(parsed.blueprint, request.environment);
-    const project = request.project ?? bp.project;
+    const { project, blueprint: bp } = prepared;
     const now = new Date(deps.clock.now()).toISOString();
     const versionOf = deps.envVersion?.(project, request.environment, bp);
-    const previous = request.git ? previousSources(deps.store, project, request.environment) : undefined; // git (issue 5)
-    const services = desiredServices(bp, {
-      project,
-      environment: request.environment,
-      staticServer: deps.staticServer,
-      envVersion: "",
-      revisionOf: (s) => {
-        const dir = serviceDir(request.sourceDir, s);
-        if (!existsSync(dir)) throw new BerthError("BERTH_BAD_REQUEST", { detail: `services.${s.name}.rootDir: '${dir}' does not exist` });
-        if (request.git) return request.git.revisionOf(s, previous?.get(s.name)); // git (issue 5)
-        return { kind: "dir", path: request.sourceDir, revision: directoryDigest(dir) };
-      },
-    }).map((s) => (versionOf ? { ...s, inputsDigest: inputsDigest(s.inputs, s.spec, versionOf(s.spec.ref.service)) } : s));
-    const { store } = deps;
+    const services = versionOf ? prepared.services.map((s) => ({ ...s, inputsDigest: inputsDigest(s.inputs, s.spec, versionOf(s.spec.ref.service)) })) : prepared.services;
     const env = store.db.tx(() => {
       const source = request.git ? { kind: "git" as const, url: request.git.url, ref: request.git.defaultBranch } : { kind: "dir" as const, path: request.sourceDir };
       const p = store.projects.upsert(project, source, now);
@@ -124,9 +128,24 @@ export function makeSync(deps: SyncDeps): (request: SyncRequest, actor: string) 
       environmentId: env.id,
       generation: env.generation,
       services: services.map((s) => s.spec.ref.service),
-      warnings: parsed.warnings,
+      warnings: prepared.warnings,
     };
   };
+}
+
+/** Prepares a large sync in a worker thread, so the daemon keeps answering meanwhile. */
+function prepareInWorker(input: PrepareInput, others: Record<string, number>, maxServicesPerProject: number): Promise<Prepared> {
+  const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+  const worker = new Worker(new URL(`./sync-worker${ext}`, import.meta.url));
+  return new Promise<Prepared>((resolve, reject) => {
+    worker.once("message", (m: { ok: true; prepared: Prepared } | { ok: false; code: ErrorCode; params: ErrorParams; details: unknown[] | null }) => {
+      if (m.ok) resolve(m.prepared);
+      else reject(new BerthError(m.code, m.params, m.details ? { details: m.details } : {}));
+    });
+    worker.once("error", (e: Error) => reject(new BerthError("BERTH_INTERNAL", { detail: `sync worker: ${e.message}` }, { cause: e })));
+    worker.once("exit", (code) => reject(new BerthError("BERTH_INTERNAL", { detail: `sync worker exited with code ${code}` })));
+    worker.postMessage({ input, others, maxServicesPerProject });
+  }).finally(() => void worker.terminate());
 }
 
 /** git (issue 5): each service's recorded source, so an unchanged filtered tree keeps its commit. */

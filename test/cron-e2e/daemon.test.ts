@@ -73,7 +73,8 @@ describe("cron jobs in the running daemon", () => {
   test("a cron service gets a release (replicas 0) like any other service", async () => {
     const env = await t.request("GET", "/v1/projects/ticker/environments/production");
     // `broken`'s build fails (on purpose, for the 409 below), so the environment is degraded.
-    assert.equal(env.json.statusDetail, "failed: broken", JSON.stringify(env.json));
+    assert.equal(env.json.status, "degraded", JSON.stringify(env.json));
+    assert.match(env.json.statusDetail, /^broken: last deploy failed; not retried until its inputs change/, JSON.stringify(env.json));
     const services = (env.json.services as { name: string; kind: string; replicas: number; release: number | null }[]).map((s) => [s.name, s.kind, s.replicas, s.release]);
     assert.deepEqual(services.sort(), [
       ["broken", "cron", 0, null],

@@ -21,12 +21,12 @@ export function tempDir(prefix = "berth-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function startTestDaemon(options: DaemonOptions & { dataDir?: string; listen?: boolean; routerHttpPort?: number; routerHttpsPort?: number } = {}): Promise<TestDaemon> {
+export async function startTestDaemon(options: DaemonOptions & { dataDir?: string; listen?: boolean; routerHttpPort?: number; routerHttpsPort?: number; configEnv?: Record<string, string> } = {}): Promise<TestDaemon> {
   const dataDir = options.dataDir ?? tempDir();
   const config = resolveConfig({
     flags: { "data-dir": dataDir, listen: "127.0.0.1:0", engine: "memory" },
     // No router unless a test asks (it binds real ports): tests run in parallel.
-    env: { BERTH_RESYNC_INTERVAL_MS: "600000", BERTH_RECONCILE_RETRY_MS: "50", BERTH_ROUTER: options.routerHttpPort ? "on" : "off", BERTH_HTTP_PORT: String(options.routerHttpPort ?? 0), BERTH_HTTPS_PORT: String(options.routerHttpsPort ?? 0) },
+    env: { BERTH_RESYNC_INTERVAL_MS: "600000", BERTH_RECONCILE_RETRY_MS: "50", BERTH_ROUTER: options.routerHttpPort ? "on" : "off", BERTH_HTTP_PORT: String(options.routerHttpPort ?? 0), BERTH_HTTPS_PORT: String(options.routerHttpsPort ?? 0), ...options.configEnv },
     isRoot: false,
   });
   const daemon = await startDaemon(config, {

@@ -38,6 +38,14 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
   const { store } = deps;
   const describe = (envId: string): z.infer<typeof Environment> => {
     const env = store.environments.requireId(envId);
+    // Two queries for the whole environment, whatever its size (issue 15).
+    const instances = new Map<string, z.infer<typeof Instance>[]>();
+    for (const i of store.instances.listByEnvironment(env.id)) {
+      const name = i.service;
+      const list = instances.get(name) ?? [];
+      list.push({ id: i.id, state: i.state, release: i.releaseNumber, pid: i.pid, port: i.port, restarts: i.restarts, startedAt: i.startedAt });
+      instances.set(name, list);
+    }
     return {
       project: env.project,
       name: env.name,
@@ -45,26 +53,11 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
       statusDetail: env.statusDetail,
       generation: env.generation,
       reconciledGeneration: env.reconciledGeneration,
-      services: store.services.list(env.id).map((s) => {
-        const release = s.desiredReleaseId ? store.releases.byId(s.desiredReleaseId) : undefined;
-        return {
-          name: s.name,
-          kind: s.kind,
-          replicas: s.spec.replicas,
-          release: release?.number ?? null,
-          failed: s.failedDigest !== null && s.failedDigest === s.inputsDigest,
-          urls: deps.urls?.(s.spec.ref) ?? [],
-          instances: store.instances.list(s.id).map((i) => ({
-            id: i.id,
-            state: i.state,
-            release: i.releaseId ? (store.releases.byId(i.releaseId)?.number ?? null) : null,
-            pid: i.pid,
-            port: i.port,
-            restarts: i.restarts,
-            startedAt: i.startedAt,
-          })),
-        };
-      }),
+      services: store.services.statusRows(env.id).map((s) => ({
+        ...s,
+        urls: deps.urls?.({ project: env.project, environment: env.name, service: s.name }) ?? [],
+        instances: instances.get(s.name) ?? [],
+      })),
     };
   };
 
@@ -96,7 +89,7 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
     },
     async (request, reply) => {
       if (request.body.project) requireProject(request, request.body.project);
-      const r = deps.sync(
+      const r = await deps.sync(
         {
           ...(request.body.project ? { project: request.body.project } : {}),
           environment: request.body.environment,

@@ -24,38 +24,86 @@ interface Raw {
   project_id: string;
   project: string;
   name: string;
-  blueprint: string;
   generation: number;
   reconciled_generation: number;
   status: EnvironmentStatus;
   status_detail: string | null;
   updated_at: string;
 }
-const toRow = (r: Raw): EnvironmentRow => ({
-  id: r.id,
-  projectId: r.project_id,
-  project: r.project,
-  name: r.name,
-  blueprint: fromJson(r.blueprint),
-  generation: r.generation,
-  reconciledGeneration: r.reconciled_generation,
-  status: r.status,
-  statusDetail: r.status_detail,
-  updatedAt: r.updated_at,
-});
 
-const SELECT = "SELECT e.*, p.name AS project FROM environments e JOIN projects p ON p.id = e.project_id";
+/**
+ * Rows are read without their blueprint: a 5,000-service environment's document is ~3 MB of
+ * JSON, and status reads, queue work and instance events must not copy and parse it each time
+ * (issue 15). `blueprint` is a getter that loads it once per generation (see `blueprintAt`).
+ */
+const SELECT =
+  "SELECT e.id, e.project_id, p.name AS project, e.name, e.generation, e.reconciled_generation, e.status, e.status_detail, e.updated_at FROM environments e JOIN projects p ON p.id = e.project_id";
 
 export class EnvironmentRepository {
   readonly #db: Db;
+  /** The parsed blueprint of each environment at one generation (the newest one asked for). */
+  readonly #documents = new Map<string, { readonly generation: number; readonly value: unknown }>();
   constructor(db: Db) {
     this.#db = db;
+  }
+
+  #toRow(r: Raw): EnvironmentRow {
+    const row = {
+      id: r.id,
+      projectId: r.project_id,
+      project: r.project,
+      name: r.name,
+      generation: r.generation,
+      reconciledGeneration: r.reconciled_generation,
+      status: r.status,
+      statusDetail: r.status_detail,
+      updatedAt: r.updated_at,
+    };
+    let doc: { value: unknown } | undefined;
+    return Object.defineProperty(row, "blueprint", {
+      enumerable: true,
+      get: () => {
+        doc ??= { value: this.blueprintAt(r.id, r.generation) ?? this.blueprintAt(r.id) };
+        return doc.value;
+      },
+    }) as EnvironmentRow;
+  }
+
+  /**
+   * The environment's blueprint as recorded at `generation` (default: the current one), parsed
+   * once per generation; undefined when the environment is gone or has moved past `generation`
+   * (a sync landed since: the caller's snapshot is stale).
+   */
+  blueprintAt(id: string, generation?: number): unknown {
+    const cached = this.#documents.get(id);
+    if (cached && (generation === undefined ? cached.generation === this.#generation(id) : cached.generation === generation)) return cached.value;
+    const r = (
+      generation === undefined
+        ? this.#db.sql.prepare("SELECT blueprint, generation FROM environments WHERE id = ?").get(id)
+        : this.#db.sql.prepare("SELECT blueprint, generation FROM environments WHERE id = ? AND generation = ?").get(id, generation)
+    ) as { blueprint: string; generation: number } | undefined;
+    if (!r) return undefined;
+    const value = fromJson(r.blueprint);
+    // Small documents are kept (hot paths read them often); a very large one (thousands of
+    // services) is memoized only by the row that read it, so it does not stay in memory.
+    if (r.blueprint.length <= 256 * 1024) this.#documents.set(id, { generation: r.generation, value });
+    else this.#documents.delete(id);
+    return value;
+  }
+
+  #generation(id: string): number | undefined {
+    return (this.#db.sql.prepare("SELECT generation FROM environments WHERE id = ?").get(id) as { generation: number } | undefined)?.generation;
+  }
+
+  /** The id of `project`/`name`, without reading anything else (instance events, hot paths). */
+  idByName(project: string, name: string): string | undefined {
+    return (this.#db.sql.prepare("SELECT e.id FROM environments e JOIN projects p ON p.id = e.project_id WHERE p.name = ? AND e.name = ?").get(project, name) as { id: string } | undefined)?.id;
   }
 
   /** Records a new desired state: bumps the generation when the document changed. */
   record(projectId: string, name: string, blueprint: unknown, now: string): EnvironmentRow {
     return this.#db.tx(() => {
-      const existing = this.#db.sql.prepare(`${SELECT} WHERE e.project_id = ? AND e.name = ?`).get(projectId, name) as Raw | undefined;
+      const existing = this.#db.sql.prepare("SELECT id, blueprint FROM environments WHERE project_id = ? AND name = ?").get(projectId, name) as { id: string; blueprint: string } | undefined;
       const doc = toJson(blueprint);
       if (!existing) {
         const id = newId("env");
@@ -75,7 +123,7 @@ export class EnvironmentRepository {
 
   byId(id: string): EnvironmentRow | undefined {
     const r = this.#db.sql.prepare(`${SELECT} WHERE e.id = ?`).get(id) as Raw | undefined;
-    return r && toRow(r);
+    return r && this.#toRow(r);
   }
 
   requireId(id: string): EnvironmentRow {
@@ -86,7 +134,7 @@ export class EnvironmentRepository {
 
   byName(project: string, name: string): EnvironmentRow | undefined {
     const r = this.#db.sql.prepare(`${SELECT} WHERE p.name = ? AND e.name = ?`).get(project, name) as Raw | undefined;
-    return r && toRow(r);
+    return r && this.#toRow(r);
   }
 
   require(project: string, name: string): EnvironmentRow {
@@ -96,7 +144,7 @@ export class EnvironmentRepository {
   }
 
   list(): EnvironmentRow[] {
-    return (this.#db.sql.prepare(`${SELECT} ORDER BY p.name, e.name`).all() as unknown as Raw[]).map(toRow);
+    return (this.#db.sql.prepare(`${SELECT} ORDER BY p.name, e.name`).all() as unknown as Raw[]).map((r) => this.#toRow(r));
   }
 
   setStatus(id: string, status: EnvironmentStatus, detail: string | null, now: string, reconciledGeneration?: number): void {
@@ -110,6 +158,7 @@ export class EnvironmentRepository {
   }
 
   remove(id: string): void {
+    this.#documents.delete(id);
     this.#db.sql.prepare("DELETE FROM environments WHERE id = ?").run(id);
   }
 }

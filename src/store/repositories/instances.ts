@@ -46,6 +46,13 @@ export class InstanceRepository {
     this.#db = db;
   }
 
+  /** `snapshot` for many services in one transaction (an environment after a reconcile). */
+  snapshotAll(entries: readonly (readonly [serviceId: string, instances: readonly ActualInstance[]])[], now: string): void {
+    this.#db.tx(() => {
+      for (const [serviceId, instances] of entries) this.snapshot(serviceId, instances, now);
+    });
+  }
+
   /** Replaces the service's snapshot with what the engine reports now. */
   snapshot(serviceId: string, instances: readonly ActualInstance[], now: string): void {
     this.#db.tx(() => {
@@ -57,6 +64,19 @@ export class InstanceRepository {
         insert.run(i.id, serviceId, i.releaseId, i.state, i.pid ?? null, i.endpoint?.host ?? null, i.endpoint?.port ?? null, i.restarts, i.startedAt, now);
       }
     });
+  }
+
+  /**
+   * Every instance of an environment's services, with its release number, in one query (the
+   * status of a 5,000-service environment must not cost a query per service).
+   */
+  listByEnvironment(environmentId: string): (InstanceRow & { readonly service: string; readonly releaseNumber: number | null })[] {
+    const rows = this.#db.sql
+      .prepare(
+        "SELECT i.*, s.name AS service_name, r.number AS release_number FROM instances i JOIN services s ON s.id = i.service_id LEFT JOIN releases r ON r.id = i.release_id WHERE s.environment_id = ? ORDER BY i.service_id, i.id",
+      )
+      .all(environmentId) as unknown as (Raw & { service_name: string; release_number: number | null })[];
+    return rows.map((r) => ({ ...toRow(r), service: r.service_name, releaseNumber: r.release_number }));
   }
 
   list(serviceId: string): InstanceRow[] {

@@ -1,0 +1,77 @@
+/**
+ * The CPU-heavy half of a sync (issue 15): blueprint text -> parsed, validated, resolved for one
+ * environment -> each service's engine spec and release inputs. No store access, so a large
+ * blueprint can be prepared in a worker thread (sync-worker.ts) while the daemon's event loop
+ * keeps answering; a small one is prepared in place.
+ */
+import { existsSync } from "node:fs";
+import { parseBlueprint, resolveEnvironment } from "../blueprint/index.ts";
+import type { Diagnostic } from "../blueprint/diagnostics.ts";
+import type { Blueprint, Service } from "../blueprint/types.ts";
+import { directoryDigest } from "../build/source-digest.ts";
+import { BerthError } from "../core/errors.ts";
+import { type DesiredService, desiredServices, serviceDir } from "../deploy/desired.ts";
+import type { SourceRef } from "../deploy/inputs.ts";
+
+export interface PrepareInput {
+  readonly blueprintText: string;
+  readonly file: string;
+  readonly environment: string;
+  readonly project?: string;
+  readonly sourceDir: string;
+  readonly staticServer: readonly string[];
+  /** Refuses a blueprint with more services than this (BERTH_SERVICES_LIMIT); `others` = the project's services in its other environments. */
+  readonly limit?: { readonly maxServicesPerProject: number; readonly others: (project: string) => number };
+}
+
+export interface Prepared {
+  readonly project: string;
+  readonly blueprint: Blueprint;
+  /** Inputs digests here do not include env versions yet (they need the secret store). */
+  readonly services: readonly DesiredService[];
+  readonly warnings: readonly Diagnostic[];
+}
+
+/**
+ * Prepares a sync. `revisionOf` overrides how a service's source revision is found (git
+ * syncs; in-process only); by default it is the content digest of the service's directory,
+ * computed once per directory however many services share it.
+ */
+export function prepareSync(input: PrepareInput, revisionOf?: (service: Service) => SourceRef): Prepared {
+  const parsed = parseBlueprint(input.blueprintText, { file: input.file });
+  if (!parsed.ok) {
+    const first = parsed.errors[0];
+    throw new BerthError(
+      "BERTH_BLUEPRINT_INVALID",
+      { file: input.file, count: parsed.errors.length, first: first ? `${first.line}:${first.column} ${first.message}` : "" },
+      { details: parsed.errors },
+    );
+  }
+  const bp = resolveEnvironment(parsed.blueprint, input.environment);
+  const project = input.project ?? bp.project;
+  if (input.limit) {
+    const count = bp.services.length + input.limit.others(project);
+    if (count > input.limit.maxServicesPerProject) {
+      throw new BerthError("BERTH_SERVICES_LIMIT", { project, environment: input.environment, count, limit: input.limit.maxServicesPerProject });
+    }
+  }
+  const digests = new Map<string, string>();
+  const services = desiredServices(bp, {
+    project,
+    environment: input.environment,
+    staticServer: input.staticServer,
+    envVersion: "",
+    revisionOf: (s) => {
+      const dir = serviceDir(input.sourceDir, s);
+      if (!existsSync(dir)) throw new BerthError("BERTH_BAD_REQUEST", { detail: `services.${s.name}.rootDir: '${dir}' does not exist` });
+      if (revisionOf) return revisionOf(s);
+      let revision = digests.get(dir);
+      if (revision === undefined) {
+        revision = directoryDigest(dir);
+        digests.set(dir, revision);
+      }
+      return { kind: "dir", path: input.sourceDir, revision };
+    },
+  });
+  return { project, blueprint: bp, services, warnings: parsed.warnings };
+}
