@@ -26,7 +26,9 @@ test("a job resolves to its service's spec and desired release, or fails with BE
   const project = new ProjectRepository(db).upsert("trips", { kind: "dir", path: dir }, now);
   const env = new EnvironmentRepository(db).record(project.id, "production", {}, now);
   const spec = fixtureTarget(ref, dir).service;
-  const [service] = new ServiceRepository(db).replaceAll(env.id, [{ spec, inputs: {}, inputsDigest: "d1" }], now);
+  const services = new ServiceRepository(db);
+  services.replaceAll(env.id, [{ spec, inputs: {}, inputsDigest: "d1" }], now);
+  const [service] = services.list(env.id);
   await assert.rejects(resolve(job), { code: "BERTH_CRON_TASK_UNAVAILABLE", message: /no release yet/ });
 
   const release = new ReleaseRepository(db).create(service!.id, { kind: "dir", path: dir, digest: "x" }, {}, "sealed", now);

@@ -32,3 +32,10 @@ test("instances of an older release do not count; a missing service is not runni
   assert.match(h.detail!, /bad: last deploy failed; not retried until its inputs change \(berth deploy --retry\)/);
   assert.doesNotMatch(h.detail!, /cron/);
 });
+
+test("the detail names the first ten problems and counts the rest", () => {
+  const many = Array.from({ length: 25 }, (_, i) => svc(`s${i}`));
+  const h = environmentHealth(many, []);
+  assert.equal(h.detail!.split("; ").length, 11);
+  assert.match(h.detail!, /; and 15 more$/);
+});

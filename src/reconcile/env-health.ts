@@ -21,6 +21,9 @@ export interface EnvironmentHealth {
   readonly detail: string | null;
 }
 
+/** Services named in the detail; the rest are counted. */
+const MAX_NAMED = 10;
+
 const WORST: readonly InstanceState[] = ["crash-looping", "unhealthy", "exited", "starting", "draining"];
 
 /** One service's problem, or undefined when it runs as desired. */
@@ -39,5 +42,8 @@ export function serviceProblem(s: ServiceHealthInput, actual: ActualService | un
 export function environmentHealth(services: readonly ServiceHealthInput[], actual: readonly ActualService[]): EnvironmentHealth {
   const byName = new Map(actual.map((a) => [a.ref.service, a]));
   const problems = services.flatMap((s) => serviceProblem(s, byName.get(s.name)) ?? []);
-  return problems.length === 0 ? { status: "live", detail: null } : { status: "degraded", detail: problems.join("; ") };
+  if (problems.length === 0) return { status: "live", detail: null };
+  // Thousands of services can be starting at once: the detail names the first few.
+  const shown = problems.slice(0, MAX_NAMED);
+  return { status: "degraded", detail: `${shown.join("; ")}${problems.length > MAX_NAMED ? `; and ${problems.length - MAX_NAMED} more` : ""}` };
 }

@@ -218,6 +218,7 @@ export class Reconciler {
       await this.#reconcile(env, signal);
     } finally {
       this.#reconciling.delete(env.id);
+      this.#d.store.environments.forgetLarge(env.id); // memory back to idle after a big reconcile
     }
   }
 

@@ -29,18 +29,24 @@ const Environment = z.object({
   statusDetail: z.string().nullable(),
   generation: z.number(),
   reconciledGeneration: z.number(),
+  /** How many services the environment has (`/v1/status` lists at most 200 of them, problems first). */
+  servicesTotal: z.number(),
   services: z.array(Service),
 });
 const EnvParams = z.object({ project: z.string(), environment: z.string() });
+/** Services per environment listed by `/v1/status`. */
+const STATUS_SERVICES = 200;
 
 /** Desired state in (sync), status out. */
 export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
   const { store } = deps;
-  const describe = (envId: string): z.infer<typeof Environment> => {
+  /** `limit`: at most this many services (those with a problem first); `servicesTotal` says how many there are. */
+  const describe = (envId: string, limit = -1): z.infer<typeof Environment> => {
     const env = store.environments.requireId(envId);
+    const rows = store.services.statusRows(env.id, limit);
     // Two queries for the whole environment, whatever its size (issue 15).
     const instances = new Map<string, z.infer<typeof Instance>[]>();
-    for (const i of store.instances.listByEnvironment(env.id)) {
+    for (const i of store.instances.listByEnvironment(env.id, limit < 0 ? undefined : rows.map((r) => r.name))) {
       const name = i.service;
       const list = instances.get(name) ?? [];
       list.push({ id: i.id, state: i.state, release: i.releaseNumber, pid: i.pid, port: i.port, restarts: i.restarts, startedAt: i.startedAt });
@@ -53,7 +59,8 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
       statusDetail: env.statusDetail,
       generation: env.generation,
       reconciledGeneration: env.reconciledGeneration,
-      services: store.services.statusRows(env.id).map((s) => ({
+      servicesTotal: limit < 0 ? rows.length : store.services.count(env.id),
+      services: rows.map(({ healthy: _, ...s }) => ({
         ...s,
         urls: deps.urls?.({ project: env.project, environment: env.name, service: s.name }) ?? [],
         instances: instances.get(s.name) ?? [],
@@ -122,7 +129,9 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
       const active = store.operations.list({ ...scope, states: ["pending", "running"], limit: 100 });
       const recent = store.operations.list({ ...scope, states: ["succeeded", "failed", "cancelled"], limit: 20 }).filter((o) => (o.finishedAt ?? "") >= since);
       return {
-        environments: store.environments.list().filter((e) => !visible || visible.includes(e.project)).map((e) => describe(e.id)),
+        // An overview: a 5,000-service environment lists its 200 most interesting services (issue 15);
+        // `GET /v1/projects/:p/environments/:e` has them all.
+        environments: store.environments.list().filter((e) => !visible || visible.includes(e.project)).map((e) => describe(e.id, STATUS_SERVICES)),
         operations: [...active, ...recent].map(operationOut),
       };
     },

@@ -11,6 +11,8 @@ export interface EnvStatus {
   statusDetail: string | null;
   generation: number;
   reconciledGeneration: number;
+  /** How many services there are; `/v1/status` lists at most 200 (problems first). */
+  servicesTotal?: number;
   services: {
     name: string;
     kind: string;
@@ -35,6 +37,8 @@ export function renderStatus(envs: readonly EnvStatus[], out: Out): string {
       const summary = [...new Set(states)].map((st) => paint(out, STATE_COLOR[st] ?? "dim", st)).join(",") || "-";
       rows.push(["", s.name, s.kind, s.release === null ? "-" : `#${s.release}`, `${up}/${s.replicas}`, s.failed ? `${summary} ${paint(out, "red", "(last deploy failed; not retried until its inputs change or `berth deploy --retry`)")}` : summary]);
     }
+    const more = (e.servicesTotal ?? e.services.length) - e.services.length;
+    if (more > 0) rows.push(["", `... ${more} more (problems are listed first; the environment's own view lists all)`, "", "", "", ""]);
   }
   return table(rows);
 }

@@ -42,7 +42,7 @@ const SELECT =
 export class EnvironmentRepository {
   readonly #db: Db;
   /** The parsed blueprint of each environment at one generation (the newest one asked for). */
-  readonly #documents = new Map<string, { readonly generation: number; readonly value: unknown }>();
+  readonly #documents = new Map<string, { readonly generation: number; readonly value: unknown; readonly large: boolean }>();
   constructor(db: Db) {
     this.#db = db;
   }
@@ -84,15 +84,20 @@ export class EnvironmentRepository {
     ) as { blueprint: string; generation: number } | undefined;
     if (!r) return undefined;
     const value = fromJson(r.blueprint);
-    // Small documents are kept (hot paths read them often); a very large one (thousands of
-    // services) is memoized only by the row that read it, so it does not stay in memory.
-    if (r.blueprint.length <= 256 * 1024) this.#documents.set(id, { generation: r.generation, value });
-    else this.#documents.delete(id);
+    this.#documents.set(id, { generation: r.generation, value, large: r.blueprint.length > 256 * 1024 });
     return value;
   }
 
   #generation(id: string): number | undefined {
     return (this.#db.sql.prepare("SELECT generation FROM environments WHERE id = ?").get(id) as { generation: number } | undefined)?.generation;
+  }
+
+  /**
+   * Drops the parsed document of a very large blueprint (thousands of services: tens of MB of
+   * objects) once the work that needed it is done; small ones stay cached for the hot paths.
+   */
+  forgetLarge(id: string): void {
+    if (this.#documents.get(id)?.large) this.#documents.delete(id);
   }
 
   /** The id of `project`/`name`, without reading anything else (instance events, hot paths). */

@@ -70,12 +70,13 @@ export class InstanceRepository {
    * Every instance of an environment's services, with its release number, in one query (the
    * status of a 5,000-service environment must not cost a query per service).
    */
-  listByEnvironment(environmentId: string): (InstanceRow & { readonly service: string; readonly releaseNumber: number | null })[] {
+  listByEnvironment(environmentId: string, services?: readonly string[]): (InstanceRow & { readonly service: string; readonly releaseNumber: number | null })[] {
+    const only = services ? ` AND s.name IN (${services.map(() => "?").join(", ") || "NULL"})` : "";
     const rows = this.#db.sql
       .prepare(
-        "SELECT i.*, s.name AS service_name, r.number AS release_number FROM instances i JOIN services s ON s.id = i.service_id LEFT JOIN releases r ON r.id = i.release_id WHERE s.environment_id = ? ORDER BY i.service_id, i.id",
+        `SELECT i.*, s.name AS service_name, r.number AS release_number FROM instances i JOIN services s ON s.id = i.service_id LEFT JOIN releases r ON r.id = i.release_id WHERE s.environment_id = ?${only} ORDER BY i.service_id, i.id`,
       )
-      .all(environmentId) as unknown as (Raw & { service_name: string; release_number: number | null })[];
+      .all(environmentId, ...(services ?? [])) as unknown as (Raw & { service_name: string; release_number: number | null })[];
     return rows.map((r) => ({ ...toRow(r), service: r.service_name, releaseNumber: r.release_number }));
   }
 

@@ -51,28 +51,38 @@ export class ServiceRepository {
     this.#db = db;
   }
 
-  /** Makes the environment's services exactly `specs`: upserts each, deletes the rest. */
-  replaceAll(environmentId: string, services: readonly DesiredServiceInput[], now: string): ServiceRow[] {
-    return this.#db.tx(() => {
+  /**
+   * Makes the environment's services exactly `services`: upserts each, deletes the rest. Rows
+   * whose spec, inputs and digest are unchanged are not written; one light read of what exists
+   * (issue 15: a 5,000-service sync must not parse every row twice inside its transaction).
+   */
+  replaceAll(environmentId: string, services: readonly DesiredServiceInput[], now: string): void {
+    this.#db.tx(() => {
+      const existing = new Map(
+        (this.#db.sql.prepare("SELECT id, name, spec, inputs, inputs_digest FROM services WHERE environment_id = ?").all(environmentId) as {
+          id: string;
+          name: string;
+          spec: string;
+          inputs: string;
+          inputs_digest: string;
+        }[]).map((r) => [r.name, r]),
+      );
       const keep = new Set(services.map((s) => s.spec.ref.service));
-      for (const existing of this.list(environmentId)) {
-        if (!keep.has(existing.name)) this.#db.sql.prepare("DELETE FROM services WHERE id = ?").run(existing.id);
-      }
+      const del = this.#db.sql.prepare("DELETE FROM services WHERE id = ?");
+      for (const [name, row] of existing) if (!keep.has(name)) del.run(row.id);
+      const update = this.#db.sql.prepare("UPDATE services SET kind = ?, spec = ?, replicas = ?, inputs = ?, inputs_digest = ?, updated_at = ? WHERE id = ?");
+      const insert = this.#db.sql.prepare(
+        "INSERT INTO services (id, environment_id, name, kind, spec, replicas, inputs, inputs_digest, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      );
       for (const { spec, inputs, inputsDigest } of services) {
-        const row = this.byName(environmentId, spec.ref.service);
-        if (row) {
-          this.#db.sql
-            .prepare("UPDATE services SET kind = ?, spec = ?, inputs = ?, inputs_digest = ?, updated_at = ? WHERE id = ?")
-            .run(spec.kind, toJson(spec), toJson(inputs), inputsDigest, now, row.id);
-        } else {
-          this.#db.sql
-            .prepare(
-              "INSERT INTO services (id, environment_id, name, kind, spec, inputs, inputs_digest, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .run(newId("svc"), environmentId, spec.ref.service, spec.kind, toJson(spec), toJson(inputs), inputsDigest, now, now);
+        const row = existing.get(spec.ref.service);
+        const specText = toJson(spec);
+        const inputsText = toJson(inputs);
+        if (!row) insert.run(newId("svc"), environmentId, spec.ref.service, spec.kind, specText, spec.replicas, inputsText, inputsDigest, now, now);
+        else if (row.spec !== specText || row.inputs !== inputsText || row.inputs_digest !== inputsDigest) {
+          update.run(spec.kind, specText, spec.replicas, inputsText, inputsDigest, now, row.id);
         }
       }
-      return this.list(environmentId);
     });
   }
 
@@ -94,19 +104,25 @@ export class ServiceRepository {
   }
 
   /**
-   * What the status of an environment shows per service, in one query and without parsing specs
-   * or inputs (issue 15: status stays fast at 5,000 services).
+   * What the status of an environment shows per service, in one query without parsing specs or
+   * inputs (issue 15: status stays fast at 5,000 services). Services with a problem (failed
+   * inputs, fewer healthy instances than replicas) come first; `limit` caps the list.
    */
-  statusRows(environmentId: string): { name: string; kind: string; replicas: number; release: number | null; failed: boolean }[] {
+  statusRows(environmentId: string, limit = -1): { name: string; kind: string; replicas: number; release: number | null; failed: boolean; healthy: number }[] {
     return (
       this.#db.sql
         .prepare(
-          `SELECT s.name, s.kind, json_extract(s.spec, '$.replicas') AS replicas, r.number AS release,
-                  (s.failed_digest IS NOT NULL AND s.failed_digest = s.inputs_digest) AS failed
-           FROM services s LEFT JOIN releases r ON r.id = s.desired_release_id WHERE s.environment_id = ? ORDER BY s.name`,
+          `SELECT s.name, s.kind, s.replicas, r.number AS release,
+                  (s.failed_digest IS NOT NULL AND s.failed_digest = s.inputs_digest) AS failed, COALESCE(h.n, 0) AS healthy
+           FROM services s
+           LEFT JOIN releases r ON r.id = s.desired_release_id
+           LEFT JOIN (SELECT service_id, COUNT(*) AS n FROM instances WHERE state = 'healthy' GROUP BY service_id) h ON h.service_id = s.id
+           WHERE s.environment_id = ?
+           ORDER BY (failed OR (s.kind != 'cron' AND COALESCE(h.n, 0) < s.replicas)) DESC, s.name
+           LIMIT ?`,
         )
-        .all(environmentId) as { name: string; kind: string; replicas: number | null; release: number | null; failed: number }[]
-    ).map((r) => ({ name: r.name, kind: r.kind, replicas: r.replicas ?? 0, release: r.release, failed: r.failed === 1 }));
+        .all(environmentId, limit) as { name: string; kind: string; replicas: number; release: number | null; failed: number; healthy: number }[]
+    ).map((r) => ({ name: r.name, kind: r.kind, replicas: r.replicas, release: r.release, failed: r.failed === 1, healthy: r.healthy }));
   }
 
   /** Services per project, counting only environments not named `environment` (the one being synced). */
