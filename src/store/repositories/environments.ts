@@ -32,9 +32,10 @@ interface Raw {
 }
 
 /**
- * Rows are read without their blueprint: a 5,000-service environment's document is ~3 MB of
- * JSON, and status reads, queue work and instance events must not copy and parse it each time
- * (issue 15). `blueprint` is a getter that loads it once per generation (see `blueprintAt`).
+ * Rows are read without their blueprint (its own table since migration 0012): a 5,000-service
+ * environment's document is ~3 MB of JSON, and status reads, queue work and instance events must
+ * not copy and parse it each time (issue 15). `blueprint` is a getter that loads it once per
+ * generation (see `blueprintAt`).
  */
 const SELECT =
   "SELECT e.id, e.project_id, p.name AS project, e.name, e.generation, e.reconciled_generation, e.status, e.status_detail, e.updated_at FROM environments e JOIN projects p ON p.id = e.project_id";
@@ -79,8 +80,8 @@ export class EnvironmentRepository {
     if (cached && (generation === undefined ? cached.generation === this.#generation(id) : cached.generation === generation)) return cached.value;
     const r = (
       generation === undefined
-        ? this.#db.sql.prepare("SELECT blueprint, generation FROM environments WHERE id = ?").get(id)
-        : this.#db.sql.prepare("SELECT blueprint, generation FROM environments WHERE id = ? AND generation = ?").get(id, generation)
+        ? this.#db.sql.prepare("SELECT blueprint, generation FROM environment_blueprints WHERE environment_id = ?").get(id)
+        : this.#db.sql.prepare("SELECT blueprint, generation FROM environment_blueprints WHERE environment_id = ? AND generation = ?").get(id, generation)
     ) as { blueprint: string; generation: number } | undefined;
     if (!r) return undefined;
     const value = fromJson(r.blueprint);
@@ -108,19 +109,23 @@ export class EnvironmentRepository {
   /** Records a new desired state: bumps the generation when the document changed. */
   record(projectId: string, name: string, blueprint: unknown, now: string): EnvironmentRow {
     return this.#db.tx(() => {
-      const existing = this.#db.sql.prepare("SELECT id, blueprint FROM environments WHERE project_id = ? AND name = ?").get(projectId, name) as { id: string; blueprint: string } | undefined;
+      const existing = this.#db.sql
+        .prepare("SELECT e.id, b.blueprint FROM environments e LEFT JOIN environment_blueprints b ON b.environment_id = e.id WHERE e.project_id = ? AND e.name = ?")
+        .get(projectId, name) as { id: string; blueprint: string | null } | undefined;
       const doc = toJson(blueprint);
       if (!existing) {
         const id = newId("env");
-        this.#db.sql
-          .prepare("INSERT INTO environments (id, project_id, name, blueprint, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)")
-          .run(id, projectId, name, doc, now, now);
+        this.#db.sql.prepare("INSERT INTO environments (id, project_id, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?)").run(id, projectId, name, now, now);
+        this.#db.sql.prepare("INSERT INTO environment_blueprints (environment_id, generation, blueprint) VALUES (?, 1, ?)").run(id, doc);
         return this.requireId(id);
       }
       if (existing.blueprint !== doc) {
+        this.#db.sql.prepare("UPDATE environments SET generation = generation + 1, updated_at = ? WHERE id = ?").run(now, existing.id);
         this.#db.sql
-          .prepare("UPDATE environments SET blueprint = ?, generation = generation + 1, updated_at = ? WHERE id = ?")
-          .run(doc, now, existing.id);
+          .prepare(
+            "INSERT INTO environment_blueprints (environment_id, generation, blueprint) SELECT id, generation, ? FROM environments WHERE id = ? ON CONFLICT (environment_id) DO UPDATE SET generation = excluded.generation, blueprint = excluded.blueprint",
+          )
+          .run(doc, existing.id);
       }
       return this.requireId(existing.id);
     });
