@@ -112,14 +112,14 @@ export class ServiceRepository {
     return (
       this.#db.sql
         .prepare(
-          `SELECT s.name, s.kind, s.replicas, r.number AS release,
-                  (s.failed_digest IS NOT NULL AND s.failed_digest = s.inputs_digest) AS failed, COALESCE(h.n, 0) AS healthy
-           FROM services s
-           LEFT JOIN releases r ON r.id = s.desired_release_id
-           LEFT JOIN (SELECT service_id, COUNT(*) AS n FROM instances WHERE state = 'healthy' GROUP BY service_id) h ON h.service_id = s.id
-           WHERE s.environment_id = ?
-           ORDER BY (failed OR (s.kind != 'cron' AND COALESCE(h.n, 0) < s.replicas)) DESC, s.name
-           LIMIT ?`,
+          `SELECT name, kind, replicas, release, failed, healthy FROM (
+             SELECT s.name, s.kind, s.replicas, s.desired_release_id,
+                    (s.failed_digest IS NOT NULL AND s.failed_digest = s.inputs_digest) AS failed,
+                    (SELECT COUNT(*) FROM instances i WHERE i.service_id = s.id AND i.state = 'healthy') AS healthy
+             FROM services s WHERE s.environment_id = ?
+             ORDER BY (failed OR (s.kind != 'cron' AND healthy < s.replicas)) DESC, s.name
+             LIMIT ?) x
+           LEFT JOIN (SELECT id, number AS release FROM releases) r ON r.id = x.desired_release_id`,
         )
         .all(environmentId, limit) as { name: string; kind: string; replicas: number; release: number | null; failed: number; healthy: number }[]
     ).map((r) => ({ name: r.name, kind: r.kind, replicas: r.replicas, release: r.release, failed: r.failed === 1, healthy: r.healthy }));
