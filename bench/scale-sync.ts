@@ -27,7 +27,11 @@ const pct = (xs: number[], p: number): number => {
 const dir = mkdtempSync(join(tmpdir(), "berth-scale-"));
 chmodSync(dir, 0o711);
 const creds = join(dir, "daemon.json");
-const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_CPU_PROF] : [];
+// Diagnostics: BENCH_CPU_PROF=<dir> profiles the daemon; BENCH_HEAP=<dir> writes a heap snapshot after it settled.
+const prof = [
+  ...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_CPU_PROF] : []),
+  ...(process.env.BENCH_HEAP ? ["--heapsnapshot-signal=SIGUSR2", "--diagnostic-dir", process.env.BENCH_HEAP] : []),
+];
 const child = spawn(process.execPath, [...prof, "--max-semi-space-size=1", "--lite-mode", MAIN, "server", "--data-dir", join(dir, "data"), "--listen", "127.0.0.1:0", "--engine", "memory", "--credentials-file", creds], {
   stdio: ["ignore", "ignore", "inherit"],
   env: { ...process.env, BERTH_RESYNC_INTERVAL_MS: "30000", BERTH_ROUTER: "off", BERTH_MAX_SERVICES_PER_PROJECT: String(Math.max(services, 5000)) },
@@ -99,6 +103,10 @@ try {
   await Promise.all([...samplers, rssWatch]);
   await sleep(30_000);
   const after = rssMb(child.pid!);
+  if (process.env.BENCH_HEAP) {
+    child.kill("SIGUSR2");
+    await sleep(20_000);
+  }
 
   const row = (name: string, xs: number[]) =>
     `| ${name} | ${xs.length} | ${pct(xs, 50).toFixed(1)} | ${pct(xs, 95).toFixed(1)} | ${pct(xs, 99).toFixed(1)} | ${Math.max(...xs).toFixed(1)} | ${(pct(xs, 99) / 100).toFixed(2)}x |`;

@@ -6,7 +6,7 @@
  * and reason.
  */
 import type { Clock } from "../core/clock.ts";
-import { bounded } from "../core/concurrency.ts";
+import { bounded, yieldToLoop } from "../core/concurrency.ts";
 import { toBerthError } from "../core/errors.ts";
 import type { EventSink } from "../core/events.ts";
 import type { Artifact, Engine, HealthGate, Release, RolloutPolicy, ServiceSpec, TrafficPort } from "../engine/engine.ts";
@@ -137,7 +137,9 @@ export class DeployPipeline {
         }
       }
     }
+    // Sealed: what each release records is fixed now, so the loop may give the event loop turns.
     for (const service of fresh) {
+      await yieldToLoop();
       const sealedEnv = sealed[service.name];
       if (sealedEnv === undefined) continue;
       const artifact = artifacts.get(service.id)!;

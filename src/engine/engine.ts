@@ -254,5 +254,8 @@ function canonical(value: unknown): string {
  * service "changed" after every daemon restart and replace all its instances.
  */
 export function sameSpec(a: ServiceSpec, b: ServiceSpec, options: { readonly ignoreReplicas?: boolean } = {}): boolean {
+  if (a === b) return true;
+  // Fast path: the same key order (most comparisons) needs no canonical form.
+  if (!options.ignoreReplicas && JSON.stringify(a) === JSON.stringify(b)) return true;
   return options.ignoreReplicas ? canonical({ ...a, replicas: 0 }) === canonical({ ...b, replicas: 0 }) : canonical(a) === canonical(b);
 }

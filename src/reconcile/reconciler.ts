@@ -8,7 +8,7 @@ import type { Clock } from "../core/clock.ts";
 import { toBerthError } from "../core/errors.ts";
 import type { EventSink } from "../core/events.ts";
 import type { ActualService, Engine } from "../engine/engine.ts";
-import type { DeployPipeline, ReleaseConfig } from "../deploy/pipeline.ts";
+import type { DeployPipeline, } from "../deploy/pipeline.ts";
 import type { EnvironmentRow } from "../store/repositories/environments.ts";
 import type { Store } from "../store/store.ts";
 import { yieldToLoop } from "../core/concurrency.ts";
@@ -181,15 +181,13 @@ export class Reconciler {
   }
 
   /** The environment's status from what runs now (env-health.ts), with the instance snapshot. */
-  #health(env: EnvironmentRow, actual: readonly ActualService[]): { status: "live" | "degraded"; detail: string | null } {
+  async #health(env: EnvironmentRow, actual: readonly ActualService[]): Promise<{ status: "live" | "degraded"; detail: string | null }> {
     const { store } = this.#d;
     const services = store.services.list(env.id);
     const byName = new Map(actual.map((a) => [a.ref.service, a]));
-    store.instances.snapshotAll(services.map((s) => [s.id, byName.get(s.name)?.instances ?? []]), this.#now());
-    return environmentHealth(
-      services.map((s) => ({ name: s.name, kind: s.spec.kind, replicas: s.spec.replicas, desiredReleaseId: s.desiredReleaseId, blocked: s.failedDigest !== null && s.failedDigest === s.inputsDigest })),
-      actual,
-    );
+    const inputs = services.map((s) => ({ name: s.name, kind: s.spec.kind, replicas: s.spec.replicas, desiredReleaseId: s.desiredReleaseId, blocked: s.failedDigest !== null && s.failedDigest === s.inputsDigest }));
+    await store.instances.snapshotAll(services.map((s) => [s.id, byName.get(s.name)?.instances ?? []]), this.#now(), yieldToLoop);
+    return environmentHealth(inputs, actual);
   }
 
   /**
@@ -205,7 +203,7 @@ export class Reconciler {
     const now = store.environments.byId(environmentId);
     if (!now || this.#reconciling.has(env.id) || now.status !== env.status) return;
     await this.#d.routing?.converge?.(actual).catch(() => undefined); // the next reconcile retries it
-    const health = this.#health(env, actual);
+    const health = await this.#health(env, actual);
     if (health.status !== env.status || health.detail !== env.statusDetail) store.environments.setStatus(env.id, health.status, health.detail, this.#now());
   }
 
@@ -239,7 +237,10 @@ export class Reconciler {
       const hasServices = store.services.count(env.id) > 0;
       const addressesOf = stopped || !hasServices ? undefined : await this.#d.pipeline.addresses(store.environments.byId(env.id) ?? env);
       await yieldToLoop();
-      const todo = plan(this.#desired(env, addressesOf), actual);
+      const desired = this.#desired(env, addressesOf);
+      await yieldToLoop();
+      const todo = plan(desired, actual);
+      await yieldToLoop();
       left = todo;
       if (todo.length === 0 || pass === MAX_PASSES || signal.aborted) break;
       const releaseOf = new Map(actual.map((a) => [a.ref.service, a.releaseId]));
@@ -276,7 +277,7 @@ export class Reconciler {
     }
     const settled = await engine.actual({ project: env.project, environment: env.name });
     if (stopped) {
-      store.instances.snapshotAll(store.services.list(env.id).map((s) => [s.id, settled.find((x) => x.ref.service === s.name)?.instances ?? []]), this.#now());
+      await store.instances.snapshotAll(store.services.list(env.id).map((s) => [s.id, settled.find((x) => x.ref.service === s.name)?.instances ?? []]), this.#now());
       await this.#d.resources?.stopEnvironment(env);
       store.environments.setStatus(env.id, "stopped", "stopped by request", this.#now(), env.generation);
       await this.#d.routing?.refresh({ prune: true });
@@ -287,7 +288,7 @@ export class Reconciler {
     await this.#d.routing?.converge?.(settled);
     // Level truth: the status says what runs, not what the passes attempted. Steps still left
     // after the last pass (a plan that does not converge) are named instead of claiming `live`.
-    const health = this.#health(env, settled);
+    const health = await this.#health(env, settled);
     const unconverged = left.length > 0 ? `not converged after ${MAX_PASSES} passes: ${left.map((s) => `${s.service} (${s.reason})`).join(", ")}` : null;
     const status = unconverged ? "degraded" : health.status;
     const detail = [unconverged, health.detail].filter(Boolean).join("; ") || null;

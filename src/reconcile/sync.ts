@@ -9,6 +9,7 @@ import { Worker } from "node:worker_threads";
 import type { Diagnostic } from "../blueprint/diagnostics.ts";
 import type { Service } from "../blueprint/types.ts";
 import type { Clock } from "../core/clock.ts";
+import { yieldToLoop } from "../core/concurrency.ts";
 import { BerthError, type ErrorCode, type ErrorParams } from "../core/errors.ts";
 import { syncJobs } from "../cron/api.ts";
 import { cronJobsFromBlueprint } from "../cron/from-blueprint.ts";
@@ -101,7 +102,16 @@ export function makeSync(deps: SyncDeps): (request: SyncRequest, actor: string) 
     const { project, blueprint: bp } = prepared;
     const now = new Date(deps.clock.now()).toISOString();
     const versionOf = deps.envVersion?.(project, request.environment, bp);
-    const services = versionOf ? prepared.services.map((s) => ({ ...s, inputsDigest: inputsDigest(s.inputs, s.spec, versionOf(s.spec.ref.service)) })) : prepared.services;
+    let services = prepared.services;
+    if (versionOf) {
+      // Digests of thousands of services: computed in slices, the event loop getting turns.
+      const out: (typeof services)[number][] = [];
+      for (let i = 0; i < services.length; i += 500) {
+        if (i > 0) await yieldToLoop();
+        for (const s of services.slice(i, i + 500)) out.push({ ...s, inputsDigest: inputsDigest(s.inputs, s.spec, versionOf(s.spec.ref.service)) });
+      }
+      services = out;
+    }
     const env = store.db.tx(() => {
       const source = request.git ? { kind: "git" as const, url: request.git.url, ref: request.git.defaultBranch } : { kind: "dir" as const, path: request.sourceDir };
       const p = store.projects.upsert(project, source, now);

@@ -45,11 +45,15 @@ export interface ReleaseEnvs {
 
 export function prepareReleaseEnvs(secrets: { readonly keyring: Keyring; readonly store: SecretStore }, req: ReleaseEnvRequest): ReleaseEnvs {
   const available = (): AvailableValues => ({ ...req.resources, secrets: secrets.store.openAll(req.project, req.environment) });
-  const wanted = missingGenerated(envInputFromBlueprint(req.blueprint, available(), req.defaults));
+  let input = envInputFromBlueprint(req.blueprint, available(), req.defaults);
+  const wanted = missingGenerated(input);
   const generated = wanted.length > 0 ? secrets.store.ensureGenerated(req.project, req.environment, wanted, req.actor) : [];
+  // Opened again only when secrets were just generated (a 5,000-service environment is sealed in
+  // batches: every pass over it counts).
+  if (generated.length > 0) input = envInputFromBlueprint(req.blueprint, available(), req.defaults);
   // Problems of services not being released do not block these; their dependencies on other
   // services are still resolved (and reported on their own variables).
-  const services = requireResolved(resolveEnv(envInputFromBlueprint(req.blueprint, available(), req.defaults), {
+  const services = requireResolved(resolveEnv(input, {
       ...(req.only ? { only: req.only } : {}),
       ...(req.unsetSecrets ? { unsetSecrets: req.unsetSecrets } : {}),
     }));

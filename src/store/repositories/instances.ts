@@ -46,11 +46,14 @@ export class InstanceRepository {
     this.#db = db;
   }
 
-  /** `snapshot` for many services in one transaction (an environment after a reconcile). */
-  snapshotAll(entries: readonly (readonly [serviceId: string, instances: readonly ActualInstance[]])[], now: string): void {
-    this.#db.tx(() => {
-      for (const [serviceId, instances] of entries) this.snapshot(serviceId, instances, now);
-    });
+  /** `snapshot` for many services, in transactions of a few hundred (an environment after a reconcile). */
+  async snapshotAll(entries: readonly (readonly [serviceId: string, instances: readonly ActualInstance[]])[], now: string, between: () => Promise<void> = async () => {}): Promise<void> {
+    for (let i = 0; i < entries.length; i += 500) {
+      if (i > 0) await between();
+      this.#db.tx(() => {
+        for (const [serviceId, instances] of entries.slice(i, i + 500)) this.snapshot(serviceId, instances, now);
+      });
+    }
   }
 
   /** Replaces the service's snapshot with what the engine reports now. */
