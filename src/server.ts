@@ -3,12 +3,13 @@
  * builds the store, event bus, secrets, engine, deploy pipeline, reconciler and HTTP API from a
  * resolved config, and returns a handle whose `stop()` undoes it all in reverse order.
  */
-import { chmodSync, mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { buildApi } from "./api/app.ts";
 import { DirBuilder } from "./build/dir-builder.ts";
+import { buildEnvAllowlist, hostBuildEnv, hostNpmGlobalConfig } from "./build/build-env.ts";
 import { GitSources } from "./build/git-source.ts"; // git (issue 5)
 import { type Clock, systemClock } from "./core/clock.ts";
 import type { BerthConfig } from "./core/config.ts";
@@ -115,6 +116,18 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
 
     const dirBuilder = new DirBuilder({ artifactsDir: join(config.dataDir, "artifacts"), cacheDir: join(config.dataDir, "cache") });
     const gitSources = new GitSources({ cacheDir: join(config.dataDir, "cache", "git") }); // git (issue 5)
+    // Builds see the host's trust and proxy settings (allowlisted), never the rest of the daemon's
+    // environment; their npm cache lives in Berth's build cache (docs/design/build-env.md).
+    const npmGlobalConfig = hostNpmGlobalConfig(process.env, existsSync);
+    const buildEnv = Object.freeze({
+      ...hostBuildEnv(process.env, buildEnvAllowlist(config.buildEnv)),
+      HOME: process.env.HOME,
+      LANG: process.env.LANG ?? "C.UTF-8",
+      CI: "true",
+      npm_config_cache: join(config.dataDir, "cache", "npm"),
+      ...(npmGlobalConfig ? { npm_config_globalconfig: npmGlobalConfig } : {}),
+      ...(process.env.npm_config_nodedir ? { npm_config_nodedir: process.env.npm_config_nodedir } : {}),
+    });
     const builder: Builder = options.builder ?? {
       build: async ({ service, signal, onLog }) => {
         const inputs = service.inputs as ReleaseInputs;
@@ -124,7 +137,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
           inputs,
           digest: buildDigest(inputs),
           sourceDir: join(root, inputs.rootDir),
-          env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: "C.UTF-8", CI: "true", npm_config_nodedir: process.env.npm_config_nodedir },
+          env: buildEnv,
           signal,
           onLog,
           timeoutMs: 15 * 60_000,

@@ -13,10 +13,11 @@ export function registerServerCommand(program: Command): void {
     .option("--listen <host:port>", "API address (default 127.0.0.1:7700; env BERTH_LISTEN)")
     .option("--engine <name>", "where instances run: local or memory (env BERTH_ENGINE)")
     .option("--base-domain <domain>", "base domain of generated hostnames (default localhost)")
+    .option("--build-env <list>", "adjust the variables builds receive from this environment: NAME or PREFIX* adds, -NAME removes, comma-separated (env BERTH_BUILD_ENV; see docs/design/build-env.md)")
     .option("--credentials-file <path>", "write {url, token} for a local CLI here (used by `berth up`)")
     .action(async (opts: Record<string, string | undefined>) => {
       const config = resolveConfig({
-        flags: { "data-dir": opts.dataDir, listen: opts.listen, engine: opts.engine, "base-domain": opts.baseDomain },
+        flags: { "data-dir": opts.dataDir, listen: opts.listen, engine: opts.engine, "base-domain": opts.baseDomain, "build-env": opts.buildEnv },
         env: process.env,
         isRoot: process.getuid?.() === 0,
       });
