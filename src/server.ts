@@ -33,6 +33,7 @@ import { envVersions, secretChangeHandler } from "./reconcile/env-version.ts";
 import { makeSync } from "./reconcile/sync.ts";
 import { GitDeployer } from "./reconcile/git-deploy.ts"; // git (issue 5)
 import { ServedRepos } from "./reconcile/served-repos.ts"; // git (issue 5)
+import { OperationRunner } from "./reconcile/operations.ts"; // operations (issue 15)
 import { GitRepository } from "./store/repositories/git.ts"; // git (issue 5)
 import type { NamedValue } from "./secrets/redact.ts";
 import { envOpener } from "./secrets/seal.ts";
@@ -70,6 +71,8 @@ export interface Daemon {
   readonly reconciler: Reconciler;
   /** Git auto-deploy (issue 5): pushes to followed branches become syncs. */
   readonly git: GitDeployer;
+  /** Carries out recorded operations (issue 15): git-push deploys, data operations. */
+  readonly operations: OperationRunner;
   /** Runs cron jobs as engine tasks (issue 8). */
   readonly cron: CronScheduler;
   readonly api: FastifyInstance;
@@ -222,8 +225,11 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       requestReconcile,
       envVersion: (project, environment, bp) => envVersions(secretRows, store.projects.byName(project)?.id, environment, bp),
     });
+    // operations (issue 15): recorded intent, carried out one at a time per key; handlers register here.
+    const operations = new OperationRunner({ repo: store.operations, events: bus, clock });
     // git (issue 5): pushes to followed branches (served repositories, the webhook) become syncs.
-    const gitDeployer = new GitDeployer({ store, rows: new GitRepository(store.db), sources: gitSources, sync, events: bus, clock });
+    const gitDeployer = new GitDeployer({ store, rows: new GitRepository(store.db), sources: gitSources, sync, events: bus, clock, operations });
+    operations.register(gitDeployer.operation());
     const servedRepos = new ServedRepos({ dir: join(config.dataDir, "git"), deployer: gitDeployer });
     secretsChanged = secretChangeHandler({ store, rows: secretRows, clock, refreshRedactor, requestReconcile });
 
@@ -233,7 +239,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       bus.emit({ type: "token:created", data: { name: "owner", role: "owner" } });
     }
 
-    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [], cron, secrets, audit: new AuditRepository(store.db), resources, redact: (text) => redactText(text), git: { deployer: gitDeployer, served: servedRepos }, logger: options.logger ?? false });
+    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [], cron, secrets, audit: new AuditRepository(store.db), resources, redact: (text) => redactText(text), git: { deployer: gitDeployer, served: servedRepos }, operations, logger: options.logger ?? false });
     cleanups.push(() => api.close());
     let url = "";
     if (options.listen !== false) {
@@ -242,11 +248,11 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     }
     reconciler.start();
     cleanups.push(() => reconciler.stop());
-    servedRepos.start(); // git (issue 5): after the reconciler, stopped before it
-    cleanups.push(async () => {
-      servedRepos.stop();
-      await gitDeployer.whenIdle();
-    });
+    // After the reconciler, stopped before it: resumes (or fails cleanly) what a killed daemon left.
+    await operations.start();
+    cleanups.push(() => operations.stop());
+    servedRepos.start(); // git (issue 5): after the operations, stopped before them
+    cleanups.push(() => servedRepos.stop());
     cron.start(); // after the reconciler, stopped before it (cleanups run in reverse)
     cleanups.push(() => cron.stop());
     bus.emit({ type: "daemon:started", data: { version: VERSION, listen: url, dataDir: config.dataDir } });
@@ -259,6 +265,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       engine,
       reconciler,
       git: gitDeployer,
+      operations,
       cron,
       api,
       secrets,

@@ -13,6 +13,7 @@ import { registerCronCommands } from "./commands/cron.ts";
 import { registerDataCommands } from "./commands/data.ts";
 import { registerEventsCommand } from "./commands/events.ts";
 import { registerGitCommands } from "./commands/git.ts";
+import { registerOperationCommands } from "./commands/operations.ts";
 import { registerReleaseCommands } from "./commands/releases.ts";
 import { registerServerCommand } from "./commands/server.ts";
 import { registerStatusCommand } from "./commands/status.ts";
@@ -43,6 +44,7 @@ export async function buildProgram(ctx: CliContext): Promise<Command> {
   registerCronCommands(program, ctx); // cron (issue 8)
   registerDataCommands(program, ctx); // managed data (issue 7)
   registerGitCommands(program, ctx); // git auto-deploy (issue 5)
+  registerOperationCommands(program, ctx); // recorded operations (issue 15)
   registerBlueprintCommands(program); // validate, import, schema: local, no daemon
   // Subcommands inherit the one-line error style and the exit override.
   for (const c of program.commands) c.exitOverride().showSuggestionAfterError(true).configureOutput(program.configureOutput());

@@ -15,6 +15,7 @@ import { secretsErrors } from "./errors/secrets.ts";
 import { engineErrors } from "./errors/engine.ts";
 import { blueprintErrors } from "./errors/blueprint.ts";
 import { gitErrors } from "./errors/git.ts";
+import { operationErrors } from "./errors/operations.ts";
 
 export type { ErrorSpec } from "./errors/spec.ts";
 
@@ -29,6 +30,7 @@ export const catalogue = {
   ...engineErrors,
   ...blueprintErrors,
   ...gitErrors,
+  ...operationErrors,
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof catalogue;

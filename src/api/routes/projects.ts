@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { requireProject, visibleProjects } from "../auth.ts";
 import type { ApiDeps } from "../types.ts";
+import { Operation, operationOut } from "./operations.ts";
 
 const Instance = z.object({
   id: z.string(),
@@ -110,10 +111,27 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
     },
   );
 
-  app.get("/v1/status", { config: { role: "viewer" }, schema: { tags: ["projects"], response: { 200: z.object({ environments: z.array(Environment) }) } } }, async (request) => {
-    const visible = visibleProjects(request);
-    return { environments: store.environments.list().filter((e) => !visible || visible.includes(e.project)).map((e) => describe(e.id)) };
-  });
+  app.get(
+    "/v1/status",
+    {
+      config: { role: "viewer" },
+      schema: {
+        tags: ["projects"],
+        response: { 200: z.object({ environments: z.array(Environment), operations: z.array(Operation).describe("operations pending or running, and those finished in the last hour") }) },
+      },
+    },
+    async (request) => {
+      const visible = visibleProjects(request);
+      const scope = visible ? { projects: visible } : {};
+      const since = new Date(deps.clock.now() - 3_600_000).toISOString();
+      const active = store.operations.list({ ...scope, states: ["pending", "running"], limit: 100 });
+      const recent = store.operations.list({ ...scope, states: ["succeeded", "failed", "cancelled"], limit: 20 }).filter((o) => (o.finishedAt ?? "") >= since);
+      return {
+        environments: store.environments.list().filter((e) => !visible || visible.includes(e.project)).map((e) => describe(e.id)),
+        operations: [...active, ...recent].map(operationOut),
+      };
+    },
+  );
 
   app.get(
     "/v1/projects/:project/environments/:environment",

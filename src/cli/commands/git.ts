@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import type { CliContext } from "../context.ts";
-import { printJson } from "../output.ts";
+import { describeOperation, type OperationOut, requireSucceeded, waitForOperation } from "../operation-wait.ts";
+import { outFor, printJson, progress } from "../output.ts";
 
 interface Remote {
   project: string;
@@ -12,7 +13,8 @@ interface Remote {
 
 /**
  * `berth git remote` (where to push: a repository the daemon serves, or the followed URL) and
- * `berth git webhook-secret` (owner: a new secret for the GitHub push webhook, shown once).
+ * `berth git webhook-secret` (owner: a new secret for the GitHub push webhook, shown once) and
+ * `berth git deploy` (records a git-deploy operation and follows it).
  */
 export function registerGitCommands(program: Command, ctx: CliContext): void {
   const git = program.command("git").description("auto-deploy from git: push to a followed branch and it deploys");
@@ -35,6 +37,27 @@ export function registerGitCommands(program: Command, ctx: CliContext): void {
         process.stdout.write(`${r.url}\n`);
         process.stderr.write(`following ${r.url} (${r.branch}); webhook: ${r.webhook} (secret: berth git webhook-secret --project ${r.project})\n`);
       }
+    });
+
+  git
+    .command("deploy")
+    .description("deploy a branch (default: the project's default branch) to the environments that follow it")
+    .requiredOption("--project <name>", "project name")
+    .option("--branch <name>", "branch to deploy")
+    .option("--commit <sha>", "exact commit (full 40-character sha); default: the branch head")
+    .option("--no-wait", "return once the operation is recorded")
+    .option("--json", "machine-readable output")
+    .action(async (opts: { project: string; branch?: string; commit?: string; wait: boolean; json?: boolean }) => {
+      const client = ctx.client();
+      let op = await client.request<OperationOut>("POST", `${path(opts.project)}/deploy`, { ...(opts.branch ? { branch: opts.branch } : {}), ...(opts.commit ? { commit: opts.commit } : {}) });
+      if (opts.wait) {
+        const p = progress(outFor(opts));
+        op = await waitForOperation(client, op.id, (line) => p.update(line));
+        p.done(describeOperation(op));
+      }
+      if (opts.json) printJson(op);
+      else if (!opts.wait) process.stdout.write(`${op.id}\n`);
+      if (opts.wait) requireSucceeded(op);
     });
 
   git

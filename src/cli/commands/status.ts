@@ -1,6 +1,8 @@
 import type { Command } from "commander";
 import type { CliContext } from "../context.ts";
+import type { OperationOut } from "../operation-wait.ts";
 import { type Out, outFor, paint, printJson, table } from "../output.ts";
+import { renderOperations } from "./operations.ts";
 
 export interface EnvStatus {
   project: string;
@@ -44,8 +46,10 @@ export function registerStatusCommand(program: Command, ctx: CliContext): void {
     .description("show projects, environments, services and instances")
     .option("--json", "machine-readable output")
     .action(async (opts: { json?: boolean }) => {
-      const r = await ctx.client().request<{ environments: EnvStatus[] }>("GET", "/v1/status");
+      const r = await ctx.client().request<{ environments: EnvStatus[]; operations?: OperationOut[] }>("GET", "/v1/status");
       if (opts.json) return printJson(r);
       process.stdout.write(`${renderStatus(r.environments, outFor(opts))}\n`);
+      // Operations (issue 15): what is pending or running, and what finished in the last hour.
+      if (r.operations?.length) process.stdout.write(`\n${renderOperations(r.operations, outFor(opts))}\n`);
     });
 }
