@@ -1,6 +1,6 @@
 /**
- * The CLI's HTTP client. URL and token come from BERTH_URL / BERTH_TOKEN, else from the config
- * file written by `berth login`, else from a local daemon that `berth up` started.
+ * The CLI's HTTP client, and the config file `berth login` writes (mode 0600, in the user's
+ * config dir). Which daemon a command talks to is decided in context.ts.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
@@ -25,12 +25,6 @@ export function readCredentialsFile(path: string): Credentials | undefined {
   if (!existsSync(path)) return undefined;
   const data = JSON.parse(readFileSync(path, "utf8")) as Partial<Credentials>;
   return data.url && data.token ? { url: data.url, token: data.token } : undefined;
-}
-
-/** Configured credentials, or undefined when none are (then `up` starts a local daemon). */
-export function configuredCredentials(env: NodeJS.ProcessEnv = process.env): Credentials | undefined {
-  if (env.BERTH_URL && env.BERTH_TOKEN) return { url: env.BERTH_URL, token: env.BERTH_TOKEN };
-  return readCredentialsFile(cliConfigPath(env));
 }
 
 /** Turns an API error body back into the catalogue error it came from. */

@@ -6,6 +6,9 @@ import { BerthError } from "../core/errors.ts";
 import type { BerthEvent } from "../core/events.ts";
 import type { ApiClient } from "./client.ts";
 import type { EnvStatus } from "./commands/status.ts";
+import { FailureTails } from "./failure-tail.ts";
+
+const PAGE = 1000;
 
 const SHOWN = new Set(["deploy:build:started", "deploy:release:created", "deploy:step", "deploy:live", "deploy:failed", "reconcile:failed"]);
 
@@ -30,26 +33,40 @@ export function describeProgress(e: BerthEvent): string | undefined {
   return undefined;
 }
 
+export interface WaitOptions {
+  /** One line per deploy step, build start, failure... (rewritten in place on a TTY). */
+  readonly onProgress?: (line: string) => void;
+  /** A lasting block: the tail of a failed step's output (see failure-tail.ts). */
+  readonly onFailure?: (service: string, tail: { what: string; lines: string[] }) => void;
+  readonly timeoutMs?: number;
+  /** Settled when this holds; default: the generation is reconciled and nothing is in progress. */
+  readonly settled?: (env: EnvStatus) => boolean;
+}
+
 export async function waitForEnvironment(
   client: ApiClient,
   target: { project: string; environment: string; generation: number; afterSeq: number },
-  onProgress: (line: string) => void,
-  timeoutMs = 30 * 60_000,
-  /** Settled when this holds; default: the generation is reconciled and nothing is in progress. */
-  settled: (env: EnvStatus) => boolean = (env) => env.reconciledGeneration >= target.generation && !["pending", "reconciling", "stopping"].includes(env.status),
+  opts: WaitOptions = {},
 ): Promise<EnvStatus> {
+  const timeoutMs = opts.timeoutMs ?? 30 * 60_000;
+  const settled = opts.settled ?? ((env: EnvStatus) => env.reconciledGeneration >= target.generation && !["pending", "reconciling", "stopping"].includes(env.status));
+  const tails = new FailureTails(client, target);
   const deadline = Date.now() + timeoutMs;
   let seq = target.afterSeq;
   const path = `/v1/projects/${encodeURIComponent(target.project)}/environments/${encodeURIComponent(target.environment)}`;
   while (Date.now() < deadline) {
+    // The API returns the newest PAGE events after `seq`: a build logging faster than that per
+    // poll loses its oldest lines here, never the failure or the tail the user needs.
     const events = await client.request<BerthEvent[]>(
       "GET",
-      `/v1/events?after=${seq}&project=${encodeURIComponent(target.project)}&environment=${encodeURIComponent(target.environment)}&limit=500`,
+      `/v1/events?after=${seq}&project=${encodeURIComponent(target.project)}&environment=${encodeURIComponent(target.environment)}&limit=${PAGE}`,
     );
     for (const e of events) {
       seq = Math.max(seq, e.seq);
+      tails.observe(e);
       const line = describeProgress(e);
-      if (line) onProgress(line);
+      if (line) opts.onProgress?.(line);
+      if (e.type === "deploy:failed" && opts.onFailure) opts.onFailure(e.scope.service ?? String((e.data as { service?: unknown }).service ?? ""), await tails.tail(e));
     }
     const env = await client.request<EnvStatus>("GET", path);
     if (settled(env)) return env;

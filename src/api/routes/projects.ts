@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { requireProject, visibleProjects } from "../auth.ts";
 import type { ApiDeps } from "../types.ts";
+import { Datastore, datastoresOf } from "./status-data.ts";
 
 const Instance = z.object({
   id: z.string(),
@@ -31,6 +32,8 @@ const Environment = z.object({
   services: z.array(Service),
 });
 const EnvParams = z.object({ project: z.string(), environment: z.string() });
+/** `GET /v1/status`: each environment with its datastores (issue 13). */
+const StatusEnvironment = Environment.extend({ databases: z.array(Datastore), keyValues: z.array(Datastore) });
 
 /** Desired state in (sync), status out. */
 export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
@@ -80,6 +83,7 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
           blueprint: z.string().min(1).describe("the berth.yaml text"),
           file: z.string().default("berth.yaml"),
           sourceDir: z.string().describe("absolute path of the project directory on the daemon's host"),
+          force: z.boolean().optional().describe("deploy even if the project is deployed from another directory (moves it here)"),
         }),
         response: {
           202: z.object({
@@ -101,6 +105,7 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
           blueprintText: request.body.blueprint,
           file: request.body.file,
           sourceDir: request.body.sourceDir,
+          ...(request.body.force ? { force: true } : {}),
         },
         request.principal!.name,
       );
@@ -110,9 +115,10 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
     },
   );
 
-  app.get("/v1/status", { config: { role: "viewer" }, schema: { tags: ["projects"], response: { 200: z.object({ environments: z.array(Environment) }) } } }, async (request) => {
+  app.get("/v1/status", { config: { role: "viewer" }, schema: { tags: ["projects"], response: { 200: z.object({ environments: z.array(StatusEnvironment) }) } } }, async (request) => {
     const visible = visibleProjects(request);
-    return { environments: store.environments.list().filter((e) => !visible || visible.includes(e.project)).map((e) => describe(e.id)) };
+    const envs = store.environments.list().filter((e) => !visible || visible.includes(e.project));
+    return { environments: await Promise.all(envs.map(async (e) => ({ ...describe(e.id), ...(await datastoresOf(e, deps.resources)) }))) };
   });
 
   app.get(
