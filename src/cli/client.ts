@@ -29,10 +29,12 @@ export function readCredentialsFile(path: string): Credentials | undefined {
 
 /** Turns an API error body back into the catalogue error it came from. */
 function toError(status: number, body: unknown): BerthError {
-  const e = (body as { error?: { code?: string; message?: string; details?: unknown[] } }).error;
+  const e = (body as { error?: { code?: string; message?: string; hint?: string; details?: unknown[] } }).error;
   if (e?.code && e.code in catalogue) {
     const err = new BerthError(e.code as ErrorCode, {}, { ...(e.details ? { details: e.details } : {}) });
+    // The daemon rendered message and hint with the error's params, which the wire does not carry.
     Object.defineProperty(err, "message", { value: e.message ?? err.message });
+    if (e.hint) Object.defineProperty(err, "hint", { value: e.hint });
     return err;
   }
   return new BerthError("BERTH_INTERNAL", { detail: `HTTP ${status}` });

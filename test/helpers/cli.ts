@@ -5,7 +5,8 @@
  * the CLI from.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -95,4 +96,39 @@ export async function untilOutput(child: ChildProcess, pattern: RegExp, deadline
   const status = await closed;
   if (!seen) throw new Error(`no ${pattern} in the output of berth within ${deadlineMs} ms (exit ${status})\nstdout: ${stdout}\nstderr: ${stderr}`);
   return { status, stdout, stderr };
+}
+
+/** A free loopback port (for the router of a daemon a test starts: never another test's port 80). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on("error", reject);
+  });
+}
+
+/** Stops the local daemon of a scratch world if a test left it running (only that pid). */
+export async function stopScratchDaemon(s: Scratch): Promise<void> {
+  let pid: number | undefined;
+  try {
+    pid = (JSON.parse(readFileSync(join(s.dataDir, "daemon.json"), "utf8")) as { pid?: number }).pid;
+  } catch {
+    return;
+  }
+  if (!pid) return;
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 300; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
