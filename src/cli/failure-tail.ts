@@ -11,6 +11,13 @@ import type { ApiClient } from "./client.ts";
 /** How many lines of a failing step are shown. */
 export const TAIL_LINES = 20;
 
+export interface Tail {
+  readonly what: string;
+  readonly lines: readonly string[];
+  /** True when `berth logs <service> --build` holds the whole output; else plain `berth logs`. */
+  readonly build: boolean;
+}
+
 const push = (map: Map<string, string[]>, key: string, line: string) => {
   const lines = map.get(key) ?? [];
   lines.push(line);
@@ -51,24 +58,29 @@ export class FailureTails {
     }
   }
 
-  /** For a `deploy:failed` event: which output it was and its last lines (empty when none). */
-  async tail(e: BerthEvent): Promise<{ what: string; lines: string[] }> {
+  /**
+   * For a `deploy:failed` event: which output it was, its last lines (empty when none), and
+   * whether `berth logs --build` (build and tasks) or plain `berth logs` (instances) shows it all.
+   */
+  async tail(e: BerthEvent): Promise<Tail> {
     const service = e.scope.service ?? String((e.data as { service?: unknown }).service ?? "");
     const step = String((e.data as { step?: unknown }).step ?? "");
-    if (step === "build") return { what: "the build", lines: this.#build.get(service) ?? [] };
-    if (step === "preDeploy" || step === "initialDeploy") return { what: `the ${step} command`, lines: this.#task.get(service) ?? [] };
-    return { what: "the new instance's log", lines: await this.#instanceLines(service, this.#deployAt.get(service)) };
+    if (step === "build") return { what: "the build", lines: this.#build.get(service) ?? [], build: true };
+    if (step === "preDeploy" || step === "initialDeploy") return { what: `the ${step} command`, lines: this.#task.get(service) ?? [], build: true };
+    return { what: "the new instance's log", lines: await this.#instanceLines(service, this.#deployAt.get(service)), build: false };
   }
 
   async #instanceLines(service: string, since: number | undefined): Promise<string[]> {
+    // The route takes a whole duration; the exact cut (lines of this deploy only) is made below.
     const seconds = since ? Math.max(1, Math.ceil((Date.now() - since) / 1000) + 2) : 60;
+    const from = since ? new Date(since).toISOString() : "";
     const enc = encodeURIComponent;
     const path = `/v1/projects/${enc(this.#where.project)}/environments/${enc(this.#where.environment)}/services/${enc(service)}/logs?since=${seconds}s`;
     const lines: string[] = [];
     try {
       for await (const raw of this.#client.lines(path)) {
-        const l = JSON.parse(raw) as { line?: string };
-        if (l.line !== undefined) lines.push(l.line);
+        const l = JSON.parse(raw) as { at?: string; line?: string };
+        if (l.line !== undefined && (l.at ?? "") >= from) lines.push(l.line);
       }
     } catch {
       // Best effort: the failure itself is already reported.
@@ -78,7 +90,7 @@ export class FailureTails {
 }
 
 /** The block printed under a failure: a header, then each line indented. */
-export function formatTail(service: string, tail: { what: string; lines: readonly string[] }, logsCommand: string): string {
+export function formatTail(service: string, tail: Tail, logsCommand: string): string {
   if (tail.lines.length === 0) return `${service}: ${tail.what} printed nothing; see \`${logsCommand}\``;
   const body = tail.lines.map((l) => `  | ${l}`).join("\n");
   return `${service}: last ${tail.lines.length} line(s) of ${tail.what}:\n${body}\n${service}: all of it: \`${logsCommand}\``;

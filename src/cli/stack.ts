@@ -85,7 +85,7 @@ export async function syncAndWait(
   const flags = targetFlags(ctx, r.project, r.environment);
   const env = await waitForEnvironment(client, { project: r.project, environment: r.environment, generation: r.generation, afterSeq: after }, {
     onProgress: (line) => p.update(line),
-    onFailure: (service, tail) => p.done(formatTail(service, tail, `berth logs ${service} --build${flags}`)),
+    onFailure: (service, tail) => p.done(formatTail(service, tail, `berth logs ${service}${tail.build ? " --build" : ""}${flags}`)),
   });
   p.done(`${r.project}/${r.environment}: ${env.status}${env.statusDetail ? ` (${env.statusDetail})` : ""}`);
   return env;

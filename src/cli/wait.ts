@@ -6,7 +6,7 @@ import { BerthError } from "../core/errors.ts";
 import type { BerthEvent } from "../core/events.ts";
 import type { ApiClient } from "./client.ts";
 import type { EnvStatus } from "./commands/status.ts";
-import { FailureTails } from "./failure-tail.ts";
+import { FailureTails, type Tail } from "./failure-tail.ts";
 
 const PAGE = 1000;
 
@@ -37,7 +37,7 @@ export interface WaitOptions {
   /** One line per deploy step, build start, failure... (rewritten in place on a TTY). */
   readonly onProgress?: (line: string) => void;
   /** A lasting block: the tail of a failed step's output (see failure-tail.ts). */
-  readonly onFailure?: (service: string, tail: { what: string; lines: string[] }) => void;
+  readonly onFailure?: (service: string, tail: Tail) => void;
   readonly timeoutMs?: number;
   /** Settled when this holds; default: the generation is reconciled and nothing is in progress. */
   readonly settled?: (env: EnvStatus) => boolean;
@@ -51,6 +51,8 @@ export async function waitForEnvironment(
   const timeoutMs = opts.timeoutMs ?? 30 * 60_000;
   const settled = opts.settled ?? ((env: EnvStatus) => env.reconciledGeneration >= target.generation && !["pending", "reconciling", "stopping"].includes(env.status));
   const tails = new FailureTails(client, target);
+  // A failure the reconciler retries prints its tail once, not once per attempt.
+  const shown = new Map<string, string>();
   const deadline = Date.now() + timeoutMs;
   let seq = target.afterSeq;
   const path = `/v1/projects/${encodeURIComponent(target.project)}/environments/${encodeURIComponent(target.environment)}`;
@@ -66,7 +68,13 @@ export async function waitForEnvironment(
       tails.observe(e);
       const line = describeProgress(e);
       if (line) opts.onProgress?.(line);
-      if (e.type === "deploy:failed" && opts.onFailure) opts.onFailure(e.scope.service ?? String((e.data as { service?: unknown }).service ?? ""), await tails.tail(e));
+      if (e.type === "deploy:failed" && opts.onFailure) {
+        const service = e.scope.service ?? String((e.data as { service?: unknown }).service ?? "");
+        const tail = await tails.tail(e);
+        const key = JSON.stringify(tail);
+        if (shown.get(service) !== key) opts.onFailure(service, tail);
+        shown.set(service, key);
+      }
     }
     const env = await client.request<EnvStatus>("GET", path);
     if (settled(env)) return env;
