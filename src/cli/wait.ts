@@ -9,6 +9,8 @@ import type { EnvStatus } from "./commands/status.ts";
 import { FailureTails, type Tail } from "./failure-tail.ts";
 
 const PAGE = 1000;
+/** Identical reconcile failures in a row after which waiting stops. */
+const GIVE_UP_AFTER = 3;
 
 const SHOWN = new Set(["deploy:build:started", "deploy:release:created", "deploy:step", "deploy:live", "deploy:failed", "reconcile:failed"]);
 
@@ -53,6 +55,10 @@ export async function waitForEnvironment(
   const tails = new FailureTails(client, target);
   // A failure the reconciler retries prints its tail once, not once per attempt.
   const shown = new Map<string, string>();
+  // The daemon retries a failed reconcile for ever (level-based); the CLI stops waiting when the
+  // same reason comes back: it needs a change from the user, not more time.
+  let lastReason = "";
+  let repeats = 0;
   const deadline = Date.now() + timeoutMs;
   let seq = target.afterSeq;
   const path = `/v1/projects/${encodeURIComponent(target.project)}/environments/${encodeURIComponent(target.environment)}`;
@@ -66,6 +72,15 @@ export async function waitForEnvironment(
     for (const e of events) {
       seq = Math.max(seq, e.seq);
       tails.observe(e);
+      if (e.type === "reconcile:failed") {
+        const reason = String((e.data as { reason?: unknown }).reason ?? "");
+        repeats = reason === lastReason ? repeats + 1 : 1;
+        lastReason = reason;
+        if (repeats >= GIVE_UP_AFTER) {
+          throw new BerthError("BERTH_RECONCILE_FAILED", { environment: `${target.project}/${target.environment}`, step: "reconcile", detail: `${reason} (${repeats} attempts; the daemon keeps retrying)` });
+        }
+        if (repeats > 1) continue;
+      }
       const line = describeProgress(e);
       if (line) opts.onProgress?.(line);
       if (e.type === "deploy:failed" && opts.onFailure) {

@@ -5,7 +5,7 @@
  * the CLI from.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -41,6 +41,8 @@ export interface Scratch {
 
 export function scratch(prefix = "berth-cli-"): Scratch {
   const root = mkdtempSync(join(tmpdir(), prefix));
+  // Managed Postgres/Redis run as their own users and must traverse the data dir's parents.
+  chmodSync(root, 0o711);
   const dir = join(root, "work");
   const home = join(root, "home");
   const dataDir = join(root, "data");
