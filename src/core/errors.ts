@@ -16,6 +16,7 @@ import { engineErrors } from "./errors/engine.ts";
 import { blueprintErrors } from "./errors/blueprint.ts";
 import { gitErrors } from "./errors/git.ts";
 import { operationErrors } from "./errors/operations.ts";
+import { cliErrors } from "./errors/cli.ts";
 
 export type { ErrorSpec } from "./errors/spec.ts";
 
@@ -31,6 +32,7 @@ export const catalogue = {
   ...blueprintErrors,
   ...gitErrors,
   ...operationErrors,
+  ...cliErrors,
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof catalogue;

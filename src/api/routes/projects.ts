@@ -3,6 +3,7 @@ import { z } from "zod";
 import { requireProject, visibleProjects } from "../auth.ts";
 import type { ApiDeps } from "../types.ts";
 import { Operation, operationOut } from "./operations.ts";
+import { Datastore, datastoresOf } from "./status-data.ts";
 
 const Instance = z.object({
   id: z.string(),
@@ -32,6 +33,8 @@ const Environment = z.object({
   services: z.array(Service),
 });
 const EnvParams = z.object({ project: z.string(), environment: z.string() });
+/** `GET /v1/status`: each environment with its datastores (issue 13). */
+const StatusEnvironment = Environment.extend({ databases: z.array(Datastore), keyValues: z.array(Datastore) });
 
 /** Desired state in (sync), status out. */
 export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
@@ -81,6 +84,7 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
           blueprint: z.string().min(1).describe("the berth.yaml text"),
           file: z.string().default("berth.yaml"),
           sourceDir: z.string().describe("absolute path of the project directory on the daemon's host"),
+          force: z.boolean().optional().describe("deploy even if the project is deployed from another directory (moves it here)"),
         }),
         response: {
           202: z.object({
@@ -102,6 +106,7 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
           blueprintText: request.body.blueprint,
           file: request.body.file,
           sourceDir: request.body.sourceDir,
+          ...(request.body.force ? { force: true } : {}),
         },
         request.principal!.name,
       );
@@ -117,7 +122,7 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
       config: { role: "viewer" },
       schema: {
         tags: ["projects"],
-        response: { 200: z.object({ environments: z.array(Environment), operations: z.array(Operation).describe("operations pending or running, and those finished in the last hour") }) },
+        response: { 200: z.object({ environments: z.array(StatusEnvironment), operations: z.array(Operation).describe("operations pending or running, and those finished in the last hour") }) },
       },
     },
     async (request) => {
@@ -126,8 +131,9 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
       const since = new Date(deps.clock.now() - 3_600_000).toISOString();
       const active = store.operations.list({ ...scope, states: ["pending", "running"], limit: 100 });
       const recent = store.operations.list({ ...scope, states: ["succeeded", "failed", "cancelled"], limit: 20 }).filter((o) => (o.finishedAt ?? "") >= since);
+      const envs = store.environments.list().filter((e) => !visible || visible.includes(e.project));
       return {
-        environments: store.environments.list().filter((e) => !visible || visible.includes(e.project)).map((e) => describe(e.id)),
+        environments: await Promise.all(envs.map(async (e) => ({ ...describe(e.id), ...(await datastoresOf(e, deps.resources)) }))),
         operations: [...active, ...recent].map(operationOut),
       };
     },

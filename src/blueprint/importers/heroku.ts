@@ -11,6 +11,8 @@ export interface HerokuInput {
   readonly procfile?: { readonly file: string; readonly text: string };
   readonly appJson?: { readonly file: string; readonly text: string };
   readonly project?: string;
+  /** Used when neither `project` nor app.json's `name` names the project. */
+  readonly defaultProject?: string;
 }
 
 /** Parses `name: command` lines; comments and blank lines are skipped. */
@@ -36,7 +38,7 @@ export function importHeroku(input: HerokuInput): ImportResult {
     if (src.errors.length) problem = src.errors[0]!.message;
     else if (isObj(src.value)) app = src.value;
   }
-  const draft = new Draft(file, input.project ?? (typeof app.name === "string" ? app.name : "app"), input.procfile ? undefined : locate);
+  const draft = new Draft(file, input.project ?? (typeof app.name === "string" ? app.name : (input.defaultProject ?? "app")), input.procfile ? undefined : locate);
   draft.header.push(`Imported from ${[input.procfile?.file, input.appJson?.file].filter(Boolean).join(" + ")} by \`berth import\`. Review the comments marked "approx".`);
   if (problem) draft.approx([], `app.json could not be read (${problem})`, "Fix its syntax and import again.");
   const procs = input.procfile ? parseProcfile(input.procfile.text) : [];

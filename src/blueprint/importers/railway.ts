@@ -10,7 +10,7 @@ import { type ImportResult, emit } from "./emit.ts";
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v.trim() ? v : undefined);
 
-export function importRailway(text: string, opts: { file: string; project?: string; service?: string }): ImportResult {
+export function importRailway(text: string, opts: { file: string; project?: string; defaultProject?: string; service?: string }): ImportResult {
   const isToml = !/\.json$/i.test(opts.file);
   let root: Obj = {};
   let locate: ((p: readonly (string | number)[]) => { line: number; column: number }) | undefined;
@@ -26,7 +26,7 @@ export function importRailway(text: string, opts: { file: string; project?: stri
   } catch (e) {
     problem = e instanceof Error ? e.message.split("\n")[0] : String(e);
   }
-  const draft = new Draft(opts.file, opts.project ?? str(root.name) ?? "app", locate);
+  const draft = new Draft(opts.file, opts.project ?? str(root.name) ?? opts.defaultProject ?? "app", locate);
   draft.header.push(`Imported from ${opts.file} by \`berth import\`. Review the comments marked "approx".`);
   if (problem) {
     draft.approx([], `the file could not be read (${problem})`, "Fix its syntax and import again.");

@@ -22,9 +22,9 @@ const PLANS: Record<string, { memory: string; cpu: number }> = {
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string | undefined => (typeof v === "string" && v.trim() ? v : typeof v === "number" ? String(v) : undefined);
 
-export function importRender(text: string, opts: { file: string; project?: string }): ImportResult {
+export function importRender(text: string, opts: { file: string; project?: string; defaultProject?: string }): ImportResult {
   const src = parseYamlSource(text.replace(/\r\n/g, "\n"));
-  const draft = new Draft(opts.file, opts.project ?? "app", (p) => src.locate(p));
+  const draft = new Draft(opts.file, opts.project ?? opts.defaultProject ?? "app", (p) => src.locate(p));
   draft.header.push(`Imported from ${opts.file} by \`berth import\`. Review the comments marked "approx".`);
   if (src.errors.length > 0) {
     draft.approx([], `the file is not valid YAML (${src.errors[0]!.message})`, "Fix the YAML and import again.");
