@@ -6,10 +6,10 @@
  * Decisions: docs/design/build-runtimes.md.
  */
 import semver from "semver";
+import { DEFAULT_NODE_MAJOR, nodeRange } from "../../blueprint/runtime-versions.ts";
 import { BerthError } from "../../core/errors.ts";
 
-/** Node.js major used when nothing is pinned: the current LTS line. */
-export const DEFAULT_NODE_MAJOR = 24;
+export { DEFAULT_NODE_MAJOR, nodeRange };
 
 /** A version request and where it was written, e.g. `package.json engines.node` or `.nvmrc:1`. */
 export interface VersionPin {
@@ -41,11 +41,6 @@ export interface NodeRequest {
 }
 
 export type NodeResolution = { readonly version: string; readonly from: string } | { readonly error: BerthError };
-
-// nvm's LTS code names (lts/<name>), so an `.nvmrc` written for nvm means the same here.
-const LTS_CODENAMES: Readonly<Record<string, number>> = {
-  argon: 4, boron: 6, carbon: 8, dubnium: 10, erbium: 12, fermium: 14, gallium: 16, hydrogen: 18, iron: 20, jod: 22, krypton: 24,
-};
 
 /** First meaningful line of a version file (nvm allows comments and trailing blank lines). */
 function firstLine(text: string): { value: string; line: number } | undefined {
@@ -93,19 +88,6 @@ export function nodePins(files: NodePinFiles, settings: NodePinSettings = {}): V
   if (settings.nodeVersion?.trim()) pins.push({ value: settings.nodeVersion.trim(), where: "the blueprint's nodeVersion" });
   if (settings.envVar?.trim()) pins.push({ value: settings.envVar.trim(), where: "the NODE_VERSION variable" });
   return pins;
-}
-
-/** nvm and .nvmrc spellings (`v20`, `lts/iron`, `node`) as a semver range, or undefined if none. */
-export function nodeRange(value: string): string | undefined {
-  const v = value.trim().toLowerCase();
-  if (["node", "latest", "current", "stable", "*"].includes(v)) return "*";
-  if (v === "lts" || v === "lts/*") return `${DEFAULT_NODE_MAJOR}.x`;
-  const back = /^lts\/-(\d+)$/.exec(v);
-  if (back) return `${DEFAULT_NODE_MAJOR - 2 * Number(back[1])}.x`;
-  const code = /^lts\/([a-z]+)$/.exec(v);
-  if (code) return LTS_CODENAMES[code[1]!] ? `${LTS_CODENAMES[code[1]!]}.x` : undefined;
-  const range = semver.validRange(v);
-  return range === null ? undefined : v;
 }
 
 /** The request that wins (the first pin), validated. The default when nothing is pinned. */

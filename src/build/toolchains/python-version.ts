@@ -6,6 +6,7 @@
  * else the build says which one it used instead. Debian's /usr/bin/python3 is preferred, since
  * the virtualenv sees Debian's python3-* packages through it. Pure.
  */
+import { pythonVersionParts } from "../../blueprint/runtime-versions.ts";
 import type { VersionPin } from "./node-version.ts";
 
 export interface PythonPinFiles {
@@ -51,13 +52,6 @@ export function pythonPins(files: PythonPinFiles, settings: PythonPinSettings = 
   if (settings.pythonVersion?.trim()) pins.push({ value: settings.pythonVersion.trim(), where: "the blueprint's pythonVersion" });
   if (settings.envVar?.trim()) pins.push({ value: settings.envVar.trim(), where: "the PYTHON_VERSION variable" });
   return pins;
-}
-
-/** `python-3.11.4`, `3.11`, `3.11.x`, `cpython-3.12` -> numeric parts, or undefined if not a version. */
-export function pythonVersionParts(value: string): number[] | undefined {
-  const m = /^(?:c?python-?)?(\d+)(?:\.(\d+))?(?:\.(\d+|x|\*))?$/i.exec(value.trim());
-  if (!m) return undefined;
-  return [m[1], m[2], m[3]].filter((p): p is string => p !== undefined && /^\d+$/.test(p)).map(Number);
 }
 
 const matches = (version: string, parts: readonly number[]) => parts.every((p, i) => Number(version.split(".")[i]) === p);
