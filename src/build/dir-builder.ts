@@ -12,7 +12,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeF
 import { join } from "node:path";
 import { BerthError } from "../core/errors.ts";
 import type { Artifact, ArtifactRuntime, LogLine } from "../engine/engine.ts";
-import { InstallCache, installKey } from "./install-cache.ts";
+import { dependencyManifest, InstallCache, installKey } from "./install-cache.ts";
 import { runStep } from "./run-command.ts";
 import { type PreparedRuntime, setupRuntime, type VersionSettings } from "./runtime-setup.ts";
 import type { HostNode, ToolContext } from "./toolchains/context.ts";
@@ -133,7 +133,7 @@ export class DirBuilder {
         const pm = rt.node.packageManager;
         const argv = installArgv(pm);
         const key = pm.lockfile
-          ? installKey([readFileSync(join(dir, pm.lockfile)), argv.join(" "), rt.runtime.resolved.packageManager ?? `npm@${rt.runtime.resolved.npm}`, `node${rt.node.version.split(".")[0]}`, process.arch])
+          ? installKey([readFileSync(join(dir, pm.lockfile)), dependencyManifest(dir), argv.join(" "), rt.runtime.resolved.packageManager ?? `npm@${rt.runtime.resolved.npm}`, `node${rt.node.version.split(".")[0]}`, process.arch])
           : null;
         if (key && this.#installs.restore(key, dir)) log(job, `dependencies from cache (${pm.lockfile})`);
         else {

@@ -19,6 +19,36 @@ export function installKey(parts: readonly (string | Buffer)[]): string {
   return h.digest("hex");
 }
 
+/** package.json fields that decide what an install does (scripts and the rest do not). */
+const DEPENDENCY_FIELDS = ["name", "version", "dependencies", "devDependencies", "optionalDependencies", "peerDependencies", "bundleDependencies", "workspaces", "resolutions", "overrides", "pnpm", "packageManager"];
+
+/**
+ * The dependency declarations of every package.json in the tree (workspaces included): part of
+ * the install key, so a package.json out of step with its lockfile reaches the frozen install
+ * (which refuses it) instead of a cache hit.
+ */
+export function dependencyManifest(dir: string, depth = 4): string {
+  const out: [string, unknown][] = [];
+  const walk = (rel: string, level: number) => {
+    const pj = join(dir, rel, "package.json");
+    if (existsSync(pj)) {
+      let pkg: Record<string, unknown> = {};
+      try {
+        pkg = JSON.parse(readFileSync(pj, "utf8")) as Record<string, unknown>;
+      } catch {
+        pkg = { unreadable: readFileSync(pj, "utf8") };
+      }
+      out.push([rel || ".", DEPENDENCY_FIELDS.map((f) => [f, pkg[f]])]);
+    }
+    if (level >= depth) return;
+    for (const e of readdirSync(join(dir, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (e.isDirectory() && !NOT_SEARCHED.has(e.name)) walk(rel ? `${rel}/${e.name}` : e.name, level + 1);
+    }
+  };
+  walk("", 0);
+  return JSON.stringify(out);
+}
+
 /** What an install produced: every node_modules directory (workspaces have their own) and `extras` that exist. */
 export function installOutputs(dir: string, extras: readonly string[] = [], depth = 4): string[] {
   const out: string[] = [];

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writ
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { InstallCache, installOutputs } from "../install-cache.ts";
+import { dependencyManifest, InstallCache, installOutputs } from "../install-cache.ts";
 import { type InstallRunner, ToolCache } from "./tool-cache.ts";
 
 const root = mkdtempSync(join(tmpdir(), "berth-toolcache-"));
@@ -73,4 +73,17 @@ test("install cache: every node_modules of a workspace tree and the extras, rest
   assert.ok(existsSync(join(fresh, "node_modules", "x", "index.js")));
   assert.ok(existsSync(join(fresh, "packages", "a", "node_modules", "y")));
   assert.ok(existsSync(join(fresh, ".pnp.cjs")));
+});
+
+test("install key: dependency declarations of every package.json count, scripts do not", () => {
+  const app = join(root, "manifest");
+  mkdirSync(join(app, "packages", "a"), { recursive: true });
+  const write = (path: string, pkg: object) => writeFileSync(join(app, path), JSON.stringify(pkg));
+  write("package.json", { name: "root", workspaces: ["packages/*"], scripts: { build: "a" } });
+  write("packages/a/package.json", { name: "a", dependencies: { x: "1" } });
+  const before = dependencyManifest(app);
+  write("package.json", { name: "root", workspaces: ["packages/*"], scripts: { build: "b" } });
+  assert.equal(dependencyManifest(app), before, "a script change keeps the cached install");
+  write("packages/a/package.json", { name: "a", dependencies: { x: "2" } });
+  assert.notEqual(dependencyManifest(app), before, "a workspace's dependency change does not");
 });
