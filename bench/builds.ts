@@ -4,6 +4,9 @@
  *
  * - Berth cold: a fresh data dir (empty tool cache, npm/yarn/pnpm caches, install cache): what a
  *   new machine's first deploy pays, Node.js downloads for pinned versions included.
+ * - Berth cold, tools cached: another fresh data dir whose tool cache already holds the Node,
+ *   npm and package manager (empty package caches): the first deploy of an app on a machine that
+ *   has built others with the same tools.
  * - by hand cold: the same commands (`npm ci`, `yarn install --frozen-lockfile`, `pip install
  *   -r ...`, then the build script) in a fresh copy with an empty package-manager cache, the
  *   toolchain already on the machine (Berth's, so the same versions).
@@ -15,7 +18,7 @@
  *   node bench/builds.ts [--only express-node20,flask-pip]
  */
 import { execFile } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -65,13 +68,21 @@ function copy(app: string, change: boolean): string {
   return dir;
 }
 
-async function berth(app: string, change: boolean): Promise<{ ms: number; path: readonly string[] }> {
+/** A fresh data dir sharing the first one's tool cache. */
+function toolsCachedBuilder(): { builder: DirBuilder; dir: string } {
+  const dir = mkdtempSync(join(root, "berth-tools-"));
+  mkdirSync(join(dir, "cache"), { recursive: true });
+  symlinkSync(join(dataDir, "cache", "toolchains"), join(dir, "cache", "toolchains"));
+  return { builder: new DirBuilder({ artifactsDir: join(dir, "artifacts"), cacheDir: join(dir, "cache") }), dir };
+}
+
+async function berth(app: string, change: boolean, on: { builder: DirBuilder; dir: string } = { builder, dir: dataDir }): Promise<{ ms: number; path: readonly string[] }> {
   const t0 = performance.now();
-  const a = await builder.build({
+  const a = await on.builder.build({
     inputs: { runtime: "auto", buildCommand: null, publishDir: null, extra: null, ...APPS[app]!.settings },
     digest: String(++n).padStart(64, "0"),
     sourceDir: copy(app, change),
-    env: { ...base, npm_config_cache: join(dataDir, "cache", "npm") },
+    env: { ...base, npm_config_cache: join(on.dir, "cache", "npm") },
     signal: AbortSignal.timeout(900_000),
     onLog: () => {},
     timeoutMs: 900_000,
@@ -103,11 +114,15 @@ const rows: string[] = [];
 for (const app of only) {
   const cold = await berth(app, false);
   const handCold = await byHand(app, cold.path);
+  const coldTools = await berth(app, false, toolsCachedBuilder());
   const warm = await berth(app, true);
   const handWarm = await byHand(app, cold.path);
-  const row = `| ${app} | ${s(cold.ms)} | ${s(handCold)} | ${(cold.ms / handCold).toFixed(2)}x | ${s(warm.ms)} | ${s(handWarm)} | ${(warm.ms / handWarm).toFixed(2)}x |`;
+  const r = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+  const row = `| ${app} | ${s(cold.ms)} | ${s(coldTools.ms)} | ${s(handCold)} | ${r(cold.ms, handCold)} | ${r(coldTools.ms, handCold)} | ${s(warm.ms)} | ${s(handWarm)} | ${r(warm.ms, handWarm)} |`;
   rows.push(row);
   console.log(row);
 }
-console.log(["", "| app | Berth cold s | by hand cold s | ratio | Berth warm s | by hand warm s | ratio |", "|---|---|---|---|---|---|---|", ...rows].join("\n"));
+console.log(
+  ["", "| app | Berth cold s | Berth cold, tools cached s | by hand cold s | ratio cold | ratio cold, tools cached | Berth warm s | by hand warm s | ratio warm |", "|---|---|---|---|---|---|---|---|---|", ...rows].join("\n"),
+);
 rmSync(root, { recursive: true, force: true });
