@@ -86,8 +86,14 @@ describe("issue 14 fixture apps: imported, built from an empty cache, served thr
   });
   after(() => t?.close());
 
-  test("every app is live", () => {
+  test("every app is live; the preDeploy commands that check the runtime succeeded", () => {
     for (const app of APPS) assert.equal(statuses.get(app)?.status, "live", `${app}: ${JSON.stringify(statuses.get(app))}`);
+    // express-node20's preDeploy exits 1 unless it runs on Node 20; flask-pip's unless in the virtualenv.
+    for (const app of ["express-node20", "flask-pip"]) {
+      const env = t.daemon.store.environments.list().find((e) => e.project === app)!;
+      const svc = t.daemon.store.services.list(env.id)[0]!;
+      assert.ok(t.daemon.store.runs.hasSucceeded(svc.id, "preDeploy"), `${app}: preDeploy ran on the build's runtime`);
+    }
   });
 
   test("the builds started from an empty tool cache and installed each pinned tool once", () => {
