@@ -25,6 +25,12 @@ export interface StepOptions {
   readonly signal: AbortSignal;
   readonly onLog: (line: LogLine) => void;
   readonly label: string;
+  /**
+   * Host paths outside the build directory the step reads (the tool cache entries of its Node,
+   * package manager, npm): a sandboxed step must see them read-only. Not used while steps run
+   * unsandboxed.
+   */
+  readonly readOnlyPaths?: readonly string[];
 }
 
 export function runStep(argv: readonly string[], o: StepOptions): Promise<void> {

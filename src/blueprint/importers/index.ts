@@ -2,6 +2,7 @@
  * Importers: other platforms' files -> a commented berth.yaml. Lenient by design: odd input
  * becomes warnings and comments, never an exception.
  */
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { BerthError } from "../../core/errors.ts";
@@ -12,8 +13,10 @@ import { Draft } from "./draft.ts";
 import { importHeroku } from "./heroku.ts";
 import { importRailway } from "./railway.ts";
 import { importRender } from "./render.ts";
+import type { RepoFiles } from "./runtime-pins.ts";
 
 export type { ImportResult } from "./emit.ts";
+export type { RepoFiles } from "./runtime-pins.ts";
 export { importCompose, importHeroku, importRailway, importRender };
 
 export type ImportKind = "render" | "railway" | "procfile" | "app.json" | "compose";
@@ -42,7 +45,7 @@ export function detectKind(file: string): ImportKind | undefined {
  * is named by `project` (the user's flag), else by the file itself (Render `projects[].name`,
  * Railway/compose/app.json `name`), else by `defaultProject` (the folder's real name).
  */
-export function importText(kind: ImportKind, text: string, opts: ImportOptions & { file: string; companion?: { file: string; text: string } }): ImportResult {
+export function importText(kind: ImportKind, text: string, opts: ImportOptions & { file: string; companion?: { file: string; text: string }; repo?: RepoFiles }): ImportResult {
   try {
     switch (kind) {
       case "render":
@@ -52,9 +55,9 @@ export function importText(kind: ImportKind, text: string, opts: ImportOptions &
       case "compose":
         return importCompose(text, opts);
       case "procfile":
-        return importHeroku({ procfile: { file: opts.file, text }, ...(opts.companion ? { appJson: opts.companion } : {}), ...names(opts) });
+        return importHeroku({ procfile: { file: opts.file, text }, ...(opts.companion ? { appJson: opts.companion } : {}), ...names(opts), ...(opts.repo ? { repo: opts.repo } : {}) });
       case "app.json":
-        return importHeroku({ appJson: { file: opts.file, text }, ...(opts.companion ? { procfile: opts.companion } : {}), ...names(opts) });
+        return importHeroku({ appJson: { file: opts.file, text }, ...(opts.companion ? { procfile: opts.companion } : {}), ...names(opts), ...(opts.repo ? { repo: opts.repo } : {}) });
     }
   } catch (e) {
     // The importers guard their input; this is the last line so that a bug still yields a result.
@@ -81,5 +84,24 @@ export async function importFile(file: string, opts: { project?: string } = {}):
   }
   // The folder's real name (`render.yaml` alone is in ".", whose basename names nothing).
   const defaultProject = slug(basename(dirname(resolve(file))) || "app");
-  return importText(kind, text, { file, ...(opts.project ? { project: opts.project } : {}), defaultProject, ...(companion ? { companion } : {}) });
+  return importText(kind, text, { file, ...(opts.project ? { project: opts.project } : {}), defaultProject, ...(companion ? { companion } : {}), repo: repoBeside(file) });
+}
+
+/**
+ * The repository files next to the imported file, for runtime pins (package.json engines.node,
+ * .node-version, .python-version): read-only, never outside that directory.
+ */
+export function repoBeside(file: string): RepoFiles {
+  const root = resolve(dirname(file));
+  return {
+    read(path) {
+      const full = resolve(root, path);
+      if (full !== root && !full.startsWith(`${root}/`)) return undefined;
+      try {
+        return readFileSync(full, "utf8");
+      } catch {
+        return undefined;
+      }
+    },
+  };
 }
