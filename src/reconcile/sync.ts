@@ -143,7 +143,7 @@ function realDir(path: string): string {
  * directory is refused (two folders whose blueprints share a name would otherwise replace each
  * other's services and share secrets silently). `force` moves the project on purpose.
  */
-function assertSameDirectory(store: Store, project: string, sourceDir: string): void {
+export function assertSameDirectory(store: Store, project: string, sourceDir: string): void {
   const existing = store.projects.byName(project)?.source;
   if (existing?.kind !== "dir" || realDir(existing.path) === realDir(sourceDir)) return;
   throw new BerthError("BERTH_PROJECT_DIR_CONFLICT", { project, existing: existing.path, requested: sourceDir });

@@ -89,5 +89,13 @@ describe("project identity: one directory, one stack", () => {
     assert.equal(forced.status, 0, `${forced.stdout}\n${forced.stderr}`);
     const moved = JSON.parse((await berth(["status", "--json"], two)).stdout) as { environments: { services: { name: string }[] }[] };
     assert.deepEqual(moved.environments[0]!.services.map((x) => x.name), ["resizer"]);
+    // The first folder's link still names `app`, which now lives in the second folder: its
+    // `down` stops nothing of it.
+    const stale = await berth(["down"], one);
+    assert.equal(stale.status, 5, `${stale.stdout}\n${stale.stderr}`);
+    assert.match(stale.stderr, /BERTH_PROJECT_DIR_CONFLICT/);
+    const still = JSON.parse((await berth(["status", "--json"], two)).stdout) as { environments: { status: string }[] };
+    assert.equal(still.environments[0]!.status, "live");
+    assert.equal((await berth(["down"], two)).status, 0);
   });
 });

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { requireProject, visibleProjects } from "../auth.ts";
+import { assertSameDirectory } from "../../reconcile/sync.ts";
 import type { ApiDeps } from "../types.ts";
 import { Operation, operationOut } from "./operations.ts";
 import { Datastore, datastoresOf } from "./status-data.ts";
@@ -162,10 +163,19 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
     "/v1/projects/:project/environments/:environment",
     {
       config: { role: "deployer" },
-      schema: { tags: ["projects"], description: "Stops every service of the environment and forgets it.", params: EnvParams, response: { 202: z.object({ queued: z.boolean() }) } },
+      schema: {
+        tags: ["projects"],
+        description: "Stops every service of the environment and forgets it.",
+        params: EnvParams,
+        querystring: z.object({
+          sourceDir: z.string().optional().describe("refuse (409 BERTH_PROJECT_DIR_CONFLICT) unless the project is deployed from this directory: `berth down` in a folder the project moved away from"),
+        }),
+        response: { 202: z.object({ queued: z.boolean() }) },
+      },
     },
     async (request, reply) => {
       const env = store.environments.require(request.params.project, request.params.environment);
+      if (request.query.sourceDir) assertSameDirectory(store, env.project, request.query.sourceDir);
       const now = new Date(deps.clock.now()).toISOString();
       store.db.tx(() => {
         store.services.replaceAll(env.id, [], now);

@@ -35,9 +35,11 @@ function nextLine(ctx: CliContext, env: EnvStatus, dir: string | undefined): str
 }
 
 /** Stops an environment and waits until it is stopped. */
-async function stopEnvironment(client: import("../client.ts").ApiClient, project: string, environment: string): Promise<void> {
+async function stopEnvironment(client: import("../client.ts").ApiClient, project: string, environment: string, sourceDir?: string): Promise<void> {
   const after = await lastSeq(client);
-  await client.request("DELETE", `/v1/projects/${encodeURIComponent(project)}/environments/${encodeURIComponent(environment)}`);
+  // With the directory: a folder whose project moved to another one (`deploy --force`) stops nothing.
+  const query = sourceDir ? `?sourceDir=${encodeURIComponent(sourceDir)}` : "";
+  await client.request("DELETE", `/v1/projects/${encodeURIComponent(project)}/environments/${encodeURIComponent(environment)}${query}`);
   await waitForEnvironment(client, { project, environment, generation: 0, afterSeq: after }, { timeoutMs: 120_000, settled: (e) => e.status === "stopped" });
 }
 
@@ -93,8 +95,9 @@ export function registerUpCommands(program: Command, ctx: CliContext): void {
       .command("down [dir]")
       .description("stop a directory's stack (the one `berth up` started there); the local daemon stops when no other stack runs")
       .option("--env <name>", "environment (default: the directory's link, else development)")
+      .option("--force", "stop the project's stack even if it is now deployed from another directory")
       .option("--json", "machine-readable output"),
-  ).action(async (dir: string | undefined, opts: { env?: string; json?: boolean }) => {
+  ).action(async (dir: string | undefined, opts: { env?: string; force?: boolean; json?: boolean }) => {
     const root = resolve(dir ?? ".");
     const here = ctx.of(root);
     const link = readLink(root);
@@ -109,7 +112,7 @@ export function registerUpCommands(program: Command, ctx: CliContext): void {
     }
     const { client, localPid } = await connect(here.daemon, here, false);
     try {
-      await stopEnvironment(client, project, environment);
+      await stopEnvironment(client, project, environment, opts.force ? undefined : root);
     } catch (e) {
       if (!isBerthError(e) || e.code !== "BERTH_NOT_FOUND") throw e;
       return say(`nothing to stop: ${project}/${environment} is not deployed${link ? "" : " (this directory has no link)"}`, { stopped: false, reason: "not deployed" });

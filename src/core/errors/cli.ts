@@ -40,7 +40,7 @@ export const cliErrors = defineErrors({
   },
   BERTH_PROJECT_DIR_CONFLICT: {
     message: "project '{project}' is deployed from {existing}, not from {requested}",
-    hint: "One directory is one stack: give this directory's berth.yaml its own `project:` name, or move the project here on purpose with --force (`berth up --force`, `berth deploy --force`).",
+    hint: "One directory is one stack: give this directory's berth.yaml its own `project:` name, or move the project here on purpose with --force (`berth up --force`, `berth deploy --force`); `berth down` stops a project only from the directory it is deployed from (or with --force).",
     http: 409,
     exit: 5,
   },
