@@ -15,6 +15,7 @@ import { secretsErrors } from "./errors/secrets.ts";
 import { engineErrors } from "./errors/engine.ts";
 import { blueprintErrors } from "./errors/blueprint.ts";
 import { gitErrors } from "./errors/git.ts";
+import { securityErrors } from "./errors/security.ts";
 
 export type { ErrorSpec } from "./errors/spec.ts";
 
@@ -29,6 +30,7 @@ export const catalogue = {
   ...engineErrors,
   ...blueprintErrors,
   ...gitErrors,
+  ...securityErrors,
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof catalogue;
