@@ -164,7 +164,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       });
       await router.start();
       cleanups.push(() => router.stop({ graceful: true }));
-      routing = new Routing({ router, store, baseDomain: config.baseDomain, httpPort: config.router.httpPort });
+      routing = new Routing({ router, store, baseDomain: config.baseDomain, httpPort: config.router.httpPort, events: bus });
     }
     const pipeline = new DeployPipeline({
       store,

@@ -81,10 +81,14 @@ export function normalize(raw: RawBlueprint, out: Reporter): Blueprint {
   return { version: 1, project: raw.project, services, databases, keyValues, envGroups, environments, previews, source: raw as Record<string, unknown> };
 }
 
-function limitsOf(raw: { memory?: string | number; cpu?: string | number } | undefined): Limits {
+function limitsOf(raw: { memory?: string | number; cpu?: string | number; pids?: number } | undefined): Limits {
   if (!raw) return {};
   const cpu = raw.cpu === undefined ? undefined : typeof raw.cpu === "number" ? Math.round(raw.cpu * 1000) : Number.parseInt(raw.cpu, 10);
-  return { ...(raw.memory !== undefined ? { memoryBytes: sizeBytes(raw.memory)! } : {}), ...(cpu !== undefined ? { cpuMillicores: cpu } : {}) };
+  return {
+    ...(raw.memory !== undefined ? { memoryBytes: sizeBytes(raw.memory)! } : {}),
+    ...(cpu !== undefined ? { cpuMillicores: cpu } : {}),
+    ...(raw.pids !== undefined ? { pids: raw.pids } : {}),
+  };
 }
 
 function normalizeService(name: string, svc: RawService, idx: NameIndex, out: Reporter): Service {

@@ -42,6 +42,8 @@ export interface BuildInfo {
 export interface Limits {
   readonly memoryBytes?: number;
   readonly cpuMillicores?: number;
+  /** Most processes and threads at once (cgroup pids.max). */
+  readonly pids?: number;
 }
 
 export interface Scaling {

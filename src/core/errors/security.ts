@@ -17,6 +17,30 @@ export const securityErrors = defineErrors({
     http: 422,
     exit: 2,
   },
+  BERTH_ROUTER_UNSAFE_VALUE: {
+    message: "refusing to write {what} {value} into HAProxy's files",
+    hint: "This value should have been refused by the blueprint's schema; it is a bug in Berth's validation. Report it with the blueprint that produced it.",
+    http: 500,
+    exit: 1,
+  },
+  BERTH_ROUTER_PATH_INVALID: {
+    message: "service {service}: path prefix {path} is not routable: it {detail}",
+    hint: "Write an HTTP path such as /api; the route is left out, the service's other routes are kept.",
+    http: 422,
+    exit: 2,
+  },
+  BERTH_ROUTER_DOMAIN_RESERVED: {
+    message: "service {service}: domain '{domain}' is inside the base domain {base}, which is reserved for generated hosts",
+    hint: "Each service gets <service>-<environment>-<project>.{base} automatically; custom domains must lie outside {base}.",
+    http: 422,
+    exit: 2,
+  },
+  BERTH_BLUEPRINT_DOMAIN_RESERVED: {
+    message: "{field}: '{domain}' is inside {base}, where Berth names services itself",
+    hint: "Each service gets <service>-<environment>-<project>.{base} automatically; a custom domain must lie outside {base}.",
+    http: 422,
+    exit: 2,
+  },
   BERTH_SOURCE_PATH_ESCAPES: {
     message: "{field} '{path}' leaves the source tree: {detail}",
     hint: "Paths in a blueprint are relative to the repository and must stay inside it; replace symlinks that point outside the tree with the files themselves.",
