@@ -37,6 +37,8 @@ import type { NamedValue } from "./secrets/redact.ts";
 import { envOpener } from "./secrets/seal.ts";
 import { openSecrets, type Secrets } from "./secrets/setup.ts";
 import { AuditRepository } from "./store/repositories/audit.ts";
+import { ProjectPolicyRepository } from "./store/repositories/project-policies.ts"; // security (issue 17)
+import { projectPolicy } from "./reconcile/project-policy.ts"; // security (issue 17)
 import { EnvGroupRepository } from "./store/repositories/env-groups.ts";
 import { SecretRepository } from "./store/repositories/secrets.ts";
 import { openStore, type Store } from "./store/store.ts";
@@ -201,8 +203,10 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       reconciler.request(id);
       cron.wake();
     };
+    const policies = new ProjectPolicyRepository(store.db); // security (issue 17)
     const sync = makeSync({
       store,
+      policy: projectPolicy(policies, config),
       events: bus,
       clock,
       staticServer: [process.execPath, join(SRC, "router", "static", `serve${import.meta.url.endsWith(".js") ? ".js" : ".ts"}`)],
@@ -220,7 +224,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       bus.emit({ type: "token:created", data: { name: "owner", role: "owner" } });
     }
 
-    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [], cron, secrets, audit: new AuditRepository(store.db), resources, redact: (text) => redactText(text), git: { deployer: gitDeployer, served: servedRepos }, logger: options.logger ?? false });
+    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [], cron, secrets, audit: new AuditRepository(store.db), policies, resources, redact: (text) => redactText(text), git: { deployer: gitDeployer, served: servedRepos }, logger: options.logger ?? false });
     cleanups.push(() => api.close());
     let url = "";
     if (options.listen !== false) {

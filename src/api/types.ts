@@ -8,6 +8,7 @@ import type { Engine, ServiceRef } from "../engine/engine.ts";
 import type { EventBus } from "../observe/event-bus.ts";
 import type { Secrets } from "../secrets/setup.ts";
 import type { AuditRepository } from "../store/repositories/audit.ts";
+import type { ProjectPolicyRepository } from "../store/repositories/project-policies.ts";
 import type { Role, TokenRow } from "../store/repositories/tokens.ts";
 import type { Store } from "../store/store.ts";
 import type { SyncRequest, SyncResult } from "../reconcile/sync.ts";
@@ -39,6 +40,8 @@ export interface ApiDeps {
   readonly resources?: Pick<ResourceManager, "providers" | "password" | "refresh">;
   /** Git auto-deploy (issue 5): followed repositories, served bare repositories, the push webhook. */
   readonly git?: { readonly deployer: GitDeployer; readonly served: ServedRepos };
+  /** Quotas and allowed ports per project, set by owners (issue 17). */
+  readonly policies?: ProjectPolicyRepository;
   /** Tests want quiet servers. */
   readonly logger?: boolean;
 }

@@ -22,7 +22,7 @@ export type ParseResult =
  * Parses and validates a blueprint's text. `file` is only used in diagnostics; `policy` adds the
  * host's rules (reserved ports, the base domain), checked in every environment.
  */
-export function parseBlueprint(text: string, opts: { file: string; policy?: HostPolicy }): ParseResult {
+export function parseBlueprint(text: string, opts: { file: string; policy?: HostPolicy | ((project: string) => HostPolicy) }): ParseResult {
   try {
     return parseStages(text, opts.file, opts.policy);
   } catch (e) {
@@ -34,7 +34,7 @@ export function parseBlueprint(text: string, opts: { file: string; policy?: Host
   }
 }
 
-function parseStages(text: string, file: string, policy: HostPolicy | undefined): ParseResult {
+function parseStages(text: string, file: string, policyOf: HostPolicy | ((project: string) => HostPolicy) | undefined): ParseResult {
   const src = parseYamlSource(text);
   if (src.errors.length > 0) {
     const r = new Reporter(file, () => ({ line: 1, column: 1 }));
@@ -56,6 +56,8 @@ function parseStages(text: string, file: string, policy: HostPolicy | undefined)
     return fail(out);
   }
   const raw = checked.data;
+  // The host's rules may depend on the project (ports an owner allowed it).
+  const policy = typeof policyOf === "function" ? policyOf(raw.project) : policyOf;
   const blueprint = normalize(raw, out);
   checkRules(blueprint, raw, out);
   if (policy) checkPolicy(blueprint, policy, out);

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { requireProject, visibleProjects } from "../auth.ts";
+import { mayChooseHostPaths, requireProject, visibleProjects } from "../auth.ts";
 import type { ApiDeps } from "../types.ts";
 
 const Instance = z.object({
@@ -101,6 +101,7 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
           blueprintText: request.body.blueprint,
           file: request.body.file,
           sourceDir: request.body.sourceDir,
+          requester: { token: request.principal!.name, mayChooseSource: mayChooseHostPaths(request) },
         },
         request.principal!.name,
       );
