@@ -19,7 +19,7 @@ import type {
 } from "../engine.ts";
 import { serviceKey } from "../engine.ts";
 import { type RolloutDriver, runRollout } from "../rollout/rollout.ts";
-import { detectCgroups, ensureProjectUser, ownDirectory, type Cgroups } from "./isolation.ts";
+import { detectCgroups, ensureProjectUser, ownDirectory, type Cgroups } from "../../sandbox/isolation.ts";
 import { instanceEnv, prepareDisks, serviceDir, ENGINE_ID_VAR } from "./instance-env.ts";
 import { defaultLogLimits, type LogLimits, LogFile, matches, readLogDir } from "./log-files.ts";
 import { defaultPortRange, PortPool, type PortRange } from "./ports.ts";

@@ -14,7 +14,7 @@ import { CRASH_LOOP_WINDOW_MS, decideRestart, freshHistory } from "../rollout/re
 import type { RolloutInstance } from "../rollout/rollout.ts";
 import { type HealthMonitor, monitorHealth } from "./health-monitor.ts";
 import { instanceEnv } from "./instance-env.ts";
-import { type DiskMount, type Isolation, planLaunch } from "./launch.ts";
+import { type DiskMount, type Isolation, planLaunch } from "../../sandbox/launch.ts";
 import type { LogFile, LogLimits } from "./log-files.ts";
 import { LogPump } from "./log-pump.ts";
 import type { PortPool } from "./ports.ts";

@@ -6,7 +6,7 @@
 import { spawn } from "node:child_process";
 import type { Clock } from "../../core/clock.ts";
 import type { LogLine, TaskResult, TaskSpec } from "../engine.ts";
-import { type DiskMount, type Isolation, planLaunch } from "./launch.ts";
+import { type DiskMount, type Isolation, planLaunch } from "../../sandbox/launch.ts";
 import { LineSplitter } from "./log-files.ts";
 import { reapGroup, stopGroup } from "./process-group.ts";
 

@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BerthError } from "../../core/errors.ts";
+import { BerthError } from "../core/errors.ts";
 
 export interface UnixUser {
   readonly name: string;
