@@ -4,11 +4,13 @@
  * resolved config, and returns a handle whose `stop()` undoes it all in reverse order.
  */
 import { chmodSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { buildApi } from "./api/app.ts";
 import { DirBuilder } from "./build/dir-builder.ts";
+import { BuildSandbox } from "./build/sandbox.ts"; // security (issue 17)
+import { detectCgroups } from "./sandbox/isolation.ts"; // security (issue 17)
 import { GitSources } from "./build/git-source.ts"; // git (issue 5)
 import { type Clock, systemClock } from "./core/clock.ts";
 import type { BerthConfig } from "./core/config.ts";
@@ -44,6 +46,18 @@ import { SecretRepository } from "./store/repositories/secrets.ts";
 import { openStore, type Store } from "./store/store.ts";
 
 export const VERSION = "0.1.0";
+
+/**
+ * Interim (issue 17) until src/build/build-env.ts lands: the trust and proxy settings builds need
+ * behind a TLS-intercepting proxy, now that a build's HOME and npm cache are its own.
+ */
+function trustEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (v !== undefined && /^(NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|SSL_CERT_DIR|REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE|GIT_SSL_CAINFO|PIP_CERT|HTTPS?_PROXY|NO_PROXY|https?_proxy|no_proxy)$/.test(k)) out[k] = v;
+  }
+  return out;
+}
 const SRC = fileURLToPath(new URL(".", import.meta.url));
 
 export interface DaemonOptions {
@@ -59,6 +73,8 @@ export interface DaemonOptions {
   readonly print?: (line: string) => void;
   readonly listen?: boolean;
   readonly logger?: boolean;
+  /** Run builds in the sandbox (project user, bubblewrap, cgroup). Default: when running as root. */
+  readonly sandboxBuilds?: boolean;
   /** Leave managed database servers running when the daemon stops (they are adopted next start). */
   readonly stopResources?: boolean;
 }
@@ -115,7 +131,15 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     await engine.start();
     cleanups.push(() => engine.stop({ stopInstances: false }));
 
-    const dirBuilder = new DirBuilder({ artifactsDir: join(config.dataDir, "artifacts"), cacheDir: join(config.dataDir, "cache") });
+    // security (issue 17): builds run sandboxed as the project's user whenever Berth runs as root.
+    const nodeHome = dirname(dirname(process.execPath));
+    const buildSandbox = new BuildSandbox({
+      cacheRoot: join(config.dataDir, "cache"),
+      readOnlyPaths: nodeHome.startsWith("/usr/") ? [] : [nodeHome],
+      sandboxed: options.sandboxBuilds ?? process.getuid?.() === 0,
+      cgroups: detectCgroups(),
+    });
+    const dirBuilder = new DirBuilder({ artifactsDir: join(config.dataDir, "artifacts"), cacheDir: join(config.dataDir, "cache"), sandbox: buildSandbox });
     const gitSources = new GitSources({ cacheDir: join(config.dataDir, "cache", "git") }); // git (issue 5)
     const builder: Builder = options.builder ?? {
       build: async ({ service, signal, onLog }) => {
@@ -125,11 +149,14 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
         return dirBuilder.build({
           inputs,
           digest: buildDigest(inputs),
-          sourceDir: join(root, inputs.rootDir),
-          env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: "C.UTF-8", CI: "true", npm_config_nodedir: process.env.npm_config_nodedir },
+          project: service.spec.ref.project,
+          service: service.name,
+          sourceRoot: root,
+          rootDir: inputs.rootDir,
+          // HOME and caches are set by the build sandbox (per project); trust settings pass through.
+          env: { PATH: process.env.PATH, LANG: "C.UTF-8", CI: "true", npm_config_nodedir: process.env.npm_config_nodedir, ...trustEnv(process.env) },
           signal,
           onLog,
-          timeoutMs: 15 * 60_000,
         });
       },
     };

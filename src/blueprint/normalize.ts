@@ -100,6 +100,8 @@ function normalizeService(name: string, svc: RawService, idx: NameIndex, out: Re
     ...(typeof b === "string" ? { command: b } : b?.command ? { command: b.command } : {}),
     paths: typeof b === "object" ? (b.paths ?? []) : [],
     ignoredPaths: typeof b === "object" ? (b.ignoredPaths ?? []) : [],
+    ...(typeof b === "object" && b.limits ? { limits: limitsOf(b.limits) } : {}),
+    ...(typeof b === "object" && b.timeout !== undefined ? { timeoutMs: ms(b.timeout, 15 * 60_000) } : {}),
   };
   const env = normalizeEnv(svc.env, [...path, "env"], idx, out);
   const preview = {

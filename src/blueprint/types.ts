@@ -37,6 +37,9 @@ export interface BuildInfo {
   /** Globs (from the repository root) whose changes trigger a build; empty = any change. */
   readonly paths: readonly string[];
   readonly ignoredPaths: readonly string[];
+  /** Limits of each build step, when the blueprint raises the defaults (core/limits.ts). */
+  readonly limits?: Limits;
+  readonly timeoutMs?: number;
 }
 
 export interface Limits {

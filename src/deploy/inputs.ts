@@ -24,6 +24,8 @@ export interface ReleaseInputs {
   readonly env: unknown;
   /** Extra, service-kind specific settings (static routes, cron schedule) the release carries. */
   readonly extra: unknown;
+  /** Raised limits of build steps (absent: the defaults of core/limits.ts). Not part of the build digest. */
+  readonly buildLimits?: { readonly memoryBytes?: number; readonly cpuMillicores?: number; readonly pids?: number; readonly timeoutMs?: number };
 }
 
 function digest(value: unknown): string {

@@ -13,9 +13,18 @@ const build = z
       command: command("Build command, run in rootDir.").optional(),
       paths: z.array(z.string()).optional().describe("Only changes under these globs (relative to the repository root) trigger a build."),
       ignoredPaths: z.array(z.string()).optional().describe("Changes only under these globs never trigger a build."),
+      limits: z
+        .strictObject({
+          memory: size("Memory of one build step (default 2gb).").optional(),
+          cpu: z.union([z.number().positive(), z.string().regex(/^\d+m$/)]).optional().describe("CPU of one build step in cores or millicores (default 1)."),
+          pids: z.number().int().min(16).max(65536).optional().describe("Processes and threads of one build step (default 1024)."),
+        })
+        .optional()
+        .describe("Limits of each build step; builds run sandboxed as the project's user (see docs/design/security.md)."),
+      timeout: duration("Longest one build step may take (default 15m).").optional(),
     }),
   ])
-  .describe("How to build: a command, or `{ command, paths, ignoredPaths }` for monorepo build filters.");
+  .describe("How to build: a command, or `{ command, paths, ignoredPaths, limits, timeout }`.");
 
 const restart = z
   .union([
