@@ -49,6 +49,8 @@ export interface ApiDeps {
 declare module "fastify" {
   interface FastifyRequest {
     principal?: TokenRow;
+    /** The project a route acted on when it has no :project parameter; recorded in the audit row. */
+    auditProject?: string;
   }
   interface FastifyContextConfig {
     /** Minimum role; absent only on public routes. */

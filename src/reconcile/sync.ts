@@ -37,7 +37,12 @@ export interface SyncRequest {
    * directories (an unscoped owner) sets or changes a project's `sourceDir`; any other token
    * syncs from the directory already recorded. Absent for Berth's own callers (git deploys).
    */
-  readonly requester?: { readonly token: string; readonly mayChooseSource: boolean };
+  readonly requester?: {
+    readonly token: string;
+    readonly mayChooseSource: boolean;
+    /** Throws unless the token may act on the project; called before anything is recorded. */
+    readonly authorizeProject: (project: string) => void;
+  };
 }
 
 /** git (issue 5): a followed branch's commit; revisions are commits, narrowed by build filters. */
@@ -88,6 +93,8 @@ export function makeSync(deps: SyncDeps): (request: SyncRequest, actor: string) 
     }
     const bp = resolveEnvironment(parsed.blueprint, request.environment);
     const project = request.project ?? bp.project;
+    // Before anything is recorded: a token scoped to A must not write B's desired state (issue 17).
+    request.requester?.authorizeProject(project);
     authorizeSource(deps.store, project, request);
     const quota = deps.policy?.(project).quota;
     if (quota) checkQuota(project, [...otherEnvironmentsUsage(deps.store, project, request.environment), ...environmentUsage(request.environment, bp)], quota);

@@ -94,6 +94,7 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
     },
     async (request, reply) => {
       if (request.body.project) requireProject(request, request.body.project);
+      if (request.body.project) request.auditProject = request.body.project;
       const r = deps.sync(
         {
           ...(request.body.project ? { project: request.body.project } : {}),
@@ -101,10 +102,11 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
           blueprintText: request.body.blueprint,
           file: request.body.file,
           sourceDir: request.body.sourceDir,
-          requester: { token: request.principal!.name, mayChooseSource: mayChooseHostPaths(request) },
+          requester: { token: request.principal!.name, mayChooseSource: mayChooseHostPaths(request), authorizeProject: (project) => requireProject(request, project) },
         },
         request.principal!.name,
       );
+      request.auditProject = r.project;
       requireProject(request, r.project);
       reply.status(202);
       return { project: r.project, environment: r.environment, generation: r.generation, services: [...r.services], warnings: r.warnings.map((w) => ({ ...w })) };
