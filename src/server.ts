@@ -11,6 +11,8 @@ import { buildApi } from "./api/app.ts";
 import { DirBuilder } from "./build/dir-builder.ts";
 import { BuildSandbox } from "./build/sandbox.ts"; // security (issue 17)
 import { detectCgroups } from "./sandbox/isolation.ts"; // security (issue 17)
+import { LoopbackPolicy, loopbackPortsIn, tableName } from "./sandbox/loopback-policy.ts"; // security (issue 17)
+import { createHash } from "node:crypto";
 import { GitSources } from "./build/git-source.ts"; // git (issue 5)
 import { type Clock, systemClock } from "./core/clock.ts";
 import type { BerthConfig } from "./core/config.ts";
@@ -62,7 +64,9 @@ const SRC = fileURLToPath(new URL(".", import.meta.url));
 
 export interface DaemonOptions {
   /** Replaces the engine (tests hand in a MemoryEngine they control). */
-  readonly engine?: (deps: { bus: EventBus; openEnv: ReturnType<typeof envOpener>; redact: (text: string) => string }) => Engine;
+  readonly engine?: (deps: { bus: EventBus; openEnv: ReturnType<typeof envOpener>; redact: (text: string) => string; loopback: LoopbackPolicy | undefined }) => Engine;
+  /** The loopback policy between projects; `false` turns it off. Default: on as root unless BERTH_LOOPBACK=off. */
+  readonly loopback?: LoopbackPolicy | false;
   readonly builder?: Builder;
   readonly sealer?: EnvSealer;
   readonly traffic?: TrafficPort;
@@ -123,11 +127,25 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     refreshRedactor();
 
     const openEnv = envOpener(secrets.keyring, (name) => store.projects.byName(name)?.id);
+    // security (issue 17): projects' users may reach only their own ports and grants on loopback.
+    const loopback =
+      options.loopback !== undefined
+        ? options.loopback || undefined
+        : process.getuid?.() === 0 && config.loopback !== "off"
+          ? new LoopbackPolicy({
+              table: tableName(createHash("sha256").update(config.dataDir).digest("hex").slice(0, 12)),
+              mode: config.loopback === "strict" ? "strict" : "guarded",
+              publicPorts: config.router.enabled ? [config.router.httpPort, config.router.httpsPort] : [],
+              events: bus,
+            })
+          : undefined;
+    let removeLoopback = false;
+    cleanups.push(() => (removeLoopback ? loopback?.remove() : undefined));
     const engine = options.engine
-      ? options.engine({ bus, openEnv, redact: (text) => redactText(text) })
+      ? options.engine({ bus, openEnv, redact: (text) => redactText(text), loopback })
       : config.engine === "memory"
         ? new MemoryEngine({ events: bus, openEnv: (r) => openEnv(r) })
-        : new LocalEngine({ stateDir: join(config.dataDir, "engine"), events: bus, openEnv: (r) => openEnv(r), redact: (text) => redactText(text) });
+        : new LocalEngine({ stateDir: join(config.dataDir, "engine"), events: bus, openEnv: (r) => openEnv(r), redact: (text) => redactText(text), ...(loopback ? { loopback } : {}) });
     await engine.start();
     cleanups.push(() => engine.stop({ stopInstances: false }));
 
@@ -138,6 +156,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       readOnlyPaths: nodeHome.startsWith("/usr/") ? [] : [nodeHome],
       sandboxed: options.sandboxBuilds ?? process.getuid?.() === 0,
       cgroups: detectCgroups(),
+      ...(loopback ? { loopback } : {}),
     });
     const dirBuilder = new DirBuilder({ artifactsDir: join(config.dataDir, "artifacts"), cacheDir: join(config.dataDir, "cache"), sandbox: buildSandbox });
     const gitSources = new GitSources({ cacheDir: join(config.dataDir, "cache", "git") }); // git (issue 5)
@@ -176,10 +195,12 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       makeSealer({
         store,
         secrets,
-        resources: async (env) => ({
-          ...(await resources.values(env)),
-          services: routing?.serviceValues(env.project, env.name, store.services.list(env.id).map((s) => s.name)) ?? {},
-        }),
+        resources: async (env) => {
+          const values = await resources.values(env);
+          // security (issue 17): the data stores a release is given are what its project may reach.
+          await loopback?.grant(env.project, env.name, loopbackPortsIn(values)).catch(() => {});
+          return { ...values, services: routing?.serviceValues(env.project, env.name, store.services.list(env.id).map((s) => s.name)) ?? {} };
+        },
         onSensitive: addSensitive,
       });
     // The HAProxy data plane (issue 6): started, supervised and stopped by the daemon.
@@ -257,6 +278,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     if (options.listen !== false) {
       const address = await api.listen({ host: config.listen.host, port: config.listen.port });
       url = address;
+      await loopback?.setDaemonPorts([new URL(address).port ? Number(new URL(address).port) : 80]).catch(() => {});
     }
     reconciler.start();
     cleanups.push(() => reconciler.stop());
@@ -286,6 +308,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
         if (stopped) return;
         stopped = true;
         bus.emit({ type: "daemon:stopping", data: { reason: "stop requested" } });
+        removeLoopback = !!stopOptions.stopInstances;
         if (stopOptions.stopInstances) {
           for (const env of store.environments.list()) {
             for (const s of await engine.actual({ project: env.project, environment: env.name })) {

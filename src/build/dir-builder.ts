@@ -91,7 +91,7 @@ export class DirBuilder {
     try {
       // The only copy root makes: of a tree just checked, into a fresh directory (links verbatim).
       cpSync(sourceDir, work, { recursive: true, verbatimSymlinks: true, filter: (src) => !SKIP.has(src.split("/").pop() ?? "") });
-      cell = this.#sandbox.open({ project: job.project, service: job.service, workDir: work, hostEnv: job.env, limits });
+      cell = await this.#sandbox.open({ project: job.project, service: job.service, workDir: work, hostEnv: job.env, limits });
       // An explicit build command always wins: it installs what it needs itself.
       if (!job.inputs.buildCommand) await this.#install(work, job, cell, limits);
       await this.#runBuild(work, job, cell, limits);

@@ -18,6 +18,7 @@ import { BerthError } from "../core/errors.ts";
 import { DEFAULT_BUILD_LIMITS } from "../core/limits.ts";
 import { type Cgroups, ensureProjectUser, ownDirectory, type UnixUser } from "../sandbox/isolation.ts";
 import { type LaunchPlan, planLaunch } from "../sandbox/launch.ts";
+import type { LoopbackPolicy } from "../sandbox/loopback-policy.ts";
 
 /** Variables naming a file or directory a build tool reads (CA bundles, npm's global config). */
 const PATH_VARS = ["NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO", "PIP_CERT", "npm_config_cafile", "NPM_CONFIG_CAFILE", "npm_config_globalconfig", "NPM_CONFIG_GLOBALCONFIG"];
@@ -77,6 +78,8 @@ export interface BuildSandboxOptions {
   /** Absent when not running as root: steps then run unsandboxed, as the daemon's user. */
   readonly cgroups: Cgroups | undefined;
   readonly sandboxed: boolean;
+  /** The loopback policy: the project's user is covered before a step runs. */
+  readonly loopback?: LoopbackPolicy;
 }
 
 export class BuildSandbox {
@@ -90,7 +93,7 @@ export class BuildSandbox {
   }
 
   /** Prepares user, cache and cgroup for one build of `service` in `workDir` (already holding the source). */
-  open(input: { project: string; service: string; workDir: string; hostEnv: Readonly<Record<string, string | undefined>>; limits: BuildLimits }): BuildCell {
+  async open(input: { project: string; service: string; workDir: string; hostEnv: Readonly<Record<string, string | undefined>>; limits: BuildLimits }): Promise<BuildCell> {
     const cacheDir = join(this.#o.cacheRoot, "projects", input.project);
     const dirs = { home: join(cacheDir, "home"), npm: join(cacheDir, "npm"), xdg: join(cacheDir, "xdg"), pip: join(cacheDir, "pip"), deps: join(cacheDir, "deps") };
     const env: Record<string, string> = {};
@@ -129,6 +132,8 @@ export class BuildSandbox {
       if (e instanceof BerthError) throw e;
       return fail("user and directories", e);
     }
+    // Builds reach registries, not the daemon or other projects: same loopback rules as services.
+    await this.#o.loopback?.ensureProject(input.project, user.uid).catch(() => {});
     const cgroups = this.#o.cgroups;
     if (!cgroups) return fail("cgroups", "no cgroup hierarchy found under /sys/fs/cgroup");
     const name = `build-${randomBytes(6).toString("hex")}`;

@@ -21,6 +21,7 @@ import { serviceKey } from "../engine.ts";
 import { type RolloutDriver, runRollout } from "../rollout/rollout.ts";
 import { effectiveInstanceLimits } from "../../core/limits.ts";
 import { detectCgroups, ensureProjectUser, ownDirectory, type Cgroups } from "../../sandbox/isolation.ts";
+import type { LoopbackPolicy } from "../../sandbox/loopback-policy.ts";
 import { instanceEnv, prepareDisks, serviceDir, ENGINE_ID_VAR } from "./instance-env.ts";
 import { defaultLogLimits, type LogLimits, LogFile, matches, readLogDir } from "./log-files.ts";
 import { defaultPortRange, PortPool, type PortRange } from "./ports.ts";
@@ -44,6 +45,11 @@ export interface LocalEngineOptions extends EngineDeps {
   readonly adoptPollMs?: number;
   /** How often running instances are checked for a reached process limit (default 1 s). */
   readonly limitPollMs?: number;
+  /**
+   * Loopback isolation between projects (sandboxed only): instance ports are granted to their
+   * project before each start (src/sandbox/loopback-policy.ts).
+   */
+  readonly loopback?: LoopbackPolicy;
 }
 
 export class LocalEngine implements Engine {
@@ -127,6 +133,7 @@ export class LocalEngine implements Engine {
     await Promise.all([...strays].map((g) => reapGroup(g)));
     await sup.adoptAll(this.#records.instances());
     this.#sup = sup;
+    if (this.#sandboxed && this.#o.loopback) await this.#grantPorts(sup).catch(() => {});
   }
 
   async stop(options: { readonly stopInstances: boolean }): Promise<void> {
@@ -279,6 +286,9 @@ export class LocalEngine implements Engine {
     const disks = spec.disks.map((d, i) => ({ name: d.name, path: mounts[i]!.mountPath }));
     if (!this.#sandboxed) return { isolation: { kind: "none" }, mounts, disks };
     const user = ensureProjectUser(spec.ref.project);
+    // Before the process exists: its peers may reach its port, nothing else of other projects.
+    // A failing policy (no nftables) is reported as network:policy-failed; starts go on.
+    if (this.#o.loopback && this.#sup) await this.#grantPorts(this.#sup).catch(() => {});
     ownDirectory(dir, user);
     for (const m of mounts) ownDirectory(m.hostPath, user);
     // Every sandboxed process gets a memory and a process limit, defaults where the blueprint
@@ -287,6 +297,13 @@ export class LocalEngine implements Engine {
     const cgroup = name;
     const cgroupProcs = this.#cgroups.create(name, effectiveInstanceLimits(spec.limits));
     return { isolation: { kind: "sandbox", uid: user.uid, gid: user.gid, readOnlyPaths: this.#readOnlyPaths, cgroupProcs }, mounts, disks, cgroup };
+  }
+
+  /** Hands the loopback policy every project's instance ports (with its user). */
+  #grantPorts(sup: Supervisor): Promise<void> {
+    const byProject = new Map<string, { uid: number; ports: number[] }>();
+    for (const [project, ports] of sup.instancePorts()) byProject.set(project, { uid: ensureProjectUser(project).uid, ports });
+    return this.#o.loopback!.setInstancePorts(byProject);
   }
 
   #driver(sup: Supervisor): RolloutDriver {

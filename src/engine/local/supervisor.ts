@@ -116,6 +116,16 @@ export class Supervisor {
     }
   }
 
+  /** Ports of every instance (starting or running), by project: the loopback policy's grants. */
+  instancePorts(): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    for (const s of this.#slots.values()) {
+      if (s.rec.port === undefined) continue;
+      out.set(s.rec.ref.project, [...(out.get(s.rec.ref.project) ?? []), s.rec.port]);
+    }
+    return out;
+  }
+
   slotsOf(key: string): Slot[] {
     return [...this.#slots.values()].filter((s) => s.key === key);
   }
