@@ -29,7 +29,7 @@ export function mayChooseHostPaths(request: FastifyRequest): boolean {
 /** Throws unless the request's token is an owner for every project (quotas, allowed ports). */
 export function requireUnscopedOwner(request: FastifyRequest, action: string): void {
   const p = request.principal;
-  if (!p || p.role !== "owner" || p.projects.length > 0) {
+  if (p?.role !== "owner" || p.projects.length > 0) {
     throw new BerthError("BERTH_FORBIDDEN", { token: p?.name ?? "-", role: p?.role ?? "none", action, required: "owner (without a project scope)" });
   }
 }
