@@ -46,6 +46,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     genReqId: () => newId("req"),
     requestIdHeader: false,
     bodyLimit: 8 * 1024 * 1024,
+    // Followed logs and event streams never end on their own: closing the daemon ends them
+    // instead of waiting out the keep-alive timeout (72 s).
+    forceCloseConnections: true,
   });
   const routes: RouteInfo[] = [];
   registeredRoutes.set(app, routes);

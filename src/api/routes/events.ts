@@ -69,6 +69,8 @@ export const eventRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-request-id": request.id });
+      // Headers now: a client must not wait for the first event to learn the stream is open.
+      res.flushHeaders();
       let last = q.afterSeq;
       const send = (e: BerthEvent) => {
         if (e.seq <= last) return;
@@ -87,7 +89,8 @@ export const eventRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
       replaying = false;
       for (const e of buffered) send(e);
       const ping = setInterval(() => res.write(": ping\n\n"), 15_000);
-      request.raw.on("close", () => {
+      // The response closes when the client goes; the request "closes" as soon as its (empty) body is read.
+      reply.raw.on("close", () => {
         clearInterval(ping);
         off();
       });
