@@ -1,8 +1,8 @@
 /**
  * Issue 17, acceptance: every event, log and metric route and stream, enumerated from the route
  * table (a route added later is covered automatically), shows a project-scoped token nothing of
- * other projects and no global events. Project "bravo" leaves markers everywhere (its name, its
- * log lines, its deploy events); the scoped tokens belong to "alpha". Global events (auth
+ * other projects and no global events. Project "s17bravo" leaves markers everywhere (its name, its
+ * log lines, its deploy events); the scoped tokens belong to "s17alpha". Global events (auth
  * rejections with client addresses, token creations) are produced too and must not show.
  */
 import assert from "node:assert/strict";
@@ -25,7 +25,7 @@ services:
 `;
 
 /** Anything of bravo or of the daemon as a whole that a token scoped to alpha must never see. */
-const FORBIDDEN = ["bravo", "auth:rejected", "token:created", "token:revoked", "daemon:started", "bravo-secret-log-line"];
+const FORBIDDEN = ["s17bravo", "auth:rejected", "token:created", "token:revoked", "daemon:started", "bravo-secret-log-line"];
 
 /** Fills parameters: the project under test, names that exist in it. */
 const concrete = (url: string, project: string) =>
@@ -42,26 +42,26 @@ describe("project-scoped tokens read only their projects", () => {
   const tokens: Record<string, string> = {};
   before(async () => {
     t = await startTestDaemon({ listen: true });
-    for (const p of ["alpha", "bravo"]) {
+    for (const p of ["s17alpha", "s17bravo"]) {
       const dir = writeProject(join(tempDir(), p), blueprint(p), { "server.js": "", "job.js": "" });
       const r = await t.request("POST", "/v1/sync", { environment: "production", blueprint: blueprint(p), sourceDir: dir });
       assert.equal(r.status, 202, JSON.stringify(r.json));
     }
     await t.daemon.reconciler.whenIdle();
     const engine = t.daemon.engine as MemoryEngine;
-    for (const p of ["alpha", "bravo"]) {
+    for (const p of ["s17alpha", "s17bravo"]) {
       const ref = { project: p, environment: "production", service: "web" };
       const svc = (await engine.actual({ project: p, environment: "production" })).find((x) => x.ref.service === "web");
       for (const i of svc!.instances) engine.writeLog(ref, i.id, `${p}-secret-log-line`);
     }
     const now = new Date().toISOString();
-    for (const role of ["viewer", "deployer", "owner"] as const) tokens[role] = t.daemon.store.tokens.create({ name: `alpha-${role}`, role, projects: ["alpha"] }, now).token;
+    for (const role of ["viewer", "deployer", "owner"] as const) tokens[role] = t.daemon.store.tokens.create({ name: `alpha-${role}`, role, projects: ["s17alpha"] }, now).token;
     // Global events: a rejected token (with the client's address) and a token creation.
     await t.request("GET", "/v1/status", undefined, "berth_wrong");
-    assert.equal((await t.request("POST", "/v1/tokens", { name: "bravo-ci", role: "deployer", projects: ["bravo"] })).status, 201);
+    assert.equal((await t.request("POST", "/v1/tokens", { name: "s17bravo-ci", role: "deployer", projects: ["s17bravo"] })).status, 201);
     // Sanity: the unscoped owner does see bravo and the global events.
     const all = JSON.stringify((await t.request("GET", "/v1/events?limit=5000")).json);
-    for (const m of ["bravo", "auth:rejected", "token:created", "bravo-secret"]) if (m !== "bravo-secret") assert.ok(all.includes(m), `owner should see ${m}`);
+    for (const m of ["s17bravo", "auth:rejected", "token:created", "bravo-secret"]) if (m !== "bravo-secret") assert.ok(all.includes(m), `owner should see ${m}`);
   });
   after(() => t.close());
 
@@ -73,8 +73,8 @@ describe("project-scoped tokens read only their projects", () => {
     let checked = 0;
     for (const [role, token] of Object.entries(tokens)) {
       for (const r of routes) {
-        for (const query of ["", r.url.startsWith("/v1/events") || r.url === "/v1/cron/jobs" ? "?project=bravo" : ""]) {
-          const url = concrete(r.url, "alpha") + query + (query ? "&" : "?") + "limit=5000";
+        for (const query of ["", r.url.startsWith("/v1/events") || r.url === "/v1/cron/jobs" ? "?project=s17bravo" : ""]) {
+          const url = concrete(r.url, "s17alpha") + query + (query ? "&" : "?") + "limit=5000";
           const res = await fetch(`${t.daemon.url}${url.replace("?&", "?")}`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(1500) })
             .then(async (x) => ({ status: x.status, body: await x.text() }))
             .catch((e: Error) => ({ status: 0, body: e.name === "TimeoutError" ? "" : e.message }));
@@ -82,8 +82,8 @@ describe("project-scoped tokens read only their projects", () => {
           checked++;
         }
         if (r.url.includes(":project")) {
-          const res = await t.request("GET", concrete(r.url, "bravo"), undefined, token);
-          assert.equal(res.status, 403, `${role} GET ${concrete(r.url, "bravo")} -> ${res.status}`);
+          const res = await t.request("GET", concrete(r.url, "s17bravo"), undefined, token);
+          assert.equal(res.status, 403, `${role} GET ${concrete(r.url, "s17bravo")} -> ${res.status}`);
         }
       }
     }
@@ -119,7 +119,7 @@ describe("project-scoped tokens read only their projects", () => {
     };
     const engine = t.daemon.engine as MemoryEngine;
     const liveActivity = async () => {
-      for (const p of ["alpha", "bravo"]) {
+      for (const p of ["s17alpha", "s17bravo"]) {
         const ref = { project: p, environment: "production", service: "web" };
         const svc = (await engine.actual({ project: p, environment: "production" })).find((x) => x.ref.service === "web");
         for (const i of svc!.instances) engine.writeLog(ref, i.id, `${p}-secret-log-line live`);
@@ -127,16 +127,16 @@ describe("project-scoped tokens read only their projects", () => {
         t.daemon.bus.emit({ type: "engine:warning", scope: { project: p, environment: "production" }, data: { message: `${p} live warning` } });
       }
       await t.request("GET", "/v1/status", undefined, "berth_wrong-again");
-      await t.request("POST", "/v1/tokens", { name: `bravo-live-${Date.now()}`, role: "viewer", projects: ["bravo"] });
+      await t.request("POST", "/v1/tokens", { name: `bravo-live-${Date.now()}`, role: "viewer", projects: ["s17bravo"] });
     };
     for (const [role, token] of Object.entries(tokens)) {
       const events = await read("/v1/events/stream?after=0", token, liveActivity);
-      assert.ok(events.includes("alpha live warning"), `${role}: the stream shows alpha's live events`);
+      assert.ok(events.includes("s17alpha live warning"), `${role}: the stream shows alpha's live events`);
       for (const m of FORBIDDEN) assert.ok(!events.includes(m), `${role}: event stream shows '${m}'`);
-      const logs = await read("/v1/projects/alpha/environments/production/services/web/logs?follow=true", token, liveActivity);
-      assert.ok(logs.includes("alpha-secret-log-line live"), `${role}: alpha's live log line arrives: ${logs.slice(-500)}`);
+      const logs = await read("/v1/projects/s17alpha/environments/production/services/web/logs?follow=true", token, liveActivity);
+      assert.ok(logs.includes("s17alpha-secret-log-line live"), `${role}: alpha's live log line arrives: ${logs.slice(-500)}`);
       for (const m of FORBIDDEN) assert.ok(!logs.includes(m), `${role}: log stream shows '${m}'`);
-      const other = await fetch(`${t.daemon.url}/v1/projects/bravo/environments/production/services/web/logs?follow=true`, { headers: { authorization: `Bearer ${token}` } });
+      const other = await fetch(`${t.daemon.url}/v1/projects/s17bravo/environments/production/services/web/logs?follow=true`, { headers: { authorization: `Bearer ${token}` } });
       assert.equal(other.status, 403, `${role}: bravo's log stream`);
       await other.body?.cancel();
     }
@@ -154,8 +154,8 @@ describe("project-scoped tokens read only their projects", () => {
     const mint = await t.request("POST", "/v1/tokens", { name: "escalate", role: "owner", projects: [] }, tokens.owner);
     assert.equal(mint.status, 403);
     const list = await t.request("GET", "/v1/tokens", undefined, tokens.owner);
-    assert.ok(!JSON.stringify(list.json).includes("bravo"));
-    assert.equal((await t.request("DELETE", "/v1/tokens/bravo-ci", undefined, tokens.owner)).status, 404);
-    assert.equal((await t.request("POST", "/v1/tokens", { name: "alpha-ci2", role: "viewer", projects: ["alpha"] }, tokens.owner)).status, 201);
+    assert.ok(!JSON.stringify(list.json).includes("s17bravo"));
+    assert.equal((await t.request("DELETE", "/v1/tokens/s17bravo-ci", undefined, tokens.owner)).status, 404);
+    assert.equal((await t.request("POST", "/v1/tokens", { name: "alpha-ci2", role: "viewer", projects: ["s17alpha"] }, tokens.owner)).status, 201);
   });
 });
