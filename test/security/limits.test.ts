@@ -49,7 +49,7 @@ describe("default limits stop a fork bomb and an unbounded allocation", { skip: 
   let t: TestDaemon;
   const events: BerthEvent[] = [];
   let steadyPort = 0;
-  let probe: { ok: number; failed: number; slowestMs: number; running: boolean } = { ok: 0, failed: 0, slowestMs: 0, running: true };
+  const probe: { ok: number; failed: number; slowestMs: number; running: boolean } = { ok: 0, failed: 0, slowestMs: 0, running: true };
   let prober: Promise<void> | undefined;
 
   before(async () => {

@@ -207,10 +207,10 @@ describe("a deployer scoped to one project cannot reach the host or another proj
     assert.equal(moved.json.error.code, "BERTH_SOURCE_DIR_FORBIDDEN");
     const git = await t.request("POST", `/v1/projects/${A}/git`, { url: join(t.dataDir, "git", `${B}.git`) }, deployer);
     assert.equal(git.status, 403);
-    const escape = await as(deployer).sync(benign.replace("    start: node server.js", "    rootDir: ../../../../etc\n    start: node server.js"));
-    assert.equal(escape.status, 422);
-    assert.equal(escape.json.error.details[0].code, "BERTH_BLUEPRINT_BAD_TEXT");
-    assert.deepEqual([escape.json.error.details[0].line, escape.json.error.details[0].path.join(".")], [6, "services.web.rootDir"]);
+    const outside = await as(deployer).sync(benign.replace("    start: node server.js", "    rootDir: ../../../../etc\n    start: node server.js"));
+    assert.equal(outside.status, 422);
+    assert.equal(outside.json.error.details[0].code, "BERTH_BLUEPRINT_BAD_TEXT");
+    assert.deepEqual([outside.json.error.details[0].line, outside.json.error.details[0].path.join(".")], [6, "services.web.rootDir"]);
     // A symlink in A's tree pointing at B's files is refused by the build, not followed.
     const { symlinkSync, rmSync } = await import("node:fs");
     symlinkSync(join(dirB, "secret.txt"), join(dirA, "victim-secret"));
