@@ -136,3 +136,29 @@ describe("default limits stop a fork bomb and an unbounded allocation", { skip: 
     assert.ok(env.services.find((s) => s.name === "bomb")!.instances.every((i) => i.state === "exited"));
   });
 });
+
+describe("builds run under limits too", { skip: !ROOT && "needs root (cgroups)" }, () => {
+  let t: TestDaemon;
+  before(async () => {
+    t = await startTestDaemon();
+  });
+  after(() => t?.close());
+
+  const deployFailure = async (project: string, build: string): Promise<string> => {
+    const bp = `version: 1\nproject: ${project}\nservices:\n  web:\n    type: web\n    start: node s.js\n    build: ${build}\n`;
+    const dir = writeProject(join(tempDir(), project), bp, { "s.js": "" });
+    const seq = t.daemon.store.events.lastSeq();
+    assert.equal((await t.request("POST", "/v1/sync", { environment: "production", blueprint: bp, sourceDir: dir })).status, 202);
+    await t.daemon.reconciler.whenIdle();
+    const failed = t.daemon.store.events.list({ afterSeq: seq, types: ["deploy:failed"] });
+    return (failed.at(-1)?.data as { reason?: string } | undefined)?.reason ?? "no deploy:failed event";
+  };
+
+  test("a fork bomb in a build command fails the build naming the process limit", async () => {
+    assert.match(await deployFailure("s17buildbomb", "'bomb() { bomb | bomb & }; bomb; sleep 60'"), /reached its pids limit \(1024 processes\)/);
+  });
+
+  test("a build past its timeout fails naming the timeout", async () => {
+    assert.match(await deployFailure("s17buildslow", "{ command: 'sleep 30', timeout: 2s }"), /reached its timeout limit \(2 s\)/);
+  });
+});
