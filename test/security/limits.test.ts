@@ -8,6 +8,7 @@
  * BERTH_S17_PIDS sets an explicit process limit instead of the default (a small-scale rehearsal).
  */
 import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { DEFAULT_INSTANCE_LIMITS } from "../../src/core/limits.ts";
@@ -131,9 +132,16 @@ describe("default limits stop a fork bomb and an unbounded allocation", { skip: 
     assert.equal(probe.failed, 0);
     assert.ok(probe.ok >= 20, `only ${probe.ok} answers`);
     assert.ok(probe.slowestMs < 2000, `slowest answer ${probe.slowestMs} ms`);
-    // Nothing of the bomb is left running.
-    const env = (await t.request("GET", `/v1/projects/${P}/environments/production`)).json as { services: { name: string; instances: { state: string }[] }[] };
-    assert.ok(env.services.find((s) => s.name === "bomb")!.instances.every((i) => i.state === "exited"));
+    // Nothing of the bomb is left running: the engine's view, and the kernel's (its cgroup is gone or empty).
+    const actual = await t.daemon.engine.actual({ project: P, environment: "production" });
+    const bomb = actual.find((s) => s.ref.service === "bomb")!;
+    assert.ok(bomb.instances.every((i) => i.state === "exited"), JSON.stringify(bomb.instances));
+    for (const i of bomb.instances) {
+      for (const dir of [`/sys/fs/cgroup/pids/berth/${i.id}`, `/sys/fs/cgroup/berth/${i.id}`]) {
+        const procs = existsSync(`${dir}/cgroup.procs`) ? readFileSync(`${dir}/cgroup.procs`, "utf8").trim() : "";
+        assert.equal(procs, "", `${dir} still holds processes`);
+      }
+    }
   });
 });
 
