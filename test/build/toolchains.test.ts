@@ -51,7 +51,10 @@ async function build(sourceDir: string, inputs: Partial<BuildSettings> = {}): Pr
   const artifact = await builder.build({
     inputs: { runtime: "auto", buildCommand: null, publishDir: null, extra: null, ...inputs },
     digest: String(++n).padStart(64, "0"),
-    sourceDir,
+    project: "toolchains",
+    service: "app",
+    sourceRoot: sourceDir,
+    rootDir: ".",
     env,
     signal: AbortSignal.timeout(600_000),
     onLog: (l) => log.push(l.line),
