@@ -159,8 +159,13 @@ export class DirBuilder {
   /** Tool installs: pinned npm packages with no scripts, run by the daemon into the shared tool cache. */
   #context(job: BuildJob, cell: BuildCell): ToolContext {
     const run: InstallRunner = (argv, label) =>
-      runStep(argv, { cwd: this.#tools.root, env: job.env, timeoutMs: 10 * 60_000, signal: job.signal, onLog: job.onLog, label });
-    return { cache: this.#tools, registry: this.#registry, env: cell.env, signal: job.signal, log: (line) => log(job, line), run, host: this.#host };
+      runStep(argv, { cwd: this.#tools.root, env: { ...job.env, npm_config_cache: join(this.#tools.root, "..", "npm-tools") }, timeoutMs: 10 * 60_000, signal: job.signal, onLog: job.onLog, label });
+    // The daemon's own npm cache for registry look-ups and tool installs: root writing into the
+    // project's cache would leave files its user cannot touch. Build steps keep the project's
+    // (the sandbox's step env puts HOME and the caches back).
+    const own = join(this.#tools.root, "..", "npm-tools");
+    const env = { ...cell.env, npm_config_cache: own, HOME: own };
+    return { cache: this.#tools, registry: this.#registry, env, signal: job.signal, log: (line) => log(job, line), run, host: this.#host };
   }
 
   #step(dir: string, job: BuildJob, cell: BuildCell, limits: BuildLimits, rt: Pick<PreparedRuntime, "env" | "readOnlyPaths">): InstallRunner {
