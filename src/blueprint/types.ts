@@ -32,16 +32,24 @@ export type EnvMap = Readonly<Record<string, EnvSource>>;
 
 export interface BuildInfo {
   readonly runtime?: "node" | "python" | "static" | "custom";
+  /** Node.js version or range asked for by the blueprint (the repository's pins win). */
+  readonly nodeVersion?: string;
+  readonly pythonVersion?: string;
   readonly rootDir: string;
   readonly command?: string;
   /** Globs (from the repository root) whose changes trigger a build; empty = any change. */
   readonly paths: readonly string[];
   readonly ignoredPaths: readonly string[];
+  /** Limits of each build step, when the blueprint raises the defaults (core/limits.ts). */
+  readonly limits?: Limits;
+  readonly timeoutMs?: number;
 }
 
 export interface Limits {
   readonly memoryBytes?: number;
   readonly cpuMillicores?: number;
+  /** Most processes and threads at once (cgroup pids.max). */
+  readonly pids?: number;
 }
 
 export interface Scaling {

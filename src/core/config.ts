@@ -14,6 +14,12 @@ export interface BerthConfig {
   readonly baseDomain: string;
   /** `httpsPort` 0 = no HTTPS listener. */
   readonly router: { readonly enabled: boolean; readonly bindHost: string; readonly httpPort: number; readonly httpsPort: number };
+  /**
+   * Loopback isolation between projects (issue 17, root only): `guarded` refuses each project
+   * the ports of Berth's API and of other projects; `strict` every local port it was not granted;
+   * `off` none (BERTH_LOOPBACK; docs/design/security.md).
+   */
+  readonly loopback: "guarded" | "strict" | "off";
   /** Delay before a failed reconcile is retried; doubled up to the max. */
   readonly reconcileRetryMs: number;
   readonly reconcileRetryMaxMs: number;
@@ -23,6 +29,11 @@ export interface BerthConfig {
   /** Ceiling on services per project (all its environments); a sync beyond it is refused (issue 15). */
   readonly maxServicesPerProject: number;
   readonly isRoot: boolean;
+  /**
+   * Adjustments to the variables copied from the daemon's environment into builds
+   * (BERTH_BUILD_ENV / --build-env, comma-separated: `NAME` or `PREFIX*` adds, `-NAME` removes).
+   */
+  readonly buildEnv: readonly string[];
   /** Key-encryption key: base64 keys in BERTH_KEK (current first, comma-separated), else a file. */
   readonly kek: { readonly kind: "file"; readonly path: string } | { readonly kind: "value"; readonly value: string; readonly origin: string };
 }
@@ -71,6 +82,10 @@ export function resolveConfig(input: ConfigInput): BerthConfig {
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {
     throw new BerthError("BERTH_CONFIG_INVALID", { field: "log-level", detail: `'${logLevel}' is not one of debug, info, warn, error` });
   }
+  const loopback = str("loopback", "BERTH_LOOPBACK") ?? "guarded";
+  if (loopback !== "guarded" && loopback !== "strict" && loopback !== "off") {
+    throw new BerthError("BERTH_CONFIG_INVALID", { field: "loopback", detail: `'${loopback}' is not one of guarded, strict, off` });
+  }
   const routerFlag = flags.router;
   const routerEnabled = routerFlag === false ? false : (env.BERTH_ROUTER ?? "on") !== "off";
   const dataDir = resolve(str("data-dir", "BERTH_DATA_DIR") ?? defaultDataDir(isRoot, input.home));
@@ -92,11 +107,13 @@ export function resolveConfig(input: ConfigInput): BerthConfig {
       httpPort: intSetting(str("http-port", "BERTH_HTTP_PORT"), "http-port", isRoot ? 80 : 8080),
       httpsPort: intSetting(str("https-port", "BERTH_HTTPS_PORT"), "https-port", isRoot ? 443 : 8443),
     }),
+    loopback,
     reconcileRetryMs: intSetting(env.BERTH_RECONCILE_RETRY_MS, "BERTH_RECONCILE_RETRY_MS", 1000),
     reconcileRetryMaxMs: intSetting(env.BERTH_RECONCILE_RETRY_MAX_MS, "BERTH_RECONCILE_RETRY_MAX_MS", 60_000),
     resyncIntervalMs: intSetting(env.BERTH_RESYNC_INTERVAL_MS, "BERTH_RESYNC_INTERVAL_MS", 30_000),
     logLevel: logLevel as BerthConfig["logLevel"],
     maxServicesPerProject: Math.max(1, intSetting(env.BERTH_MAX_SERVICES_PER_PROJECT, "BERTH_MAX_SERVICES_PER_PROJECT", 5000)),
     isRoot,
+    buildEnv: Object.freeze((str("build-env", "BERTH_BUILD_ENV") ?? "").split(",").map((e) => e.trim()).filter(Boolean)),
   });
 }

@@ -190,7 +190,8 @@ export class ResourceManager {
   /** Runs due data duties (archive check, backups, prune, verification points, drills). */
   async tick(): Promise<void> {
     for (const env of this.#d.store.environments.list()) {
-      const bp = env.blueprint as Blueprint;
+      // Only the datastores: the whole blueprint of a 5,000-service environment is ~3 MB (issue 15).
+      const bp = this.#d.store.environments.datastores(env.id) as Pick<Blueprint, "databases">;
       if (bp.databases.length === 0) continue;
       const { pg } = await this.#providersFor(env);
       for (const db of bp.databases) {

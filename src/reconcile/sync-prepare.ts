@@ -5,7 +5,7 @@
  * keeps answering; a small one is prepared in place.
  */
 import { existsSync } from "node:fs";
-import { parseBlueprint, resolveEnvironment } from "../blueprint/index.ts";
+import { type HostPolicy, parseBlueprint, resolveEnvironment } from "../blueprint/index.ts";
 import type { Diagnostic } from "../blueprint/diagnostics.ts";
 import type { Blueprint, Service } from "../blueprint/types.ts";
 import { directoryDigest } from "../build/source-digest.ts";
@@ -20,8 +20,19 @@ export interface PrepareInput {
   readonly project?: string;
   readonly sourceDir: string;
   readonly staticServer: readonly string[];
-  /** Refuses a blueprint with more services than this (BERTH_SERVICES_LIMIT); `others` = the project's services in its other environments. */
-  readonly limit?: { readonly maxServicesPerProject: number; readonly others: (project: string) => number };
+  /**
+   * Refuses a blueprint with more services than this (BERTH_SERVICES_LIMIT); `others` = each
+   * project's services in its environments other than this one.
+   */
+  readonly limit?: { readonly maxServicesPerProject: number; readonly others: Readonly<Record<string, number>> };
+}
+
+/** In-process hooks (functions do not cross to the worker thread; it builds its own). */
+export interface PrepareHooks {
+  /** How a service's source revision is found (git syncs); default: its directory's content digest. */
+  readonly revisionOf?: (service: Service, project: string) => SourceRef;
+  /** The host's rules for the project (issue 17), checked with located errors while parsing. */
+  readonly policy?: (project: string) => HostPolicy;
 }
 
 export interface Prepared {
@@ -33,12 +44,12 @@ export interface Prepared {
 }
 
 /**
- * Prepares a sync. `revisionOf` overrides how a service's source revision is found (git
- * syncs; in-process only); by default it is the content digest of the service's directory,
- * computed once per directory however many services share it.
+ * Prepares a sync. A service's source revision is by default the content digest of its
+ * directory, computed once per directory however many services share it.
  */
-export function prepareSync(input: PrepareInput, revisionOf?: (service: Service) => SourceRef): Prepared {
-  const parsed = parseBlueprint(input.blueprintText, { file: input.file });
+export function prepareSync(input: PrepareInput, hooks: PrepareHooks = {}): Prepared {
+  const { revisionOf, policy } = hooks;
+  const parsed = parseBlueprint(input.blueprintText, { file: input.file, ...(policy ? { policy } : {}) });
   if (!parsed.ok) {
     const first = parsed.errors[0];
     throw new BerthError(
@@ -50,7 +61,7 @@ export function prepareSync(input: PrepareInput, revisionOf?: (service: Service)
   const bp = resolveEnvironment(parsed.blueprint, input.environment);
   const project = input.project ?? bp.project;
   if (input.limit) {
-    const count = bp.services.length + input.limit.others(project);
+    const count = bp.services.length + (input.limit.others[project] ?? 0);
     if (count > input.limit.maxServicesPerProject) {
       throw new BerthError("BERTH_SERVICES_LIMIT", { project, environment: input.environment, count, limit: input.limit.maxServicesPerProject });
     }
@@ -64,7 +75,7 @@ export function prepareSync(input: PrepareInput, revisionOf?: (service: Service)
     revisionOf: (s) => {
       const dir = serviceDir(input.sourceDir, s);
       if (!existsSync(dir)) throw new BerthError("BERTH_BAD_REQUEST", { detail: `services.${s.name}.rootDir: '${dir}' does not exist` });
-      if (revisionOf) return revisionOf(s);
+      if (revisionOf) return revisionOf(s, project);
       let revision = digests.get(dir);
       if (revision === undefined) {
         revision = directoryDigest(dir);

@@ -3,21 +3,25 @@
  * for one environment, and a reconcile is requested. It never touches processes: the reconciler
  * does that. All-or-nothing: an invalid blueprint records nothing.
  */
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { isAbsolute } from "node:path";
-import { Worker } from "node:worker_threads";
+import type { HostPolicy } from "../blueprint/index.ts";
 import type { Diagnostic } from "../blueprint/diagnostics.ts";
-import type { Service } from "../blueprint/types.ts";
+import type { Blueprint, Service } from "../blueprint/types.ts";
 import type { Clock } from "../core/clock.ts";
 import { yieldToLoop } from "../core/concurrency.ts";
-import { BerthError, type ErrorCode, type ErrorParams } from "../core/errors.ts";
+import { BerthError } from "../core/errors.ts";
 import { syncJobs } from "../cron/api.ts";
 import { cronJobsFromBlueprint } from "../cron/from-blueprint.ts";
 import type { EventSink } from "../core/events.ts";
 import { inputsDigest, type SourceRef } from "../deploy/inputs.ts";
 import type { Store } from "../store/store.ts";
+import type { ProjectQuota } from "../core/limits.ts";
 import type { EnvGraphShape } from "./env-version.ts";
-import { type PrepareInput, type Prepared, prepareSync } from "./sync-prepare.ts";
+import { ArrivalOrder } from "./arrival-order.ts";
+import { checkQuota, environmentUsage } from "./quota.ts";
+import { prepareInWorker } from "./sync-offthread.ts";
+import { type PrepareHooks, type PrepareInput, type Prepared, prepareSync } from "./sync-prepare.ts";
 
 export interface SyncRequest {
   /** Overrides the blueprint's `project` name (e.g. `berth up --project`). */
@@ -32,6 +36,19 @@ export interface SyncRequest {
   readonly git?: GitSyncSource;
   /** Retry inputs whose last deploy failed (`berth deploy --retry`); otherwise they wait for a change. */
   readonly retry?: boolean;
+  /** Deploy even if the project is deployed from another directory (the project moves here). */
+  readonly force?: boolean;
+  /**
+   * Who asks, when the request comes from a token (issue 17): only a token that may choose host
+   * directories (an unscoped owner) sets or changes a project's `sourceDir`; any other token
+   * syncs from the directory already recorded. Absent for Berth's own callers (git deploys).
+   */
+  readonly requester?: {
+    readonly token: string;
+    readonly mayChooseSource: boolean;
+    /** Throws unless the token may act on the project; called before anything is recorded. */
+    readonly authorizeProject: (project: string) => void;
+  };
 }
 
 /** git (issue 5): a followed branch's commit; revisions are commits, narrowed by build filters. */
@@ -66,96 +83,155 @@ export interface SyncDeps {
   readonly envVersion?: (project: string, environment: string, blueprint: EnvGraphShape) => (service: string) => string;
   /** The ceiling on services per project (BERTH_MAX_SERVICES_PER_PROJECT): beyond it a sync is refused. */
   readonly maxServicesPerProject?: number;
+  /** Host rules and quota of a project (issue 17); absent: no host rules, no quota. */
+  readonly policy?: (project: string) => { readonly host: HostPolicy; readonly quota: ProjectQuota };
 }
 
 /** Blueprints longer than this are prepared in a worker thread (a 5,000-service one takes seconds). */
 const WORKER_THRESHOLD_CHARS = 64 * 1024;
 
 export function makeSync(deps: SyncDeps): (request: SyncRequest, actor: string) => Promise<SyncResult> {
+  const order = new ArrivalOrder();
   return async (request, actor) => {
     if (!isAbsolute(request.sourceDir) || !existsSync(request.sourceDir)) {
       throw new BerthError("BERTH_BAD_REQUEST", { detail: `sourceDir: '${request.sourceDir}' is not an existing absolute directory` });
     }
-    const { store } = deps;
-    const max = deps.maxServicesPerProject ?? Number.POSITIVE_INFINITY;
-    const others = store.services.countByProjectExcept(request.environment);
-    const input: PrepareInput = {
-      blueprintText: request.blueprintText,
-      file: request.file,
-      environment: request.environment,
-      sourceDir: request.sourceDir,
-      staticServer: deps.staticServer,
-      ...(request.project ? { project: request.project } : {}),
-    };
-    const limit = { maxServicesPerProject: max, others: (project: string) => others[project] ?? 0 };
-    let prepared: Prepared;
-    if (request.git) {
-      // git (issue 5): revisions come from the mirror (in-process), narrowed by build filters.
-      const git = request.git;
-      const previous = previousSources(store, request.project ?? "", request.environment);
-      prepared = prepareSync({ ...input, limit }, (s) => git.revisionOf(s, previous.get(s.name)));
-    } else if (request.blueprintText.length > WORKER_THRESHOLD_CHARS) {
-      prepared = await prepareInWorker(input, others, max);
-    } else {
-      prepared = prepareSync({ ...input, limit });
-    }
-    const { project, blueprint: bp } = prepared;
-    const now = new Date(deps.clock.now()).toISOString();
-    const versionOf = deps.envVersion?.(project, request.environment, bp);
-    let services = prepared.services;
-    if (versionOf) {
-      // Digests of thousands of services: computed in slices, the event loop getting turns.
-      const out: (typeof services)[number][] = [];
-      for (let i = 0; i < services.length; i += 500) {
-        if (i > 0) await yieldToLoop();
-        for (const s of services.slice(i, i + 500)) out.push({ ...s, inputsDigest: inputsDigest(s.inputs, s.spec, versionOf(s.spec.ref.service)) });
+    const { store, policy } = deps;
+    // Syncs of one stack record in the order they arrived, although a large one is prepared
+    // off-thread and may finish after a later small one (the newest request wins).
+    const turn = order.take(`${request.environment}\0${realDir(request.sourceDir)}`);
+    try {
+      const max = deps.maxServicesPerProject ?? Number.POSITIVE_INFINITY;
+      const others = store.services.countByProjectExcept(request.environment);
+      const input: PrepareInput = {
+        blueprintText: request.blueprintText,
+        file: request.file,
+        environment: request.environment,
+        sourceDir: request.sourceDir,
+        staticServer: deps.staticServer,
+        ...(request.project ? { project: request.project } : {}),
+        limit: { maxServicesPerProject: max, others },
+      };
+      // The host's rules depend on the project (ports an owner allowed it), known once parsed.
+      const hostPolicy = policy ? (name: string) => policy(request.project ?? name).host : undefined;
+      const hooks: PrepareHooks = hostPolicy ? { policy: hostPolicy } : {};
+      let prepared: Prepared;
+      if (request.git) {
+        // git (issue 5): revisions come from the mirror (in-process), narrowed by build filters.
+        const git = request.git;
+        let previous: Map<string, SourceRef> | undefined;
+        const recorded = (project: string) => {
+          previous ??= previousSources(store, project, request.environment);
+          return previous;
+        };
+        prepared = prepareSync(input, { ...hooks, revisionOf: (s, project) => git.revisionOf(s, recorded(project).get(s.name)) });
+      } else if (request.blueprintText.length > WORKER_THRESHOLD_CHARS) {
+        prepared = await prepareInWorker(input, hostPolicy);
+      } else {
+        prepared = prepareSync(input, hooks);
       }
-      services = out;
+      return await record(deps, request, actor, prepared, turn.ready);
+    } finally {
+      turn.done();
     }
-    const env = store.db.tx(() => {
-      const source = request.git ? { kind: "git" as const, url: request.git.url, ref: request.git.defaultBranch } : { kind: "dir" as const, path: request.sourceDir };
-      const p = store.projects.upsert(project, source, now);
-      const e = store.environments.record(p.id, request.environment, bp, now);
-      store.services.replaceAll(e.id, services, now);
-      if (request.retry) for (const s of store.services.list(e.id)) store.services.markFailed(s.id, null, now);
-      // cron (issue 8): the environment's cron jobs follow its blueprint, in the same transaction.
-      const envRef = { project, environment: request.environment };
-      syncJobs(store.db, envRef, cronJobsFromBlueprint(envRef, bp), deps.clock.now());
-      // A sync is an explicit request to run: it revives a stopped environment.
-      store.environments.setStatus(e.id, "pending", null, now);
-      return store.environments.requireId(e.id);
-    });
-    deps.events.emit({
-      type: "project:synced",
-      scope: { project, environment: request.environment },
-      actor,
-      data: { project, environment: request.environment, generation: env.generation, services: services.length },
-    });
-    deps.requestReconcile(env.id);
-    return {
-      project,
-      environment: request.environment,
-      environmentId: env.id,
-      generation: env.generation,
-      services: services.map((s) => s.spec.ref.service),
-      warnings: prepared.warnings,
-    };
   };
 }
 
-/** Prepares a large sync in a worker thread, so the daemon keeps answering meanwhile. */
-function prepareInWorker(input: PrepareInput, others: Record<string, number>, maxServicesPerProject: number): Promise<Prepared> {
-  const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
-  const worker = new Worker(new URL(`./sync-worker${ext}`, import.meta.url));
-  return new Promise<Prepared>((resolve, reject) => {
-    worker.once("message", (m: { ok: true; prepared: Prepared } | { ok: false; code: ErrorCode; params: ErrorParams; details: unknown[] | null }) => {
-      if (m.ok) resolve(m.prepared);
-      else reject(new BerthError(m.code, m.params, m.details ? { details: m.details } : {}));
-    });
-    worker.once("error", (e: Error) => reject(new BerthError("BERTH_INTERNAL", { detail: `sync worker: ${e.message}` }, { cause: e })));
-    worker.once("exit", (code) => reject(new BerthError("BERTH_INTERNAL", { detail: `sync worker exited with code ${code}` })));
-    worker.postMessage({ input, others, maxServicesPerProject });
-  }).finally(() => void worker.terminate());
+/** Checks what needs the store, then records the prepared sync (after the syncs that arrived before it). */
+async function record(deps: SyncDeps, request: SyncRequest, actor: string, prepared: Prepared, before: Promise<void>): Promise<SyncResult> {
+  const { store } = deps;
+  const { project, blueprint: bp } = prepared;
+  await before;
+  // Before anything is recorded: a token scoped to A must not write B's desired state (issue 17).
+  request.requester?.authorizeProject(project);
+  authorizeSource(store, project, request);
+  const quota = deps.policy?.(project).quota;
+  if (quota) checkQuota(project, [...otherEnvironmentsUsage(store, project, request.environment), ...environmentUsage(request.environment, bp)], quota);
+  if (!request.git && !request.force) assertSameDirectory(store, project, request.sourceDir);
+  const now = new Date(deps.clock.now()).toISOString();
+  const versionOf = deps.envVersion?.(project, request.environment, bp);
+  let services = prepared.services;
+  if (versionOf) {
+    // Digests of thousands of services: computed in slices, the event loop getting turns.
+    const out: (typeof services)[number][] = [];
+    for (let i = 0; i < services.length; i += 500) {
+      if (i > 0) await yieldToLoop();
+      for (const s of services.slice(i, i + 500)) out.push({ ...s, inputsDigest: inputsDigest(s.inputs, s.spec, versionOf(s.spec.ref.service)) });
+    }
+    services = out;
+  }
+  const env = store.db.tx(() => {
+    const source = request.git ? { kind: "git" as const, url: request.git.url, ref: request.git.defaultBranch } : { kind: "dir" as const, path: request.sourceDir };
+    const p = store.projects.upsert(project, source, now);
+    const e = store.environments.record(p.id, request.environment, bp, now);
+    store.services.replaceAll(e.id, services, now);
+    if (request.retry) for (const s of store.services.list(e.id)) store.services.markFailed(s.id, null, now);
+    // cron (issue 8): the environment's cron jobs follow its blueprint, in the same transaction.
+    const envRef = { project, environment: request.environment };
+    syncJobs(store.db, envRef, cronJobsFromBlueprint(envRef, bp), deps.clock.now());
+    // A sync is an explicit request to run: it revives a stopped environment.
+    store.environments.setStatus(e.id, "pending", null, now);
+    return store.environments.requireId(e.id);
+  });
+  deps.events.emit({
+    type: "project:synced",
+    scope: { project, environment: request.environment },
+    actor,
+    data: { project, environment: request.environment, generation: env.generation, services: services.length },
+  });
+  deps.requestReconcile(env.id);
+  return {
+    project,
+    environment: request.environment,
+    environmentId: env.id,
+    generation: env.generation,
+    services: services.map((s) => s.spec.ref.service),
+    warnings: prepared.warnings,
+  };
+}
+
+/** The real path, so a symlinked or relative spelling of one directory is the same directory. */
+function realDir(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+/**
+ * One directory, one stack: a directory sync of a project that is deployed from another
+ * directory is refused (two folders whose blueprints share a name would otherwise replace each
+ * other's services and share secrets silently). `force` moves the project on purpose.
+ */
+export function assertSameDirectory(store: Store, project: string, sourceDir: string): void {
+  const existing = store.projects.byName(project)?.source;
+  if (existing?.kind !== "dir" || realDir(existing.path) === realDir(sourceDir)) return;
+  throw new BerthError("BERTH_PROJECT_DIR_CONFLICT", { project, existing: existing.path, requested: sourceDir });
+}
+
+/**
+ * A dir source is a path on the daemon's host, read by the daemon (root): naming one is a host
+ * privilege. Tokens without it sync only from the directory an owner recorded (issue 17).
+ */
+function authorizeSource(store: Store, project: string, request: SyncRequest): void {
+  if (!request.requester || request.requester.mayChooseSource || request.git) return;
+  const recorded = store.projects.byName(project)?.source;
+  if (recorded?.kind === "dir" && recorded.path === request.sourceDir) return;
+  throw new BerthError("BERTH_SOURCE_DIR_FORBIDDEN", {
+    token: request.requester.token,
+    project,
+    path: request.sourceDir,
+    recorded: recorded?.kind === "dir" ? recorded.path : recorded ? `a ${recorded.kind} source` : "none yet",
+  });
+}
+
+/** What the project's other running environments take, from their recorded blueprints. */
+function otherEnvironmentsUsage(store: Store, project: string, environment: string) {
+  return store.environments
+    .list()
+    .filter((e) => e.project === project && e.name !== environment && e.status !== "stopped" && e.status !== "stopping")
+    .flatMap((e) => environmentUsage(e.name, e.blueprint as Blueprint));
 }
 
 /** git (issue 5): each service's recorded source, so an unchanged filtered tree keeps its commit. */

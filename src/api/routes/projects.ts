@@ -1,8 +1,10 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { requireProject, visibleProjects } from "../auth.ts";
+import { mayChooseHostPaths, requireProject, visibleProjects } from "../auth.ts";
+import { assertSameDirectory } from "../../reconcile/sync.ts";
 import type { ApiDeps } from "../types.ts";
 import { Operation, operationOut } from "./operations.ts";
+import { Datastore, datastoresOf } from "./status-data.ts";
 
 const Instance = z.object({
   id: z.string(),
@@ -36,6 +38,8 @@ const Environment = z.object({
 const EnvParams = z.object({ project: z.string(), environment: z.string() });
 /** Services per environment listed by `/v1/status`. */
 const STATUS_SERVICES = 200;
+/** `GET /v1/status`: each environment with its datastores (issue 13). */
+const StatusEnvironment = Environment.extend({ databases: z.array(Datastore), keyValues: z.array(Datastore) });
 
 /** Desired state in (sync), status out. */
 export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
@@ -82,6 +86,7 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
           file: z.string().default("berth.yaml"),
           sourceDir: z.string().describe("absolute path of the project directory on the daemon's host"),
           retry: z.boolean().default(false).describe("retry services whose last deploy failed with these same inputs (otherwise they wait for a change)"),
+          force: z.boolean().optional().describe("deploy even if the project is deployed from another directory (moves it here)"),
         }),
         response: {
           202: z.object({
@@ -96,6 +101,7 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
     },
     async (request, reply) => {
       if (request.body.project) requireProject(request, request.body.project);
+      if (request.body.project) request.auditProject = request.body.project;
       const r = await deps.sync(
         {
           ...(request.body.project ? { project: request.body.project } : {}),
@@ -104,9 +110,12 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
           file: request.body.file,
           sourceDir: request.body.sourceDir,
           retry: request.body.retry,
+          ...(request.body.force ? { force: true } : {}),
+          requester: { token: request.principal!.name, mayChooseSource: mayChooseHostPaths(request), authorizeProject: (project) => requireProject(request, project) },
         },
         request.principal!.name,
       );
+      request.auditProject = r.project;
       requireProject(request, r.project);
       reply.status(202);
       return { project: r.project, environment: r.environment, generation: r.generation, services: [...r.services], warnings: r.warnings.map((w) => ({ ...w })) };
@@ -119,7 +128,7 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
       config: { role: "viewer" },
       schema: {
         tags: ["projects"],
-        response: { 200: z.object({ environments: z.array(Environment), operations: z.array(Operation).describe("operations pending or running, and those finished in the last hour") }) },
+        response: { 200: z.object({ environments: z.array(StatusEnvironment), operations: z.array(Operation).describe("operations pending or running, and those finished in the last hour") }) },
       },
     },
     async (request) => {
@@ -128,10 +137,11 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
       const since = new Date(deps.clock.now() - 3_600_000).toISOString();
       const active = store.operations.list({ ...scope, states: ["pending", "running"], limit: 100 });
       const recent = store.operations.list({ ...scope, states: ["succeeded", "failed", "cancelled"], limit: 20 }).filter((o) => (o.finishedAt ?? "") >= since);
+      const envs = store.environments.list().filter((e) => !visible || visible.includes(e.project));
       return {
         // An overview: a 5,000-service environment lists its 200 most interesting services (issue 15);
         // `GET /v1/projects/:p/environments/:e` has them all.
-        environments: store.environments.list().filter((e) => !visible || visible.includes(e.project)).map((e) => describe(e.id, STATUS_SERVICES)),
+        environments: await Promise.all(envs.map(async (e) => ({ ...describe(e.id, STATUS_SERVICES), ...(await datastoresOf(e, store.environments.datastores(e.id), deps.resources)) }))),
         operations: [...active, ...recent].map(operationOut),
       };
     },
@@ -160,10 +170,19 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
     "/v1/projects/:project/environments/:environment",
     {
       config: { role: "deployer" },
-      schema: { tags: ["projects"], description: "Stops every service of the environment and forgets it.", params: EnvParams, response: { 202: z.object({ queued: z.boolean() }) } },
+      schema: {
+        tags: ["projects"],
+        description: "Stops every service of the environment and forgets it.",
+        params: EnvParams,
+        querystring: z.object({
+          sourceDir: z.string().optional().describe("refuse (409 BERTH_PROJECT_DIR_CONFLICT) unless the project is deployed from this directory: `berth down` in a folder the project moved away from"),
+        }),
+        response: { 202: z.object({ queued: z.boolean() }) },
+      },
     },
     async (request, reply) => {
       const env = store.environments.require(request.params.project, request.params.environment);
+      if (request.query.sourceDir) assertSameDirectory(store, env.project, request.query.sourceDir);
       const now = new Date(deps.clock.now()).toISOString();
       store.db.tx(() => {
         store.services.replaceAll(env.id, [], now);

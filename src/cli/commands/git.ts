@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import type { CliContext } from "../context.ts";
 import { describeOperation, type OperationOut, requireSucceeded, waitForOperation } from "../operation-wait.ts";
 import { outFor, printJson, progress } from "../output.ts";
+import { projectOf } from "../target.ts";
 
 interface Remote {
   project: string;
@@ -23,12 +24,12 @@ export function registerGitCommands(program: Command, ctx: CliContext): void {
   git
     .command("remote")
     .description("print where to push (creates the served repository, or follows --url)")
-    .requiredOption("--project <name>", "project name")
+    .option("--project <name>", "project (default: the directory's link, else ./berth.yaml)")
     .option("--url <repository>", "follow this repository instead of one the daemon serves")
     .option("--branch <name>", "default branch (environments without `branch` follow it)", "main")
     .option("--json", "machine-readable output")
-    .action(async (opts: { project: string; url?: string; branch: string; json?: boolean }) => {
-      const r = await ctx.client().request<Remote>("POST", path(opts.project), { branch: opts.branch, ...(opts.url ? { url: opts.url } : {}) });
+    .action(async (opts: { project?: string; url?: string; branch: string; json?: boolean }) => {
+      const r = await ctx.client().request<Remote>("POST", path(projectOf(opts)), { branch: opts.branch, ...(opts.url ? { url: opts.url } : {}) });
       if (opts.json) return printJson(r);
       if (r.served) {
         process.stdout.write(`${r.url}\n`);
@@ -63,10 +64,10 @@ export function registerGitCommands(program: Command, ctx: CliContext): void {
   git
     .command("webhook-secret")
     .description("generate a new secret for the GitHub push webhook and print it once (owner)")
-    .requiredOption("--project <name>", "project name")
+    .option("--project <name>", "project (default: the directory's link, else ./berth.yaml)")
     .option("--json", "machine-readable output")
-    .action(async (opts: { project: string; json?: boolean }) => {
-      const r = await ctx.client().request<{ secret: string; webhook: string }>("POST", `${path(opts.project)}/webhook-secret`, {});
+    .action(async (opts: { project?: string; json?: boolean }) => {
+      const r = await ctx.client().request<{ secret: string; webhook: string }>("POST", `${path(projectOf(opts))}/webhook-secret`, {});
       if (opts.json) return printJson(r);
       process.stdout.write(`${r.secret}\n`);
       process.stderr.write(`payload URL: <daemon URL>${r.webhook}, content type application/json, this secret, "just the push event"\n`);

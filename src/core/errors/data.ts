@@ -22,7 +22,7 @@ export const dataErrors = defineErrors({
   },
   BERTH_DATA_NOT_RUNNING: {
     message: "{kind} server '{name}' is not running",
-    hint: "Provision it first (`berth sync`), or check `berth db list`.",
+    hint: "Start it with its stack (`berth up` or `berth deploy`), or check `berth status` and `berth db list`.",
     http: 409,
     exit: 6,
   },

@@ -16,6 +16,8 @@ export interface EnvironmentRow {
   readonly reconciledGeneration: number;
   readonly status: EnvironmentStatus;
   readonly statusDetail: string | null;
+  /** When the environment was first synced: older environments keep contested routes (issue 17). */
+  readonly createdAt: string;
   readonly updatedAt: string;
 }
 
@@ -28,6 +30,7 @@ interface Raw {
   reconciled_generation: number;
   status: EnvironmentStatus;
   status_detail: string | null;
+  created_at: string;
   updated_at: string;
 }
 
@@ -38,7 +41,7 @@ interface Raw {
  * generation (see `blueprintAt`).
  */
 const SELECT =
-  "SELECT e.id, e.project_id, p.name AS project, e.name, e.generation, e.reconciled_generation, e.status, e.status_detail, e.updated_at FROM environments e JOIN projects p ON p.id = e.project_id";
+  "SELECT e.id, e.project_id, p.name AS project, e.name, e.generation, e.reconciled_generation, e.status, e.status_detail, e.created_at, e.updated_at FROM environments e JOIN projects p ON p.id = e.project_id";
 
 export class EnvironmentRepository {
   readonly #db: Db;
@@ -58,6 +61,7 @@ export class EnvironmentRepository {
       reconciledGeneration: r.reconciled_generation,
       status: r.status,
       statusDetail: r.status_detail,
+      createdAt: r.created_at,
       updatedAt: r.updated_at,
     };
     let doc: { value: unknown } | undefined;
@@ -99,6 +103,18 @@ export class EnvironmentRepository {
    */
   forgetLarge(id: string): void {
     if (this.#documents.get(id)?.large) this.#documents.delete(id);
+  }
+
+  /**
+   * The databases and key-value stores an environment's blueprint declares, extracted by SQLite
+   * (json_extract) without parsing the whole document in JS: status calls and the data beat need
+   * only these, and a 5,000-service blueprint is ~3 MB (issue 15).
+   */
+  datastores(id: string): { readonly databases: readonly unknown[]; readonly keyValues: readonly unknown[] } {
+    const r = this.#db.sql
+      .prepare("SELECT json_extract(blueprint, '$.databases') AS databases, json_extract(blueprint, '$.keyValues') AS keyValues FROM environment_blueprints WHERE environment_id = ?")
+      .get(id) as { databases: string | null; keyValues: string | null } | undefined;
+    return { databases: r?.databases ? (fromJson(r.databases) as unknown[]) : [], keyValues: r?.keyValues ? (fromJson(r.keyValues) as unknown[]) : [] };
   }
 
   /** The id of `project`/`name`, without reading anything else (instance events, hot paths). */
