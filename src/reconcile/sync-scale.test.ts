@@ -49,4 +49,33 @@ describe("large syncs and the services ceiling", () => {
     assert.equal(t.daemon.store.environments.byName("capped", "staging"), undefined, "nothing recorded");
     assert.equal((await sync("production", 5)).status, 202, "the same environment may grow up to the ceiling");
   });
+  test("the host's rules reach the worker: a reserved port deep in a large blueprint is refused where it is", async () => {
+    const t = await startTestDaemon();
+    daemons.push(t);
+    const dir = writeProject(join(tempDir(), "ported"), "", { "w.js": "" });
+    const text = `${padding}version: 1\nproject: ported\nservices:\n${services(2)}  api:\n    type: web\n    start: node w.js\n    port: 22\n`;
+    assert.ok(text.length > 64 * 1024);
+    const r = await t.request("POST", "/v1/sync", { environment: "production", blueprint: text, sourceDir: dir });
+    assert.equal(r.status, 422, JSON.stringify(r.json));
+    assert.equal(r.json.error.details[0].code, "BERTH_BLUEPRINT_PORT_RESERVED");
+    assert.ok(r.json.error.details[0].line > 800, "located in the file");
+  });
+
+  test("a small sync sent after a large one of the same stack is recorded last (the newest request wins)", async () => {
+    const t = await startTestDaemon();
+    daemons.push(t);
+    const dir = writeProject(join(tempDir(), "ordered"), "", { "w.js": "" });
+    const large = `${padding}version: 1\nproject: ordered\nservices:\n${services(3)}`;
+    const small = `version: 1\nproject: ordered\nservices:\n${services(1)}`;
+    // The large one goes to a worker thread and finishes after the small one has been prepared.
+    const [a, b] = await Promise.all([
+      t.request("POST", "/v1/sync", { environment: "production", blueprint: large, sourceDir: dir }),
+      t.request("POST", "/v1/sync", { environment: "production", blueprint: small, sourceDir: dir }),
+    ]);
+    assert.equal(a.status, 202, JSON.stringify(a.json));
+    assert.equal(b.status, 202, JSON.stringify(b.json));
+    assert.ok(b.json.generation > a.json.generation, `small recorded after large: ${a.json.generation} then ${b.json.generation}`);
+    const env = t.daemon.store.environments.byName("ordered", "production")!;
+    assert.deepEqual(t.daemon.store.services.list(env.id).map((s) => s.name), ["svc-0"]);
+  });
 });

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
-import { loopbackPortsIn, renderLoopbackRules, staleTables, tableName } from "./loopback-policy.ts";
+import { LoopbackPolicy, loopbackPortsIn, renderLoopbackRules, staleTables, tableName } from "./loopback-policy.ts";
 
 test("guarded: each project user is refused the daemon's other ports, nothing else", () => {
   const script = renderLoopbackRules({
@@ -66,4 +69,19 @@ test("stale tables: earlier runs of this daemon and tables of dead daemons", () 
 test("grants: ports of loopback URLs and port fields in a release's data-store values", () => {
   const values = { databases: { db: { connectionString: "postgres://u:p@127.0.0.1:41000/db", pooledConnectionString: "postgres://u:p@127.0.0.1:41001/db", port: "41000" } }, keyValues: { cache: { url: "redis://:x@localhost:42000" } }, services: {} };
   assert.deepEqual(loopbackPortsIn(values), [41000, 41001, 42000]);
+});
+
+test("a forgotten project's grants do not pass to a later project given the same uid", async () => {
+  // A stand-in nft that reads its script and succeeds: only the state and its rules are checked here.
+  const nft = join(mkdtempSync(join(tmpdir(), "berth-nft-")), "nft");
+  writeFileSync(nft, "#!/bin/sh\ncat >/dev/null\n", { mode: 0o755 });
+  const policy = new LoopbackPolicy({ table: "berth_t_1", mode: "guarded", publicPorts: [80], nft });
+  await policy.ensureProject("a", 901);
+  await policy.grant("a", "production", [5432]);
+  assert.deepEqual(policy.rules().users, [{ uid: 901, allow: [80, 5432] }]);
+  await policy.forgetProject("a"); // its user was removed with its last service
+  assert.deepEqual(policy.rules().users, []);
+  await policy.ensureProject("b", 901); // useradd handed the freed uid to b's user
+  assert.deepEqual(policy.rules().users, [{ uid: 901, allow: [80] }]);
+  assert.deepEqual(policy.rules().owned, [], "a's database port is no longer owned by anyone");
 });
