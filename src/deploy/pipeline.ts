@@ -202,7 +202,10 @@ export class DeployPipeline {
       return false;
     };
     events.emit({ type: "deploy:started", scope, actor, data: { deploy: deploy.id, service: service.name, release: release.number } });
-    const engineRelease = toEngineRelease(release, service.spec);
+    // The release runs as it was cut: an older one enforced after newer inputs failed keeps its
+    // own start command, health check and replicas, not the failed inputs' ones.
+    const spec = (release.config as Partial<ReleaseConfig>).spec ?? service.spec;
+    const engineRelease = toEngineRelease(release, spec);
     const inputs = service.inputs as ReleaseInputs;
 
     // preDeploy runs for a release going live for the first time; a rollback to a release that
@@ -222,7 +225,7 @@ export class DeployPipeline {
           {
             id: run.id,
             kind: task.kind,
-            service: service.spec,
+            service: spec,
             release: engineRelease,
             command: task.command,
             extraEnv: { BERTH_RUN_ID: run.id },
@@ -245,7 +248,7 @@ export class DeployPipeline {
 
     let last: { step: string; detail: string; ms: number; failedStep?: string } = { step: "start", detail: "", ms: 0 };
     try {
-      for await (const ev of engine.apply(service.spec, engineRelease, { policy: rolloutPolicyFor(service.spec), health: this.#d.health, traffic: this.#d.traffic }, signal)) {
+      for await (const ev of engine.apply(spec, engineRelease, { policy: rolloutPolicyFor(spec), health: this.#d.health, traffic: this.#d.traffic }, signal)) {
         last = ev;
         if (ev.step === "failed") break;
         step(ev.step, ev.detail, ev.ms);

@@ -177,4 +177,34 @@ describe("the reconcile loop on the memory engine", () => {
     await t.daemon.reconciler.whenIdle();
     assert.equal((await workerDeploys()).length, 3);
   });
+  test("a blueprint reverted after a failed deploy is no longer reported failed (the CLI's \"(last deploy failed)\"): the good release runs again, live (issue 15)", async () => {
+    // The broken change: the API's start command, which the engine crashes on.
+    const broken = BLUEPRINT.replace("start: node server.js", "start: node broken.js");
+    const t = await startTestDaemon({ engine: ({ bus, openEnv }) => new MemoryEngine({ events: bus, openEnv, startBehaviour: (spec) => (spec.start.includes("broken.js") ? "crash" : "run") }) });
+    daemons.push(t);
+    const dir = writeProject(join(tempDir(), "demo"), BLUEPRINT, { "server.js": "", "worker.js": "", "broken.js": "" });
+    const sync = (text: string) => t.request("POST", "/v1/sync", { environment: "production", blueprint: text, sourceDir: dir });
+    const api = async () => (await t.request("GET", "/v1/projects/demo/environments/production")).json as { status: string; statusDetail: string | null; services: { name: string; failed: boolean; release: number | null }[] };
+    await sync(BLUEPRINT);
+    await t.daemon.reconciler.whenIdle();
+    await sync(broken);
+    await t.daemon.reconciler.whenIdle();
+    let env = await api();
+    assert.equal(env.status, "degraded");
+    assert.equal(env.services.find((s) => s.name === "api")!.failed, true);
+    assert.match(env.statusDetail ?? "", /api: last deploy failed/);
+    // One failed deploy: the good release is enforced with its own start command, not re-applied
+    // with the broken one (which failed it too and marked the good inputs failed).
+    const apiDeploys = (await t.request("GET", "/v1/projects/demo/environments/production/deploys?service=api")).json as { status: string }[];
+    assert.deepEqual(apiDeploys.map((d) => d.status), ["failed", "live"]);
+
+    await sync(BLUEPRINT); // reverted
+    await t.daemon.reconciler.whenIdle();
+    env = await api();
+    assert.equal(env.status, "live", env.statusDetail ?? "");
+    assert.equal(env.statusDetail, null);
+    const row = env.services.find((s) => s.name === "api")!;
+    assert.equal(row.failed, false);
+    assert.equal(row.release, 1, "the good release is the desired one again");
+  });
 });

@@ -7,8 +7,8 @@
 import type { Clock } from "../core/clock.ts";
 import { toBerthError } from "../core/errors.ts";
 import type { EventSink } from "../core/events.ts";
-import type { ActualService, Engine } from "../engine/engine.ts";
-import type { DeployPipeline, } from "../deploy/pipeline.ts";
+import type { ActualService, Engine, ServiceSpec } from "../engine/engine.ts";
+import type { DeployPipeline, ReleaseConfig } from "../deploy/pipeline.ts";
 import type { EnvironmentRow } from "../store/repositories/environments.ts";
 import type { Store } from "../store/store.ts";
 import { yieldToLoop } from "../core/concurrency.ts";
@@ -170,14 +170,17 @@ export class Reconciler {
   #desired(env: EnvironmentRow, addressesOf: ((service: string) => string) | undefined): DesiredService[] {
     const { store } = this.#d;
     const releases = store.releases.desiredDigests(env.id);
-    return store.services.list(env.id).map((s) => ({
-      serviceId: s.id,
-      spec: s.spec,
-      inputsDigest: s.inputsDigest,
-      release: s.desiredReleaseId ? releases.get(s.id) : undefined,
-      failedDigest: s.failedDigest,
-      ...(addressesOf ? { addressesDigest: addressesOf(s.name) } : {}),
-    }));
+    return store.services.list(env.id).map((s) => {
+      const release = s.desiredReleaseId ? releases.get(s.id) : undefined;
+      return {
+        serviceId: s.id,
+        spec: release && release.inputsDigest !== s.inputsDigest ? releaseSpec(store, release.id, s.spec) : s.spec,
+        inputsDigest: s.inputsDigest,
+        release,
+        failedDigest: s.failedDigest,
+        ...(addressesOf ? { addressesDigest: addressesOf(s.name) } : {}),
+      };
+    });
   }
 
   /** The environment's status from what runs now (env-health.ts), with the instance snapshot. */
@@ -296,4 +299,14 @@ export class Reconciler {
     events.emit({ type: "reconcile:done", scope, data: { environment: env.name, generation: env.generation, steps, ms: clock.now() - started } });
   }
 
+}
+
+/**
+ * The spec a desired release was cut with. It differs from the service's current spec only when
+ * newer inputs failed and the last good release is enforced (or a rollback): that release runs as
+ * it was cut — re-applying it with the failed inputs' start command would fail it too, and mark
+ * the good inputs failed (issue 15: "(last deploy failed)" stayed after the blueprint was reverted).
+ */
+function releaseSpec(store: Store, releaseId: string, fallback: ServiceSpec): ServiceSpec {
+  return (store.releases.byId(releaseId)?.config as Partial<ReleaseConfig> | undefined)?.spec ?? fallback;
 }
