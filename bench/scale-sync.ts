@@ -81,6 +81,15 @@ try {
     }
   })();
 
+  // The default project quota (issue 17: 50 instances) is an owner's to raise; the ceiling on
+  // services is raised through BERTH_MAX_SERVICES_PER_PROJECT above.
+  const policy = await fetch(`${c.url}/v1/projects/big/policy`, {
+    method: "PUT",
+    headers: { ...headers, "content-type": "application/json" },
+    body: JSON.stringify({ instances: services, memoryBytes: 2 ** 50 }),
+  });
+  if (policy.status !== 200) throw new Error(`policy: ${policy.status} ${await policy.text()}`);
+
   const t0 = performance.now();
   const res = await fetch(`${c.url}/v1/sync`, {
     method: "POST",
