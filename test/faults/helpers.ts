@@ -87,10 +87,15 @@ export function routerMasters(dataDir: string): number[] {
   return mastersFor(join(dataDir, "router", "haproxy.cfg"));
 }
 
-/** Database servers of this data dir: postgres postmasters and redis-servers whose command line names it. */
-export function dataServers(dataDir: string): { postgres: number[]; redis: number[] } {
+/**
+ * Database servers of this data dir: postgres postmasters and redis-servers whose command line
+ * names it. `postgres` are the live servers (`.../instances/<id>/data`); `scratch` the throwaway
+ * servers drills restore into (`.../scratch/<id>`), which come and go on their own schedule.
+ */
+export function dataServers(dataDir: string): { postgres: number[]; redis: number[]; scratch: number[] } {
   const postgres: number[] = [];
   const redis: number[] = [];
+  const scratch: number[] = [];
   for (const pid of pids()) {
     const a = argv(pid);
     const bin = a[0]?.split("/").at(-1) ?? "";
@@ -102,10 +107,10 @@ export function dataServers(dataDir: string): { postgres: number[]; redis: numbe
       }
     })();
     if (!names) continue;
-    if (bin === "postgres" && a.includes("-D")) postgres.push(pid);
+    if (bin === "postgres" && a.includes("-D")) (a[a.indexOf("-D") + 1]?.includes("/scratch/") ? scratch : postgres).push(pid);
     if (bin.startsWith("redis-server")) redis.push(pid);
   }
-  return { postgres, redis };
+  return { postgres, redis, scratch };
 }
 
 /** TCP ports in LISTEN state held by any process of these process groups. */
