@@ -167,7 +167,6 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       LANG: process.env.LANG ?? "C.UTF-8",
       CI: "true",
       ...(npmGlobalConfig ? { npm_config_globalconfig: npmGlobalConfig } : {}),
-      ...(process.env.npm_config_nodedir ? { npm_config_nodedir: process.env.npm_config_nodedir } : {}),
     });
     const builder: Builder = options.builder ?? {
       build: async ({ service, signal, onLog }) => {

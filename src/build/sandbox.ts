@@ -7,7 +7,7 @@
  * else; the data directory, other projects and the key file are simply not there.
  *
  * The daemon's trust and proxy variables pass through (NODE_EXTRA_CA_CERTS, SSL_CERT_FILE,
- * HTTP(S)_PROXY, npm_config_*, PIP_*: src/build/build-env.ts); CA files outside /etc and /usr
+ * HTTP(S)_PROXY, npm network settings, PIP_*: src/build/build-env.ts); CA files outside /etc and /usr
  * are bound read-only so those variables keep working. HOME and package caches point into the
  * project's build cache, never root's home.
  */
