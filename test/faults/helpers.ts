@@ -113,8 +113,23 @@ export function dataServers(dataDir: string): { postgres: number[]; redis: numbe
   return { postgres, redis, scratch };
 }
 
+/** The environment a process runs with, from /proc/<pid>/environ. */
+export function environOf(pid: number): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const kv of readFileSync(`/proc/${pid}/environ`, "utf8").split("\0")) {
+    const eq = kv.indexOf("=");
+    if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return env;
+}
+
+/** TCP ports in LISTEN state held by these very processes. */
+export function listeningPortsOfPids(pidList: readonly number[]): number[] {
+  return listeningPorts(pidList, (pid) => pid);
+}
+
 /** TCP ports in LISTEN state held by any process of these process groups. */
-export function listeningPorts(groups: readonly number[]): number[] {
+export function listeningPorts(groups: readonly number[], keyOf: (pid: number, pgrp: number) => number = (_pid, pgrp) => pgrp): number[] {
   const inodeToPort = new Map<string, number>();
   for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
     let text = "";
@@ -139,7 +154,7 @@ export function listeningPorts(groups: readonly number[]): number[] {
     } catch {
       continue;
     }
-    if (!wanted.has(pgrp)) continue;
+    if (!wanted.has(keyOf(pid, pgrp))) continue;
     let fds: string[] = [];
     try {
       fds = readdirSync(`/proc/${pid}/fd`);

@@ -13,13 +13,13 @@
  * Rounds: SYNC_RACE_ROUNDS (default 20).
  */
 import assert from "node:assert/strict";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, describe, test } from "node:test";
 import { get } from "../../src/router/test-helpers.ts";
-import { freePort, instanceLeaders, type RunningDaemon, routerMasters, startDaemonProcess } from "./helpers.ts";
+import { environOf, freePort, instanceLeaders, type RunningDaemon, routerMasters, startDaemonProcess } from "./helpers.ts";
 
 const ROUNDS = Number(process.env.SYNC_RACE_ROUNDS ?? 20);
 const HOST = "web-production-racy.localhost";
@@ -62,15 +62,6 @@ interface Status {
   generation: number;
   reconciledGeneration: number;
   services: { name: string; release: number | null; instances: { pid: number | null; state: string }[] }[];
-}
-
-function environOf(pid: number): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const kv of readFileSync(`/proc/${pid}/environ`, "utf8").split("\0")) {
-    const eq = kv.indexOf("=");
-    if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1);
-  }
-  return env;
 }
 
 describe("a sync racing a running reconcile, on real processes", { timeout: 30 * 60_000 }, () => {
