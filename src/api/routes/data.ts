@@ -91,7 +91,7 @@ export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     async (request) => {
       const env = envOf(request.params);
       const bp = blueprint(env);
-      const running = bp.databases.length > 0 ? (await resources().providers(env)).pg.list() : [];
+      const running = bp.databases.length > 0 ? await (await resources().providers(env)).pg.list() : [];
       const databases = bp.databases.map((d) => {
         const s = running.find((r) => r.resource === d.name);
         return { resource: d.name, database: s?.database ?? d.databaseName, user: s?.user ?? d.user, port: s?.port ?? 0, pooledPort: s?.pooledPort ?? null, running: s?.running ?? false, version: s?.version ?? null };

@@ -38,6 +38,24 @@ export const dataErrors = defineErrors({
     http: 500,
     exit: 1,
   },
+  BERTH_DATA_ARCHIVE_FAILED: {
+    message: "WAL segment {segment} of '{name}' was not archived within {seconds} s: {detail}",
+    hint: "Check that the archive directory {walDir} is writable and has free space; the server log is {logPath}.",
+    http: 503,
+    exit: 1,
+  },
+  BERTH_DATA_WAL_GAP: {
+    message: "the WAL archive of '{name}' is missing segment {segment}: {detail}",
+    hint: "Nothing after that segment can be replayed. Restore to a time before it (`berth db backups` shows the window), and take a fresh base backup now with `berth db backup`.",
+    http: 500,
+    exit: 1,
+  },
+  BERTH_DATA_DIR_LOST: {
+    message: "the data directory of '{name}' is {reason}: {path}",
+    hint: "Berth will not create an empty database in its place. Bring back everything archived with `berth db restore {name} --from-archive` (or `--to <time>`).",
+    http: 503,
+    exit: 6,
+  },
   BERTH_DATA_RESTORE_TARGET_INVALID: {
     message: "cannot restore '{name}' to {target}: {detail}",
     hint: "List restorable backups and the recovery window with `berth db backups`.",

@@ -94,8 +94,8 @@ export class RedisProvider implements ResourceProvider<RedisInput> {
   }
 
   #lock(name: string): Mutex {
-    let m = this.#locks.get(name);
-    if (!m) this.#locks.set(name, (m = new Mutex()));
+    const m = this.#locks.get(name) ?? new Mutex();
+    this.#locks.set(name, m);
     return m;
   }
 
