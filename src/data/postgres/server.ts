@@ -239,7 +239,9 @@ export class PgServer {
           .run(async () => {
             if (this.#closed || this.live !== inst) return;
             this.live = undefined;
-            await this.ensureLive(undefined, resource);
+            const back = await this.ensureLive(undefined, resource);
+            // Wakes the checkpointer, which otherwise may sleep past archive_timeout after crash recovery.
+            await back.query("CHECKPOINT").catch(() => {});
           })
           .catch((e: Error) => {
             if ((e as BerthError).code === "BERTH_DATA_DIR_LOST" || this.#closed) return;
@@ -302,7 +304,13 @@ export class PgServer {
       });
       return;
     }
-    if (this.pitr) await this.checkArchive(resource);
+    if (this.pitr) {
+      const a = await this.checkArchive(resource);
+      // archive_timeout is the checkpointer's job, and right after crash recovery PostgreSQL 15's
+      // checkpointer can sleep a whole checkpoint_timeout without honouring it (it computed its
+      // sleep while recovery was still in progress). Berth keeps the RPO promise itself.
+      if (!a.failing && a.unarchivedAgeMs > 1.5 * this.#o.archiveTimeoutMs) await inst.query("SELECT pg_switch_wal()");
+    }
     if (this.retiring.size > 0 && !this.#o.lock.busy) await this.#o.lock.run(() => this.retire(resource));
   }
 
