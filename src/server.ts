@@ -57,7 +57,10 @@ export interface DaemonOptions {
   readonly print?: (line: string) => void;
   readonly listen?: boolean;
   readonly logger?: boolean;
-  /** Leave managed database servers running when the daemon stops (they are adopted next start). */
+  /**
+   * Whether managed database servers stop with the daemon. Default: they do when its instances do
+   * (`stop({ stopInstances: true })`); otherwise they keep running and the next start adopts them.
+   */
   readonly stopResources?: boolean;
 }
 
@@ -137,7 +140,9 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     };
     // Managed Postgres/Redis per environment (issue 7), provisioned before releases are cut.
     const resources = new ResourceManager({ dataDir: config.dataDir, store, secrets, events: bus, onSensitive: addSensitive });
-    cleanups.push(() => (options.stopResources === false ? undefined : resources.stop()));
+    // Databases live like instances: a daemon restart leaves them running (adopted next start).
+    let stopAll = false;
+    cleanups.push(() => ((options.stopResources ?? stopAll) ? resources.stop() : resources.detach()));
     // Backups, WAL archive checks, pruning and restore drills run on this beat.
     const dataBeat = setInterval(() => void resources.tick(), 60_000);
     dataBeat.unref();
@@ -255,6 +260,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
         if (stopped) return;
         stopped = true;
         bus.emit({ type: "daemon:stopping", data: { reason: "stop requested" } });
+        stopAll = stopOptions.stopInstances === true;
         if (stopOptions.stopInstances) {
           for (const env of store.environments.list()) {
             for (const s of await engine.actual({ project: env.project, environment: env.name })) {

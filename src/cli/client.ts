@@ -35,10 +35,12 @@ export function configuredCredentials(env: NodeJS.ProcessEnv = process.env): Cre
 
 /** Turns an API error body back into the catalogue error it came from. */
 function toError(status: number, body: unknown): BerthError {
-  const e = (body as { error?: { code?: string; message?: string; details?: unknown[] } }).error;
+  const e = (body as { error?: { code?: string; message?: string; hint?: string; details?: unknown[] } }).error;
   if (e?.code && e.code in catalogue) {
     const err = new BerthError(e.code as ErrorCode, {}, { ...(e.details ? { details: e.details } : {}) });
     Object.defineProperty(err, "message", { value: e.message ?? err.message });
+    // The daemon filled the hint's placeholders; the catalogue's template here has no params.
+    Object.defineProperty(err, "hint", { value: e.hint ?? err.hint });
     return err;
   }
   return new BerthError("BERTH_INTERNAL", { detail: `HTTP ${status}` });

@@ -12,6 +12,7 @@ import { BerthError } from "../core/errors.ts";
 import type { Blueprint } from "../blueprint/types.ts";
 import type { EventSink } from "../core/events.ts";
 import type { PostgresProvider } from "../data/postgres/provider.ts";
+import type { PostgresInput } from "../data/postgres/input.ts";
 import type { ConnectionProps } from "../data/provider.ts";
 import type { RedisProvider } from "../data/redis/provider.ts";
 import type { SecretOwner } from "../secrets/ports.ts";
@@ -68,7 +69,8 @@ function assertTraversable(dataDir: string): void {
 export class ResourceManager {
   readonly #d: ResourceManagerDeps;
   readonly #providers = new Map<string, Providers>();
-  readonly #values = new Map<string, { databases: Record<string, Props>; keyValues: Record<string, Props> }>();
+  /** Environments whose resources this daemon has ensured at least once. */
+  readonly #provisioned = new Set<string>();
 
   constructor(deps: ResourceManagerDeps) {
     this.#d = deps;
@@ -106,57 +108,87 @@ export class ResourceManager {
     this.#d.secrets.store.set({ project: { id: project.id, name: project.name }, environment: env.name, owner, name: "PASSWORD" }, password, "system", "generated");
   }
 
-  /** Provisions every database and key-value store the environment declares. Idempotent. */
+  /** What the provider gets for a blueprint database: its backup settings honoured as written. */
+  static postgresInput(db: Blueprint["databases"][number]): PostgresInput {
+    return {
+      name: db.name,
+      version: db.version,
+      databaseName: db.databaseName,
+      user: db.user,
+      backups: db.backups ? { keep: db.backups.keep, schedule: db.backups.schedule } : false,
+      pitr: db.pitrWindowMs !== undefined,
+      ...(db.pitrWindowMs ? { pitrWindowMs: db.pitrWindowMs } : {}),
+      pooled: db.pooled,
+    };
+  }
+
+  /**
+   * Provisions every database and key-value store the environment declares. Idempotent and
+   * quiet: the providers change only what differs (no restart, no ALTER on an unchanged
+   * reconcile). Each resource is ensured even when another fails; the first failure is thrown.
+   */
   async ensure(env: EnvironmentRow, signal?: AbortSignal): Promise<void> {
     const bp = env.blueprint as Blueprint;
     if (bp.databases.length === 0 && bp.keyValues.length === 0) {
-      this.#values.set(env.id, { databases: {}, keyValues: {} });
+      this.#provisioned.add(env.id);
       return;
     }
     const { pg, redis } = await this.#providersFor(env);
-    const databases: Record<string, Props> = {};
-    const keyValues: Record<string, Props> = {};
+    const failures: unknown[] = [];
     const sensitive: { name: string; value: string }[] = [];
     for (const db of bp.databases) {
       const owner: SecretOwner = `group:resource-db-${db.name}`;
       const password = this.#password(env, owner);
-      const r = await pg.provision(
-        {
-          name: db.name,
-          version: db.version,
-          databaseName: db.databaseName,
-          user: db.user,
-          ...(db.backups ? { backups: { keep: db.backups.keep } } : {}),
-          ...(db.pitrWindowMs ? { pitrWindowMs: db.pitrWindowMs } : {}),
-          pooled: db.pooled,
-        },
-        { ...(password ? { password } : {}), ...(signal ? { signal } : {}) },
-      );
-      if (r.passwordGenerated) this.#savePassword(env, owner, r.connection.password);
-      databases[db.name] = referenceProps(r.connection, "database");
-      sensitive.push({ name: `${db.name}.connectionString`, value: r.connection.connectionString });
-      if (r.connection.pooledConnectionString) sensitive.push({ name: `${db.name}.pooledConnectionString`, value: r.connection.pooledConnectionString });
+      try {
+        const r = await pg.provision(ResourceManager.postgresInput(db), { ...(password ? { password } : {}), ...(signal ? { signal } : {}) });
+        if (r.passwordGenerated) this.#savePassword(env, owner, r.connection.password);
+        sensitive.push({ name: `${db.name}.connectionString`, value: r.connection.connectionString });
+        if (r.connection.pooledConnectionString) sensitive.push({ name: `${db.name}.pooledConnectionString`, value: r.connection.pooledConnectionString });
+      } catch (e) {
+        failures.push(e);
+      }
     }
     for (const kv of bp.keyValues) {
       const owner: SecretOwner = `group:resource-kv-${kv.name}`;
       const password = this.#password(env, owner);
-      const r = await redis.provision(
-        { name: kv.name, version: kv.version, ...(kv.maxmemoryBytes ? { maxmemoryBytes: kv.maxmemoryBytes } : {}), eviction: kv.eviction as never, persistence: kv.persistence },
-        { ...(password ? { password } : {}), ...(signal ? { signal } : {}) },
-      );
-      if (r.passwordGenerated) this.#savePassword(env, owner, r.connection.password);
-      keyValues[kv.name] = referenceProps(r.connection, "keyValue");
-      sensitive.push({ name: `${kv.name}.url`, value: r.connection.connectionString });
+      try {
+        const r = await redis.provision(
+          { name: kv.name, version: kv.version, ...(kv.maxmemoryBytes ? { maxmemoryBytes: kv.maxmemoryBytes } : {}), eviction: kv.eviction as never, persistence: kv.persistence },
+          { ...(password ? { password } : {}), ...(signal ? { signal } : {}) },
+        );
+        if (r.passwordGenerated) this.#savePassword(env, owner, r.connection.password);
+        sensitive.push({ name: `${kv.name}.url`, value: r.connection.connectionString });
+      } catch (e) {
+        failures.push(e);
+      }
     }
-    this.#values.set(env.id, { databases, keyValues });
     this.#d.onSensitive?.(sensitive);
+    if (failures.length > 0) throw failures[0];
+    this.#provisioned.add(env.id);
   }
 
-  /** Values for env resolution; provisions first when this daemon has not yet. */
+  /**
+   * Values for env resolution, read from the providers at this moment (the live server's port
+   * now), never from a copy taken by an earlier ensure(): a release cut right after a promote
+   * gets the new server even if a resync's ensure() was running at the time.
+   */
   async values(env: EnvironmentRow): Promise<Omit<AvailableValues, "secrets">> {
-    if (!this.#values.has(env.id)) await this.ensure(env);
-    const v = this.#values.get(env.id)!;
-    return { databases: v.databases, keyValues: v.keyValues, services: {} };
+    if (!this.#provisioned.has(env.id)) await this.ensure(env);
+    const bp = env.blueprint as Blueprint;
+    const databases: Record<string, Props> = {};
+    const keyValues: Record<string, Props> = {};
+    if (bp.databases.length > 0 || bp.keyValues.length > 0) {
+      const { pg, redis } = await this.#providersFor(env);
+      for (const db of bp.databases) {
+        const pw = this.#password(env, `group:resource-db-${db.name}`);
+        if (pw) databases[db.name] = referenceProps(await pg.connection(db.name, pw), "database");
+      }
+      for (const kv of bp.keyValues) {
+        const pw = this.#password(env, `group:resource-kv-${kv.name}`);
+        if (pw) keyValues[kv.name] = referenceProps(await redis.connection(kv.name, pw), "keyValue");
+      }
+    }
+    return { databases, keyValues, services: {} };
   }
 
   /** The providers of an environment, for the data CLI/API (backups, restore, drills). */
@@ -170,28 +202,40 @@ export class ResourceManager {
   }
 
   /**
-   * After a resource's server changed under the environment (a promoted restore): re-reads the
-   * cached connection values (new port), then records the switch as variable SERVER of the
-   * resource's secret owner, set by `actor`. That row is part of the env version of every service
-   * referencing the resource (env-version.ts), so the secret store's onChange re-records their
-   * digests and requests a reconcile: new releases are cut with the new URL and rolled normally.
-   * Its value is a random nonce: only the update counts, and every stored value is masked in
-   * output, so an id that appears elsewhere (the restore's) would be masked there too.
+   * After a resource's server changed under the environment (a promoted restore): records the
+   * switch as variable SERVER of the resource's secret owner, set by `actor`. That row is part of
+   * the env version of every service referencing the resource (env-version.ts), so the secret
+   * store's onChange re-records their digests and requests a reconcile: new releases are cut with
+   * the new URL (values() reads it now) and rolled through the health gate one by one. The
+   * environment is `degraded` until that reconcile settles it. The value is a random nonce: only
+   * the update counts, and every stored value is masked in output.
    */
   async refresh(env: EnvironmentRow, change?: { readonly kind: "db" | "kv"; readonly name: string; readonly actor: string }): Promise<void> {
-    this.#values.delete(env.id);
-    await this.ensure(env);
     if (!change) return;
     const project = this.#d.store.projects.byId(env.projectId)!;
+    this.#d.store.environments.setStatus(env.id, "degraded", `services are moving to the restored ${change.kind === "db" ? "database" : "key-value store"} ${change.name}`, new Date().toISOString());
     const owner: SecretOwner = `group:resource-${change.kind}-${change.name}`;
     this.#d.secrets.store.set({ project: { id: project.id, name: project.name }, environment: env.name, owner, name: "SERVER" }, randomBytes(16).toString("hex"), change.actor);
+  }
+
+  /**
+   * Disaster recovery of one database from a copy of its backup stores (`from`: Berth's backups
+   * directory or a store). The database is declared first (a server that cannot start — its data
+   * lost — does not stop that), then rebuilt, promoted and drilled; services follow through refresh().
+   */
+  async recover(env: EnvironmentRow, name: string, from: string): Promise<Awaited<ReturnType<PostgresProvider["recover"]>>> {
+    await this.ensure(env).catch(() => {});
+    const { pg } = await this.#providersFor(env);
+    const r = await pg.recover(name, from, { project: env.project, environment: env.name });
+    await this.ensure(env); // this machine's password for the role the backups brought back
+    return r;
   }
 
   /** Runs due data duties (archive check, backups, prune, verification points, drills). */
   async tick(): Promise<void> {
     for (const env of this.#d.store.environments.list()) {
       const bp = env.blueprint as Blueprint;
-      if (bp.databases.length === 0) continue;
+      if (bp.databases.length === 0 || env.status === "stopped" || env.status === "stopping") continue;
       const { pg } = await this.#providersFor(env);
       for (const db of bp.databases) {
         try {
@@ -210,7 +254,7 @@ export class ResourceManager {
     await p.pg.stop();
     await p.redis.stop();
     this.#providers.delete(env.id);
-    this.#values.delete(env.id);
+    this.#provisioned.delete(env.id);
   }
 
   /** Stops the servers this daemon manages (data stays on disk). */
@@ -220,6 +264,16 @@ export class ResourceManager {
       await p.redis.stop();
     }
     this.#providers.clear();
-    this.#values.clear();
+    this.#provisioned.clear();
+  }
+
+  /** Leaves the servers running for the next daemon, which adopts them without a restart. */
+  detach(): void {
+    for (const p of this.#providers.values()) {
+      p.pg.detach();
+      p.redis.detach();
+    }
+    this.#providers.clear();
+    this.#provisioned.clear();
   }
 }

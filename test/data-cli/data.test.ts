@@ -101,6 +101,12 @@ describe("berth db / berth kv through the daemon", () => {
     assert.equal(list.keyValues[0].resource, "cache");
     const human = await berth(["db", "list"], viewer);
     assert.match(human.stdout, /^db\s+postgres 15/m);
+    assert.match(human.stdout, /ARCHIVE LAG\s+LAST GOOD BACKUP/);
+    assert.ok(["ok", "behind", "unknown"].includes(list.databases[0].archiving), r.stdout);
+    assert.deepEqual(
+      list.databases[0].servers.map((s: { role: string }) => s.role),
+      ["live"],
+    );
   });
 
   test("a viewer cannot get the URL; the owner gets a working one and the read is audited", async () => {
@@ -204,6 +210,10 @@ describe("berth db / berth kv through the daemon", () => {
     const bad = await berth(["db", "restore", "--to", "yesterday-ish"]);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /BERTH_DATA_RESTORE_TARGET_INVALID/);
+    const early = await berth(["db", "restore", "--to", "2001-01-01T00:00:00Z"]);
+    assert.equal(early.status, 2);
+    assert.match(early.stderr, /before the earliest backup/);
+    for (const r of [bad, early]) assert.doesNotMatch(r.stderr, /\{\w+\}/, "hints are filled in, no {placeholders}");
     const none = await berth(["db", "backups", "nosuch"]);
     assert.equal(none.status, 4);
     assert.match(none.stderr, /declared in shop\/production: db.*nosuch.*BERTH_NOT_FOUND/);
@@ -220,6 +230,11 @@ describe("berth db / berth kv through the daemon", () => {
   });
 
   test("db drill exits non-zero, loudly, when the backup it restores is corrupt", async () => {
+    // A passing drill first leaves a verification point from before the damaged backup: drills
+    // that reused a recent point restored the older, intact backup and passed (exit 0).
+    assert.equal((await berth(["db", "backup"])).status, 0);
+    const passed = await berth(["db", "drill"]);
+    assert.equal(passed.status, 0, passed.stderr);
     const taken = await berth(["db", "backup", "--json"]);
     assert.equal(taken.status, 0, taken.stderr);
     const id = JSON.parse(taken.stdout).id as string;
@@ -233,8 +248,12 @@ describe("berth db / berth kv through the daemon", () => {
     assert.equal(r.status, 1, r.stdout);
     assert.match(r.stderr, /drill FAILED/);
     assert.match(r.stderr, /BERTH_DATA_DRILL_FAILED/);
+    assert.doesNotMatch(r.stderr, /\{\w+\}/);
     const list = JSON.parse((await berth(["db", "backups", "--json"])).stdout);
     assert.equal(list.drills.at(-1).ok, false);
+    const marked = list.backups.find((b: { id: string }) => b.id === id);
+    assert.equal(marked.verified, false, "the damaged backup is no longer listed as verified");
+    assert.match(marked.failure, /verif/);
   });
 
   test("kv info shows the blueprint's memory settings; kv cli talks to the store", async () => {

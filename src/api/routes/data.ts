@@ -10,6 +10,7 @@ import type { ApiDeps } from "../types.ts";
 const EnvParams = z.object({ project: z.string(), environment: z.string() });
 const DbParams = EnvParams.extend({ name: z.string() });
 
+const Server = z.object({ instance: z.string(), role: z.enum(["live", "retiring", "kept", "previous"]), running: z.boolean(), port: z.number() });
 const Database = z.object({
   resource: z.string(),
   database: z.string(),
@@ -18,6 +19,12 @@ const Database = z.object({
   pooledPort: z.number().nullable(),
   running: z.boolean(),
   version: z.number().nullable(),
+  archiveLagMs: z.number().nullable().describe("age of the oldest WAL not yet archived: the current RPO"),
+  archiving: z.enum(["ok", "failing", "behind", "off", "unknown"]),
+  lastGoodBackup: z.object({ id: z.string(), at: z.string() }).nullable(),
+  lastDrill: z.object({ at: z.string(), ok: z.boolean() }).nullable(),
+  restorableFrom: z.string().nullable().describe("the earliest time a restore can reach"),
+  servers: z.array(Server).describe("the live server, servers still serving old instances after a restore, kept restores, previous servers kept on disk"),
 });
 const KeyValue = z.object({ resource: z.string(), version: z.string(), maxmemory: z.string().nullable(), eviction: z.string().nullable(), persistence: z.string() });
 const Backup = z.object({
@@ -29,8 +36,22 @@ const Backup = z.object({
   sizeBytes: z.number(),
   verified: z.boolean(),
   startWal: z.string().optional(),
+  store: z.string().optional().describe("the server whose store holds it"),
+  failure: z.string().optional().describe("why a backup is no longer verified"),
 });
-const Drill = z.object({ id: z.string(), at: z.string(), target: z.string(), backup: z.string(), ok: z.boolean(), rtoMs: z.number(), rpoMs: z.number(), tables: z.number(), detail: z.string() });
+const Drill = z.object({
+  id: z.string(),
+  at: z.string(),
+  target: z.string(),
+  backup: z.string(),
+  ok: z.boolean(),
+  rtoMs: z.number(),
+  rpoMs: z.number(),
+  tables: z.number(),
+  detail: z.string(),
+  walChecked: z.object({ first: z.string(), last: z.string(), segments: z.number() }).optional(),
+  logPath: z.string().optional().describe("the scratch server's log of a failed drill"),
+});
 const Url = z.object({ resource: z.string(), url: z.string(), host: z.string(), port: z.number(), user: z.string(), database: z.string().nullable(), pooledUrl: z.string().nullable() });
 const Restore = z.object({
   restore: z.string(),
@@ -45,9 +66,10 @@ const Restore = z.object({
 
 /**
  * The data CLI's API (issue 7): `berth db list|url|backup|backups|restore|drill` and `berth kv
- * info|cli`. Long operations (backup, restore, drill) run inside the request and emit
- * `backup:*` / `restore:*` / `drill:*` events the CLI shows as progress; per environment they run
- * one at a time. Connection URLs carry the password: owner role, audited, never masked.
+ * info|cli`. Long operations (backup, restore, drill, recover) emit `backup:*` / `restore:*` /
+ * `drill:*` events the CLI shows as progress; the provider runs every operation on a server one
+ * at a time (its lock), whoever asks: these routes, the upkeep beat or the reconciler's ensure.
+ * Connection URLs carry the password: owner role, audited, never masked.
  */
 export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
   const resources = () => {
@@ -71,15 +93,12 @@ export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     if (!pw) throw new BerthError("BERTH_DATA_NOT_RUNNING", { kind: kind === "db" ? "postgres" : "redis", name });
     return pw;
   };
-  /** Long data operations of one environment run one after another, never side by side. */
-  const chains = new Map<string, Promise<unknown>>();
-  const serial = <T>(env: EnvironmentRow, fn: () => Promise<T>): Promise<T> => {
-    const run = (chains.get(env.id) ?? Promise.resolve()).then(fn, fn);
-    chains.set(
-      env.id,
-      run.catch(() => {}),
-    );
-    return run;
+
+  /** After a promote: the services using the database roll onto it (env version), one by one. */
+  const follow = async (env: EnvironmentRow, name: string, actor: string): Promise<string[]> => {
+    await resources().refresh(env, { kind: "db", name, actor });
+    const bp = blueprint(env);
+    return bp.services.filter((s) => ownersReaching(bp, s.name).has(`group:resource-db-${name}`)).map((s) => s.name);
   };
 
   app.get(
@@ -94,7 +113,21 @@ export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
       const running = bp.databases.length > 0 ? await (await resources().providers(env)).pg.list() : [];
       const databases = bp.databases.map((d) => {
         const s = running.find((r) => r.resource === d.name);
-        return { resource: d.name, database: s?.database ?? d.databaseName, user: s?.user ?? d.user, port: s?.port ?? 0, pooledPort: s?.pooledPort ?? null, running: s?.running ?? false, version: s?.version ?? null };
+        return {
+          resource: d.name,
+          database: s?.database ?? d.databaseName,
+          user: s?.user ?? d.user,
+          port: s?.port ?? 0,
+          pooledPort: s?.pooledPort ?? null,
+          running: s?.running ?? false,
+          version: s?.version ?? null,
+          archiveLagMs: s?.archiveLagMs ?? null,
+          archiving: s?.archiving ?? ("unknown" as const),
+          lastGoodBackup: s?.lastGoodBackup ?? null,
+          lastDrill: s?.lastDrill ?? null,
+          restorableFrom: s?.restorableFrom ?? null,
+          servers: [...(s?.servers ?? [])],
+        };
       });
       const keyValues = bp.keyValues.map((k) => ({ resource: k.name, version: String(k.version), maxmemory: k.maxmemoryBytes ? String(k.maxmemoryBytes) : null, eviction: k.eviction, persistence: k.persistence }));
       return { databases, keyValues };
@@ -145,7 +178,7 @@ export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
       declared(env, "db", request.params.name);
       const pg = (await resources().providers(env)).pg;
       const kind = request.body?.kind ?? "base";
-      const { path: _p, ...b } = await serial(env, () => (kind === "dump" ? pg.dump(request.params.name) : pg.backup(request.params.name)));
+      const { path: _p, ...b } = await (kind === "dump" ? pg.dump(request.params.name) : pg.backup(request.params.name));
       reply.status(201);
       return b;
     },
@@ -158,9 +191,9 @@ export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
       schema: {
         tags: ["data"],
         description:
-          "Restores into a new instance: to a time, a backup id, `point:<name>` or `latest`. Without `keep` the new instance is promoted and the services using it roll onto it; the old data directory is kept.",
+          "Restores into a new instance: to a time, a backup id, `point:<name>` or `latest`. Without `keep` the new instance is promoted and the services using it roll onto it; the old server keeps serving the instances still on it, then stops, its directory kept. `fromArchive` restores from the backup store alone (the live server lost).",
         params: DbParams,
-        body: z.strictObject({ to: z.string().min(1), keep: z.boolean().default(false) }),
+        body: z.strictObject({ to: z.string().min(1).default("latest"), keep: z.boolean().default(false), fromArchive: z.boolean().default(false) }),
         response: { 200: Restore },
       },
     },
@@ -171,13 +204,8 @@ export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
       const target = parseRestoreTarget(request.body.to);
       const mode = request.body.keep ? "keep" : "promote";
       const pg = (await resources().providers(env)).pg;
-      const r = await serial(env, () => pg.restore(name, target, { mode }));
-      let rolling: string[] = [];
-      if (mode === "promote") {
-        await resources().refresh(env, { kind: "db", name, actor: request.principal!.name });
-        const bp = blueprint(env);
-        rolling = bp.services.filter((s) => ownersReaching(bp, s.name).has(`group:resource-db-${name}`)).map((s) => s.name);
-      }
+      const r = await pg.restore(name, target, { mode, fromArchive: request.body.fromArchive });
+      const rolling = mode === "promote" ? await follow(env, name, request.principal!.name) : [];
       return { restore: r.restore, target: request.body.to, backup: r.backup, port: r.port, dataDir: r.dataDir, mode: r.mode, ms: r.ms, rolling };
     },
   );
@@ -197,9 +225,56 @@ export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
       const env = envOf(request.params);
       declared(env, "db", request.params.name);
       const pg = (await resources().providers(env)).pg;
-      const d = await serial(env, () => pg.drill(request.params.name));
+      const d = await pg.drill(request.params.name);
       reply.status(201);
       return d;
+    },
+  );
+
+  app.post(
+    "/v1/projects/:project/environments/:environment/databases/:name/recover",
+    {
+      config: { role: "owner" },
+      schema: {
+        tags: ["data"],
+        description:
+          "Disaster recovery: rebuilds the database from a copy of its backup stores (`from`, a directory on the daemon's machine) onto this environment's new, empty server: latest from the archive, promoted, then drilled.",
+        params: DbParams,
+        body: z.strictObject({ from: z.string().min(1) }),
+        response: { 200: z.object({ restore: Restore, drill: Drill, imported: z.array(z.string()) }) },
+      },
+    },
+    async (request) => {
+      const env = envOf(request.params);
+      const { name } = request.params;
+      declared(env, "db", name);
+      const r = await resources().recover(env, name, request.body.from);
+      const rolling = await follow(env, name, request.principal!.name);
+      const restore = { restore: r.restore.restore, target: "latest", backup: r.restore.backup, port: r.restore.port, dataDir: r.restore.dataDir, mode: r.restore.mode, ms: r.restore.ms, rolling };
+      return { restore, drill: r.drill, imported: r.imported };
+    },
+  );
+
+  app.delete(
+    "/v1/projects/:project/environments/:environment/databases/:name/servers/:instance",
+    {
+      config: { role: "owner" },
+      schema: {
+        tags: ["data"],
+        description: "Stops and deletes a server that is not live: a kept restore, or a previous server a restore replaced. Its backups stay in the store.",
+        params: DbParams.extend({ instance: z.string() }),
+        response: { 204: z.null() },
+      },
+    },
+    async (request, reply) => {
+      const env = envOf(request.params);
+      declared(env, "db", request.params.name);
+      const pg = (await resources().providers(env)).pg;
+      const known = (await pg.list())[0]?.servers.find((s) => s.instance === request.params.instance);
+      if (!known) throw new BerthError("BERTH_NOT_FOUND", { kind: "server", name: request.params.instance });
+      await pg.discardRestore(request.params.instance);
+      reply.status(204);
+      return null;
     },
   );
 

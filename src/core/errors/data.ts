@@ -22,7 +22,7 @@ export const dataErrors = defineErrors({
   },
   BERTH_DATA_NOT_RUNNING: {
     message: "{kind} server '{name}' is not running",
-    hint: "Provision it first (`berth sync`), or check `berth db list`.",
+    hint: "Check `berth db list` and `berth events`. When its data is lost, `berth db restore --from-archive` brings back everything archived.",
     http: 409,
     exit: 6,
   },
@@ -55,6 +55,18 @@ export const dataErrors = defineErrors({
     hint: "Berth will not create an empty database in its place. Bring back everything archived with `berth db restore {name} --from-archive` (or `--to <time>`).",
     http: 503,
     exit: 6,
+  },
+  BERTH_DATA_RECOVER_SOURCE_INVALID: {
+    message: "cannot recover from {path}: {detail}",
+    hint: "Point --from at a copy of Berth's backups directory (<data-dir>/backups), or at one database's store directory.",
+    http: 400,
+    exit: 2,
+  },
+  BERTH_DATA_RECOVER_REFUSED: {
+    message: "will not recover '{name}' over a live database that holds data: {detail}",
+    hint: "Disaster recovery replaces an empty server. To go back in time on this one, use `berth db restore {name} --to <time>`.",
+    http: 409,
+    exit: 5,
   },
   BERTH_DATA_RESTORE_TARGET_INVALID: {
     message: "cannot restore '{name}' to {target}: {detail}",

@@ -25,6 +25,7 @@ import { type PostgresInput, resolvePostgresInput } from "./input.ts";
 import type { PgInstance } from "./instance.ts";
 import { planRestore, type RestorePlan, restorableFrom } from "./lineage.ts";
 import { recordPoint } from "./points.ts";
+import { findStores, importStores } from "./recover.ts";
 import { planStorePrune, type StorePrunePlan, walToRemove, widestPolicy } from "./retention.ts";
 import { describeTarget, restoreInto, TARGET_NOT_REACHED } from "./restore.ts";
 import { ensureDatabase, setRoleVerifier } from "./roles.ts";
@@ -280,7 +281,8 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
       newStore = opts.mode === "promote" ? this.#server.store(restore) : undefined;
       newStore?.prepare(this.#runAs);
       const start = newStore ? this.#server.startSettings(newStore) : { ...this.#server.startSettings(this.#server.store()), archive: undefined };
-      const template = live ?? this.#server.instance(this.#state.live!);
+      // Only its binaries and OS user are used: the lost (or never created) server's will do.
+      const template = live ?? this.#server.instance(this.#state.live ?? "template");
       const inst = await this.#replay(name, plan, stores, template, join(this.#o.rootDir, "instances", restore), start).catch((e) => {
         throw this.#explain(e, name, plan, stores, text);
       });
@@ -344,6 +346,8 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
   /** The restored instance becomes live: its store records where its history branched off. */
   async #promote(name: string, inst: PgInstance, store: BackupStore, plan: RestorePlan, target: RestoreTarget, startedAt: number): Promise<void> {
     const [tl] = await inst.query<{ tli: string; lsn: string }>("SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) AS tli, pg_current_wal_lsn()::text AS lsn");
+    // Restores keep the cluster's identity; after a disaster recovery this machine adopts it.
+    this.#state.systemId = (await inst.systemId()) ?? this.#state.systemId;
     const branchAt =
       plan.stop.kind === "time" ? plan.stop.at : plan.stop.kind === "immediate" ? plan.backup.finishedAt : target.kind === "point" ? (this.#server.views().flatMap((v) => v.points).find((p) => p.name === target.name)?.at ?? new Date(startedAt).toISOString()) : new Date(startedAt).toISOString();
     store.saveMeta({
@@ -356,6 +360,48 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
     this.#server.promote(inst, name);
     await this.#server.applyAccess(inst);
     if (this.#state.databases.some((d) => d.backups !== false)) await takeBaseBackup(inst, store, this.#ctx(name)).catch(() => {}); // loud on its own (backup:failed)
+  }
+
+  /**
+   * Disaster recovery: rebuilds the database from a copy of its backup stores alone (`from`: the
+   * backups directory or a store), on a machine whose server is new and empty (refused when it
+   * holds user tables). The stores are copied in, `latest` is restored across them from the
+   * archive, promoted, and drilled. Returns the restore and the drill.
+   */
+  recover(name: string, from: string, where: { readonly project: string; readonly environment: string }): Promise<{ restore: RestoreResult; drill: DrillRecord; imported: string[] }> {
+    return this.#lock.run(async () => {
+      this.#db(name);
+      const sources = findStores(from, where);
+      const live = this.#server.live;
+      if (live?.running) {
+        const tables = await this.#userTables(live);
+        if (tables.length > 0) throw new BerthError("BERTH_DATA_RECOVER_REFUSED", { name, detail: `it has ${tables.slice(0, 3).join(", ")}${tables.length > 3 ? ", ..." : ""}` });
+      }
+      const local = this.#state.live;
+      if (local && !sources.some((s) => s.instance === local)) {
+        // The new, empty server (and the store of its first backup) gives way to the recovered one.
+        await (live ?? this.#server.instance(local)).destroy();
+        rmSync(this.#server.store(local).root, { recursive: true, force: true });
+        this.#server.live = undefined;
+        this.#state.live = undefined;
+        this.#state.systemId = undefined;
+        this.#server.save();
+      }
+      const imported = await importStores(sources, this.#o.storeDir, name);
+      const restore = await this.#restore(name, { kind: "latest" }, { mode: "promote", fromArchive: true });
+      const drill = await this.#drill(name);
+      return { restore, drill, imported };
+    });
+  }
+
+  /** `db.schema.table` of every user table on `inst`, across the managed databases. */
+  async #userTables(inst: PgInstance): Promise<string[]> {
+    const out: string[] = [];
+    for (const d of this.#state.databases) {
+      const rows = await inst.query<{ t: string }>("SELECT n.nspname || '.' || c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'", [], d.database).catch(() => []);
+      out.push(...rows.map((r) => `${d.database}.${r.t}`));
+    }
+    return out;
   }
 
   /** Stops and deletes a server kept beside the live one (a --keep restore, or a replaced server). */
