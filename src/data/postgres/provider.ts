@@ -10,29 +10,26 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { escapeIdentifier } from "pg";
-import { BerthError, isBerthError } from "../../core/errors.ts";
+import { BerthError, } from "../../core/errors.ts";
 import type { EventSink } from "../../core/events.ts";
-import { newId } from "../../core/ids.ts";
 import { Mutex } from "../lock.ts";
 import { runAsFor } from "../proc.ts";
 import type { BackupRecord, ConnectionProps, HealthReport, Provisioned, ResourceProvider, RestoreResult, RestoreTarget } from "../provider.ts";
 import { generatePassword, scramVerifier } from "../secret.ts";
-import { type ChainEnd, chainOf, requireChain, requireReplayedTo } from "./archive.ts";
-import { type ArchiveStatus, archiveStatus, type BackupContext, flushArchive, takeBaseBackup, takeDump } from "./backup.ts";
+import { type ArchiveStatus, archiveStatus, type BackupContext, takeBaseBackup, takeDump } from "./backup.ts";
 import { runDrill } from "./drill.ts";
 import { DEFAULT_INTERVALS, type DutyIntervals, type DutyResult, planDuties, runDuties } from "./duties.ts";
 import { type PostgresInput, resolvePostgresInput } from "./input.ts";
 import type { PgInstance } from "./instance.ts";
-import { planRestore, type RestorePlan, restorableFrom } from "./lineage.ts";
+import { restorableFrom } from "./lineage.ts";
 import { recordPoint } from "./points.ts";
+import { explainFailure, type OpContext, type RestoreOptions, replayPlan, restoreOp, userTables } from "./restore-op.ts";
 import { findStores, importStores } from "./recover.ts";
 import { planStorePrune, type StorePrunePlan, walToRemove, widestPolicy } from "./retention.ts";
-import { describeTarget, restoreInto, TARGET_NOT_REACHED } from "./restore.ts";
 import { ensureDatabase, setRoleVerifier } from "./roles.ts";
 import { PgServer } from "./server.ts";
 import type { DatabaseState } from "./state.ts";
-import type { BackupStore, DrillRecord, VerificationPoint } from "./store.ts";
-import { checkChain } from "./wal.ts";
+import type { DrillRecord, VerificationPoint } from "./store.ts";
 
 export interface PostgresProviderOptions {
   /** Environment label used in events (`production`). */
@@ -81,11 +78,7 @@ export interface DatabaseSummary {
   readonly servers: readonly ServerSummary[];
 }
 
-export interface RestoreOptions {
-  readonly mode: "promote" | "keep";
-  /** Restore from the archive alone: the live server need not run (a lost data directory). */
-  readonly fromArchive?: boolean;
-}
+export type { RestoreOptions } from "./restore-op.ts";
 
 export class PostgresProvider implements ResourceProvider<PostgresInput> {
   readonly kind = "postgres" as const;
@@ -117,6 +110,10 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
   /** True while an operation (provisioning, backup, restore, drill, upkeep) holds the server. */
   get busy(): boolean {
     return this.#lock.busy;
+  }
+
+  get #op(): OpContext {
+    return { server: this.#server, rootDir: this.#o.rootDir, events: this.#o.events, now: this.#o.now, runAs: this.#runAs, backupContext: (name) => this.#ctx(name) };
   }
 
   get #state() {
@@ -254,112 +251,10 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
    * a gap fails loudly naming the segment. `fromArchive` restores from the archive alone.
    */
   restore(name: string, target: RestoreTarget, opts: RestoreOptions): Promise<RestoreResult> {
-    return this.#lock.run(() => this.#restore(name, target, opts));
-  }
-
-  async #restore(name: string, target: RestoreTarget, opts: RestoreOptions): Promise<RestoreResult> {
-    this.#db(name);
-    const live = this.#server.live?.running ? this.#server.live : undefined;
-    if (!live && !opts.fromArchive) throw new BerthError("BERTH_DATA_NOT_RUNNING", { kind: "postgres", name });
-    const restore = newId("rst").replace("rst_", "rst-");
-    const text = describeTarget(target);
-    const scope = this.#server.scope(name);
-    this.#o.events.emit({ type: "restore:started", scope, data: { resource: name, restore, target: text } });
-    const t0 = Date.now();
-    const startedAt = this.#o.now();
-    let newStore: BackupStore | undefined;
-    try {
-      let liveLast: string | undefined;
-      if (live && this.#server.pitr && !opts.fromArchive) liveLast = await flushArchive(live, this.#server.store().walDir, name);
-      const plan = planRestore(target, this.#server.views(), this.#state.live, this.#o.now());
-      if ("error" in plan) throw new BerthError("BERTH_DATA_RESTORE_TARGET_INVALID", { name, target: text, detail: plan.error });
-      const stores = this.#server.stores();
-      const end: ChainEnd | undefined =
-        target.kind === "latest" ? { kind: "all", liveLast } : plan.stop.kind === "time" ? { kind: "before", atMs: Date.parse(plan.stop.at) } : undefined;
-      const chain = end && plan.backup.startWal ? chainOf(plan, stores, end) : undefined;
-      if (chain) requireChain(chain, name, `restoring to ${text}`);
-      newStore = opts.mode === "promote" ? this.#server.store(restore) : undefined;
-      newStore?.prepare(this.#runAs);
-      const start = newStore ? this.#server.startSettings(newStore) : { ...this.#server.startSettings(this.#server.store()), archive: undefined };
-      // Only its binaries and OS user are used: the lost (or never created) server's will do.
-      const template = live ?? this.#server.instance(this.#state.live ?? "template");
-      const inst = await this.#replay(name, plan, stores, template, join(this.#o.rootDir, "instances", restore), start).catch((e) => {
-        throw this.#explain(e, name, plan, stores, text);
-      });
-      if (chain && target.kind === "latest") {
-        try {
-          requireReplayedTo(chain, inst, name);
-        } catch (e) {
-          await inst.destroy();
-          throw e;
-        }
-      }
-      inst.settle(start);
-      if (newStore) {
-        await this.#promote(name, inst, newStore, plan, target, startedAt);
-      } else {
-        this.#server.kept.set(restore, inst);
-        this.#state.kept.push({ restore, port: inst.port });
-        this.#server.save();
-      }
-      const ms = Date.now() - t0;
-      this.#o.events.emit({ type: "restore:completed", scope, data: { resource: name, restore, target: text, port: inst.port, ms, promoted: opts.mode === "promote" } });
-      return { restore, target, backup: plan.backup.id, port: inst.port, dataDir: inst.dataDir, mode: opts.mode, ms };
-    } catch (e) {
-      if (newStore && this.#state.live !== restore) rmSync(newStore.root, { recursive: true, force: true });
-      this.#o.events.emit({ type: "restore:failed", scope, data: { resource: name, restore, target: text, reason: isBerthError(e) ? `${e.code}: ${e.message}` : (e as Error).message } });
-      throw e;
-    }
-  }
-
-  /** Replays `plan` into a new instance at `dir`, reading WAL from the chain's stores first. */
-  #replay(name: string, plan: RestorePlan, stores: ReadonlyMap<string, BackupStore>, template: PgInstance, dir: string, start: ReturnType<PgServer["startSettings"]>): Promise<PgInstance> {
-    const walDirs = [...plan.chain, ...[...stores.keys()].filter((k) => !plan.chain.includes(k))].map((id) => stores.get(id)!.walDir);
-    return restoreInto({
-      resource: name,
-      dir,
-      storeDir: stores.get(plan.backupStore)!.root,
-      backup: plan.backup,
-      recovery: { script: this.#server.restoreScript, walDirs, stop: plan.stop, timeline: plan.timeline },
-      template,
-      start,
+    return this.#lock.run(() => {
+      this.#db(name);
+      return restoreOp(this.#op, name, target, opts);
     });
-  }
-
-  /** Turns a failed replay into its cause: a damaged backup (marked), or a gap in the WAL chain. */
-  #explain(e: unknown, name: string, plan: RestorePlan, stores: ReadonlyMap<string, BackupStore>, text: string): unknown {
-    if (!isBerthError(e)) return e;
-    if (e.code === "BERTH_DATA_BACKUP_CORRUPT") {
-      stores.get(plan.backupStore)?.markFailed(plan.backup.id, String(e.params.detail ?? e.message).slice(0, 300));
-      this.#o.events.emit({ type: "backup:failed", scope: this.#server.scope(name), data: { resource: name, backup: plan.backup.id, kind: "base", reason: `failed verification when restored: ${e.message}` } });
-      return e;
-    }
-    if (e.code === "BERTH_DATA_RESTORE_FAILED" && TARGET_NOT_REACHED.test(String(e.params.detail)) && plan.backup.startWal) {
-      const chain = chainOf(plan, stores, { kind: "all" });
-      const c = checkChain(chain.start, chain.hops, chain.segSize, chain.endNo);
-      if (c.missing) return new BerthError("BERTH_DATA_WAL_GAP", { name, segment: c.missing, detail: `recovery to ${text} ran out of WAL there` }, { cause: e });
-      return new BerthError("BERTH_DATA_RESTORE_TARGET_INVALID", { name, target: text, detail: `the archive ends at ${c.last ?? chain.start}, before the target` }, { cause: e });
-    }
-    return e;
-  }
-
-  /** The restored instance becomes live: its store records where its history branched off. */
-  async #promote(name: string, inst: PgInstance, store: BackupStore, plan: RestorePlan, target: RestoreTarget, startedAt: number): Promise<void> {
-    const [tl] = await inst.query<{ tli: string; lsn: string }>("SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) AS tli, pg_current_wal_lsn()::text AS lsn");
-    // Restores keep the cluster's identity; after a disaster recovery this machine adopts it.
-    this.#state.systemId = (await inst.systemId()) ?? this.#state.systemId;
-    const branchAt =
-      plan.stop.kind === "time" ? plan.stop.at : plan.stop.kind === "immediate" ? plan.backup.finishedAt : target.kind === "point" ? (this.#server.views().flatMap((v) => v.points).find((p) => p.name === target.name)?.at ?? new Date(startedAt).toISOString()) : new Date(startedAt).toISOString();
-    store.saveMeta({
-      instance: store.instance,
-      liveFrom: new Date(this.#o.now()).toISOString(),
-      timeline: Number.parseInt(tl!.tli, 16),
-      ...(this.#state.systemId ? { systemId: this.#state.systemId } : {}),
-      parent: { instance: plan.chain[0]!, branchAt, branchLsn: tl!.lsn },
-    });
-    this.#server.promote(inst, name);
-    await this.#server.applyAccess(inst);
-    if (this.#state.databases.some((d) => d.backups !== false)) await takeBaseBackup(inst, store, this.#ctx(name)).catch(() => {}); // loud on its own (backup:failed)
   }
 
   /**
@@ -374,7 +269,7 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
       const sources = findStores(from, where);
       const live = this.#server.live;
       if (live?.running) {
-        const tables = await this.#userTables(live);
+        const tables = await userTables(this.#op, live);
         if (tables.length > 0) throw new BerthError("BERTH_DATA_RECOVER_REFUSED", { name, detail: `it has ${tables.slice(0, 3).join(", ")}${tables.length > 3 ? ", ..." : ""}` });
       }
       const local = this.#state.live;
@@ -388,20 +283,10 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
         this.#server.save();
       }
       const imported = await importStores(sources, this.#o.storeDir, name);
-      const restore = await this.#restore(name, { kind: "latest" }, { mode: "promote", fromArchive: true });
+      const restore = await restoreOp(this.#op, name, { kind: "latest" }, { mode: "promote", fromArchive: true });
       const drill = await this.#drill(name);
       return { restore, drill, imported };
     });
-  }
-
-  /** `db.schema.table` of every user table on `inst`, across the managed databases. */
-  async #userTables(inst: PgInstance): Promise<string[]> {
-    const out: string[] = [];
-    for (const d of this.#state.databases) {
-      const rows = await inst.query<{ t: string }>("SELECT n.nspname || '.' || c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'", [], d.database).catch(() => []);
-      out.push(...rows.map((r) => `${d.database}.${r.t}`));
-    }
-    return out;
   }
 
   /** Stops and deletes a server kept beside the live one (a --keep restore, or a replaced server). */
@@ -439,8 +324,8 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
       events: this.#o.events,
       now: this.#o.now,
       recordPoint: () => this.#recordPoint(),
-      replay: (plan, stores, dir) => this.#replay(name, plan, stores, this.#requireLive(name), dir, { hba: [], allowList: [] }),
-      explain: (e, plan, stores, text) => this.#explain(e, name, plan, stores, text),
+      replay: (plan, stores, dir) => replayPlan(this.#op, name, plan, stores, this.#requireLive(name), dir, { hba: [], allowList: [] }),
+      explain: (e, plan, stores, text) => explainFailure(this.#op, e, name, plan, stores, text),
     });
   }
 
