@@ -23,7 +23,7 @@ import { type PostgresInput, resolvePostgresInput } from "./input.ts";
 import type { PgInstance } from "./instance.ts";
 import { restorableFrom } from "./lineage.ts";
 import { recordPoint } from "./points.ts";
-import { explainFailure, type OpContext, type RestoreOptions, replayPlan, restoreOp, userTables } from "./restore-op.ts";
+import { explainFailure, type OpContext, type RestoreOptions, replayPlan, restoreOp, tablesWithRows } from "./restore-op.ts";
 import { findStores, importStores } from "./recover.ts";
 import { planStorePrune, type StorePrunePlan, walToRemove, widestPolicy } from "./retention.ts";
 import { ensureDatabase, setRoleVerifier } from "./roles.ts";
@@ -259,8 +259,8 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
 
   /**
    * Disaster recovery: rebuilds the database from a copy of its backup stores alone (`from`: the
-   * backups directory or a store), on a machine whose server is new and empty (refused when it
-   * holds user tables). The stores are copied in, `latest` is restored across them from the
+   * backups directory or a store), on a machine whose server is new and empty (refused when any
+   * table holds a row). The stores are copied in, `latest` is restored across them from the
    * archive, promoted, and drilled. Returns the restore and the drill.
    */
   recover(name: string, from: string, where: { readonly project: string; readonly environment: string }): Promise<{ restore: RestoreResult; drill: DrillRecord; imported: string[] }> {
@@ -269,8 +269,8 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
       const sources = findStores(from, where);
       const live = this.#server.live;
       if (live?.running) {
-        const tables = await userTables(this.#op, live);
-        if (tables.length > 0) throw new BerthError("BERTH_DATA_RECOVER_REFUSED", { name, detail: `it has ${tables.slice(0, 3).join(", ")}${tables.length > 3 ? ", ..." : ""}` });
+        const tables = await tablesWithRows(this.#op, live);
+        if (tables.length > 0) throw new BerthError("BERTH_DATA_RECOVER_REFUSED", { name, detail: `rows in ${tables.slice(0, 3).join(", ")}${tables.length > 3 ? ", ..." : ""}` });
       }
       const local = this.#state.live;
       if (local && !sources.some((s) => s.instance === local)) {

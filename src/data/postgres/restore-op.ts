@@ -138,13 +138,25 @@ async function promoteRestored(c: OpContext, name: string, inst: PgInstance, sto
   if (c.server.state.databases.some((d) => d.backups !== false)) await takeBaseBackup(inst, store, c.backupContext(name)).catch(() => {}); // loud on its own (backup:failed)
 }
 
-/** `db.schema.table` of every user table on `inst`, across the managed databases. */
-export async function userTables(c: OpContext, inst: PgInstance): Promise<string[]> {
+/**
+ * `db.schema.table` of every user table holding at least one row, across the managed databases:
+ * what disaster recovery would throw away. Empty tables (a fresh deploy's migrations) are not data.
+ */
+export async function tablesWithRows(c: OpContext, inst: PgInstance): Promise<string[]> {
   const out: string[] = [];
   for (const d of c.server.state.databases) {
-    const rows = await inst.query<{ t: string }>("SELECT n.nspname || '.' || c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'", [], d.database).catch(() => []);
-    out.push(...rows.map((r) => `${d.database}.${r.t}`));
+    const client = await inst.client(d.database).catch(() => undefined);
+    if (!client) continue;
+    try {
+      const tables = await client.query<{ q: string; t: string }>(
+        "SELECT format('%I.%I', n.nspname, c.relname) AS q, n.nspname || '.' || c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'",
+      );
+      for (const t of tables.rows) {
+        if ((await client.query(`SELECT 1 FROM ${t.q} LIMIT 1`)).rowCount) out.push(`${d.database}.${t.t}`);
+      }
+    } finally {
+      await client.end().catch(() => {});
+    }
   }
   return out;
 }
-
