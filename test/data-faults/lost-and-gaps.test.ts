@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import pg from "pg";
 import { marksAt, type Stack, sleep, startStack, until, Writer } from "./stack.ts";
 
 describe("a lost data directory and a gap in the archive, on a live stack", () => {
@@ -37,7 +38,7 @@ describe("a lost data directory and a gap in the archive, on a live stack", () =
     upToBeforeLoss = await writer.upTo(beforeLoss);
     const live = (await list()).servers.find((s: { role: string }) => s.role === "live").instance as string;
     await writer.stop();
-    const written = await writer.upTo(new Date(Date.now() + 60_000).toISOString());
+    const written = await marksAt(await stack.dbUrl());
     await until(async () => ((await list()).archiveLagMs === 0 ? true : undefined), "the archive to catch up", 120_000, 500);
     const dataDir = join(pgRoot(), "instances", live, "data");
     rmSync(dataDir, { recursive: true, force: true });
@@ -67,14 +68,22 @@ describe("a lost data directory and a gap in the archive, on a live stack", () =
   });
 
   test("an archived segment deleted: restore --to latest and a drill fail, naming it", async () => {
-    await sleep(3000);
-    await until(async () => ((await list()).archiveLagMs === 0 ? true : undefined), "the archive to catch up", 60_000, 500);
+    // A few segments of WAL after the newest base backup (1 MB segments are archived when full).
+    const c = new pg.Client({ connectionString: await stack.dbUrl() });
+    await c.connect();
+    await c.query("INSERT INTO load_marks (note) SELECT repeat('x', 200) FROM generate_series(1, 20000)");
+    await c.end();
+    const backups = JSON.parse((await stack.berth(["db", "backups", "--json"])).stdout).backups as { startWal?: string; verified: boolean }[];
+    const startWal = backups.filter((b) => b.verified && b.startWal).at(-1)!.startWal!;
     const live = (await list()).servers.find((s: { role: string }) => s.role === "live").instance as string;
     const wal = join(storeOf(live), "wal");
-    const segments = readdirSync(wal)
-      .filter((f) => /^[0-9A-F]{24}$/.test(f))
-      .sort();
-    const victim = segments.at(-2)!;
+    const segments = await until(async () => {
+      const after = readdirSync(wal)
+        .filter((f) => /^[0-9A-F]{24}$/.test(f) && f > startWal)
+        .sort();
+      return after.length >= 3 ? after : undefined;
+    }, "segments after the newest backup");
+    const victim = segments[1]!;
     renameSync(join(wal, victim), join(wal, `${victim}.gone`));
     try {
       const latest = await stack.berth(["db", "restore", "--to", "latest"]);
