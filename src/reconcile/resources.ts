@@ -223,10 +223,10 @@ export class ResourceManager {
    * directory or a store). The database is declared first (a server that cannot start — its data
    * lost — does not stop that), then rebuilt, promoted and drilled; services follow through refresh().
    */
-  async recover(env: EnvironmentRow, name: string, from: string): Promise<Awaited<ReturnType<PostgresProvider["recover"]>>> {
+  async recover(env: EnvironmentRow, name: string, from: string, opts: { readonly replace?: boolean } = {}): Promise<Awaited<ReturnType<PostgresProvider["recover"]>>> {
     await this.ensure(env).catch(() => {});
     const { pg } = await this.#providersFor(env);
-    const r = await pg.recover(name, from, { project: env.project, environment: env.name });
+    const r = await pg.recover(name, from, { project: env.project, environment: env.name }, opts);
     await this.ensure(env); // this machine's password for the role the backups brought back
     return r;
   }

@@ -56,7 +56,11 @@ describe("disaster recovery from a copy of the backups directory", () => {
     fresh = await startStack({ resyncIntervalMs: 5000 });
     const empty = await checksums(await fresh.dbUrl());
     assert.equal(empty["playlists.public.trips"]?.rows, 0, "the fresh deploy starts with an empty, migrated database");
-    const r = await fresh.berth(["db", "recover", "--from", join(copy, "backups"), "--json"]);
+    // The fresh deploy's migrations left rows (the migrations table): recovering over them is asked for.
+    const refused = await fresh.berth(["db", "recover", "--from", join(copy, "backups")]);
+    assert.equal(refused.status, 5, refused.stderr);
+    assert.match(refused.stderr, /BERTH_DATA_RECOVER_REFUSED[\s\S]*--replace/);
+    const r = await fresh.berth(["db", "recover", "--from", join(copy, "backups"), "--replace", "--json"]);
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.equal(out.drill.ok, true, JSON.stringify(out.drill));

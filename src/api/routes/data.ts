@@ -238,9 +238,9 @@ export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
       schema: {
         tags: ["data"],
         description:
-          "Disaster recovery: rebuilds the database from a copy of its backup stores (`from`, a directory on the daemon's machine) onto this environment's new, empty server: latest from the archive, promoted, then drilled.",
+          "Disaster recovery: rebuilds the database from a copy of its backup stores (`from`, a directory on the daemon's machine) onto this environment's server: latest from the archive, promoted (the server it replaces is kept on disk), then drilled.",
         params: DbParams,
-        body: z.strictObject({ from: z.string().min(1) }),
+        body: z.strictObject({ from: z.string().min(1), replace: z.boolean().default(false).describe("set aside a server whose tables hold rows (kept on disk)") }),
         response: { 200: z.object({ restore: Restore, drill: Drill, imported: z.array(z.string()) }) },
       },
     },
@@ -248,7 +248,7 @@ export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
       const env = envOf(request.params);
       const { name } = request.params;
       declared(env, "db", name);
-      const r = await resources().recover(env, name, request.body.from);
+      const r = await resources().recover(env, name, request.body.from, { replace: request.body.replace });
       const rolling = await follow(env, name, request.principal!.name);
       const restore = { restore: r.restore.restore, target: "latest", backup: r.restore.backup, port: r.restore.port, dataDir: r.restore.dataDir, mode: r.restore.mode, ms: r.restore.ms, rolling };
       return { restore, drill: r.drill, imported: r.imported };

@@ -227,10 +227,11 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
     },
   );
 
-  where(db.command("recover [name]").description("disaster recovery: rebuild the database from a copy of its backups onto this (new, empty) server, then drill it (owner role)"))
+  where(db.command("recover [name]").description("disaster recovery: rebuild the database from a copy of its backups on this machine, then drill it (owner role)"))
     .requiredOption("--from <dir>", "a copy of Berth's backups directory (<data-dir>/backups) or one database's store, on the daemon's machine")
+    .option("--replace", "set aside a server whose tables already hold rows (it is kept on disk)")
     .option("--no-wait", "do not wait for the services to switch over")
-    .action(async (name: string | undefined, opts: Where & { from: string; wait: boolean }) => {
+    .action(async (name: string | undefined, opts: Where & { from: string; replace?: boolean; wait: boolean }) => {
       const client = ctx.client();
       const out = outFor(opts);
       const n = await resourceName(client, opts, "db", name);
@@ -239,7 +240,7 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
       const afterSeq = await lastSeq(client);
       p.update(`${n}: recovering from ${opts.from}...`);
       const r = await withDataProgress(client, where, (l) => p.update(l), () =>
-        client.request<{ restore: RestoreView; drill: DrillView; imported: string[] }>("POST", `${envPath(opts)}/databases/${enc(n)}/recover`, { from: resolve(opts.from) }),
+        client.request<{ restore: RestoreView; drill: DrillView; imported: string[] }>("POST", `${envPath(opts)}/databases/${enc(n)}/recover`, { from: resolve(opts.from), replace: !!opts.replace }),
       );
       if (opts.wait && r.restore.rolling.length > 0) {
         p.update(`${n}: switching ${r.restore.rolling.join(", ")} over (rolling restart)...`);

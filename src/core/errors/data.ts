@@ -64,7 +64,7 @@ export const dataErrors = defineErrors({
   },
   BERTH_DATA_RECOVER_REFUSED: {
     message: "will not recover '{name}' over a live database that holds data: {detail}",
-    hint: "Disaster recovery replaces an empty server. To go back in time on this one, use `berth db restore {name} --to <time>`.",
+    hint: "To go back in time on this server, use `berth db restore {name} --to <time>`. To set it aside for the recovered one anyway (it is kept on disk), add --replace.",
     http: 409,
     exit: 5,
   },

@@ -259,31 +259,24 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
 
   /**
    * Disaster recovery: rebuilds the database from a copy of its backup stores alone (`from`: the
-   * backups directory or a store), on a machine whose server is new and empty (refused when any
-   * table holds a row). The stores are copied in, `latest` is restored across them from the
-   * archive, promoted, and drilled. Returns the restore and the drill.
+   * backups directory or a store), on a machine whose server is new: refused when a table there
+   * holds a row, unless `replace`. The stores are copied in, `latest` of their history is restored
+   * from the archive alone and promoted (the server it replaces keeps serving until the services
+   * moved, then stops, kept on disk like any replaced server), and drilled.
    */
-  recover(name: string, from: string, where: { readonly project: string; readonly environment: string }): Promise<{ restore: RestoreResult; drill: DrillRecord; imported: string[] }> {
+  recover(name: string, from: string, where: { readonly project: string; readonly environment: string }, opts: { readonly replace?: boolean } = {}): Promise<{ restore: RestoreResult; drill: DrillRecord; imported: string[] }> {
     return this.#lock.run(async () => {
       this.#db(name);
       const sources = findStores(from, where);
       const live = this.#server.live;
-      if (live?.running) {
+      if (live?.running && !opts.replace) {
         const tables = await tablesWithRows(this.#op, live);
         if (tables.length > 0) throw new BerthError("BERTH_DATA_RECOVER_REFUSED", { name, detail: `rows in ${tables.slice(0, 3).join(", ")}${tables.length > 3 ? ", ..." : ""}` });
       }
-      const local = this.#state.live;
-      if (local && !sources.some((s) => s.instance === local)) {
-        // The new, empty server (and the store of its first backup) gives way to the recovered one.
-        await (live ?? this.#server.instance(local)).destroy();
-        rmSync(this.#server.store(local).root, { recursive: true, force: true });
-        this.#server.live = undefined;
-        this.#state.live = undefined;
-        this.#state.systemId = undefined;
-        this.#server.save();
-      }
-      const imported = await importStores(sources, this.#o.storeDir, name);
-      const restore = await restoreOp(this.#op, name, { kind: "latest" }, { mode: "promote", fromArchive: true });
+      const imported = await importStores(sources, this.#o.storeDir, name, this.#runAs);
+      // `latest` of the recovered history (its newest store), not of this machine's new server.
+      const newest = sources.map((s) => s.meta()).sort((a, b) => a.liveFrom.localeCompare(b.liveFrom)).at(-1)!.instance;
+      const restore = await restoreOp(this.#op, name, { kind: "latest" }, { mode: "promote", fromArchive: true, current: newest });
       const drill = await this.#drill(name);
       return { restore, drill, imported };
     });

@@ -7,7 +7,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { BerthError } from "../../core/errors.ts";
-import { runProgram } from "../proc.ts";
+import { type RunAs, runProgram } from "../proc.ts";
 import { BackupStore } from "./store.ts";
 
 const isStore = (dir: string) => existsSync(join(dir, "base")) && existsSync(join(dir, "wal"));
@@ -33,14 +33,21 @@ export function findStores(dir: string, where: { readonly project: string; reado
   });
 }
 
-/** Copies stores into `storeDir` (keeping owners and modes); a store already there is left as is. */
-export async function importStores(stores: readonly BackupStore[], storeDir: string, name: string): Promise<string[]> {
+/**
+ * Copies stores into `storeDir`; a store already there is left as is. A copy made by hand
+ * usually belongs to whoever made it: every store is handed to the server's OS user (`runAs`),
+ * which reads backups and WAL during the restore.
+ */
+export async function importStores(stores: readonly BackupStore[], storeDir: string, name: string, runAs: RunAs | undefined): Promise<string[]> {
   const copied: string[] = [];
   for (const s of stores) {
     const to = join(storeDir, s.instance);
-    if (resolve(s.root) === resolve(to) || existsSync(to)) continue;
-    await runProgram("cp", ["-a", s.root, to], { name, timeoutMs: 6 * 3_600_000 });
-    copied.push(s.instance);
+    if (resolve(s.root) !== resolve(to) && !existsSync(to)) {
+      await runProgram("cp", ["-a", s.root, to], { name, timeoutMs: 6 * 3_600_000 });
+      copied.push(s.instance);
+    }
+    if (runAs) await runProgram("chown", ["-R", `${runAs.uid}:${runAs.gid}`, to], { name, timeoutMs: 3_600_000 });
+    await runProgram("chmod", ["-R", "u+rwX,go-rwx", to], { name, timeoutMs: 3_600_000 });
   }
   return copied;
 }

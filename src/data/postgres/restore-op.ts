@@ -23,6 +23,8 @@ export interface RestoreOptions {
   readonly mode: "promote" | "keep";
   /** Restore from the archive alone: the live server need not run (a lost data directory). */
   readonly fromArchive?: boolean;
+  /** The store `latest` means (default: the live server's); disaster recovery names the imported one. */
+  readonly current?: string;
 }
 
 export interface OpContext {
@@ -47,7 +49,7 @@ export async function restoreOp(c: OpContext, name: string, target: RestoreTarge
   try {
     let liveLast: string | undefined;
     if (live && c.server.pitr && !opts.fromArchive) liveLast = await flushArchive(live, c.server.store().walDir, name);
-    const plan = planRestore(target, c.server.views(), c.server.state.live, c.now());
+    const plan = planRestore(target, c.server.views(), opts.current ?? c.server.state.live, c.now());
     if ("error" in plan) throw new BerthError("BERTH_DATA_RESTORE_TARGET_INVALID", { name, target: text, detail: plan.error });
     const stores = c.server.stores();
     const end: ChainEnd | undefined =
@@ -105,7 +107,8 @@ export function replayPlan(c: OpContext, name: string, plan: RestorePlan, stores
 /** Turns a failed replay into its cause: a damaged backup (marked), or a gap in the WAL chain. */
 export function explainFailure(c: OpContext, e: unknown, name: string, plan: RestorePlan, stores: ReadonlyMap<string, BackupStore>, text: string): unknown {
   if (!isBerthError(e)) return e;
-  if (e.code === "BERTH_DATA_BACKUP_CORRUPT") {
+  // Damage, not a file Berth cannot read (ownership, a missing mount): only damage marks the backup.
+  if (e.code === "BERTH_DATA_BACKUP_CORRUPT" && !/Permission denied|No such file or directory/.test(String(e.params.detail))) {
     stores.get(plan.backupStore)?.markFailed(plan.backup.id, String(e.params.detail ?? e.message).slice(0, 300));
     c.events.emit({ type: "backup:failed", scope: c.server.scope(name), data: { resource: name, backup: plan.backup.id, kind: "base", reason: `failed verification when restored: ${e.message}` } });
     return e;

@@ -76,7 +76,10 @@ export class BackupStore {
    * one). `verified` turns false when a later check found the backup damaged (`failure` says why).
    */
   list(): BackupRecord[] {
-    const read = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".json")).map((f) => ({ ...readJson<BackupRecord>(join(dir, f)), store: this.instance })) : []);
+    // Paths are where the store is now, not where it was written: a store copied to another
+    // machine (disaster recovery) or directory still works.
+    const here = (b: BackupRecord): BackupRecord => ({ ...b, path: b.kind === "base" ? join(this.baseDir, b.id) : join(this.dumpDir, `${b.id}.dump`), store: this.instance });
+    const read = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".json")).map((f) => here(readJson<BackupRecord>(join(dir, f)))) : []);
     return [...read(this.baseDir), ...read(this.dumpDir)].sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
   }
 
