@@ -129,7 +129,9 @@ describe("postgres WAL archive: gaps are errors, one timeline across promotes", 
     const victim = segments.at(-2)!;
     renameSync(join(wal, victim), join(wal, `${victim}.hidden`));
     try {
+      const instancesBefore = readdirSync(join(root.dir, "pg", "instances")).filter((d) => !d.endsWith(".log"));
       await assert.rejects(provider.restore("db", { kind: "latest" }, { mode: "keep" }), (e) => isBerthError(e) && e.code === "BERTH_DATA_WAL_GAP" && e.message.includes(victim));
+      assert.deepEqual(readdirSync(join(root.dir, "pg", "instances")).filter((d) => !d.endsWith(".log")), instancesBefore, "a failed restore leaves no instance directory");
       await assert.rejects(provider.drill("db"), (e) => isBerthError(e) && e.code === "BERTH_DATA_DRILL_FAILED" && e.message.includes(victim));
       assert.match(events.of("drill:failed").at(-1)!.data.reason, new RegExp(victim));
       const ok = await provider.restore("db", { kind: "time", at: before }, { mode: "keep" });

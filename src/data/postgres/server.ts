@@ -232,7 +232,8 @@ export class PgServer {
       const now = Date.now();
       this.#crashes = { count: now - this.#crashes.at < 60_000 ? this.#crashes.count + 1 : 1, at: now };
       const retryInMs = Math.min(60_000, CRASH_BACKOFF_MS * 2 ** (this.#crashes.count - 1));
-      const detail = `postmaster ${proc.pid} exited (${signal ?? `code ${code ?? "?"}`}): ${logTail(inst.logPath, 2).replace(/\n/g, " | ")}`;
+      const how = signal ?? (code !== null ? `code ${code}` : "no exit status: adopted from a previous daemon");
+      const detail = `postmaster ${proc.pid} exited (${how}): ${logTail(inst.logPath, 2).replace(/\n/g, " | ")}`;
       this.#o.events.emit({ type: "data:server:failed", scope: this.scope(resource), data: { kind: "postgres", resource, pid: proc.pid, detail, retryInMs } });
       const restart = () =>
         this.#o.lock
