@@ -364,7 +364,9 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
     const d = this.#db(name);
     const iv = intervals ?? { ...DEFAULT_INTERVALS, backupIntervalMs: d.backupIntervalMs, backupSchedule: d.backupSchedule, backups: this.#state.databases.some((x) => x.backups !== false || x.pitr !== false), pitr: this.#server.pitr };
     const stores = [...this.#server.stores().values()];
-    const drills = stores.flatMap((s) => s.drills()).filter((x) => !x.ok || x.tables > 0);
+    // Every drill counts, an empty one too ("nothing to compare yet"): drilling an empty
+    // database at every beat would force a WAL segment out each time.
+    const drills = stores.flatMap((s) => s.drills());
     const history = {
       lastBackupAt: stores.flatMap((s) => s.list().filter((b) => b.kind === "base" && b.verified)).map((b) => b.finishedAt).sort().at(-1),
       lastPointAt: this.#state.live ? this.#server.store().points().at(-1)?.at : undefined,
