@@ -53,6 +53,7 @@ describe("an idle stack under reconciles, a redeploy and a daemon restart", () =
   const dataDir = tempDir("berth-idle-");
   const source = writeProject(join(tempDir("berth-idle-src-"), "idle"), blueprint(1), { "server.js": SERVER });
   let daemon: Daemon | undefined;
+  const clients: { end(): unknown }[] = [];
   const start = async () => {
     const config = resolveConfig({
       flags: { "data-dir": dataDir, listen: "127.0.0.1:0", engine: "local" },
@@ -68,6 +69,7 @@ describe("an idle stack under reconciles, a redeploy and a daemon restart", () =
     return { d, api };
   };
   after(async () => {
+    for (const c of clients) await Promise.resolve(c.end()).catch(() => {});
     await daemon?.stop({ stopInstances: true });
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(join(source, ".."), { recursive: true, force: true });
@@ -92,12 +94,17 @@ describe("an idle stack under reconciles, a redeploy and a daemon restart", () =
     const admin = async () => {
       const c = new pg.Client({ host: inst().socketDir, port: pgState().port, user: "postgres", database: "postgres" });
       await c.connect();
+      clients.push(c);
       return c;
     };
     const kv = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
     kv.on("error", () => {});
+    clients.push({ end: () => kv.disconnect() });
     await kv.set("survivor", "still here");
-    // Settle: the first base backup and restore point of upkeep, then measure from a quiet state.
+    // Settle: what upkeep does first (a base backup, a drill with its restore point, pruning the
+    // WAL before the backup) is done now, so the window measures a quiet database.
+    await api("POST", `${env}/databases/db/backups`, {});
+    assert.equal((await api("POST", `${env}/databases/db/drills`, {})).ok, true);
     await sleep(2000);
     const a = await admin();
     const catalog = async () => (await a.query("SELECT (SELECT xmin::text FROM pg_authid WHERE rolname = 'db') AS role, (SELECT xmin::text FROM pg_database WHERE datname = 'db') AS db")).rows[0];
