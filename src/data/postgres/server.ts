@@ -196,6 +196,11 @@ export class PgServer {
     } else {
       if (adopted.reason) this.#o.events.emit({ type: "data:restarting", scope: this.scope(resource), data: { kind: "postgres", resource, reason: adopted.reason } });
       const port = await inst.start(settings, this.state.port);
+      // archive_timeout is the checkpointer's job, and after crash recovery PostgreSQL 15's
+      // checkpointer may have computed its sleep while recovery was still in progress: it then
+      // sleeps a whole checkpoint_timeout without honouring archive_timeout (seen: no segment
+      // archived for 90 s, 1 start in 3). A checkpoint request wakes it to recompute.
+      await inst.query("CHECKPOINT").catch(() => {});
       if (this.state.port !== port) {
         this.state.port = port;
         this.save();
@@ -240,9 +245,7 @@ export class PgServer {
           .run(async () => {
             if (this.#closed || this.live !== inst) return;
             this.live = undefined;
-            const back = await this.ensureLive(undefined, resource);
-            // Wakes the checkpointer, which otherwise may sleep past archive_timeout after crash recovery.
-            await back.query("CHECKPOINT").catch(() => {});
+            await this.ensureLive(undefined, resource);
           })
           .catch((e: Error) => {
             if ((e as BerthError).code === "BERTH_DATA_DIR_LOST" || this.#closed) return;
@@ -306,11 +309,7 @@ export class PgServer {
       return;
     }
     if (this.pitr) {
-      const a = await this.checkArchive(resource);
-      // archive_timeout is the checkpointer's job, and right after crash recovery PostgreSQL 15's
-      // checkpointer can sleep a whole checkpoint_timeout without honouring it (it computed its
-      // sleep while recovery was still in progress). Berth keeps the RPO promise itself.
-      if (!a.failing && a.unarchivedAgeMs > 1.5 * this.#o.archiveTimeoutMs) await inst.query("SELECT pg_switch_wal()");
+      await this.checkArchive(resource);
     }
     if (this.retiring.size > 0 && !this.#o.lock.busy) await this.#o.lock.run(() => this.retire(resource));
   }
