@@ -46,6 +46,8 @@ export interface BackupRecord {
   readonly endLsn?: string;
   /** The server instance whose store holds it (PostgreSQL: one store per server that was live). */
   readonly store?: string;
+  /** False when taken while the WAL archive was off: it restores as is, never to a later time. */
+  readonly pitr?: boolean;
   /** Why it is no longer `verified`: a drill or restore found it damaged. */
   readonly failure?: string;
 }

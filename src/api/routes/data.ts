@@ -38,6 +38,7 @@ const Backup = z.object({
   startWal: z.string().optional(),
   store: z.string().optional().describe("the server whose store holds it"),
   failure: z.string().optional().describe("why a backup is no longer verified"),
+  pitr: z.boolean().optional().describe("false: taken while the WAL archive was off; restores only as itself"),
 });
 const Drill = z.object({
   id: z.string(),

@@ -18,6 +18,8 @@ export interface BackupContext {
   readonly environment: string;
   readonly events: EventSink;
   readonly now: () => number;
+  /** Whether the server archives WAL (pitr): a backup without it cannot be replayed forward. */
+  readonly archiving?: boolean;
 }
 
 /** Reads `START WAL LOCATION: 0/2000028 (file 000000010000000000000002)` from backup_label. */
@@ -68,6 +70,7 @@ export async function takeBaseBackup(inst: PgInstance, store: BackupStore, ctx: 
       verified: true,
       ...(label ? { startWal: label.startWal } : {}),
       ...(endLsn ? { endLsn } : {}),
+      ...(ctx.archiving === false ? { pitr: false } : {}),
     };
     await verifyBackup(inst, record, ctx.resource, store.root);
     store.save(record);

@@ -55,7 +55,7 @@ export function windowPlan(stores: readonly StoreView[], current: string): Resto
   let cut = Number.POSITIVE_INFINITY;
   for (const [i, s] of line.entries()) {
     if (i > 0) cut = Math.min(cut, Date.parse(line[i - 1]!.meta.parent!.branchAt));
-    const oldest = s.backups.filter((b) => b.kind === "base" && b.verified && Date.parse(b.finishedAt) <= cut).sort((a, b) => a.finishedAt.localeCompare(b.finishedAt))[0];
+    const oldest = s.backups.filter((b) => b.kind === "base" && b.verified && b.pitr !== false && Date.parse(b.finishedAt) <= cut).sort((a, b) => a.finishedAt.localeCompare(b.finishedAt))[0];
     if (oldest) found = { backup: oldest, at: i };
   }
   if (!found) return undefined;

@@ -111,10 +111,7 @@ export class PgInstance {
     if (this.running) return { adopted: true };
     const pid = livePid(join(this.dataDir, "postmaster.pid"), "postgres");
     if (pid === undefined) return { adopted: false, reason: undefined };
-    const conf = join(this.dataDir, "berth.conf");
-    const current = existsSync(conf) ? readFileSync(conf, "utf8") : "";
-    const wanted = port ? renderServerConf({ port, socketDir: this.socketDir, listenAll: s.allowList.length > 0, archive: s.archive, recovery: s.recovery }) : "";
-    const reason = port ? confChange(current, wanted) : "no recorded port";
+    const reason = port ? this.configChange(s, port) : "no recorded port";
     if (reason) return { adopted: false, reason };
     this.#proc = ServerProcess.adopt(pid, "postgres");
     this.#port = port;
@@ -126,6 +123,13 @@ export class PgInstance {
     writeOwned(join(this.dataDir, "pg_hba.conf"), renderHba(s.hba, s.allowList), 0o600, this.runAs);
     await this.query("SELECT pg_reload_conf()");
     return { adopted: true };
+  }
+
+  /** Why a server running this directory's berth.conf must restart to run `s` on `port`; undefined = it need not. */
+  configChange(s: InstanceStart, port: number): string | undefined {
+    const conf = join(this.dataDir, "berth.conf");
+    const current = existsSync(conf) ? readFileSync(conf, "utf8") : "";
+    return confChange(current, renderServerConf({ port, socketDir: this.socketDir, listenAll: s.allowList.length > 0, archive: s.archive, recovery: s.recovery }));
   }
 
   /** Forgets the process without stopping it (the daemon stops; the next one adopts it). */

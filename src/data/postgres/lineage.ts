@@ -45,6 +45,8 @@ export interface RestorePlan {
 
 const ms = (iso: string) => Date.parse(iso);
 const usable = (b: BackupRecord) => b.kind === "base" && b.verified;
+/** Usable as the start of a replay forward in time: taken while the WAL archive was on. */
+const replayable = (b: BackupRecord) => usable(b) && b.pitr !== false;
 
 /** Stores oldest first, by when they became live. */
 export function byLiveFrom(stores: readonly StoreView[]): StoreView[] {
@@ -85,7 +87,7 @@ function backupFor(stores: readonly StoreView[], store: StoreView, cutMs: number
       cut = Math.min(cut, ms(branch.branchAt));
     }
     const b = s.backups
-      .filter((x) => usable(x) && ms(x.finishedAt) <= cut)
+      .filter((x) => replayable(x) && ms(x.finishedAt) <= cut)
       .sort((x, y) => x.finishedAt.localeCompare(y.finishedAt))
       .at(-1);
     if (b) return { backup: b, chain: line.slice(0, i + 1).map((x) => x.meta.instance) };
@@ -107,6 +109,9 @@ export function restorableFrom(stores: readonly StoreView[]): string | undefined
  */
 export function planRestore(target: RestoreTarget, stores: readonly StoreView[], current: string | undefined, nowMs: number): RestorePlan | { error: string } {
   if (!stores.some((s) => s.backups.some(usable))) return { error: "there is no verified base backup yet" };
+  if (target.kind !== "backup" && !stores.some((s) => s.backups.some(replayable))) {
+    return { error: "every base backup was taken while the WAL archive was off (pitr: false): restore one by its id (`berth db backups`)" };
+  }
   const plan = (store: StoreView | undefined, cutMs: number, stop: RecoveryStop, what: string): RestorePlan | { error: string } => {
     const found = store && backupFor(stores, store, cutMs);
     if (!found) return { error: `${what} is before the earliest backup (${restorableFrom(stores)})` };

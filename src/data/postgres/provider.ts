@@ -133,7 +133,7 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
   }
 
   #ctx(name: string): BackupContext {
-    return { resource: name, environment: this.#o.environment, events: this.#o.events, now: this.#o.now };
+    return { resource: name, environment: this.#o.environment, events: this.#o.events, now: this.#o.now, archiving: this.#server.pitr };
   }
 
   /**
@@ -368,7 +368,8 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
     // database at every beat would force a WAL segment out each time.
     const drills = stores.flatMap((s) => s.drills());
     const history = {
-      lastBackupAt: stores.flatMap((s) => s.list().filter((b) => b.kind === "base" && b.verified)).map((b) => b.finishedAt).sort().at(-1),
+      // With PITR on, a backup taken while archiving was off does not count: the window needs one it can replay from.
+      lastBackupAt: stores.flatMap((s) => s.list().filter((b) => b.kind === "base" && b.verified && (b.pitr !== false || !this.#server.pitr))).map((b) => b.finishedAt).sort().at(-1),
       lastPointAt: this.#state.live ? this.#server.store().points().at(-1)?.at : undefined,
       lastDrillAt: drills.map((x) => x.at).sort().at(-1),
     };

@@ -153,7 +153,14 @@ export class PgServer {
    * A provisioned database whose data directory is gone or foreign is an error, never an initdb.
    */
   async ensureLive(requested: number | undefined, resource: string): Promise<PgInstance> {
-    if (this.live?.running) return this.live;
+    if (this.live?.running) {
+      // Running: only a change of its own settings (archive on/off, allow-list) restarts it.
+      const reason = this.live.configChange(this.startSettings(this.store()), this.live.port);
+      if (!reason) return this.live;
+      this.#o.events.emit({ type: "data:restarting", scope: this.scope(resource), data: { kind: "postgres", resource, reason } });
+      await this.live.stop();
+      this.live = undefined;
+    }
     const bins = this.bins(requested);
     if (requested !== undefined && bins.major !== requested && !this.#raised.has("major")) {
       this.#raised.add("major");
