@@ -13,6 +13,12 @@ echo "== build"
 bash scripts/build.sh || exit 1
 
 logs="$(mktemp -d)"
+# The fresh-machine path: an empty npm cache for everything the tests install or build (the daemon's
+# builds use their own cache under each test's temporary data dir), so a build that needs the
+# registry runs the way it does on a new machine — a warm cache once hid a missing CA variable.
+npm_config_cache="$(mktemp -d)"
+export npm_config_cache
+trap 'rm -rf "$logs" "$npm_config_cache"' EXIT
 run_phase() { # name concurrency globs...
   local name="$1" concurrency="$2"
   shift 2

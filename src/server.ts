@@ -3,12 +3,13 @@
  * builds the store, event bus, secrets, engine, deploy pipeline, reconciler and HTTP API from a
  * resolved config, and returns a handle whose `stop()` undoes it all in reverse order.
  */
-import { chmodSync, mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { buildApi } from "./api/app.ts";
 import { DirBuilder } from "./build/dir-builder.ts";
+import { buildEnvAllowlist, hostBuildEnv, hostNpmGlobalConfig } from "./build/build-env.ts";
 import { GitSources } from "./build/git-source.ts"; // git (issue 5)
 import { type Clock, systemClock } from "./core/clock.ts";
 import type { BerthConfig } from "./core/config.ts";
@@ -32,6 +33,7 @@ import { envVersions, secretChangeHandler } from "./reconcile/env-version.ts";
 import { makeSync } from "./reconcile/sync.ts";
 import { GitDeployer } from "./reconcile/git-deploy.ts"; // git (issue 5)
 import { ServedRepos } from "./reconcile/served-repos.ts"; // git (issue 5)
+import { OperationRunner } from "./reconcile/operations.ts"; // operations (issue 15)
 import { GitRepository } from "./store/repositories/git.ts"; // git (issue 5)
 import type { NamedValue } from "./secrets/redact.ts";
 import { envOpener } from "./secrets/seal.ts";
@@ -72,6 +74,8 @@ export interface Daemon {
   readonly reconciler: Reconciler;
   /** Git auto-deploy (issue 5): pushes to followed branches become syncs. */
   readonly git: GitDeployer;
+  /** Carries out recorded operations (issue 15): git-push deploys, data operations. */
+  readonly operations: OperationRunner;
   /** Runs cron jobs as engine tasks (issue 8). */
   readonly cron: CronScheduler;
   readonly api: FastifyInstance;
@@ -118,6 +122,18 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
 
     const dirBuilder = new DirBuilder({ artifactsDir: join(config.dataDir, "artifacts"), cacheDir: join(config.dataDir, "cache") });
     const gitSources = new GitSources({ cacheDir: join(config.dataDir, "cache", "git") }); // git (issue 5)
+    // Builds see the host's trust and proxy settings (allowlisted), never the rest of the daemon's
+    // environment; their npm cache lives in Berth's build cache (docs/design/build-env.md).
+    const npmGlobalConfig = hostNpmGlobalConfig(process.env, existsSync);
+    const buildEnv = Object.freeze({
+      ...hostBuildEnv(process.env, buildEnvAllowlist(config.buildEnv)),
+      HOME: process.env.HOME,
+      LANG: process.env.LANG ?? "C.UTF-8",
+      CI: "true",
+      npm_config_cache: join(config.dataDir, "cache", "npm"),
+      ...(npmGlobalConfig ? { npm_config_globalconfig: npmGlobalConfig } : {}),
+      ...(process.env.npm_config_nodedir ? { npm_config_nodedir: process.env.npm_config_nodedir } : {}),
+    });
     const builder: Builder = options.builder ?? {
       build: async ({ service, signal, onLog }) => {
         const inputs = service.inputs as ReleaseInputs;
@@ -127,7 +143,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
           inputs,
           digest: buildDigest(inputs),
           sourceDir: join(root, inputs.rootDir),
-          env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: "C.UTF-8", CI: "true", npm_config_nodedir: process.env.npm_config_nodedir },
+          env: buildEnv,
           signal,
           onLog,
           timeoutMs: 15 * 60_000,
@@ -214,8 +230,11 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       requestReconcile,
       envVersion: (project, environment, bp) => envVersions(secretRows, store.projects.byName(project)?.id, environment, bp),
     });
+    // operations (issue 15): recorded intent, carried out one at a time per key; handlers register here.
+    const operations = new OperationRunner({ repo: store.operations, events: bus, clock });
     // git (issue 5): pushes to followed branches (served repositories, the webhook) become syncs.
-    const gitDeployer = new GitDeployer({ store, rows: new GitRepository(store.db), sources: gitSources, sync, events: bus, clock });
+    const gitDeployer = new GitDeployer({ store, rows: new GitRepository(store.db), sources: gitSources, sync, events: bus, clock, operations });
+    operations.register(gitDeployer.operation());
     const servedRepos = new ServedRepos({ dir: join(config.dataDir, "git"), deployer: gitDeployer });
     secretsChanged = secretChangeHandler({ store, rows: secretRows, clock, refreshRedactor, requestReconcile });
 
@@ -225,7 +244,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       bus.emit({ type: "token:created", data: { name: "owner", role: "owner" } });
     }
 
-    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [], cron, secrets, audit: new AuditRepository(store.db), resources, redact: (text) => redactText(text), git: { deployer: gitDeployer, served: servedRepos }, logger: options.logger ?? false });
+    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [], cron, secrets, audit: new AuditRepository(store.db), resources, redact: (text) => redactText(text), git: { deployer: gitDeployer, served: servedRepos }, operations, logger: options.logger ?? false });
     cleanups.push(() => api.close());
     let url = "";
     if (options.listen !== false) {
@@ -234,11 +253,11 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     }
     reconciler.start();
     cleanups.push(() => reconciler.stop());
-    servedRepos.start(); // git (issue 5): after the reconciler, stopped before it
-    cleanups.push(async () => {
-      servedRepos.stop();
-      await gitDeployer.whenIdle();
-    });
+    // After the reconciler, stopped before it: resumes (or fails cleanly) what a killed daemon left.
+    await operations.start();
+    cleanups.push(() => operations.stop());
+    servedRepos.start(); // git (issue 5): after the operations, stopped before them
+    cleanups.push(() => servedRepos.stop());
     cron.start(); // after the reconciler, stopped before it (cleanups run in reverse)
     cleanups.push(() => cron.stop());
     bus.emit({ type: "daemon:started", data: { version: VERSION, listen: url, dataDir: config.dataDir } });
@@ -251,6 +270,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       engine,
       reconciler,
       git: gitDeployer,
+      operations,
       cron,
       api,
       secrets,

@@ -21,12 +21,13 @@ import { secretRoutes } from "./routes/secrets.ts";
 import { projectRoutes } from "./routes/projects.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { gitRoutes } from "./routes/git.ts";
+import { operationRoutes } from "./routes/operations.ts";
 import type { ApiDeps } from "./types.ts";
 
 export type { ApiDeps } from "./types.ts";
 
 /** Route plugins, in registration order. Areas added later append here. */
-export const routePlugins = [auditPlugin, healthRoutes, tokenRoutes, projectRoutes, eventRoutes, deployRoutes, logRoutes, cronRoutes, secretRoutes, auditRoutes, dataRoutes, gitRoutes] as const;
+export const routePlugins = [auditPlugin, healthRoutes, tokenRoutes, projectRoutes, eventRoutes, deployRoutes, logRoutes, cronRoutes, secretRoutes, auditRoutes, dataRoutes, gitRoutes, operationRoutes] as const;
 
 /** A registered route and the role it requires (for the auth test and docs). */
 export interface RouteInfo {

@@ -14,6 +14,7 @@ import type { SyncRequest, SyncResult } from "../reconcile/sync.ts";
 import type { ResourceManager } from "../reconcile/resources.ts";
 import type { GitDeployer } from "../reconcile/git-deploy.ts";
 import type { ServedRepos } from "../reconcile/served-repos.ts";
+import type { OperationRunner } from "../reconcile/operations.ts";
 
 export interface ApiDeps {
   readonly store: Store;
@@ -39,6 +40,8 @@ export interface ApiDeps {
   readonly resources?: Pick<ResourceManager, "providers" | "password" | "refresh" | "recover">;
   /** Git auto-deploy (issue 5): followed repositories, served bare repositories, the push webhook. */
   readonly git?: { readonly deployer: GitDeployer; readonly served: ServedRepos };
+  /** Recorded operations (issue 15): entry points enqueue, `/v1/operations` shows and cancels. */
+  readonly operations?: Pick<OperationRunner, "enqueue" | "cancel">;
   /** Tests want quiet servers. */
   readonly logger?: boolean;
 }

@@ -92,6 +92,8 @@ function normalizeService(name: string, svc: RawService, idx: NameIndex, out: Re
   const b = svc.build;
   const build: BuildInfo = {
     ...(svc.runtime ? { runtime: svc.runtime } : svc.type === "static" ? { runtime: "static" as const } : {}),
+    ...(svc.nodeVersion ? { nodeVersion: svc.nodeVersion } : {}),
+    ...(svc.pythonVersion ? { pythonVersion: svc.pythonVersion } : {}),
     rootDir: svc.rootDir ?? ".",
     ...(typeof b === "string" ? { command: b } : b?.command ? { command: b.command } : {}),
     paths: typeof b === "object" ? (b.paths ?? []) : [],

@@ -32,6 +32,9 @@ export type EnvMap = Readonly<Record<string, EnvSource>>;
 
 export interface BuildInfo {
   readonly runtime?: "node" | "python" | "static" | "custom";
+  /** Node.js version or range asked for by the blueprint (the repository's pins win). */
+  readonly nodeVersion?: string;
+  readonly pythonVersion?: string;
   readonly rootDir: string;
   readonly command?: string;
   /** Globs (from the repository root) whose changes trigger a build; empty = any change. */

@@ -1,21 +1,11 @@
+/**
+ * The compiled CLI (`bin/berth`) against a daemon under test: one-line errors, exit codes, the
+ * token commands. Every command's --help and the README's commands: test/cli/smoke.test.ts.
+ */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { berth } from "../../test/helpers/cli.ts";
 import { startTestDaemon, type TestDaemon } from "../../test/helpers/daemon.ts";
-
-const MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
-/** Runs the CLI as a separate process (async: the daemon under test lives in this one). */
-function berth(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, NO_COLOR: "1", BERTH_CLI_CONFIG: "/nonexistent/cli.json", ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 describe("the berth CLI", () => {
   let t: TestDaemon;
@@ -38,35 +28,27 @@ describe("the berth CLI", () => {
     assert.match(r.stderr, /--json/);
   });
 
-  test("every command has --help", async () => {
-    for (const cmd of ["server", "login", "status", "events", "token", "up", "down", "deploy", "logs", "rollback"]) {
-      const r = await berth([cmd, "--help"]);
-      assert.equal(r.status, 0, `${cmd} --help: ${r.stderr}`);
-      assert.match(r.stdout, /Usage: berth/);
-    }
-  });
-
   test("status --json against a daemon, with the token from the environment", async () => {
-    const r = await berth(["status", "--json"], { BERTH_URL: t.daemon.url, BERTH_TOKEN: t.token });
+    const r = await berth(["status", "--json"], { env: { BERTH_URL: t.daemon.url, BERTH_TOKEN: t.token } });
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout), { environments: [] });
+    assert.deepEqual(JSON.parse(r.stdout), { environments: [], operations: [] });
   });
 
   test("a bad token exits with the auth exit code and a hint", async () => {
-    const r = await berth(["status"], { BERTH_URL: t.daemon.url, BERTH_TOKEN: "berth_wrong" });
+    const r = await berth(["status"], { env: { BERTH_URL: t.daemon.url, BERTH_TOKEN: "berth_wrong" } });
     assert.equal(r.status, 3);
     assert.match(r.stderr, /BERTH_UNAUTHENTICATED/);
     assert.match(r.stderr, /hint: .*berth login/);
   });
 
   test("no daemon: a clear error and the unavailable exit code", async () => {
-    const r = await berth(["status"], { BERTH_URL: "http://127.0.0.1:1", BERTH_TOKEN: "berth_x" });
+    const r = await berth(["status"], { env: { BERTH_URL: "http://127.0.0.1:1", BERTH_TOKEN: "berth_x" } });
     assert.equal(r.status, 6);
     assert.match(r.stderr, /cannot reach the Berth daemon/);
   });
 
   test("token create, list and revoke", async () => {
-    const env = { BERTH_URL: t.daemon.url, BERTH_TOKEN: t.token };
+    const env = { env: { BERTH_URL: t.daemon.url, BERTH_TOKEN: t.token } };
     const created = await berth(["token", "create", "ci", "--role", "deployer", "--json"], env);
     assert.equal(created.status, 0, created.stderr);
     assert.match(JSON.parse(created.stdout).token, /^berth_/);

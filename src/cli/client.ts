@@ -1,6 +1,6 @@
 /**
- * The CLI's HTTP client. URL and token come from BERTH_URL / BERTH_TOKEN, else from the config
- * file written by `berth login`, else from a local daemon that `berth up` started.
+ * The CLI's HTTP client, and the config file `berth login` writes (mode 0600, in the user's
+ * config dir). Which daemon a command talks to is decided in context.ts.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
@@ -27,20 +27,14 @@ export function readCredentialsFile(path: string): Credentials | undefined {
   return data.url && data.token ? { url: data.url, token: data.token } : undefined;
 }
 
-/** Configured credentials, or undefined when none are (then `up` starts a local daemon). */
-export function configuredCredentials(env: NodeJS.ProcessEnv = process.env): Credentials | undefined {
-  if (env.BERTH_URL && env.BERTH_TOKEN) return { url: env.BERTH_URL, token: env.BERTH_TOKEN };
-  return readCredentialsFile(cliConfigPath(env));
-}
-
 /** Turns an API error body back into the catalogue error it came from. */
 function toError(status: number, body: unknown): BerthError {
   const e = (body as { error?: { code?: string; message?: string; hint?: string; details?: unknown[] } }).error;
   if (e?.code && e.code in catalogue) {
     const err = new BerthError(e.code as ErrorCode, {}, { ...(e.details ? { details: e.details } : {}) });
+    // The daemon rendered message and hint with the error's params, which the wire does not carry.
     Object.defineProperty(err, "message", { value: e.message ?? err.message });
-    // The daemon filled the hint's placeholders; the catalogue's template here has no params.
-    Object.defineProperty(err, "hint", { value: e.hint ?? err.hint });
+    if (e.hint) Object.defineProperty(err, "hint", { value: e.hint });
     return err;
   }
   return new BerthError("BERTH_INTERNAL", { detail: `HTTP ${status}` });

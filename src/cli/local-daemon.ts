@@ -1,6 +1,8 @@
 /**
- * The local daemon `berth up` starts when none is configured: `berth server` as a detached
- * child with a credentials file in its data dir, reused by later `up`/`down` calls.
+ * The local daemon: `berth server` on this machine, found through the credentials file in its
+ * data dir (`daemon.json`, mode 0600: it holds an owner token). `berth up` starts one as a
+ * detached child when none runs; every stack on the machine shares it, so it stops only when
+ * no stack runs on it any more.
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
@@ -11,7 +13,7 @@ import { defaultDataDir } from "../core/config.ts";
 import { BerthError } from "../core/errors.ts";
 import { ApiClient, type Credentials } from "./client.ts";
 
-interface DaemonFile extends Credentials {
+export interface DaemonFile extends Credentials {
   readonly pid: number;
 }
 
@@ -30,11 +32,17 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The running daemon of a data dir, or undefined (no file, unreadable file, or its process is gone). */
 export function readLocalDaemon(dataDir: string): DaemonFile | undefined {
   const path = credentialsPath(dataDir);
   if (!existsSync(path)) return undefined;
-  const d = JSON.parse(readFileSync(path, "utf8")) as DaemonFile;
-  return alive(d.pid) ? d : undefined;
+  let d: DaemonFile;
+  try {
+    d = JSON.parse(readFileSync(path, "utf8")) as DaemonFile;
+  } catch {
+    return undefined; // another user's daemon (mode 0600), or a file being written
+  }
+  return typeof d.pid === "number" && alive(d.pid) ? d : undefined;
 }
 
 /** Returns a client for the local daemon, starting one if needed (`started` tells which). */
@@ -65,7 +73,23 @@ export async function ensureLocalDaemon(dataDir: string, onStart: (line: string)
   throw new BerthError("BERTH_DAEMON_UNREACHABLE", { url: "local daemon", detail: `it did not start; see ${join(dataDir, "daemon.log")}` });
 }
 
-/** Stops a local daemon started by `up` and waits for it to exit. */
+/** Environments on the daemon that still run (anything not `stopped`), as `project/env`. */
+export async function runningStacks(client: ApiClient): Promise<string[]> {
+  const r = await client.request<{ environments: { project: string; name: string; status: string }[] }>("GET", "/v1/status");
+  return r.environments.filter((e) => e.status !== "stopped").map((e) => `${e.project}/${e.name}`);
+}
+
+/**
+ * Stops the shared local daemon (and with it its router and data servers) only when no stack
+ * runs on it any more. Returns the stacks that keep it running (empty when it stopped).
+ */
+export async function stopLocalDaemonIfIdle(client: ApiClient, pid: number): Promise<string[]> {
+  const running = await runningStacks(client);
+  if (running.length === 0) await stopLocalDaemon(pid);
+  return running;
+}
+
+/** Stops a local daemon and waits for it to exit. */
 export async function stopLocalDaemon(pid: number): Promise<void> {
   try {
     process.kill(pid, "SIGTERM");

@@ -13,11 +13,14 @@ import { registerCronCommands } from "./commands/cron.ts";
 import { registerDataCommands } from "./commands/data.ts";
 import { registerEventsCommand } from "./commands/events.ts";
 import { registerGitCommands } from "./commands/git.ts";
+import { registerOperationCommands } from "./commands/operations.ts";
+import { registerLinkCommands } from "./commands/link.ts";
 import { registerReleaseCommands } from "./commands/releases.ts";
 import { registerServerCommand } from "./commands/server.ts";
 import { registerStatusCommand } from "./commands/status.ts";
 import { registerUpCommands } from "./commands/up.ts";
 import { type CliContext, defaultContext } from "./context.ts";
+import { installDirDefaults } from "./defaults.ts";
 import { reportError } from "./output.ts";
 
 const VERSION = "0.1.0";
@@ -43,7 +46,10 @@ export async function buildProgram(ctx: CliContext): Promise<Command> {
   registerCronCommands(program, ctx); // cron (issue 8)
   registerDataCommands(program, ctx); // managed data (issue 7)
   registerGitCommands(program, ctx); // git auto-deploy (issue 5)
+  registerOperationCommands(program, ctx); // recorded operations (issue 15)
   registerBlueprintCommands(program); // validate, import, schema: local, no daemon
+  registerLinkCommands(program, ctx); // link, unlink (issue 13)
+  installDirDefaults(program, ctx); // --project/--env from the directory's link
   // Subcommands inherit the one-line error style and the exit override.
   for (const c of program.commands) c.exitOverride().showSuggestionAfterError(true).configureOutput(program.configureOutput());
   return program;

@@ -20,6 +20,11 @@ export interface BerthConfig {
   readonly resyncIntervalMs: number;
   readonly logLevel: "debug" | "info" | "warn" | "error";
   readonly isRoot: boolean;
+  /**
+   * Adjustments to the variables copied from the daemon's environment into builds
+   * (BERTH_BUILD_ENV / --build-env, comma-separated: `NAME` or `PREFIX*` adds, `-NAME` removes).
+   */
+  readonly buildEnv: readonly string[];
   /** Key-encryption key: base64 keys in BERTH_KEK (current first, comma-separated), else a file. */
   readonly kek: { readonly kind: "file"; readonly path: string } | { readonly kind: "value"; readonly value: string; readonly origin: string };
 }
@@ -94,5 +99,6 @@ export function resolveConfig(input: ConfigInput): BerthConfig {
     resyncIntervalMs: intSetting(env.BERTH_RESYNC_INTERVAL_MS, "BERTH_RESYNC_INTERVAL_MS", 30_000),
     logLevel: logLevel as BerthConfig["logLevel"],
     isRoot,
+    buildEnv: Object.freeze((str("build-env", "BERTH_BUILD_ENV") ?? "").split(",").map((e) => e.trim()).filter(Boolean)),
   });
 }

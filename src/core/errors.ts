@@ -15,6 +15,8 @@ import { secretsErrors } from "./errors/secrets.ts";
 import { engineErrors } from "./errors/engine.ts";
 import { blueprintErrors } from "./errors/blueprint.ts";
 import { gitErrors } from "./errors/git.ts";
+import { operationErrors } from "./errors/operations.ts";
+import { cliErrors } from "./errors/cli.ts";
 
 export type { ErrorSpec } from "./errors/spec.ts";
 
@@ -29,6 +31,8 @@ export const catalogue = {
   ...engineErrors,
   ...blueprintErrors,
   ...gitErrors,
+  ...operationErrors,
+  ...cliErrors,
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof catalogue;

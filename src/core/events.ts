@@ -11,8 +11,9 @@ import type { CronEvents } from "./events/cron.ts";
 import type { DataEvents } from "./events/data.ts";
 import type { SecretsEvents } from "./events/secrets.ts";
 import type { GitEvents } from "./events/git.ts";
+import type { OperationEvents } from "./events/operations.ts";
 
-export interface EventMap extends SpineEvents, DeployEvents, RouterEvents, EngineEvents, DataEvents, SecretsEvents, CronEvents, GitEvents {}
+export interface EventMap extends SpineEvents, DeployEvents, RouterEvents, EngineEvents, DataEvents, SecretsEvents, CronEvents, GitEvents, OperationEvents {}
 
 export type EventType = keyof EventMap;
 

@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import type { Blueprint, Service } from "../blueprint/types.ts";
 import type { HealthSpec, ServiceRef, ServiceSpec } from "../engine/engine.ts";
-import { type ReleaseInputs, type SourceRef, inputsDigest } from "./inputs.ts";
+import { type ReleaseInputs, type RuntimeVersions, type SourceRef, inputsDigest } from "./inputs.ts";
 
 export interface DesiredOptions {
   readonly project: string;
@@ -126,6 +126,26 @@ function extraOf(s: Service): unknown {
   }
 }
 
+/**
+ * Runtime versions the blueprint asks for: the `nodeVersion`/`pythonVersion` fields and plain
+ * NODE_VERSION/PYTHON_VERSION variables (as Render reads them). Part of the build digest, so a
+ * changed pin rebuilds. Variables from secrets or env groups are not build settings.
+ */
+function versionsOf(s: Service): { versions?: RuntimeVersions } {
+  const literal = (name: string) => {
+    const v = s.env[name];
+    return v?.kind === "literal" && v.value.trim() ? v.value.trim() : undefined;
+  };
+  const all: Record<string, string | undefined> = {
+    nodeVersion: s.build.nodeVersion,
+    nodeVersionEnv: literal("NODE_VERSION"),
+    pythonVersion: s.build.pythonVersion,
+    pythonVersionEnv: literal("PYTHON_VERSION"),
+  };
+  const set = Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined)) as RuntimeVersions;
+  return Object.keys(set).length ? { versions: set } : {};
+}
+
 /** The desired services of one environment of a resolved blueprint. */
 export function desiredServices(bp: Blueprint, opts: DesiredOptions): DesiredService[] {
   return bp.services.map((s) => {
@@ -142,6 +162,7 @@ export function desiredServices(bp: Blueprint, opts: DesiredOptions): DesiredSer
       publishDir: s.type === "static" ? s.publishDir : null,
       env: { vars: s.env, groups: s.envGroups },
       extra: extraOf(s),
+      ...versionsOf(s),
     };
     return { spec, inputs, inputsDigest: inputsDigest(inputs, spec, opts.envVersion) };
   });

@@ -24,6 +24,19 @@ export interface ReleaseInputs {
   readonly env: unknown;
   /** Extra, service-kind specific settings (static routes, cron schedule) the release carries. */
   readonly extra: unknown;
+  /**
+   * Runtime versions the blueprint asks for (issue 14): `nodeVersion`/`pythonVersion` and plain
+   * NODE_VERSION/PYTHON_VERSION variables. Absent when none is set. Pins in the repository's
+   * files are part of the source revision already.
+   */
+  readonly versions?: RuntimeVersions;
+}
+
+export interface RuntimeVersions {
+  readonly nodeVersion?: string;
+  readonly nodeVersionEnv?: string;
+  readonly pythonVersion?: string;
+  readonly pythonVersionEnv?: string;
 }
 
 function digest(value: unknown): string {
@@ -31,8 +44,9 @@ function digest(value: unknown): string {
 }
 
 export function buildDigest(inputs: ReleaseInputs): string {
-  const { source, rootDir, runtime, buildCommand, publishDir } = inputs;
-  return digest({ revision: source.revision, rootDir, runtime, buildCommand, publishDir });
+  const { source, rootDir, runtime, buildCommand, publishDir, versions } = inputs;
+  // `versions` only when set, so services without pins keep the digests (and artifacts) they had.
+  return digest({ revision: source.revision, rootDir, runtime, buildCommand, publishDir, ...(versions ? { versions } : {}) });
 }
 
 export function inputsDigest(inputs: ReleaseInputs, spec: ServiceSpec, envVersion: string): string {

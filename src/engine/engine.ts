@@ -69,9 +69,24 @@ export interface ServiceSpec {
   readonly disks: readonly DiskSpec[];
 }
 
+/**
+ * The toolchain a build resolved for its service (issue 14): the running instances, preDeploy
+ * and cron tasks use the same Node / Python the build used. Recorded with the release.
+ */
+export interface ArtifactRuntime {
+  /** What was resolved, for the release record and the build log: `{ node: "20.20.2", packageManager: "pnpm@10.34.9" }`. */
+  readonly resolved: Readonly<Record<string, string>>;
+  /** Absolute directories put first on PATH, in order (the toolchain's bin, the virtualenv's bin). */
+  readonly path: readonly string[];
+  /** Variables the runtime needs (VIRTUAL_ENV); the service's own variables win over them. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Host directories a sandboxed instance must see read-only (the tool cache entries). */
+  readonly readOnlyPaths: readonly string[];
+}
+
 /** Built output of a service: a directory on the local engine, an image on Swarm. */
 export type Artifact =
-  | { readonly kind: "dir"; readonly path: string; readonly digest: string }
+  | { readonly kind: "dir"; readonly path: string; readonly digest: string; readonly runtime?: ArtifactRuntime }
   | { readonly kind: "image"; readonly image: string; readonly digest: string };
 
 /** Immutable, numbered per service. The env is sealed; engines open it only to start an instance. */

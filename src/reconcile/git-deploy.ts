@@ -3,22 +3,31 @@
  * follow it, at that commit. The commit is fetched into a mirror, checked out into the cache, its
  * berth.yaml read from the checkout, and each environment's desired state recorded through the
  * ordinary sync, with services' revisions being the commit (kept at the previous commit when the
- * service's filtered tree did not change). Entry points (served repositories, the webhook, the
- * API) call `push`; work is serialized per project.
+ * service's filtered tree did not change).
+ *
+ * Entry points (served repositories, the webhook, the API) call `request`, which records a
+ * `git-deploy` operation (issue 15) and returns at once; the operation runner carries it out,
+ * one at a time per project (key `git:<project>`). It is resumable: fetch and checkout are
+ * idempotent and each environment's sync is all-or-nothing, so a daemon killed mid-way simply
+ * runs it again at start.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { z } from "zod";
 import { parseBlueprint } from "../blueprint/index.ts";
 import type { Blueprint } from "../blueprint/types.ts";
 import { type GitSources, validateBranch, validateCommit, validateRepoUrl } from "../build/git-source.ts";
 import type { Clock } from "../core/clock.ts";
 import { BerthError } from "../core/errors.ts";
 import type { EventSink } from "../core/events.ts";
+import { defineOperation, type OperationContext, type OperationHandler } from "../core/operations.ts";
 import type { SourceRef } from "../deploy/inputs.ts";
 import type { GitRepository } from "../store/repositories/git.ts";
+import type { OperationRow } from "../store/repositories/operations.ts";
 import type { ProjectRow } from "../store/repositories/projects.ts";
 import type { Store } from "../store/store.ts";
+import type { OperationRunner } from "./operations.ts";
 import type { SyncRequest, SyncResult } from "./sync.ts";
 
 export interface GitDeployDeps {
@@ -28,7 +37,21 @@ export interface GitDeployDeps {
   readonly sync: (request: SyncRequest, actor: string) => SyncResult;
   readonly events: EventSink;
   readonly clock: Clock;
+  /** Where `request` records the push (the runner carries it out through `operation()`). */
+  readonly operations: Pick<OperationRunner, "enqueue" | "whenIdle">;
 }
+
+/** The operation kind a push is recorded as. */
+export const GIT_DEPLOY = "git-deploy";
+
+/** A push as stored in the operation's params (the actor is the operation's creator). */
+const PushParams = z.strictObject({
+  project: z.string(),
+  branch: z.string(),
+  commit: z.string().optional(),
+  via: z.enum(["served", "webhook", "api"]),
+});
+type PushParams = z.infer<typeof PushParams>;
 
 export interface PushRequest {
   readonly project: string;
@@ -57,7 +80,6 @@ export function environmentsFollowing(bp: Pick<Blueprint, "environments">, branc
 
 export class GitDeployer {
   readonly #d: GitDeployDeps;
-  readonly #chains = new Map<string, Promise<unknown>>();
   constructor(deps: GitDeployDeps) {
     this.#d = deps;
   }
@@ -86,34 +108,55 @@ export class GitDeployer {
     return this.#d.rows.head(projectId, branch);
   }
 
-  /** Fetches and syncs, after whatever this project is already doing. */
-  push(request: PushRequest): Promise<PushOutcome> {
-    const prior = this.#chains.get(request.project) ?? Promise.resolve();
-    const next = prior.catch(() => undefined).then(() => this.#push(request));
-    this.#chains.set(request.project, next);
-    void next.finally(() => {
-      if (this.#chains.get(request.project) === next) this.#chains.delete(request.project);
-    }).catch(() => undefined);
-    return next;
+  /**
+   * Records a push as a `git-deploy` operation and returns it; nothing is fetched in the caller.
+   * An unfollowed project or a malformed branch/commit is refused here. A push of an exact
+   * commit that is already recorded and unfinished returns that operation; a push of "the
+   * branch head" joins one that has not started yet (it will fetch the newest head anyway).
+   */
+  request(request: PushRequest): OperationRow {
+    this.gitSource(request.project);
+    const params: PushParams = {
+      project: request.project,
+      branch: validateBranch(request.branch),
+      ...(request.commit ? { commit: validateCommit(request.commit) } : {}),
+      via: request.via,
+    };
+    return this.#d.operations.enqueue(GIT_DEPLOY, params, { actor: request.actor, dedupe: params.commit ? "unfinished" : "pending" });
   }
 
-  /** Resolves once no push is in flight (tests, shutdown). */
-  async whenIdle(): Promise<void> {
-    while (this.#chains.size > 0) await Promise.allSettled([...this.#chains.values()]);
+  /** The handler the operation runner carries pushes out with (registered in server.ts). */
+  operation(): OperationHandler<PushParams, PushOutcome> {
+    return defineOperation({
+      kind: GIT_DEPLOY,
+      params: PushParams,
+      resumable: true,
+      scope: (p) => ({ key: `git:${p.project}`, project: p.project, environment: null }),
+      run: (ctx) => this.#push({ ...ctx.params, actor: ctx.actor }, ctx),
+    });
   }
 
-  async #push(request: PushRequest): Promise<PushOutcome> {
+  /** Resolves once no operation is in flight (tests, shutdown). */
+  whenIdle(): Promise<void> {
+    return this.#d.operations.whenIdle();
+  }
+
+  async #push(request: PushRequest, ctx: Pick<OperationContext<unknown>, "progress" | "signal">): Promise<PushOutcome> {
     const { row, url, defaultBranch } = this.gitSource(request.project);
     const branch = validateBranch(request.branch);
     let commit = request.commit ? validateCommit(request.commit) : "";
     try {
+      ctx.progress("fetch", `${branch} from ${url}`);
       const head = await this.#d.sources.fetch(url, branch);
       if (!commit) commit = head;
       else if (!(await this.#d.sources.hasCommit(url, commit))) {
         throw new BerthError("BERTH_GIT_FAILED", { step: "fetch", detail: `commit ${commit} is not on ${branch} in ${url}` });
       }
       this.#d.events.emit({ type: "git:push", scope: { project: request.project }, actor: request.actor, data: { project: request.project, branch, commit, via: request.via } });
+      ctx.signal.throwIfAborted();
+      ctx.progress("checkout", commit);
       const checkout = await this.#d.sources.checkout(url, commit);
+      ctx.signal.throwIfAborted();
       const file = join(checkout, "berth.yaml");
       if (!existsSync(file)) throw new BerthError("BERTH_GIT_BLUEPRINT_MISSING", { commit });
       const text = readFileSync(file, "utf8");
@@ -125,7 +168,8 @@ export class GitDeployer {
       }
       const environments = environmentsFollowing(parsed.blueprint, branch, defaultBranch, request.via !== "api");
       const revisionOf = this.#revisionOf(url, branch, commit);
-      for (const environment of environments) {
+      for (const [i, environment] of environments.entries()) {
+        ctx.progress("sync", environment, { done: i, total: environments.length });
         this.#d.sync({ project: request.project, environment, blueprintText: text, file: "berth.yaml", sourceDir: checkout, git: { url, branch, defaultBranch, revisionOf } }, request.actor);
       }
       this.#d.rows.setHead(row.id, branch, commit, this.#now());

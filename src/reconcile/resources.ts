@@ -236,13 +236,11 @@ export class ResourceManager {
     for (const env of this.#d.store.environments.list()) {
       const bp = env.blueprint as Blueprint;
       if (bp.databases.length === 0 || env.status === "stopped" || env.status === "stopping") continue;
-      const { pg } = await this.#providersFor(env);
-      for (const db of bp.databases) {
-        try {
-          await pg.tick(db.name);
-        } catch {
-          // Failures are loud inside the provider (events); the next tick tries again.
-        }
+      try {
+        const { pg } = await this.#providersFor(env);
+        for (const db of bp.databases) await pg.tick(db.name);
+      } catch {
+        // Failures are loud inside the provider (events); the beat must never crash the daemon.
       }
     }
   }

@@ -76,7 +76,7 @@ export class ServedRepos {
     this.#watchers.clear();
   }
 
-  /** Reads the heads of a served repository and pushes every branch whose head moved. */
+  /** Reads the heads of a served repository and records a deploy of every branch whose head moved. */
   async scan(project: string): Promise<void> {
     const path = this.pathOf(project);
     let row: { id: string; url: string };
@@ -91,7 +91,8 @@ export class ServedRepos {
     for (const line of stdout.split("\n")) {
       const [commit, branch] = line.trim().split(" ");
       if (!commit || !branch || this.#o.deployer.lastSynced(row.id, branch) === commit) continue;
-      await this.#o.deployer.push({ project, branch, commit, via: "served", actor: "git" }).catch(() => undefined); // reported as git:sync:failed
+      // Recorded as an operation (deduplicated by commit); failures are reported as git:sync:failed.
+      this.#o.deployer.request({ project, branch, commit, via: "served", actor: "git" });
     }
   }
 

@@ -3,7 +3,7 @@
  * for one environment, and a reconcile is requested. It never touches processes: the reconciler
  * does that. All-or-nothing: an invalid blueprint records nothing.
  */
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import { parseBlueprint, resolveEnvironment } from "../blueprint/index.ts";
 import type { Diagnostic } from "../blueprint/diagnostics.ts";
@@ -30,6 +30,8 @@ export interface SyncRequest {
   readonly sourceDir: string;
   /** git (issue 5): `sourceDir` is a checkout of this commit; see git-deploy.ts. */
   readonly git?: GitSyncSource;
+  /** Deploy even if the project is deployed from another directory (the project moves here). */
+  readonly force?: boolean;
 }
 
 /** git (issue 5): a followed branch's commit; revisions are commits, narrowed by build filters. */
@@ -80,6 +82,7 @@ export function makeSync(deps: SyncDeps): (request: SyncRequest, actor: string) 
     }
     const bp = resolveEnvironment(parsed.blueprint, request.environment);
     const project = request.project ?? bp.project;
+    if (!request.git && !request.force) assertSameDirectory(deps.store, project, request.sourceDir);
     const now = new Date(deps.clock.now()).toISOString();
     const versionOf = deps.envVersion?.(project, request.environment, bp);
     const previous = request.git ? previousSources(deps.store, project, request.environment) : undefined; // git (issue 5)
@@ -124,6 +127,26 @@ export function makeSync(deps: SyncDeps): (request: SyncRequest, actor: string) 
       warnings: parsed.warnings,
     };
   };
+}
+
+/** The real path, so a symlinked or relative spelling of one directory is the same directory. */
+function realDir(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+/**
+ * One directory, one stack: a directory sync of a project that is deployed from another
+ * directory is refused (two folders whose blueprints share a name would otherwise replace each
+ * other's services and share secrets silently). `force` moves the project on purpose.
+ */
+export function assertSameDirectory(store: Store, project: string, sourceDir: string): void {
+  const existing = store.projects.byName(project)?.source;
+  if (existing?.kind !== "dir" || realDir(existing.path) === realDir(sourceDir)) return;
+  throw new BerthError("BERTH_PROJECT_DIR_CONFLICT", { project, existing: existing.path, requested: sourceDir });
 }
 
 /** git (issue 5): each service's recorded source, so an unchanged filtered tree keeps its commit. */

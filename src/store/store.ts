@@ -7,6 +7,7 @@ import { DeployRepository } from "./repositories/deploys.ts";
 import { EnvironmentRepository } from "./repositories/environments.ts";
 import { EventRepository } from "./repositories/events.ts";
 import { InstanceRepository } from "./repositories/instances.ts";
+import { OperationRepository } from "./repositories/operations.ts";
 import { ProjectRepository } from "./repositories/projects.ts";
 import { ReconcileQueue } from "./repositories/reconcile-queue.ts";
 import { ReleaseRepository } from "./repositories/releases.ts";
@@ -26,6 +27,8 @@ export interface Store {
   readonly events: EventRepository;
   readonly tokens: TokenRepository;
   readonly queue: ReconcileQueue;
+  /** Recorded intent for long work (issue 15): git-push deploys, backups, restores. */
+  readonly operations: OperationRepository;
   close(): void;
 }
 
@@ -43,6 +46,7 @@ export function openStore(path: string): Store {
     events: new EventRepository(db),
     tokens: new TokenRepository(db),
     queue: new ReconcileQueue(db),
+    operations: new OperationRepository(db),
     close: () => db.close(),
   };
 }

@@ -176,7 +176,8 @@ describe("cron jobs in the running daemon", () => {
     const dir = join(tempDir(), "ticker2");
     const text = BLUEPRINT.slice(0, BLUEPRINT.indexOf("  nightly:"));
     writeProject(dir, text, { "tick.js": "" });
-    assert.equal((await t.request("POST", "/v1/sync", { environment: "production", blueprint: text, sourceDir: dir })).status, 202);
+    // Another directory for the same project: moved on purpose (one directory, one stack; issue 13).
+    assert.equal((await t.request("POST", "/v1/sync", { environment: "production", blueprint: text, sourceDir: dir, force: true })).status, 202);
     const jobs = (await t.request("GET", "/v1/cron/jobs?project=ticker")).json as { name: string }[];
     assert.deepEqual(jobs.map((j) => j.name), ["ticker/production/tick"]);
   });

@@ -3,25 +3,14 @@
  * the served repository's path is printed (and exists), and only the owner gets a webhook secret.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { berth as run } from "../helpers/cli.ts";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.ts";
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-
-function berth(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, NO_COLOR: "1", BERTH_CLI_CONFIG: "/nonexistent/cli.json", ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
-}
+/** The compiled CLI with this file's daemon in its environment. */
+const berth = (args: string[], env: Record<string, string>) => run(args, { env });
 
 describe("berth git", () => {
   let t: TestDaemon;

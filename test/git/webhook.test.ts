@@ -53,7 +53,12 @@ describe("GitHub push webhook", () => {
     const body = pushEvent(sha);
     const res = await deliver(body, { "x-github-delivery": randomUUID(), "x-hub-signature-256": sign(body) });
     assert.equal(res.status, 202, JSON.stringify(res.json));
-    assert.deepEqual(res.json, { accepted: true, branch: "main", commit: sha });
+    assert.deepEqual({ ...res.json, operation: typeof res.json.operation }, { accepted: true, branch: "main", commit: sha, operation: "string" });
+    // Recorded before the answer (issue 15): a git-deploy operation, carried out by the runner.
+    const op = await t.daemon.operations.wait(res.json.operation as string);
+    assert.equal(op.state, "succeeded", JSON.stringify(op.error));
+    assert.equal(op.kind, "git-deploy");
+    assert.equal(op.createdBy, "github");
     await t.daemon.git.whenIdle();
     await waitForBody(t, "hooked", "v1");
     assert.deepEqual(revisions(t, "hooked"), { web: sha });
@@ -104,7 +109,14 @@ describe("GitHub push webhook", () => {
     const sha = commit(repo, { VERSION: "v4" }, "fourth");
     const r = await t.request("POST", "/v1/projects/hooked/git/deploy", {});
     assert.equal(r.status, 202, JSON.stringify(r.json));
-    assert.deepEqual(r.json, { commit: sha, environments: ["production"] });
+    // The route records an operation and returns it (issue 15); its result names the commit.
+    assert.equal(r.json.kind, "git-deploy");
+    assert.ok(["pending", "running"].includes(r.json.state), r.json.state);
+    const op = await t.daemon.operations.wait(r.json.id);
+    assert.equal(op.state, "succeeded", JSON.stringify(op.error));
+    assert.deepEqual(op.result, { commit: sha, environments: ["production"] });
+    const shown = await t.request("GET", `/v1/operations/${r.json.id}`);
+    assert.equal(shown.json.state, "succeeded");
     await waitForBody(t, "hooked", "v4");
     const bad = await t.request("POST", "/v1/projects/hooked/git/deploy", { commit: "HEAD~1" });
     assert.equal(bad.status, 400);

@@ -16,6 +16,7 @@ import { BerthError } from "../../core/errors.ts";
 import type { SecretOwner } from "../../secrets/ports.ts";
 import { generateSecretValue } from "../../secrets/store.ts";
 import type { ApiDeps } from "../types.ts";
+import { Operation, operationOut } from "./operations.ts";
 
 /** Where a project's webhook secret lives in the secret store (never injected into a service). */
 export const WEBHOOK_SECRET = { environment: "*", owner: "group:berth-webhook" as SecretOwner, name: "GITHUB_WEBHOOK_SECRET" } as const;
@@ -97,18 +98,19 @@ export const gitRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
       config: { role: "deployer" },
       schema: {
         tags: ["git"],
-        description: "Fetches a branch and syncs the environments that follow it (at `commit`, default the branch head).",
+        description: "Records a git-deploy operation: fetch a branch and sync the environments that follow it (at `commit`, default the branch head).",
         params: Params,
         body: z.strictObject({ branch: z.string().optional(), commit: z.string().optional() }),
-        response: { 202: z.object({ commit: z.string(), environments: z.array(z.string()) }) },
+        response: { 202: Operation },
       },
     },
     async (request, reply) => {
       const { project } = request.params;
       const branch = request.body.branch ?? git().deployer.gitSource(project).defaultBranch;
-      const r = await git().deployer.push({ project, branch, ...(request.body.commit ? { commit: request.body.commit } : {}), via: "api", actor: request.principal!.name });
+      // Recorded as a git-deploy operation (issue 15): follow it at GET /v1/operations/:id.
+      const op = git().deployer.request({ project, branch, ...(request.body.commit ? { commit: request.body.commit } : {}), via: "api", actor: request.principal!.name });
       reply.status(202);
-      return { commit: r.commit, environments: [...r.environments] };
+      return operationOut(op);
     },
   );
 
@@ -144,7 +146,10 @@ export const gitRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
           tags: ["git"],
           description: "GitHub-compatible push webhook. Authenticated by X-Hub-Signature-256 (HMAC-SHA256 of the body under the project's webhook secret); X-GitHub-Delivery is accepted once.",
           params: Params,
-          response: { 200: z.object({ event: z.string() }), 202: z.object({ accepted: z.boolean(), branch: z.string().nullable(), commit: z.string().nullable() }) },
+          response: {
+            200: z.object({ event: z.string() }),
+            202: z.object({ accepted: z.boolean(), branch: z.string().nullable(), commit: z.string().nullable(), operation: z.string().nullable() }),
+          },
         },
       },
       async (request, reply) => {
@@ -172,14 +177,13 @@ export const gitRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         const ref = typeof push.ref === "string" ? push.ref : "";
         const after = typeof push.after === "string" ? push.after : "";
         reply.status(202);
-        if (!ref.startsWith("refs/heads/") || push.deleted === true || /^0+$/.test(after)) return { accepted: false, branch: null, commit: null };
+        if (!ref.startsWith("refs/heads/") || push.deleted === true || /^0+$/.test(after)) return { accepted: false, branch: null, commit: null, operation: null };
         const branch = validateBranch(ref.slice("refs/heads/".length));
         validateCommit(after);
-        // Fetch and sync in the background (GitHub gives a delivery 10 s); failures become git:sync:failed.
-        void git()
-          .deployer.push({ project: p.name, branch, commit: after, via: "webhook", actor: "github" })
-          .catch(() => undefined);
-        return { accepted: true, branch, commit: after };
+        // Recorded before answering (GitHub gives a delivery 10 s, and does not redeliver a
+        // refused replay): the operation survives a daemon crash. Failures become git:sync:failed.
+        const op = git().deployer.request({ project: p.name, branch, commit: after, via: "webhook", actor: "github" });
+        return { accepted: true, branch, commit: after, operation: op.id };
       },
     );
   });

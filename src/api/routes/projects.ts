@@ -1,7 +1,10 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { requireProject, visibleProjects } from "../auth.ts";
+import { assertSameDirectory } from "../../reconcile/sync.ts";
 import type { ApiDeps } from "../types.ts";
+import { Operation, operationOut } from "./operations.ts";
+import { Datastore, datastoresOf } from "./status-data.ts";
 
 const Instance = z.object({
   id: z.string(),
@@ -31,6 +34,8 @@ const Environment = z.object({
   services: z.array(Service),
 });
 const EnvParams = z.object({ project: z.string(), environment: z.string() });
+/** `GET /v1/status`: each environment with its datastores (issue 13). */
+const StatusEnvironment = Environment.extend({ databases: z.array(Datastore), keyValues: z.array(Datastore) });
 
 /** Desired state in (sync), status out. */
 export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
@@ -80,6 +85,7 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
           blueprint: z.string().min(1).describe("the berth.yaml text"),
           file: z.string().default("berth.yaml"),
           sourceDir: z.string().describe("absolute path of the project directory on the daemon's host"),
+          force: z.boolean().optional().describe("deploy even if the project is deployed from another directory (moves it here)"),
         }),
         response: {
           202: z.object({
@@ -101,6 +107,7 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
           blueprintText: request.body.blueprint,
           file: request.body.file,
           sourceDir: request.body.sourceDir,
+          ...(request.body.force ? { force: true } : {}),
         },
         request.principal!.name,
       );
@@ -110,10 +117,28 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
     },
   );
 
-  app.get("/v1/status", { config: { role: "viewer" }, schema: { tags: ["projects"], response: { 200: z.object({ environments: z.array(Environment) }) } } }, async (request) => {
-    const visible = visibleProjects(request);
-    return { environments: store.environments.list().filter((e) => !visible || visible.includes(e.project)).map((e) => describe(e.id)) };
-  });
+  app.get(
+    "/v1/status",
+    {
+      config: { role: "viewer" },
+      schema: {
+        tags: ["projects"],
+        response: { 200: z.object({ environments: z.array(StatusEnvironment), operations: z.array(Operation).describe("operations pending or running, and those finished in the last hour") }) },
+      },
+    },
+    async (request) => {
+      const visible = visibleProjects(request);
+      const scope = visible ? { projects: visible } : {};
+      const since = new Date(deps.clock.now() - 3_600_000).toISOString();
+      const active = store.operations.list({ ...scope, states: ["pending", "running"], limit: 100 });
+      const recent = store.operations.list({ ...scope, states: ["succeeded", "failed", "cancelled"], limit: 20 }).filter((o) => (o.finishedAt ?? "") >= since);
+      const envs = store.environments.list().filter((e) => !visible || visible.includes(e.project));
+      return {
+        environments: await Promise.all(envs.map(async (e) => ({ ...describe(e.id), ...(await datastoresOf(e, deps.resources)) }))),
+        operations: [...active, ...recent].map(operationOut),
+      };
+    },
+  );
 
   app.get(
     "/v1/projects/:project/environments/:environment",
@@ -138,10 +163,19 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
     "/v1/projects/:project/environments/:environment",
     {
       config: { role: "deployer" },
-      schema: { tags: ["projects"], description: "Stops every service of the environment and forgets it.", params: EnvParams, response: { 202: z.object({ queued: z.boolean() }) } },
+      schema: {
+        tags: ["projects"],
+        description: "Stops every service of the environment and forgets it.",
+        params: EnvParams,
+        querystring: z.object({
+          sourceDir: z.string().optional().describe("refuse (409 BERTH_PROJECT_DIR_CONFLICT) unless the project is deployed from this directory: `berth down` in a folder the project moved away from"),
+        }),
+        response: { 202: z.object({ queued: z.boolean() }) },
+      },
     },
     async (request, reply) => {
       const env = store.environments.require(request.params.project, request.params.environment);
+      if (request.query.sourceDir) assertSameDirectory(store, env.project, request.query.sourceDir);
       const now = new Date(deps.clock.now()).toISOString();
       store.db.tx(() => {
         store.services.replaceAll(env.id, [], now);

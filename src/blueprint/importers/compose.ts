@@ -34,10 +34,10 @@ function envEntries(env: unknown): [string, unknown][] {
   return isObj(env) ? Object.entries(env) : [];
 }
 
-export function importCompose(text: string, opts: { file: string; project?: string }): ImportResult {
+export function importCompose(text: string, opts: { file: string; project?: string; defaultProject?: string }): ImportResult {
   const src = parseYamlSource(text.replace(/\r\n/g, "\n"));
   const root = isObj(src.value) ? src.value : {};
-  const draft = new Draft(opts.file, opts.project ?? str(root.name) ?? "app", (p) => src.locate(p));
+  const draft = new Draft(opts.file, opts.project ?? str(root.name) ?? opts.defaultProject ?? "app", (p) => src.locate(p));
   draft.header.push(`Imported from ${opts.file} by \`berth import\`. Review the comments marked "approx".`);
   if (src.errors.length) {
     draft.approx([], `the file is not valid YAML (${src.errors[0]!.message})`, "Fix the YAML and import again.");

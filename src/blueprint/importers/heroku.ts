@@ -6,11 +6,22 @@
 import { parseYamlSource } from "../source.ts";
 import { Draft, ENV_KEY_OK, isObj, literal, type Obj } from "./draft.ts";
 import { type ImportResult, emit } from "./emit.ts";
+import { carryRuntimePins, type RepoFiles, runtimeNote } from "./runtime-pins.ts";
 
 export interface HerokuInput {
   readonly procfile?: { readonly file: string; readonly text: string };
   readonly appJson?: { readonly file: string; readonly text: string };
   readonly project?: string;
+  /** Used when neither `project` nor app.json's `name` names the project. */
+  readonly defaultProject?: string;
+  readonly repo?: RepoFiles;
+}
+
+/** Heroku's official buildpacks Berth has a runtime for. */
+function buildpackRuntime(url: string): "node" | "python" | undefined {
+  if (/(^heroku\/nodejs$|heroku-buildpack-nodejs)/.test(url)) return "node";
+  if (/(^heroku\/python$|heroku-buildpack-python)/.test(url)) return "python";
+  return undefined;
 }
 
 /** Parses `name: command` lines; comments and blank lines are skipped. */
@@ -36,7 +47,7 @@ export function importHeroku(input: HerokuInput): ImportResult {
     if (src.errors.length) problem = src.errors[0]!.message;
     else if (isObj(src.value)) app = src.value;
   }
-  const draft = new Draft(file, input.project ?? (typeof app.name === "string" ? app.name : "app"), input.procfile ? undefined : locate);
+  const draft = new Draft(file, input.project ?? (typeof app.name === "string" ? app.name : (input.defaultProject ?? "app")), input.procfile ? undefined : locate);
   draft.header.push(`Imported from ${[input.procfile?.file, input.appJson?.file].filter(Boolean).join(" + ")} by \`berth import\`. Review the comments marked "approx".`);
   if (problem) draft.approx([], `app.json could not be read (${problem})`, "Fix its syntax and import again.");
   const procs = input.procfile ? parseProcfile(input.procfile.text) : [];
@@ -72,6 +83,15 @@ export function importHeroku(input: HerokuInput): ImportResult {
     else if (spec.value !== undefined && spec.value !== "") env[key] = literal(spec.value);
     else env[key] = typeof spec.description === "string" && spec.description ? { secret: true, description: spec.description.slice(0, 200) } : { secret: true };
   }
+  // Version variables become each service's runtime settings rather than shared variables.
+  const pins: Obj = { env };
+  const firstService = draft.nameFor(procs.find((p) => p.name !== "release")?.name ?? "web", "service");
+  carryRuntimePins(draft, pins, { platform: "Heroku", sourcePath: (k) => ["env", k], outPath: ["services", firstService], ...(input.repo ? { repo: input.repo } : {}), rootDir: ".", variableWins: false });
+  const buildpacks = (Array.isArray(app.buildpacks) ? app.buildpacks : []).map((b) => (isObj(b) ? String(b.url ?? "") : String(b))).filter(Boolean);
+  const runtimes = [...new Set(buildpacks.map(buildpackRuntime).filter((r) => r !== undefined))];
+  for (const url of buildpacks.filter((b) => !buildpackRuntime(b))) {
+    draft.approx(["buildpacks"], `buildpack '${url}' has no Berth equivalent`, "Berth sets up Node.js and Python itself; put what the buildpack installs into `build` (or set `runtime: custom`).");
+  }
   if (Object.keys(env).length) draft.set(["envGroups", "app"], env, "Variables of the Heroku app, shared by every process type.");
   const scripts = isObj(app.scripts) ? app.scripts : {};
   for (const p of procs) {
@@ -88,6 +108,12 @@ export function importHeroku(input: HerokuInput): ImportResult {
     } else if (qty !== undefined && qty !== 1) out.replicas = qty;
     if (isWeb && release) out.preDeploy = release.command;
     if (isWeb && typeof scripts.postdeploy === "string") out.initialDeploy = scripts.postdeploy;
+    if (runtimes.length === 1) {
+      out.runtime = runtimes[0];
+      if (name === firstService) draft.comment(["services", name, "runtime"], runtimeNote(runtimes[0]!, "Heroku", `buildpack '${buildpacks.find((b) => buildpackRuntime(b) === runtimes[0])}'`));
+    }
+    if (pins.nodeVersion) out.nodeVersion = pins.nodeVersion;
+    if (pins.pythonVersion) out.pythonVersion = pins.pythonVersion;
     if (Object.keys(env).length) out.envGroups = ["app"];
     draft.set(["services", name], out);
     if (isObj(f) && f.size) draft.comment(["services", name], `Heroku dyno size '${String(f.size)}': set \`limits\` if you need a cap.`);
@@ -95,7 +121,6 @@ export function importHeroku(input: HerokuInput): ImportResult {
   const envs = isObj(app.environments) ? app.environments : {};
   if (isObj(envs.review)) draft.set(["previews", "mode"], "automatic", "From app.json `environments.review` (review apps).");
   if (isObj(envs.test)) draft.approx(["environments", "test"], "the test environment (Heroku CI) is not deployed by Berth", "Run tests in your CI.");
-  if (app.buildpacks) draft.approx(["buildpacks"], "buildpacks are replaced by runtime detection", "Set `runtime` and `build` if detection guesses wrong.");
   draft.set(["environments"], { production: { branch: "main" } });
   return emit(draft);
 }

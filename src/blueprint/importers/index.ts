@@ -2,8 +2,9 @@
  * Importers: other platforms' files -> a commented berth.yaml. Lenient by design: odd input
  * becomes warnings and comments, never an exception.
  */
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { BerthError } from "../../core/errors.ts";
 import { slug } from "../issues.ts";
 import { importCompose } from "./compose.ts";
@@ -12,11 +13,21 @@ import { Draft } from "./draft.ts";
 import { importHeroku } from "./heroku.ts";
 import { importRailway } from "./railway.ts";
 import { importRender } from "./render.ts";
+import type { RepoFiles } from "./runtime-pins.ts";
 
 export type { ImportResult } from "./emit.ts";
+export type { RepoFiles } from "./runtime-pins.ts";
 export { importCompose, importHeroku, importRailway, importRender };
 
 export type ImportKind = "render" | "railway" | "procfile" | "app.json" | "compose";
+
+/** How an import names the project: see importText. */
+export interface ImportOptions {
+  readonly project?: string;
+  readonly defaultProject?: string;
+}
+
+const names = (o: ImportOptions) => ({ ...(o.project ? { project: o.project } : {}), ...(o.defaultProject ? { defaultProject: o.defaultProject } : {}) });
 
 /** Tells the format from the file name (as the platforms themselves do). */
 export function detectKind(file: string): ImportKind | undefined {
@@ -29,8 +40,12 @@ export function detectKind(file: string): ImportKind | undefined {
   return undefined;
 }
 
-/** Imports text of a known kind. `companion` is the other half of Procfile + app.json. */
-export function importText(kind: ImportKind, text: string, opts: { file: string; project?: string; companion?: { file: string; text: string } }): ImportResult {
+/**
+ * Imports text of a known kind. `companion` is the other half of Procfile + app.json. The project
+ * is named by `project` (the user's flag), else by the file itself (Render `projects[].name`,
+ * Railway/compose/app.json `name`), else by `defaultProject` (the folder's real name).
+ */
+export function importText(kind: ImportKind, text: string, opts: ImportOptions & { file: string; companion?: { file: string; text: string }; repo?: RepoFiles }): ImportResult {
   try {
     switch (kind) {
       case "render":
@@ -40,13 +55,13 @@ export function importText(kind: ImportKind, text: string, opts: { file: string;
       case "compose":
         return importCompose(text, opts);
       case "procfile":
-        return importHeroku({ procfile: { file: opts.file, text }, ...(opts.companion ? { appJson: opts.companion } : {}), ...(opts.project ? { project: opts.project } : {}) });
+        return importHeroku({ procfile: { file: opts.file, text }, ...(opts.companion ? { appJson: opts.companion } : {}), ...names(opts), ...(opts.repo ? { repo: opts.repo } : {}) });
       case "app.json":
-        return importHeroku({ appJson: { file: opts.file, text }, ...(opts.companion ? { procfile: opts.companion } : {}), ...(opts.project ? { project: opts.project } : {}) });
+        return importHeroku({ appJson: { file: opts.file, text }, ...(opts.companion ? { procfile: opts.companion } : {}), ...names(opts), ...(opts.repo ? { repo: opts.repo } : {}) });
     }
   } catch (e) {
     // The importers guard their input; this is the last line so that a bug still yields a result.
-    const draft = new Draft(opts.file, opts.project ?? "app");
+    const draft = new Draft(opts.file, opts.project ?? opts.defaultProject ?? "app");
     draft.approx([], `the importer failed (${e instanceof Error ? e.message : String(e)})`, "Please report this file; write the berth.yaml by hand meanwhile.");
     return emit(draft);
   }
@@ -67,6 +82,26 @@ export async function importFile(file: string, opts: { project?: string } = {}):
     const other = join(dirname(file), kind === "procfile" ? "app.json" : "Procfile");
     companion = await readFile(other, "utf8").then((t) => ({ file: other, text: t }), () => undefined);
   }
-  const project = opts.project ?? slug(basename(dirname(file)) || "app");
-  return importText(kind, text, { file, project, ...(companion ? { companion } : {}) });
+  // The folder's real name (`render.yaml` alone is in ".", whose basename names nothing).
+  const defaultProject = slug(basename(dirname(resolve(file))) || "app");
+  return importText(kind, text, { file, ...(opts.project ? { project: opts.project } : {}), defaultProject, ...(companion ? { companion } : {}), repo: repoBeside(file) });
+}
+
+/**
+ * The repository files next to the imported file, for runtime pins (package.json engines.node,
+ * .node-version, .python-version): read-only, never outside that directory.
+ */
+export function repoBeside(file: string): RepoFiles {
+  const root = resolve(dirname(file));
+  return {
+    read(path) {
+      const full = resolve(root, path);
+      if (full !== root && !full.startsWith(`${root}/`)) return undefined;
+      try {
+        return readFileSync(full, "utf8");
+      } catch {
+        return undefined;
+      }
+    },
+  };
 }

@@ -7,10 +7,11 @@ import { parse as parseToml } from "smol-toml";
 import { parseYamlSource } from "../source.ts";
 import { Draft, ENV_KEY_OK, isObj, literal, type Obj } from "./draft.ts";
 import { type ImportResult, emit } from "./emit.ts";
+import { carryRuntimePins, type RepoFiles, runtimeNote } from "./runtime-pins.ts";
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v.trim() ? v : undefined);
 
-export function importRailway(text: string, opts: { file: string; project?: string; service?: string }): ImportResult {
+export function importRailway(text: string, opts: { file: string; project?: string; defaultProject?: string; service?: string; repo?: RepoFiles }): ImportResult {
   const isToml = !/\.json$/i.test(opts.file);
   let root: Obj = {};
   let locate: ((p: readonly (string | number)[]) => { line: number; column: number }) | undefined;
@@ -26,7 +27,7 @@ export function importRailway(text: string, opts: { file: string; project?: stri
   } catch (e) {
     problem = e instanceof Error ? e.message.split("\n")[0] : String(e);
   }
-  const draft = new Draft(opts.file, opts.project ?? str(root.name) ?? "app", locate);
+  const draft = new Draft(opts.file, opts.project ?? str(root.name) ?? opts.defaultProject ?? "app", locate);
   draft.header.push(`Imported from ${opts.file} by \`berth import\`. Review the comments marked "approx".`);
   if (problem) {
     draft.approx([], `the file could not be read (${problem})`, "Fix its syntax and import again.");
@@ -34,13 +35,13 @@ export function importRailway(text: string, opts: { file: string; project?: stri
   }
   const name = draft.nameFor(opts.service ?? "app", "service");
   const path = ["services", name];
-  const service = mapService(draft, root, [], path);
+  const service = mapService(draft, root, [], path, undefined, opts.repo);
   draft.set(path, service);
   const environments: Obj = {};
   const envs = isObj(root.environments) ? root.environments : {};
   for (const [envName, env] of Object.entries(envs)) {
     if (!isObj(env)) continue;
-    const override = mapService(draft, env, ["environments", envName], ["environments", envName, "services", name], service.type as string);
+    const override = mapService(draft, env, ["environments", envName], ["environments", envName, "services", name], service.type as string, opts.repo);
     delete override.type;
     environments[envName] = Object.keys(override).length ? { services: { [name]: override } } : {};
   }
@@ -54,7 +55,10 @@ export function importRailway(text: string, opts: { file: string; project?: stri
   return emit(draft);
 }
 
-function mapService(draft: Draft, src: Obj, at: (string | number)[], outPath: (string | number)[], knownType?: string): Obj {
+/** Nixpacks providers Berth has a runtime for. */
+const PROVIDERS: Record<string, "node" | "python"> = { node: "node", python: "python" };
+
+function mapService(draft: Draft, src: Obj, at: (string | number)[], outPath: (string | number)[], knownType?: string, repo?: RepoFiles): Obj {
   const build = isObj(src.build) ? src.build : {};
   const deploy = isObj(src.deploy) ? src.deploy : {};
   const out: Obj = {};
@@ -67,6 +71,19 @@ function mapService(draft: Draft, src: Obj, at: (string | number)[], outPath: (s
     out.runtime = "custom";
     draft.approx([...at, "build", "builder"], "Dockerfile builds are not supported by the local engine", "Set `build` and `start` to the commands the Dockerfile runs.", [...outPath, "runtime"]);
   }
+  // Nixpacks provider hints: `nixpacksPlan.providers` names the language runtimes to set up.
+  const plan = isObj(build.nixpacksPlan) ? build.nixpacksPlan : undefined;
+  const providers = Array.isArray(plan?.providers) ? plan.providers.map(String).filter((p) => p !== "...") : [];
+  const known = providers.filter((p) => PROVIDERS[p]);
+  if (known.length === 1 && out.runtime === undefined) {
+    out.runtime = PROVIDERS[known[0]!];
+    draft.comment([...outPath, "runtime"], runtimeNote(PROVIDERS[known[0]!]!, "Railway", `Nixpacks provider '${known[0]}'`));
+  }
+  for (const p of providers.filter((p) => !PROVIDERS[p] || known.length > 1)) {
+    draft.approx([...at, "build", "nixpacksPlan", "providers"], `Nixpacks provider '${p}' has no Berth runtime${PROVIDERS[p] ? " on its own (several providers)" : ""}`, "Berth detects Node.js and Python from the files; for anything else set `runtime: custom` and the build and start commands.", outPath);
+  }
+  if (plan?.phases) draft.approx([...at, "build", "nixpacksPlan", "phases"], "Nixpacks phases (setup packages, install commands) were not imported", "Put what they install into `build`.", outPath);
+  if (str(build.nixpacksConfigPath)) draft.approx([...at, "build", "nixpacksConfigPath"], `${String(build.nixpacksConfigPath)} was not read`, "Carry its providers and variables over by hand (`runtime`, `nodeVersion`, `pythonVersion`).", outPath);
   const watch = Array.isArray(build.watchPatterns) ? build.watchPatterns.map(String) : undefined;
   const buildCommand = str(build.buildCommand) ?? str(deploy.buildCommand);
   if (watch?.length) out.build = { ...(buildCommand ? { command: buildCommand } : {}), paths: watch };
@@ -103,5 +120,7 @@ function mapService(draft: Draft, src: Obj, at: (string | number)[], outPath: (s
     } else env[key] = literal(value);
   }
   if (Object.keys(env).length) out.env = env;
+  const varsAt = (key: string) => [...at, isObj(src.variables) && key in src.variables ? "variables" : "build", ...(isObj(src.variables) && key in src.variables ? [] : ["env"]), key];
+  carryRuntimePins(draft, out, { platform: "Railway (Nixpacks)", sourcePath: varsAt, outPath, ...(repo ? { repo } : {}), rootDir: "." });
   return out;
 }

@@ -7,6 +7,7 @@
 import { parseYamlSource } from "../source.ts";
 import { Draft, domainOk, ENV_KEY_OK, isObj, literal, type Obj } from "./draft.ts";
 import { type ImportResult, emit } from "./emit.ts";
+import { carryRuntimePins, type RepoFiles, runtimeNote } from "./runtime-pins.ts";
 
 /** Approximate memory/CPU of Render's instance plans, used for `limits`. */
 const PLANS: Record<string, { memory: string; cpu: number }> = {
@@ -22,9 +23,9 @@ const PLANS: Record<string, { memory: string; cpu: number }> = {
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string | undefined => (typeof v === "string" && v.trim() ? v : typeof v === "number" ? String(v) : undefined);
 
-export function importRender(text: string, opts: { file: string; project?: string }): ImportResult {
+export function importRender(text: string, opts: { file: string; project?: string; defaultProject?: string; repo?: RepoFiles }): ImportResult {
   const src = parseYamlSource(text.replace(/\r\n/g, "\n"));
-  const draft = new Draft(opts.file, opts.project ?? "app", (p) => src.locate(p));
+  const draft = new Draft(opts.file, opts.project ?? opts.defaultProject ?? "app", (p) => src.locate(p));
   draft.header.push(`Imported from ${opts.file} by \`berth import\`. Review the comments marked "approx".`);
   if (src.errors.length > 0) {
     draft.approx([], `the file is not valid YAML (${src.errors[0]!.message})`, "Fix the YAML and import again.");
@@ -70,7 +71,7 @@ export function importRender(text: string, opts: { file: string; project?: strin
       if (!isObj(s)) return;
       if (str(s.branch)) branches.add(s.branch as string);
       if (s.autoDeploy === false || s.autoDeployTrigger === "off") autoDeployOff = true;
-      service(draft, s, [...g.base, "services", i], groupNames);
+      service(draft, s, [...g.base, "services", i], groupNames, opts.repo);
     });
   }
   const environments: Obj = {};
@@ -118,7 +119,7 @@ function database(draft: Draft, d: unknown, at: (string | number)[]): void {
 
 const RUNTIMES: Record<string, "node" | "python" | "static" | "custom"> = { node: "node", python: "python", static: "static" };
 
-function service(draft: Draft, s: Obj, at: (string | number)[], groups: Map<string, string>): void {
+function service(draft: Draft, s: Obj, at: (string | number)[], groups: Map<string, string>, repo?: RepoFiles): void {
   if (!str(s.name)) {
     draft.approx(at, "service without a name was skipped", "Give it a `name`.");
     return;
@@ -140,8 +141,10 @@ function service(draft: Draft, s: Obj, at: (string | number)[], groups: Map<stri
   const out: Obj = { type: berthType };
   draft.set(path, out);
   if (runtimeRaw && !isStatic) {
-    if (RUNTIMES[runtimeRaw]) out.runtime = RUNTIMES[runtimeRaw];
-    else {
+    if (RUNTIMES[runtimeRaw]) {
+      out.runtime = RUNTIMES[runtimeRaw];
+      if (out.runtime === "node" || out.runtime === "python") draft.comment([...path, "runtime"], runtimeNote(out.runtime, "Render", `runtime '${runtimeRaw}'`));
+    } else {
       out.runtime = "custom";
       const how = runtimeRaw === "docker" || runtimeRaw === "image" ? "Berth builds from commands, not a Dockerfile or image" : `Berth has no '${runtimeRaw}' runtime preset`;
       draft.approx([...at, s.runtime ? "runtime" : "env"], `runtime '${runtimeRaw}': ${how}`, "Set `build` and `start` to the commands your Dockerfile runs.", [...path, "runtime"]);
@@ -205,6 +208,8 @@ function service(draft: Draft, s: Obj, at: (string | number)[], groups: Map<stri
   const env = envVars(draft, arr(s.envVars), [...at, "envVars"], [...path, "env"], groups);
   if (Object.keys(env.env).length) out.env = env.env;
   if (env.groups.length) out.envGroups = env.groups;
+  const varAt = (key: string) => arr(s.envVars).findIndex((v) => isObj(v) && v.key === key);
+  carryRuntimePins(draft, out, { platform: "Render", sourcePath: (k) => [...at, "envVars", varAt(k)], outPath: path, ...(repo ? { repo } : {}), rootDir: str(s.rootDir) ?? "." });
   const previews = isObj(s.previews) ? s.previews : undefined;
   if (previews?.generation === "off" || s.pullRequestPreviewsEnabled === false) out.preview = { replicas: 0 };
   for (const k of ["region", "dockerfilePath", "dockerContext", "image", "registryCredential", "repo"] as const) {

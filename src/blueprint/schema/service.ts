@@ -3,6 +3,7 @@
  * are spread into each variant so the JSON Schema lists exactly the fields a type accepts.
  */
 import { z } from "zod";
+import { nodeRange, pythonVersionParts } from "../runtime-versions.ts";
 import { envMap } from "./env.ts";
 import { command, cron, duration, name, percentage, posInt, size, timezone } from "./fields.ts";
 
@@ -88,6 +89,18 @@ const preview = z
 
 const common = {
   runtime: z.enum(["node", "python", "static", "custom"]).optional().describe("Build runtime; detected from the files in rootDir when absent."),
+  nodeVersion: z
+    .string()
+    .min(1)
+    .refine((v) => nodeRange(v) !== undefined, { message: "not a Node.js version or range: write `20.x`, `22.11.0`, `>=20 <23` or an nvm alias such as `lts/*`" })
+    .optional()
+    .describe("Node.js version or range (`20.x`, `22.11.0`, `lts/*`) when the repository pins none: package.json `engines.node`, `.node-version` and `.nvmrc` win over it. Default: the current LTS (24). A `NODE_VERSION` variable means the same."),
+  pythonVersion: z
+    .string()
+    .min(1)
+    .refine((v) => pythonVersionParts(v) !== undefined, { message: "not a Python version: write `3.11` or `3.11.4`" })
+    .optional()
+    .describe("Python version (`3.11`) when the repository pins none (`.python-version`, `runtime.txt` win). Honoured when that Python is installed on the machine; otherwise the build warns and uses python3. A `PYTHON_VERSION` variable means the same."),
   rootDir: z.string().optional().describe("Directory (relative to the repository root) the service builds and runs in (default `.`)."),
   build: build.optional(),
   env: envMap.optional(),

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { BerthError } from "../../core/errors.ts";
 import { ApiClient, cliConfigPath, saveCredentials } from "../client.ts";
 import type { CliContext } from "../context.ts";
+import { ownContext } from "../defaults.ts";
 import { outFor, printJson, table } from "../output.ts";
 
 interface TokenOut {
@@ -30,13 +31,15 @@ export function registerAccountCommands(program: Command, ctx: CliContext): void
     });
 
   const token = program.command("token").description("manage API tokens (owner role)");
-  token
-    .command("create <name>")
-    .description("create a token; its value is shown once")
-    .option("--role <role>", "owner, deployer or viewer", "viewer")
-    .option("--project <name...>", "limit the token to these projects")
-    .option("--json", "machine-readable output")
-    .action(async (name: string, opts: { role: string; project?: string[]; json?: boolean }) => {
+  // --project scopes the token here: never filled from the directory's link.
+  ownContext(
+    token
+      .command("create <name>")
+      .description("create a token; its value is shown once")
+      .option("--role <role>", "owner, deployer or viewer", "viewer")
+      .option("--project <name...>", "limit the token to these projects")
+      .option("--json", "machine-readable output"),
+  ).action(async (name: string, opts: { role: string; project?: string[]; json?: boolean }) => {
       if (!["owner", "deployer", "viewer"].includes(opts.role)) {
         throw new BerthError("BERTH_USAGE", { detail: `--role '${opts.role}' is not one of owner, deployer, viewer` });
       }

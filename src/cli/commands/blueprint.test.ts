@@ -1,20 +1,17 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { berth as run } from "../../../test/helpers/cli.ts";
 
-const main = fileURLToPath(new URL("../main.ts", import.meta.url));
 const example = fileURLToPath(new URL("../../../examples/reminders/berth.yaml", import.meta.url));
 
-function berth(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ["--disable-warning=ExperimentalWarning", main, ...args], { cwd, env: { ...process.env, NO_COLOR: "1" } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
+/** The compiled CLI in `cwd`; `code` is its exit status. */
+async function berth(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const r = await run(args, { cwd });
+  return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
 }
 
 describe("berth validate / import / schema", () => {

@@ -4,6 +4,7 @@
  * 4 for a missing file, 5 when `import -o` would overwrite a file without --force.
  */
 import { existsSync } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
 import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { BerthError } from "../../core/errors.ts";
@@ -56,7 +57,7 @@ export function registerBlueprintCommands(program: Command): void {
     .description("convert render.yaml, railway.toml/json, Procfile (+ app.json) or docker-compose.yml into a commented berth.yaml")
     .argument("<file>", "the file to import")
     .option("-o, --output <file>", "write the blueprint here instead of standard output")
-    .option("--project <name>", "project name (default: the file's directory name)")
+    .option("--project <name>", "project name (default: the file's own, e.g. Render's projects[].name, else its folder's name)")
     .option("--force", "overwrite the output file if it exists")
     .option("--json", "machine-readable output")
     .action(async (file: string, opts: { output?: string; project?: string; force?: boolean; json?: boolean }) => {
@@ -74,6 +75,11 @@ export function registerBlueprintCommands(program: Command): void {
       for (const e of errors) process.stderr.write(`${formatDiagnostic(e, out, "error")}\n`);
       const verdict = result.validation.ok ? "validates" : `needs ${errors.length} fix(es) before it validates`;
       process.stderr.write(`imported ${file}${opts.output ? ` into ${opts.output}` : ""}: ${result.warnings.length} approximation(s); the blueprint ${verdict}\n`);
+      if (opts.output && basename(opts.output) === "berth.yaml") {
+        const dir = dirname(opts.output);
+        const here = resolve(dir) === process.cwd();
+        process.stderr.write(`next: berth validate${here ? "" : ` ${opts.output}`} · berth up${here ? "" : ` ${dir}`}\n`);
+      }
     });
 
   program

@@ -1,27 +1,16 @@
 /**
- * `berth cron list|run|runs` as a separate process against a real daemon (memory engine) that
+ * `berth cron list|run|runs` (the compiled CLI) as a separate process against a real daemon (memory engine) that
  * has two environments with a cron job of the same name, so job names must be resolved.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { berth as run } from "../../../test/helpers/cli.ts";
 import { MemoryEngine } from "../../engine/memory/memory-engine.ts";
 import { startTestDaemon, type TestDaemon, tempDir, writeProject } from "../../../test/helpers/daemon.ts";
 
-const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
-
-function berth(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, NO_COLOR: "1", BERTH_CLI_CONFIG: "/nonexistent/cli.json", ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
-}
+/** The compiled CLI with this file's daemon in its environment. */
+const berth = (args: string[], env: Record<string, string>) => run(args, { env });
 
 const BLUEPRINT = `version: 1
 project: shop

@@ -100,9 +100,12 @@ async function waitForRun(client: ApiClient, job: JobView, run: RunView): Promis
 export function registerCronCommands(program: Command, ctx: CliContext): void {
   const cron = program.command("cron").description("cron jobs: schedules, manual runs and run history");
   const narrowing = (c: Command) =>
-    c.option("--project <name>", "only this project").option("--env <name>", "only this environment").option("--json", "machine-readable output");
+    c
+      .option("--project <name>", "only this project (default: the directory's link)")
+      .option("--env <name>", "only this environment (default: the directory's link)")
+      .option("--json", "machine-readable output");
 
-  narrowing(cron.command("list").description("cron jobs with their schedule, next run and last run")).action(async (opts: Filter) => {
+  narrowing(cron.command("list").description("cron jobs with their schedule, next run and last run").option("--all", "every project's jobs, whatever the directory")).action(async (opts: Filter) => {
     const out = outFor(opts);
     const jobs = await ctx.client().request<JobView[]>("GET", `/v1/cron/jobs${query({ project: opts.project, environment: opts.env })}`);
     if (out.json) return printJson(jobs);

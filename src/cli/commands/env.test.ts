@@ -1,24 +1,12 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { berth as run } from "../../../test/helpers/cli.ts";
 import { startTestDaemon, type TestDaemon, tempDir, writeProject } from "../../../test/helpers/daemon.ts";
 import { ownerOf, parsePairs, projectOf } from "./env.ts";
 
-const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
-
-function berth(args: string[], env: Record<string, string>, opts: { stdin?: string; cwd?: string } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: opts.cwd ?? process.cwd(), env: { ...process.env, NO_COLOR: "1", BERTH_CLI_CONFIG: "/nonexistent/cli.json", ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end(opts.stdin ?? "");
-  });
-}
+/** The compiled CLI with this file's daemon in its environment. */
+const berth = (args: string[], env: Record<string, string>, opts: { stdin?: string; cwd?: string } = {}) => run(args, { env, ...opts });
 
 describe("env argument parsing", () => {
   test("KEY=VALUE pairs; KEY=- reads stdin once, without its trailing newline", () => {
@@ -38,7 +26,7 @@ describe("env argument parsing", () => {
     assert.equal(projectOf({ project: "flag" }, dir, {}), "flag");
     assert.equal(projectOf({}, dir, { BERTH_PROJECT: "envvar" }), "envvar");
     assert.equal(projectOf({}, dir, {}), "from-file");
-    assert.throws(() => projectOf({}, tempDir(), {}), /--project/);
+    assert.throws(() => projectOf({}, tempDir(), {}), /BERTH_CLI_NO_PROJECT|which project/);
   });
 });
 

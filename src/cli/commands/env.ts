@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { BerthError } from "../../core/errors.ts";
 import type { CliContext } from "../context.ts";
+import { projectOf } from "../target.ts";
 import { outFor, printJson, table } from "../output.ts";
 
 interface Where {
@@ -23,15 +23,7 @@ interface Listing {
   updatedBy: string;
 }
 
-/** --project, else $BERTH_PROJECT, else `project:` of ./berth.yaml. */
-export function projectOf(opts: { project?: string }, cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): string {
-  if (opts.project) return opts.project;
-  if (env.BERTH_PROJECT) return env.BERTH_PROJECT;
-  const file = join(cwd, "berth.yaml");
-  const m = existsSync(file) ? /^project:\s*["']?([a-z][a-z0-9-]*)["']?\s*(#.*)?$/m.exec(readFileSync(file, "utf8")) : null;
-  if (m?.[1]) return m[1];
-  throw new BerthError("BERTH_USAGE", { detail: "which project? pass --project NAME (or run in the directory of its berth.yaml)" });
-}
+export { projectOf } from "../target.ts";
 
 /** `<service>` as the first argument, or `--service s`, or `--group g`: the owner and the remaining arguments. */
 export function ownerOf(args: readonly string[], opts: { group?: string; service?: string }, needArgs: boolean): { owner: string; rest: string[] } {
@@ -73,7 +65,7 @@ const envPath = (o: Where) => `/v1/projects/${enc(projectOf(o))}/environments/${
 export function registerEnvCommands(program: Command, ctx: CliContext): void {
   const env = program.command("env").alias("secret").description("secrets and env groups: values are write-only, `get` needs the owner role");
   const where = (c: Command, group = true) => {
-    c.option("--project <name>", "project (default: from ./berth.yaml)").option("--env <name>", "environment, or '*' for every environment", "production");
+    c.option("--project <name>", "project (default: the directory's link, else ./berth.yaml)").option("--env <name>", "environment, or '*' for every environment", "production");
     if (group) c.option("--service <name>", "the service (instead of naming it first)").option("--group <name>", "an env group instead of a service");
     return c.option("--json", "machine-readable output");
   };
@@ -118,7 +110,7 @@ export function registerEnvCommands(program: Command, ctx: CliContext): void {
   env
     .command("rotate")
     .description("new data key for the project (re-encrypts its values); --kek replaces the key-encryption key (owner role)")
-    .option("--project <name>", "project (default: from ./berth.yaml)")
+    .option("--project <name>", "project (default: the directory's link, else ./berth.yaml)")
     .option("--kek", "rotate the key-encryption key of the whole installation instead")
     .option("--json", "machine-readable output")
     .action(async (opts: { project?: string; kek?: boolean; json?: boolean }) => {
@@ -136,7 +128,7 @@ export function registerEnvCommands(program: Command, ctx: CliContext): void {
     });
 
   const group = env.command("group").description("env groups: named sets of variables that services attach");
-  const gopts = (c: Command) => c.option("--project <name>", "project (default: from ./berth.yaml)").option("--json", "machine-readable output");
+  const gopts = (c: Command) => c.option("--project <name>", "project (default: the directory's link, else ./berth.yaml)").option("--json", "machine-readable output");
   const groups = (o: { project?: string }) => `/v1/projects/${enc(projectOf(o))}/env-groups`;
   gopts(group.command("create <name>").description("create a group (set its values with `berth env set --group NAME`)")).action(
     async (name: string, opts: { project?: string; json?: boolean }) => {

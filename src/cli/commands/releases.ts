@@ -1,18 +1,26 @@
 import type { Command } from "commander";
 import type { CliContext } from "../context.ts";
 import { outFor, printJson, table } from "../output.ts";
+import { envPath } from "../target.ts";
+import { registerLogsCommand } from "./logs.ts";
 
-interface Target {
-  project: string;
+/** The target options every command of this file takes (defaults: the directory's link). */
+export interface Target {
+  project?: string;
   env: string;
   json?: boolean;
 }
-const base = (o: Target) => `/v1/projects/${encodeURIComponent(o.project)}/environments/${encodeURIComponent(o.env)}`;
+const base = (o: Target) => envPath(o);
 
-/** `berth deploys`, `berth releases`, `berth rollback`, `berth logs`. */
+/** `--project` and `--env` as every stack command declares them (see defaults.ts). */
+export const withTarget = (c: Command) =>
+  c
+    .option("--project <name>", "project (default: the directory's link, else ./berth.yaml)")
+    .option("--env <name>", "environment (default: the directory's link, else production)", "production")
+    .option("--json", "machine-readable output");
+
+/** `berth deploys`, `berth releases`, `berth rollback` (and `berth logs`, in logs.ts). */
 export function registerReleaseCommands(program: Command, ctx: CliContext): void {
-  const withTarget = (c: Command) =>
-    c.requiredOption("--project <name>", "project name").option("--env <name>", "environment", "production").option("--json", "machine-readable output");
 
   withTarget(program.command("deploys").description("deploy history with each step's timing").option("--service <name>", "only this service")).action(
     async (opts: Target & { service?: string }) => {
@@ -44,26 +52,5 @@ export function registerReleaseCommands(program: Command, ctx: CliContext): void
       else process.stdout.write(`rolling ${service} back to release #${r.release} (follow with \`berth events -f\`)\n`);
     },
   );
-
-  withTarget(
-    program
-      .command("logs <service>")
-      .description("a service's logs")
-      .option("-f, --follow", "keep streaming")
-      .option("--since <duration>", "only lines newer than this, e.g. 10m")
-      .option("--grep <text>", "only lines containing this"),
-  ).action(async (service: string, opts: Target & { follow?: boolean; since?: string; grep?: string }) => {
-    const q = new URLSearchParams({ follow: String(!!opts.follow) });
-    if (opts.since) q.set("since", opts.since);
-    if (opts.grep) q.set("grep", opts.grep);
-    const abort = new AbortController();
-    process.once("SIGINT", () => abort.abort());
-    for await (const line of ctx.client().lines(`${base(opts)}/services/${encodeURIComponent(service)}/logs?${q}`, abort.signal)) {
-      if (opts.json) process.stdout.write(`${line}\n`);
-      else {
-        const l = JSON.parse(line) as { at?: string; instance?: string; line?: string; error?: string };
-        process.stdout.write(l.error ? `error: ${l.error}\n` : `${l.at} ${l.instance} ${l.line}\n`);
-      }
-    }
-  });
+  registerLogsCommand(program, ctx);
 }

@@ -1,8 +1,16 @@
-import { existsSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Command } from "commander";
 import { resolveConfig } from "../../core/config.ts";
-import { startDaemon } from "../../server.ts";
 import { readCredentialsFile } from "../client.ts";
+
+function readCredentialsPid(file: string): number | undefined {
+  try {
+    return (JSON.parse(readFileSync(file, "utf8")) as { pid?: number }).pid;
+  } catch {
+    return undefined;
+  }
+}
 
 /** `berth server`: the daemon, in the foreground. */
 export function registerServerCommand(program: Command): void {
@@ -13,13 +21,16 @@ export function registerServerCommand(program: Command): void {
     .option("--listen <host:port>", "API address (default 127.0.0.1:7700; env BERTH_LISTEN)")
     .option("--engine <name>", "where instances run: local or memory (env BERTH_ENGINE)")
     .option("--base-domain <domain>", "base domain of generated hostnames (default localhost)")
-    .option("--credentials-file <path>", "write {url, token} for a local CLI here (used by `berth up`)")
+    .option("--build-env <list>", "adjust the variables builds receive from this environment: NAME or PREFIX* adds, -NAME removes, comma-separated (env BERTH_BUILD_ENV; see docs/design/build-env.md)")
+    .option("--credentials-file <path>", "where the CLI on this machine finds the daemon: {url, token, pid}, mode 0600 (default <data dir>/daemon.json)")
     .action(async (opts: Record<string, string | undefined>) => {
       const config = resolveConfig({
-        flags: { "data-dir": opts.dataDir, listen: opts.listen, engine: opts.engine, "base-domain": opts.baseDomain },
+        flags: { "data-dir": opts.dataDir, listen: opts.listen, engine: opts.engine, "base-domain": opts.baseDomain, "build-env": opts.buildEnv },
         env: process.env,
         isRoot: process.getuid?.() === 0,
       });
+      // Loaded here, not at the top: every other command starts without the daemon's code.
+      const { startDaemon } = await import("../../server.ts");
       const daemon = await startDaemon(config, { logger: process.env.BERTH_LOG_REQUESTS === "1" });
       process.stdout.write(`berth daemon ${daemon.url} (data ${config.dataDir}, engine ${daemon.engine.name})\n`);
       if (daemon.ownerToken) {
@@ -27,19 +38,23 @@ export function registerServerCommand(program: Command): void {
           `\nOwner token (shown once, only its hash is stored):\n\n  ${daemon.ownerToken}\n\nberth login --url ${daemon.url} --token ${daemon.ownerToken}\n\n`,
         );
       }
-      if (opts.credentialsFile) {
-        const existing = existsSync(opts.credentialsFile) ? readCredentialsFile(opts.credentialsFile) : undefined;
-        const now = new Date().toISOString();
-        const valid = existing && daemon.store.tokens.verify(existing.token, now);
-        const token = valid ? existing.token : daemon.store.tokens.create({ name: `local-cli-${Date.now().toString(36)}`, role: "owner" }, now).token;
-        writeFileSync(opts.credentialsFile, `${JSON.stringify({ url: daemon.url, token, pid: process.pid }, null, 2)}\n`, { mode: 0o600 });
-      }
+      // The CLI on this machine (`berth status`, `berth up`...) finds this daemon through its data
+      // dir; owner-only, like the data dir's other secrets, and outside any user's source tree.
+      const credentialsFile = opts.credentialsFile ?? join(config.dataDir, "daemon.json");
+      const existing = existsSync(credentialsFile) ? readCredentialsFile(credentialsFile) : undefined;
+      const now = new Date().toISOString();
+      const valid = existing && daemon.store.tokens.verify(existing.token, now);
+      const token = valid ? existing.token : daemon.store.tokens.create({ name: `local-cli-${Date.now().toString(36)}`, role: "owner" }, now).token;
+      writeFileSync(credentialsFile, `${JSON.stringify({ url: daemon.url, token, pid: process.pid }, null, 2)}\n`, { mode: 0o600 });
+      chmodSync(credentialsFile, 0o600); // also when an older file had other permissions
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;
         stopping = true;
         process.stdout.write(`${signal}: stopping (instances keep running and are adopted by the next start)\n`);
         await daemon.stop({ stopInstances: process.env.BERTH_STOP_INSTANCES === "1" });
+        // The file names a process that is gone now (unless another daemon took it over).
+        if (readCredentialsPid(credentialsFile) === process.pid) rmSync(credentialsFile, { force: true });
         process.exit(0);
       };
       process.on("SIGINT", () => void stop("SIGINT"));

@@ -1,6 +1,19 @@
 import type { Command } from "commander";
 import type { CliContext } from "../context.ts";
+import type { OperationOut } from "../operation-wait.ts";
+import { describeDaemon } from "../link.ts";
 import { type Out, outFor, paint, printJson, table } from "../output.ts";
+import { renderOperations } from "./operations.ts";
+
+/** A database or key-value store as `GET /v1/status` lists it (never a password). */
+export interface DatastoreStatus {
+  name: string;
+  kind: "postgres" | "redis";
+  version: string;
+  state: "running" | "stopped" | "unknown";
+  address: string | null;
+  pooledAddress: string | null;
+}
 
 export interface EnvStatus {
   project: string;
@@ -18,9 +31,12 @@ export interface EnvStatus {
     urls?: string[];
     instances: { id: string; state: string; release: number | null; pid: number | null; port: number | null; restarts: number }[];
   }[];
+  /** Present in `GET /v1/status` (not in the single-environment route). */
+  databases?: DatastoreStatus[];
+  keyValues?: DatastoreStatus[];
 }
 
-const STATE_COLOR: Record<string, string> = { live: "green", healthy: "green", degraded: "yellow", starting: "yellow", failed: "red", unhealthy: "red", "crash-looping": "red" };
+const STATE_COLOR: Record<string, string> = { live: "green", healthy: "green", running: "green", degraded: "yellow", starting: "yellow", failed: "red", unhealthy: "red", "crash-looping": "red" };
 
 export function renderStatus(envs: readonly EnvStatus[], out: Out): string {
   if (envs.length === 0) return "no projects yet — run `berth up` or `berth deploy` in a directory with a berth.yaml";
@@ -33,19 +49,38 @@ export function renderStatus(envs: readonly EnvStatus[], out: Out): string {
       const summary = [...new Set(states)].map((st) => paint(out, STATE_COLOR[st] ?? "dim", st)).join(",") || "-";
       rows.push(["", s.name, s.kind, s.release === null ? "-" : `#${s.release}`, `${up}/${s.replicas}`, s.failed ? `${summary} ${paint(out, "red", "(last deploy failed)")}` : summary]);
     }
+    for (const d of [...(e.databases ?? []), ...(e.keyValues ?? [])]) {
+      const where = [d.address, d.pooledAddress ? `pooled ${d.pooledAddress}` : ""].filter(Boolean).join(", ");
+      rows.push(["", d.name, `${d.kind} ${d.version}`, "-", "-", `${paint(out, STATE_COLOR[d.state] ?? "dim", d.state)}${where ? ` ${where}` : ""}`]);
+    }
   }
   return table(rows);
 }
 
-/** `berth status`: projects, environments, services, instances and their states. */
+/** `berth status`: the directory's stack (or every stack with --all), its services and datastores. */
 export function registerStatusCommand(program: Command, ctx: CliContext): void {
   program
     .command("status")
-    .description("show projects, environments, services and instances")
+    .description("show stacks: environments, services, instances, databases and key-value stores (in a linked directory: its stack)")
+    .option("--project <name>", "only this project (default: the directory's link)")
+    .option("--env <name>", "only this environment (default: the directory's link)")
+    .option("--all", "every project and environment, whatever the directory")
     .option("--json", "machine-readable output")
-    .action(async (opts: { json?: boolean }) => {
-      const r = await ctx.client().request<{ environments: EnvStatus[] }>("GET", "/v1/status");
-      if (opts.json) return printJson(r);
-      process.stdout.write(`${renderStatus(r.environments, outFor(opts))}\n`);
+    .action(async (opts: { project?: string; env?: string; all?: boolean; json?: boolean }) => {
+      const r = await ctx.client().request<{ environments: EnvStatus[]; operations?: OperationOut[] }>("GET", "/v1/status");
+      const mine = (p: { project: string | null; environment?: string | null }) =>
+        opts.all || ((!opts.project || p.project === opts.project) && (!opts.env || !p.environment || p.environment === opts.env));
+      const environments = r.environments.filter((e) => mine({ project: e.project, environment: e.name }));
+      const operations = (r.operations ?? []).filter((o) => mine(o));
+      if (opts.json) return printJson({ environments, operations });
+      const link = opts.all ? undefined : ctx.here().link;
+      if (link && link.project === opts.project) process.stderr.write(`linked: ${link.dir} -> ${link.project}/${link.environment} on ${describeDaemon(link.daemon)}\n`);
+      if (environments.length === 0 && r.environments.length > 0) {
+        process.stdout.write(`no stack matches ${opts.project ?? "*"}/${opts.env ?? "*"}; \`berth status --all\` lists every one\n`);
+        return;
+      }
+      process.stdout.write(`${renderStatus(environments, outFor(opts))}\n`);
+      // Operations (issue 15): what is pending or running, and what finished in the last hour.
+      if (operations.length) process.stdout.write(`\n${renderOperations(operations, outFor(opts))}\n`);
     });
 }

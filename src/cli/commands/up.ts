@@ -1,47 +1,21 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+/**
+ * `berth up`, `berth down` and `berth deploy`: one directory, one stack. Each works on a named
+ * directory (default `.`) and its own link (`.berth/link.json`), which `up` and a first `deploy`
+ * write; the local daemon is shared by every stack on the machine and stops with the last one.
+ */
+import { resolve } from "node:path";
 import type { Command } from "commander";
-import { parseBlueprint } from "../../blueprint/index.ts";
-import { BerthError } from "../../core/errors.ts";
-import type { ApiClient } from "../client.ts";
-import { configuredCredentials } from "../client.ts";
+import { isBerthError } from "../../core/errors.ts";
+import { readBlueprint, shown } from "../blueprint-dir.ts";
 import type { CliContext } from "../context.ts";
-import { ensureLocalDaemon, localDataDir, readLocalDaemon, stopLocalDaemon } from "../local-daemon.ts";
-import { outFor, printJson, progress } from "../output.ts";
-import { type EnvStatus, renderStatus } from "./status.ts";
+import { daemonRef } from "../context.ts";
+import { ownContext } from "../defaults.ts";
+import { readLink, writeLink } from "../link.ts";
+import { runningStacks, stopLocalDaemonIfIdle } from "../local-daemon.ts";
+import { outFor, printJson } from "../output.ts";
+import { connect, failedDeploy, stackEnvironment, syncAndWait, targetFlags } from "../stack.ts";
 import { lastSeq, waitForEnvironment } from "../wait.ts";
-
-interface SyncOut {
-  project: string;
-  environment: string;
-  generation: number;
-  services: string[];
-  warnings: { code: string; message: string; line: number; column: number }[];
-}
-
-/** Reads and checks a directory's blueprint locally, so mistakes show before anything starts. */
-export function readBlueprint(dir: string): { file: string; text: string; project: string } {
-  const file = join(dir, "berth.yaml");
-  if (!existsSync(file)) throw new BerthError("BERTH_BLUEPRINT_NOT_FOUND", { path: file });
-  const text = readFileSync(file, "utf8");
-  const parsed = parseBlueprint(text, { file });
-  if (!parsed.ok) {
-    throw new BerthError("BERTH_BLUEPRINT_INVALID", { file, count: parsed.errors.length }, { details: parsed.errors });
-  }
-  return { file, text, project: parsed.blueprint.project };
-}
-
-export async function syncAndWait(client: ApiClient, dir: string, environment: string, json: boolean): Promise<EnvStatus> {
-  const bp = readBlueprint(dir);
-  const p = progress({ json, color: false });
-  const after = await lastSeq(client);
-  const r = await client.request<SyncOut>("POST", "/v1/sync", { environment, blueprint: bp.text, file: bp.file, sourceDir: resolve(dir) });
-  for (const w of r.warnings) p.update(`warning: ${bp.file}:${w.line}:${w.column} ${w.message}`);
-  p.update(`${r.project}/${r.environment}: generation ${r.generation}, ${r.services.length} service(s)`);
-  const env = await waitForEnvironment(client, { project: r.project, environment, generation: r.generation, afterSeq: after }, (line) => p.update(line));
-  p.done(`${r.project}/${environment}: ${env.status}${env.statusDetail ? ` (${env.statusDetail})` : ""}`);
-  return env;
-}
+import { type EnvStatus, renderStatus } from "./status.ts";
 
 /** Routed URLs first; services the router does not route show their instances' ports. */
 function urls(env: EnvStatus): string[] {
@@ -51,84 +25,125 @@ function urls(env: EnvStatus): string[] {
   });
 }
 
-/** `berth up`, `berth down` and `berth deploy`. */
+/** The `next:` line: commands that work verbatim from the current directory. */
+function nextLine(ctx: CliContext, env: EnvStatus, dir: string | undefined): string {
+  const flags = targetFlags(ctx, env.project, env.name);
+  const service = (env.services.find((s) => s.kind === "web") ?? env.services[0])?.name;
+  const down = dir && resolve(dir) !== process.cwd() ? `berth down ${dir}` : "berth down";
+  const parts = [`berth status${flags}`, ...(service ? [`berth logs ${service} -f${flags}`] : []), `berth events -f${flags}`, down];
+  return `next: ${parts.join(" · ")}`;
+}
+
+/** Stops an environment and waits until it is stopped. */
+async function stopEnvironment(client: import("../client.ts").ApiClient, project: string, environment: string, sourceDir?: string): Promise<void> {
+  const after = await lastSeq(client);
+  // With the directory: a folder whose project moved to another one (`deploy --force`) stops nothing.
+  const query = sourceDir ? `?sourceDir=${encodeURIComponent(sourceDir)}` : "";
+  await client.request("DELETE", `/v1/projects/${encodeURIComponent(project)}/environments/${encodeURIComponent(environment)}${query}`);
+  await waitForEnvironment(client, { project, environment, generation: 0, afterSeq: after }, { timeoutMs: 120_000, settled: (e) => e.status === "stopped" });
+}
+
 export function registerUpCommands(program: Command, ctx: CliContext): void {
-  program
-    .command("up [dir]")
-    .description("run a directory's blueprint as a `development` environment; Ctrl-C stops everything it started")
-    .option("-d, --detach", "return once the stack is live, leaving it running")
-    .option("--env <name>", "environment name", "development")
-    .option("--json", "machine-readable output")
-    .action(async (dir: string | undefined, opts: { detach?: boolean; env: string; json?: boolean }) => {
-      const root = resolve(dir ?? ".");
-      readBlueprint(root); // fail fast, before any daemon starts
-      const configured = configuredCredentials();
-      const local = configured ? undefined : await ensureLocalDaemon(localDataDir(), (l) => process.stderr.write(`${l}\n`));
-      const client = configured ? ctx.client() : local!.client;
-      const env = await syncAndWait(client, root, opts.env, !!opts.json);
-      if (opts.json) printJson(env);
-      else {
-        process.stdout.write(`${renderStatus([env], outFor(opts))}\n\n`);
-        for (const u of urls(env)) process.stdout.write(`  ${u}\n`);
-        process.stdout.write(`\nnext: berth status · berth logs <service> -f · berth events -f · berth down ${dir ?? "."}\n`);
+  ownContext(
+    program
+      .command("up [dir]")
+      .description("run a directory's blueprint (default: a `development` environment) and link the directory to it; Ctrl-C stops what it started")
+      .option("-d, --detach", "return once the stack is live, leaving it running")
+      .option("--env <name>", "environment (default: the directory's link, else development)")
+      .option("--force", "deploy even if the project is deployed from another directory (moves it here)")
+      .option("--json", "machine-readable output"),
+  ).action(async (dir: string | undefined, opts: { detach?: boolean; env?: string; force?: boolean; json?: boolean }) => {
+    const root = resolve(dir ?? ".");
+    const bp = readBlueprint(root); // fail fast, before any daemon starts
+    const here = ctx.of(root);
+    const environment = stackEnvironment(opts.env, here, bp.project, "development");
+    const { client, localPid } = await connect(here.daemon, here, true);
+    const env = await syncAndWait(client, ctx, { dir: root, environment, force: !!opts.force, json: !!opts.json }, (r) => {
+      if (here.link && here.link.project !== r.project && !opts.json) {
+        process.stderr.write(`note: ${shown(root)} was linked to ${here.link.project}/${here.link.environment}, which keeps running; it is now linked to ${r.project}/${r.environment}\n`);
       }
-      if (env.status === "failed" || env.services.some((s) => s.failed)) process.exitCode = 1;
-      if (opts.detach) return;
-      const abort = new AbortController();
-      process.once("SIGINT", () => abort.abort());
-      process.once("SIGTERM", () => abort.abort());
-      const follow = env.services.map(async (s) => {
-        const path = `/v1/projects/${env.project}/environments/${env.name}/services/${s.name}/logs?follow=true&since=1m`;
-        for await (const line of client.lines(path, abort.signal)) {
-          const l = JSON.parse(line) as { line?: string; error?: string };
-          process.stdout.write(`${s.name.padEnd(12)} | ${l.line ?? l.error ?? ""}\n`);
-        }
-      });
-      await new Promise<void>((r) => abort.signal.addEventListener("abort", () => r()));
-      process.stderr.write("\nstopping...\n");
-      await client.request("DELETE", `/v1/projects/${env.project}/environments/${env.name}`);
-      await waitForEnvironment(client, { project: env.project, environment: env.name, generation: 0, afterSeq: 0 }, () => {}, 120_000, (e) => e.status === "stopped").catch(() => {});
-      await Promise.allSettled(follow);
-      if (local?.started) await stopLocalDaemon(local.pid);
-      process.stderr.write("stopped\n");
+      writeLink(root, { project: r.project, environment: r.environment, daemon: daemonRef(here.daemon) });
     });
+    if (opts.json) printJson(env);
+    else {
+      process.stdout.write(`${renderStatus([env], outFor(opts))}\n\n`);
+      for (const u of urls(env)) process.stdout.write(`  ${u}\n`);
+      process.stdout.write(`\n${nextLine(ctx, env, dir)}\n`);
+    }
+    if (env.status === "failed" || env.services.some((s) => s.failed)) process.exitCode = 1;
+    if (opts.detach) return;
+    const abort = new AbortController();
+    process.once("SIGINT", () => abort.abort());
+    process.once("SIGTERM", () => abort.abort());
+    const follow = env.services.map(async (s) => {
+      const path = `/v1/projects/${encodeURIComponent(env.project)}/environments/${encodeURIComponent(env.name)}/services/${encodeURIComponent(s.name)}/logs?follow=true&since=1m`;
+      for await (const line of client.lines(path, abort.signal)) {
+        const l = JSON.parse(line) as { line?: string; error?: string };
+        process.stdout.write(`${s.name.padEnd(12)} | ${l.line ?? l.error ?? ""}\n`);
+      }
+    });
+    await new Promise<void>((r) => abort.signal.addEventListener("abort", () => r()));
+    process.stderr.write("\nstopping...\n");
+    await stopEnvironment(client, env.project, env.name).catch(() => {});
+    await Promise.allSettled(follow);
+    const running = localPid ? await stopLocalDaemonIfIdle(client, localPid).catch(() => []) : [];
+    process.stderr.write(running.length > 0 ? `stopped; the local daemon keeps running for ${running.join(", ")}\n` : "stopped\n");
+  });
 
-  program
-    .command("down [dir]")
-    .description("stop what `berth up` started for a directory")
-    .option("--env <name>", "environment name", "development")
-    .option("--json", "machine-readable output")
-    .action(async (dir: string | undefined, opts: { env: string; json?: boolean }) => {
-      const bp = readBlueprint(resolve(dir ?? "."));
-      const configured = configuredCredentials();
-      const local = configured ? undefined : readLocalDaemon(localDataDir());
-      if (!configured && !local) {
-        if (opts.json) printJson({ stopped: false, reason: "no local daemon running" });
-        else process.stdout.write("nothing to stop: no local daemon is running\n");
-        return;
-      }
-      const client = configured ? ctx.client() : new (await import("../client.ts")).ApiClient(local!);
-      await client.request("DELETE", `/v1/projects/${bp.project}/environments/${opts.env}`);
-      const after = await lastSeq(client);
-      const env = await waitForEnvironment(client, { project: bp.project, environment: opts.env, generation: 0, afterSeq: after }, () => {}, 120_000, (e) => e.status === "stopped");
-      if (local) await stopLocalDaemon(local.pid);
-      if (opts.json) printJson({ stopped: true, environment: env.name });
-      else process.stdout.write(`stopped ${bp.project}/${opts.env}${local ? " and the local daemon" : ""}\n`);
-    });
+  ownContext(
+    program
+      .command("down [dir]")
+      .description("stop a directory's stack (the one `berth up` started there); the local daemon stops when no other stack runs")
+      .option("--env <name>", "environment (default: the directory's link, else development)")
+      .option("--force", "stop the project's stack even if it is now deployed from another directory")
+      .option("--json", "machine-readable output"),
+  ).action(async (dir: string | undefined, opts: { env?: string; force?: boolean; json?: boolean }) => {
+    const root = resolve(dir ?? ".");
+    const here = ctx.of(root);
+    const link = readLink(root);
+    const project = here.project?.value ?? readBlueprint(root).project;
+    const environment = stackEnvironment(opts.env, here, project, "development");
+    const say = (text: string, json: Record<string, unknown>): void => {
+      if (opts.json) printJson(json);
+      else process.stdout.write(`${text}\n`);
+    };
+    if (here.daemon.kind === "local" && !here.daemon.running) {
+      return say(`nothing to stop: no local daemon is running (data ${here.daemon.dataDir})`, { stopped: false, reason: "no local daemon running" });
+    }
+    const { client, localPid } = await connect(here.daemon, here, false);
+    try {
+      await stopEnvironment(client, project, environment, opts.force ? undefined : root);
+    } catch (e) {
+      if (!isBerthError(e) || e.code !== "BERTH_NOT_FOUND") throw e;
+      return say(`nothing to stop: ${project}/${environment} is not deployed${link ? "" : " (this directory has no link)"}`, { stopped: false, reason: "not deployed" });
+    }
+    const others = localPid ? await stopLocalDaemonIfIdle(client, localPid) : await runningStacks(client);
+    const daemonStopped = localPid !== undefined && others.length === 0;
+    const tail = localPid === undefined ? "" : daemonStopped ? " and the local daemon (no other stack runs)" : `; the local daemon keeps running for ${others.join(", ")}`;
+    say(`stopped ${project}/${environment}${tail}`, { stopped: true, project, environment, daemonStopped, running: others });
+  });
 
-  program
-    .command("deploy [dir]")
-    .description("deploy a directory's blueprint to an environment, showing each step")
-    .option("--env <name>", "environment", "production")
-    .option("--service <name>", "only report this service's progress")
-    .option("--json", "machine-readable output")
-    .action(async (dir: string | undefined, opts: { env: string; service?: string; json?: boolean }) => {
-      const env = await syncAndWait(ctx.client(), resolve(dir ?? "."), opts.env, !!opts.json);
-      if (opts.json) printJson(env);
-      else process.stdout.write(`${renderStatus([env], outFor(opts))}\n`);
-      const failed = env.services.filter((s) => s.failed && (!opts.service || s.name === opts.service));
-      if (failed.length > 0) {
-        throw new BerthError("BERTH_RECONCILE_FAILED", { environment: `${env.project}/${env.name}`, step: "deploy", detail: `failed: ${failed.map((s) => s.name).join(", ")} (see \`berth deploys\`)` });
-      }
+  ownContext(
+    program
+      .command("deploy [dir]")
+      .description("deploy a directory's blueprint to an environment, showing each step")
+      .option("--env <name>", "environment (default: the directory's link, else production)")
+      .option("--service <name>", "only report this service's progress")
+      .option("--force", "deploy even if the project is deployed from another directory (moves it here)")
+      .option("--json", "machine-readable output"),
+  ).action(async (dir: string | undefined, opts: { env?: string; service?: string; force?: boolean; json?: boolean }) => {
+    const root = resolve(dir ?? ".");
+    const bp = readBlueprint(root);
+    const here = ctx.of(root);
+    const environment = stackEnvironment(opts.env, here, bp.project, "production");
+    const { client } = await connect(here.daemon, here, false);
+    const env = await syncAndWait(client, ctx, { dir: root, environment, force: !!opts.force, json: !!opts.json }, (r) => {
+      // A directory's first deploy links it; an existing link (its `up` stack) is kept.
+      if (!here.link) writeLink(root, { project: r.project, environment: r.environment, daemon: daemonRef(here.daemon) });
     });
+    if (opts.json) printJson(env);
+    else process.stdout.write(`${renderStatus([env], outFor(opts))}\n`);
+    const failed = failedDeploy(env, opts.service);
+    if (failed) throw failed;
+  });
 }

@@ -14,7 +14,7 @@ export const blueprintErrors = defineErrors({
   },
   BERTH_BLUEPRINT_NOT_FOUND: {
     message: "no blueprint at {path}",
-    hint: "Create a berth.yaml (see docs/blueprint.md), or convert one with `berth import render.yaml`.",
+    hint: "Create a berth.yaml (see docs/blueprint.md), or convert one with `berth import render.yaml -o berth.yaml`.",
     http: 404,
     exit: 4,
   },

@@ -22,7 +22,7 @@ export const dataErrors = defineErrors({
   },
   BERTH_DATA_NOT_RUNNING: {
     message: "{kind} server '{name}' is not running",
-    hint: "Check `berth db list` and `berth events`. When its data is lost, `berth db restore --from-archive` brings back everything archived.",
+    hint: "Start it with its stack (`berth up` or `berth deploy`), or check `berth status` and `berth db list`. When its data is lost, `berth db restore --from-archive` brings back everything archived.",
     http: 409,
     exit: 6,
   },

@@ -52,9 +52,15 @@ export interface EnvInput {
   readonly disks: readonly { readonly name: string; readonly path: string }[];
 }
 
-/** The full environment of a process. BERTH_* identity wins over user variables of the same name. */
+/**
+ * The full environment of a process. BERTH_* identity wins over user variables of the same name.
+ * The release's runtime (the Node / virtualenv its build used) comes first on PATH, whatever PATH
+ * the service sets, and its variables (VIRTUAL_ENV) apply unless the service sets them itself.
+ */
 export function instanceEnv(input: EnvInput): Record<string, string> {
-  const env: Record<string, string> = { PATH: DEFAULT_PATH, ...input.opened, ...(input.extra ?? {}) };
+  const runtime = input.release.artifact.kind === "dir" ? input.release.artifact.runtime : undefined;
+  const env: Record<string, string> = { PATH: DEFAULT_PATH, ...(runtime?.env ?? {}), ...input.opened, ...(input.extra ?? {}) };
+  if (runtime && runtime.path.length > 0) env.PATH = [...runtime.path, env.PATH].join(":");
   if (input.port !== undefined) env.PORT = String(input.port);
   for (const d of input.disks) env[diskVar(d.name)] = d.path;
   env.BERTH_PROJECT = input.ref.project;

@@ -269,7 +269,10 @@ export class LocalEngine implements Engine {
       cgroup = name;
       cgroupProcs = this.#cgroups.create(name, spec.limits);
     }
-    return { isolation: { kind: "sandbox", uid: user.uid, gid: user.gid, readOnlyPaths: this.#readOnlyPaths, cgroupProcs }, mounts, disks, ...(cgroup ? { cgroup } : {}) };
+    // The release's toolchain (issue 14) lives in Berth's tool cache, outside the release dir.
+    const runtimePaths = release.artifact.kind === "dir" ? (release.artifact.runtime?.readOnlyPaths ?? []) : [];
+    const readOnlyPaths = [...new Set([...this.#readOnlyPaths, ...runtimePaths])];
+    return { isolation: { kind: "sandbox", uid: user.uid, gid: user.gid, readOnlyPaths, cgroupProcs }, mounts, disks, ...(cgroup ? { cgroup } : {}) };
   }
 
   #driver(sup: Supervisor): RolloutDriver {
