@@ -34,6 +34,7 @@ import { makeSync } from "./reconcile/sync.ts";
 import { GitDeployer } from "./reconcile/git-deploy.ts"; // git (issue 5)
 import { ServedRepos } from "./reconcile/served-repos.ts"; // git (issue 5)
 import { OperationRunner } from "./reconcile/operations.ts"; // operations (issue 15)
+import { dataOperations } from "./reconcile/data-operations.ts";
 import { GitRepository } from "./store/repositories/git.ts"; // git (issue 5)
 import type { NamedValue } from "./secrets/redact.ts";
 import { envOpener } from "./secrets/seal.ts";
@@ -235,6 +236,9 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     // git (issue 5): pushes to followed branches (served repositories, the webhook) become syncs.
     const gitDeployer = new GitDeployer({ store, rows: new GitRepository(store.db), sources: gitSources, sync, events: bus, clock, operations });
     operations.register(gitDeployer.operation());
+    // Data work (issue 16): backups, restores, drills, recovery, upkeep and provisioning are operations.
+    for (const handler of dataOperations({ store, resources })) operations.register(handler);
+    resources.useOperations(operations);
     const servedRepos = new ServedRepos({ dir: join(config.dataDir, "git"), deployer: gitDeployer });
     secretsChanged = secretChangeHandler({ store, rows: secretRows, clock, refreshRedactor, requestReconcile });
 

@@ -5,10 +5,10 @@
  * store (owner `group:resource-<kind>-<name>`), never in plain files or events. Provisioning is
  * idempotent: a provider adopts the servers a previous daemon left running.
  */
-import { randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { chmodSync, mkdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { BerthError } from "../core/errors.ts";
+import { BerthError, reviveError } from "../core/errors.ts";
 import type { Blueprint } from "../blueprint/types.ts";
 import type { EventSink } from "../core/events.ts";
 import type { PostgresProvider } from "../data/postgres/provider.ts";
@@ -20,6 +20,8 @@ import type { Secrets } from "../secrets/setup.ts";
 import type { AvailableValues } from "../secrets/sources.ts";
 import type { EnvironmentRow } from "../store/repositories/environments.ts";
 import type { Store } from "../store/store.ts";
+import { DATA_OPERATIONS } from "./data-operations.ts";
+import type { OperationRunner } from "./operations.ts";
 
 type Props = Readonly<Record<string, string>>;
 
@@ -69,6 +71,7 @@ function assertTraversable(dataDir: string): void {
 export class ResourceManager {
   readonly #d: ResourceManagerDeps;
   readonly #providers = new Map<string, Providers>();
+  #ops: Pick<OperationRunner, "enqueue" | "wait"> | undefined;
   /** Environments whose resources this daemon has ensured at least once. */
   readonly #provisioned = new Set<string>();
 
@@ -123,11 +126,39 @@ export class ResourceManager {
   }
 
   /**
-   * Provisions every database and key-value store the environment declares. Idempotent and
-   * quiet: the providers change only what differs (no restart, no ALTER on an unchanged
-   * reconcile). Each resource is ensured even when another fails; the first failure is thrown.
+   * Data work goes through recorded operations (data-operations.ts) once the daemon hands its
+   * runner over: provisioning then queues behind a restore or a backup of the same server
+   * instead of running beside it.
+   */
+  useOperations(runner: Pick<OperationRunner, "enqueue" | "wait">): void {
+    this.#ops = runner;
+  }
+
+  /**
+   * Provisions every database and key-value store the environment declares, as a `db-ensure`
+   * operation when operations are in use (one pending request is shared), and waits for it.
    */
   async ensure(env: EnvironmentRow, signal?: AbortSignal): Promise<void> {
+    const bp = env.blueprint as Blueprint;
+    if (!this.#ops || (bp.databases.length === 0 && bp.keyValues.length === 0)) return this.ensureNow(env, signal);
+    const op = this.#ops.enqueue(DATA_OPERATIONS.ensure, { project: env.project, environment: env.name }, { actor: "system", dedupe: "pending" });
+    const aborted = new Promise<never>((_, reject) => {
+      if (signal?.aborted) reject(signal.reason);
+      signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
+    });
+    const row = await Promise.race([this.#ops.wait(op.id), aborted]);
+    if (row.state !== "succeeded") {
+      const e = row.error;
+      throw (e && reviveError(e)) ?? new BerthError("BERTH_INTERNAL", { detail: `provisioning ended ${row.state}` });
+    }
+  }
+
+  /**
+   * Provisions now (inside an operation, or without a runner). Idempotent and quiet: the
+   * providers change only what differs (no restart, no ALTER on an unchanged reconcile). Each
+   * resource is ensured even when another fails; the first failure is thrown.
+   */
+  async ensureNow(env: EnvironmentRow, signal?: AbortSignal): Promise<void> {
     const bp = env.blueprint as Blueprint;
     if (bp.databases.length === 0 && bp.keyValues.length === 0) {
       this.#provisioned.add(env.id);
@@ -165,6 +196,17 @@ export class ResourceManager {
     this.#d.onSensitive?.(sensitive);
     if (failures.length > 0) throw failures[0];
     this.#provisioned.add(env.id);
+  }
+
+  /**
+   * Before a data operation: the environment's servers as this daemon knows them. After a daemon
+   * restart nothing is provisioned yet (a restore resumed first in the queue would find no live
+   * server), so the first operation provisions — which adopts the servers left running. A
+   * failure there (a lost data directory: an alert already) does not stop the operation: a
+   * restore from the archive is the way back from exactly that.
+   */
+  async ready(env: EnvironmentRow, signal?: AbortSignal): Promise<void> {
+    if (!this.#provisioned.has(env.id)) await this.ensureNow(env, signal).catch(() => {});
   }
 
   /**
@@ -210,12 +252,15 @@ export class ResourceManager {
    * environment is `degraded` until that reconcile settles it. The value is a random nonce: only
    * the update counts, and every stored value is masked in output.
    */
-  async refresh(env: EnvironmentRow, change?: { readonly kind: "db" | "kv"; readonly name: string; readonly actor: string }): Promise<void> {
+  async refresh(env: EnvironmentRow, change?: { readonly kind: "db" | "kv"; readonly name: string; readonly actor: string; readonly server: string }): Promise<void> {
     if (!change) return;
     const project = this.#d.store.projects.byId(env.projectId)!;
     this.#d.store.environments.setStatus(env.id, "degraded", `services are moving to the restored ${change.kind === "db" ? "database" : "key-value store"} ${change.name}`, new Date().toISOString());
     const owner: SecretOwner = `group:resource-${change.kind}-${change.name}`;
-    this.#d.secrets.store.set({ project: { id: project.id, name: project.name }, environment: env.name, owner, name: "SERVER" }, randomBytes(16).toString("hex"), change.actor);
+    // Derived from the server's id, so recording the same switch again (a resumed operation)
+    // changes nothing and rolls nothing twice; hashed, so the id itself stays readable in output.
+    const value = createHash("sha256").update(`${env.id}/${change.server}`).digest("hex").slice(0, 32);
+    this.#d.secrets.store.set({ project: { id: project.id, name: project.name }, environment: env.name, owner, name: "SERVER" }, value, change.actor);
   }
 
   /**
@@ -223,11 +268,11 @@ export class ResourceManager {
    * directory or a store). The database is declared first (a server that cannot start — its data
    * lost — does not stop that), then rebuilt, promoted and drilled; services follow through refresh().
    */
-  async recover(env: EnvironmentRow, name: string, from: string, opts: { readonly replace?: boolean } = {}): Promise<Awaited<ReturnType<PostgresProvider["recover"]>>> {
-    await this.ensure(env).catch(() => {});
+  async recover(env: EnvironmentRow, name: string, from: string, opts: { readonly replace?: boolean; readonly id?: string } = {}): Promise<Awaited<ReturnType<PostgresProvider["recover"]>>> {
+    await this.ensureNow(env).catch(() => {});
     const { pg } = await this.#providersFor(env);
     const r = await pg.recover(name, from, { project: env.project, environment: env.name }, opts);
-    await this.ensure(env); // this machine's password for the role the backups brought back
+    await this.ensureNow(env); // this machine's password for the role the backups brought back
     return r;
   }
 
@@ -237,6 +282,11 @@ export class ResourceManager {
       const bp = env.blueprint as Blueprint;
       if (bp.databases.length === 0 || env.status === "stopped" || env.status === "stopping") continue;
       try {
+        if (this.#ops) {
+          // Recorded, and queued behind whatever else runs on the server; one pending is enough.
+          this.#ops.enqueue(DATA_OPERATIONS.upkeep, { project: env.project, environment: env.name }, { actor: "system", dedupe: "pending" });
+          continue;
+        }
         const { pg } = await this.#providersFor(env);
         for (const db of bp.databases) await pg.tick(db.name);
       } catch {

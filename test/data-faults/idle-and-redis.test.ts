@@ -103,8 +103,10 @@ describe("an idle stack under reconciles, a redeploy and a daemon restart", () =
     await kv.set("survivor", "still here");
     // Settle: what upkeep does first (a base backup, a drill with its restore point, pruning the
     // WAL before the backup) is done now, so the window measures a quiet database.
-    await api("POST", `${env}/databases/db/backups`, {});
-    assert.equal((await api("POST", `${env}/databases/db/drills`, {})).ok, true);
+    const backup = await d.operations.wait((await api("POST", `${env}/databases/db/backups`, {})).id);
+    assert.equal(backup.state, "succeeded");
+    const drill = await d.operations.wait((await api("POST", `${env}/databases/db/drills`, {})).id);
+    assert.equal((drill.result as { ok: boolean }).ok, true);
     await sleep(2000);
     const a = await admin();
     const catalog = async () => (await a.query("SELECT (SELECT xmin::text FROM pg_authid WHERE rolname = 'db') AS role, (SELECT xmin::text FROM pg_database WHERE datname = 'db') AS db")).rows[0];

@@ -3,9 +3,10 @@ import { z } from "zod";
 import type { Blueprint } from "../../blueprint/types.ts";
 import { BerthError } from "../../core/errors.ts";
 import { parseRestoreTarget } from "../../data/target.ts";
-import { ownersReaching } from "../../reconcile/env-version.ts";
+import { DATA_OPERATIONS } from "../../reconcile/data-operations.ts";
 import type { EnvironmentRow } from "../../store/repositories/environments.ts";
 import type { ApiDeps } from "../types.ts";
+import { Operation, operationOut } from "./operations.ts";
 
 const EnvParams = z.object({ project: z.string(), environment: z.string() });
 const DbParams = EnvParams.extend({ name: z.string() });
@@ -54,23 +55,14 @@ const Drill = z.object({
   logPath: z.string().optional().describe("the scratch server's log of a failed drill"),
 });
 const Url = z.object({ resource: z.string(), url: z.string(), host: z.string(), port: z.number(), user: z.string(), database: z.string().nullable(), pooledUrl: z.string().nullable() });
-const Restore = z.object({
-  restore: z.string(),
-  target: z.string(),
-  backup: z.string(),
-  port: z.number(),
-  dataDir: z.string(),
-  mode: z.enum(["promote", "keep"]),
-  ms: z.number(),
-  rolling: z.array(z.string()).describe("services that roll onto the restored server (promote only)"),
-});
 
 /**
  * The data CLI's API (issue 7): `berth db list|url|backup|backups|restore|drill` and `berth kv
- * info|cli`. Long operations (backup, restore, drill, recover) emit `backup:*` / `restore:*` /
- * `drill:*` events the CLI shows as progress; the provider runs every operation on a server one
- * at a time (its lock), whoever asks: these routes, the upkeep beat or the reconciler's ensure.
- * Connection URLs carry the password: owner role, audited, never masked.
+ * info|cli`. Long work (backup, restore, drill, recover, discard) is recorded as an operation
+ * (data-operations.ts) and answered 202: the runner carries it out, one at a time per server,
+ * queued with the upkeep beat and the reconciler's provisioning; the CLI follows the operation
+ * and the `backup:*` / `restore:*` / `drill:*` events. Connection URLs carry the password: owner
+ * role, audited, never masked.
  */
 export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
   const resources = () => {
@@ -95,12 +87,12 @@ export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     return pw;
   };
 
-  /** After a promote: the services using the database roll onto it (env version), one by one. */
-  const follow = async (env: EnvironmentRow, name: string, actor: string): Promise<string[]> => {
-    await resources().refresh(env, { kind: "db", name, actor });
-    const bp = blueprint(env);
-    return bp.services.filter((s) => ownersReaching(bp, s.name).has(`group:resource-db-${name}`)).map((s) => s.name);
+  /** Records a data operation (issue 16 on issue 15's runner) and answers 202 with it: nothing runs in the request. */
+  const record = (kind: string, params: Record<string, unknown>, actor: string) => {
+    if (!deps.operations) throw new BerthError("BERTH_INTERNAL", { detail: "operations are not configured in this daemon" });
+    return operationOut(deps.operations.enqueue(kind, params, { actor }));
   };
+  const accepted = { 202: Operation };
 
   app.get(
     "/v1/projects/:project/environments/:environment/databases",
@@ -168,20 +160,17 @@ export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
       config: { role: "deployer" },
       schema: {
         tags: ["data"],
-        description: "Takes a verified base backup (or a logical dump with kind=dump) now.",
+        description: "Records a `db-backup` operation: a verified base backup (or a logical dump with kind=dump). Answers 202 with the operation; its result is the backup.",
         params: DbParams,
         body: z.strictObject({ kind: z.enum(["base", "dump"]).default("base") }).optional(),
-        response: { 201: Backup },
+        response: accepted,
       },
     },
     async (request, reply) => {
       const env = envOf(request.params);
       declared(env, "db", request.params.name);
-      const pg = (await resources().providers(env)).pg;
-      const kind = request.body?.kind ?? "base";
-      const { path: _p, ...b } = await (kind === "dump" ? pg.dump(request.params.name) : pg.backup(request.params.name));
-      reply.status(201);
-      return b;
+      reply.status(202);
+      return record(DATA_OPERATIONS.backup, { project: env.project, environment: env.name, database: request.params.name, kind: request.body?.kind ?? "base" }, request.principal!.name);
     },
   );
 
@@ -192,22 +181,19 @@ export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
       schema: {
         tags: ["data"],
         description:
-          "Restores into a new instance: to a time, a backup id, `point:<name>` or `latest`. Without `keep` the new instance is promoted and the services using it roll onto it; the old server keeps serving the instances still on it, then stops, its directory kept. `fromArchive` restores from the backup store alone (the live server lost).",
+          "Records a `db-restore` operation: into a new instance, to a time, a backup id, `point:<name>` or `latest`. Without `keep` the new instance is promoted and the services using it roll onto it; the old server keeps serving the instances still on it, then stops, its directory kept. `fromArchive` restores from the backup store alone (the live server lost). Answers 202; the result lists the services that roll.",
         params: DbParams,
         body: z.strictObject({ to: z.string().min(1).default("latest"), keep: z.boolean().default(false), fromArchive: z.boolean().default(false) }),
-        response: { 200: Restore },
+        response: accepted,
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const env = envOf(request.params);
       const { name } = request.params;
       declared(env, "db", name);
-      const target = parseRestoreTarget(request.body.to);
-      const mode = request.body.keep ? "keep" : "promote";
-      const pg = (await resources().providers(env)).pg;
-      const r = await pg.restore(name, target, { mode, fromArchive: request.body.fromArchive });
-      const rolling = mode === "promote" ? await follow(env, name, request.principal!.name) : [];
-      return { restore: r.restore, target: request.body.to, backup: r.backup, port: r.port, dataDir: r.dataDir, mode: r.mode, ms: r.ms, rolling };
+      parseRestoreTarget(request.body.to); // a bad target is a 400 here, not a failed operation
+      reply.status(202);
+      return record(DATA_OPERATIONS.restore, { project: env.project, environment: env.name, database: name, to: request.body.to, keep: request.body.keep, fromArchive: request.body.fromArchive }, request.principal!.name);
     },
   );
 
@@ -217,18 +203,16 @@ export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
       config: { role: "deployer" },
       schema: {
         tags: ["data"],
-        description: "Runs a restore drill now: a recent verification point restored into a scratch instance and compared. Fails loudly.",
+        description: "Records a `db-drill` operation: the WAL chain checked, a point recorded now restored into a scratch instance and compared. Answers 202; a failed drill fails the operation.",
         params: DbParams,
-        response: { 201: Drill },
+        response: accepted,
       },
     },
     async (request, reply) => {
       const env = envOf(request.params);
       declared(env, "db", request.params.name);
-      const pg = (await resources().providers(env)).pg;
-      const d = await pg.drill(request.params.name);
-      reply.status(201);
-      return d;
+      reply.status(202);
+      return record(DATA_OPERATIONS.drill, { project: env.project, environment: env.name, database: request.params.name }, request.principal!.name);
     },
   );
 
@@ -239,20 +223,17 @@ export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
       schema: {
         tags: ["data"],
         description:
-          "Disaster recovery: rebuilds the database from a copy of its backup stores (`from`, a directory on the daemon's machine) onto this environment's server: latest from the archive, promoted (the server it replaces is kept on disk), then drilled.",
+          "Records a `db-recover` operation (disaster recovery): rebuilds the database from a copy of its backup stores (`from`, a directory on the daemon's machine): latest from the archive, promoted (the server it replaces is kept on disk), then drilled.",
         params: DbParams,
         body: z.strictObject({ from: z.string().min(1), replace: z.boolean().default(false).describe("set aside a server whose tables hold rows (kept on disk)") }),
-        response: { 200: z.object({ restore: Restore, drill: Drill, imported: z.array(z.string()) }) },
+        response: accepted,
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const env = envOf(request.params);
-      const { name } = request.params;
-      declared(env, "db", name);
-      const r = await resources().recover(env, name, request.body.from, { replace: request.body.replace });
-      const rolling = await follow(env, name, request.principal!.name);
-      const restore = { restore: r.restore.restore, target: "latest", backup: r.restore.backup, port: r.restore.port, dataDir: r.restore.dataDir, mode: r.restore.mode, ms: r.restore.ms, rolling };
-      return { restore, drill: r.drill, imported: r.imported };
+      declared(env, "db", request.params.name);
+      reply.status(202);
+      return record(DATA_OPERATIONS.recover, { project: env.project, environment: env.name, database: request.params.name, from: request.body.from, replace: request.body.replace }, request.principal!.name);
     },
   );
 
@@ -262,20 +243,16 @@ export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
       config: { role: "owner" },
       schema: {
         tags: ["data"],
-        description: "Stops and deletes a server that is not live: a kept restore, or a previous server a restore replaced. Its backups stay in the store.",
+        description: "Records a `db-discard` operation: stops and deletes a server that is not live (a kept restore, or a previous server a restore replaced). Its backups stay in the store.",
         params: DbParams.extend({ instance: z.string() }),
-        response: { 204: z.null() },
+        response: accepted,
       },
     },
     async (request, reply) => {
       const env = envOf(request.params);
       declared(env, "db", request.params.name);
-      const pg = (await resources().providers(env)).pg;
-      const known = (await pg.list())[0]?.servers.find((s) => s.instance === request.params.instance);
-      if (!known) throw new BerthError("BERTH_NOT_FOUND", { kind: "server", name: request.params.instance });
-      await pg.discardRestore(request.params.instance);
-      reply.status(204);
-      return null;
+      reply.status(202);
+      return record(DATA_OPERATIONS.discard, { project: env.project, environment: env.name, database: request.params.name, server: request.params.instance }, request.principal!.name);
     },
   );
 

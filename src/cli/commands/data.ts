@@ -12,7 +12,8 @@ import type { CliContext } from "../context.ts";
 import { outFor, printJson, progress, table } from "../output.ts";
 import { lastSeq } from "../wait.ts";
 import { psqlCommand, type ResourceUrl, redisCliCommand, runClient } from "./data-clients.ts";
-import { waitForSwitch, withDataProgress } from "./data-progress.ts";
+import type { OperationOut } from "../operation-wait.ts";
+import { runDataOperation, waitForSwitch } from "./data-progress.ts";
 import { projectOf } from "./env.ts";
 
 interface Where {
@@ -160,8 +161,8 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
       const n = await resourceName(client, opts, "db", name);
       const p = progress(out);
       p.update(`${n}: backing up...`);
-      const b = await withDataProgress(client, { project: projectOf(opts), environment: opts.env }, (l) => p.update(l), () =>
-        client.request<BackupView>("POST", `${envPath(opts)}/databases/${enc(n)}/backups`, { kind: opts.dump ? "dump" : "base" }),
+      const b = await runDataOperation<BackupView>(client, { project: projectOf(opts), environment: opts.env }, (l) => p.update(l), () =>
+        client.request<OperationOut>("POST", `${envPath(opts)}/databases/${enc(n)}/backups`, { kind: opts.dump ? "dump" : "base" }),
       );
       if (opts.json) return printJson(b);
       p.done(`${n}: backup ${b.id} (${b.kind}, ${mb(b.sizeBytes)}, ${b.verified ? "verified" : "NOT verified"})`);
@@ -196,8 +197,8 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
       const p = progress(out);
       const afterSeq = await lastSeq(client);
       p.update(`${n}: restoring to ${opts.to}...`);
-      const r = await withDataProgress(client, where, (l) => p.update(l), () =>
-        client.request<RestoreView>("POST", `${envPath(opts)}/databases/${enc(n)}/restores`, { to: opts.to, keep: !!opts.keep, fromArchive: !!opts.fromArchive }),
+      const r = await runDataOperation<RestoreView>(client, where, (l) => p.update(l), () =>
+        client.request<OperationOut>("POST", `${envPath(opts)}/databases/${enc(n)}/restores`, { to: opts.to, keep: !!opts.keep, fromArchive: !!opts.fromArchive }),
       );
       if (r.mode === "promote" && opts.wait && r.rolling.length > 0) {
         p.update(`${n}: switching ${r.rolling.join(", ")} over (rolling restart)...`);
@@ -219,8 +220,8 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
       const n = await resourceName(client, opts, "db", name);
       const p = progress(out);
       p.update(`${n}: drill running...`);
-      const d = await withDataProgress(client, { project: projectOf(opts), environment: opts.env }, (l) => p.update(l), () =>
-        client.request<DrillView>("POST", `${envPath(opts)}/databases/${enc(n)}/drills`, {}),
+      const d = await runDataOperation<DrillView>(client, { project: projectOf(opts), environment: opts.env }, (l) => p.update(l), () =>
+        client.request<OperationOut>("POST", `${envPath(opts)}/databases/${enc(n)}/drills`, {}),
       );
       if (opts.json) return printJson(d);
       p.done(`${n}: drill ${d.id} passed: ${d.detail} (${d.target}, backup ${d.backup}), RTO ${d.rtoMs} ms, RPO ${d.rpoMs} ms`);
@@ -239,8 +240,8 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
       const p = progress(out);
       const afterSeq = await lastSeq(client);
       p.update(`${n}: recovering from ${opts.from}...`);
-      const r = await withDataProgress(client, where, (l) => p.update(l), () =>
-        client.request<{ restore: RestoreView; drill: DrillView; imported: string[] }>("POST", `${envPath(opts)}/databases/${enc(n)}/recover`, { from: resolve(opts.from), replace: !!opts.replace }),
+      const r = await runDataOperation<{ restore: RestoreView; drill: DrillView; imported: string[] }>(client, where, (l) => p.update(l), () =>
+        client.request<OperationOut>("POST", `${envPath(opts)}/databases/${enc(n)}/recover`, { from: resolve(opts.from), replace: !!opts.replace }),
       );
       if (opts.wait && r.restore.rolling.length > 0) {
         p.update(`${n}: switching ${r.restore.rolling.join(", ")} over (rolling restart)...`);
@@ -255,7 +256,7 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
     .action(async (name: string | undefined, opts: Where & { server: string }) => {
       const client = ctx.client();
       const n = await resourceName(client, opts, "db", name);
-      await client.request("DELETE", `${envPath(opts)}/databases/${enc(n)}/servers/${enc(opts.server)}`);
+      await runDataOperation(client, { project: projectOf(opts), environment: opts.env }, () => {}, () => client.request<OperationOut>("DELETE", `${envPath(opts)}/databases/${enc(n)}/servers/${enc(opts.server)}`));
       if (!opts.json) process.stdout.write(`${n}: server ${opts.server} stopped and deleted\n`);
     });
 

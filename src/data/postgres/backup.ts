@@ -45,6 +45,7 @@ export async function verifyBackup(inst: PgInstance, backup: BackupRecord, resou
 
 /** Takes, verifies and records one base backup of the running server. */
 export async function takeBaseBackup(inst: PgInstance, store: BackupStore, ctx: BackupContext): Promise<BackupRecord> {
+  store.sweepUnrecorded();
   const id = backupId("b", ctx.now());
   const dir = join(store.baseDir, id);
   const scope = { environment: ctx.environment, service: ctx.resource };
@@ -84,6 +85,7 @@ export async function takeBaseBackup(inst: PgInstance, store: BackupStore, ctx: 
 
 /** A logical dump of one database (custom format), checked readable with pg_restore --list. */
 export async function takeDump(inst: PgInstance, store: BackupStore, database: string, ctx: BackupContext): Promise<BackupRecord> {
+  store.sweepUnrecorded();
   const id = backupId("d", ctx.now());
   const path = join(store.dumpDir, `${id}.dump`);
   const scope = { environment: ctx.environment, service: ctx.resource };

@@ -11,12 +11,12 @@
  * the backup marked failed when it was the backup that was damaged, and a thrown
  * BERTH_DATA_DRILL_FAILED. The scratch instance is always removed.
  */
-import { copyFileSync, existsSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { BerthError, isBerthError } from "../../core/errors.ts";
 import type { EventSink } from "../../core/events.ts";
 import { backupId } from "../files.ts";
-import { runProgram } from "../proc.ts";
+import { runProgram, stopOrphan } from "../proc.ts";
 import type { BackupRecord } from "../provider.ts";
 import { chainOf, parseChain, requireChain } from "./archive.ts";
 import { archiveStatus, flushArchive } from "./backup.ts";
@@ -62,7 +62,23 @@ export function windowPlan(stores: readonly StoreView[], current: string): Resto
   return { backup: found.backup, backupStore: line[found.at]!.meta.instance, chain: line.slice(0, found.at + 1).map((s) => s.meta.instance), stop: { kind: "latest" }, timeline: live.meta.timeline ?? "latest" };
 }
 
+/**
+ * Stops and removes scratch servers a killed daemon left behind (they run in their own process
+ * group, so they outlive it). Drills hold the server's lock: none of them is in progress.
+ */
+export async function sweepScratch(root: string): Promise<string[]> {
+  if (!existsSync(root)) return [];
+  const gone = readdirSync(root);
+  for (const f of gone) {
+    const path = join(root, f);
+    if (!f.endsWith(".log")) await stopOrphan(join(path, "data", "postmaster.pid"), "postgres", "SIGQUIT", 5000).catch(() => false);
+    rmSync(path, { recursive: true, force: true });
+  }
+  return gone.filter((f) => !f.endsWith(".log"));
+}
+
 export async function runDrill(ctx: DrillContext): Promise<DrillRecord> {
+  await sweepScratch(ctx.scratchRoot);
   const id = backupId("drill", ctx.now());
   const scope = { environment: ctx.environment, service: ctx.resource };
   const store = ctx.server.store();

@@ -23,6 +23,8 @@ export interface StoreMeta {
   readonly parent?: { readonly instance: string; readonly branchAt: string; readonly branchLsn?: string };
   /** When another server replaced it. */
   readonly retiredAt?: string;
+  /** The base backup a promoted restore started from. */
+  readonly restoredFrom?: string;
 }
 
 export interface StoreView {

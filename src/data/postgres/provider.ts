@@ -10,20 +10,20 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { escapeIdentifier } from "pg";
-import { BerthError, } from "../../core/errors.ts";
+import { BerthError } from "../../core/errors.ts";
 import type { EventSink } from "../../core/events.ts";
 import { Mutex } from "../lock.ts";
 import { runAsFor } from "../proc.ts";
 import type { BackupRecord, ConnectionProps, HealthReport, Provisioned, ResourceProvider, RestoreResult, RestoreTarget } from "../provider.ts";
 import { generatePassword, scramVerifier } from "../secret.ts";
 import { type ArchiveStatus, archiveStatus, type BackupContext, takeBaseBackup, takeDump } from "./backup.ts";
-import { runDrill } from "./drill.ts";
+import { runDrill, sweepScratch } from "./drill.ts";
 import { DEFAULT_INTERVALS, type DutyIntervals, type DutyResult, planDuties, runDuties } from "./duties.ts";
 import { type PostgresInput, resolvePostgresInput } from "./input.ts";
 import type { PgInstance } from "./instance.ts";
 import { restorableFrom } from "./lineage.ts";
 import { recordPoint } from "./points.ts";
-import { explainFailure, type OpContext, type RestoreOptions, replayPlan, restoreOp, tablesWithRows } from "./restore-op.ts";
+import { abandonAttempt, explainFailure, type OpContext, type RestoreOptions, replayPlan, restoreOp, tablesWithRows } from "./restore-op.ts";
 import { findStores, importStores } from "./recover.ts";
 import { planStorePrune, type StorePrunePlan, walToRemove, widestPolicy } from "./retention.ts";
 import { ensureDatabase, setRoleVerifier } from "./roles.ts";
@@ -86,6 +86,8 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
   readonly #runAs = runAsFor("postgres");
   readonly #lock = new Mutex();
   readonly #server: PgServer;
+  /** Whether this provider swept what a killed daemon's backups and drills left (once, at the first provision). */
+  #swept = false;
 
   constructor(opts: PostgresProviderOptions) {
     this.#o = {
@@ -145,6 +147,7 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
     const r = resolvePostgresInput(input);
     opts.signal?.throwIfAborted();
     return this.#lock.run(async () => {
+      if (!this.#swept) await this.#sweepLeftovers(r.name);
       const entry: DatabaseState = {
         resource: r.name,
         database: r.databaseName,
@@ -179,6 +182,21 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
       }
       return { connection: await this.connection(r.name, password), passwordGenerated: opts.password === undefined, version };
     });
+  }
+
+  /**
+   * A daemon killed during a drill leaves its scratch server running (its own process group) and
+   * its directory; killed during a backup, a base backup directory or dump without a record.
+   * Removed at this daemon's first provision, under the lock, so nothing of the kind is running;
+   * a drill and a backup also sweep before they start (drill.ts, backup.ts).
+   */
+  async #sweepLeftovers(resource: string): Promise<void> {
+    this.#swept = true;
+    const scratch = await sweepScratch(join(this.#o.rootDir, "scratch"));
+    const orphans = [...this.#server.stores().entries()].flatMap(([instance, s]) => s.sweepUnrecorded().map((f) => `${instance}/${f}`));
+    if (scratch.length + orphans.length === 0) return;
+    const what = [...(scratch.length ? [`drill scratch ${scratch.join(", ")}`] : []), ...(orphans.length ? [`unrecorded backups ${orphans.join(", ")}`] : [])].join("; ");
+    this.#o.events.emit({ type: "data:warning", scope: this.#server.scope(resource), data: { resource, message: `removed what an interrupted daemon left: ${what}` } });
   }
 
   async connection(name: string, password: string): Promise<ConnectionProps> {
@@ -264,25 +282,31 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
    * from the archive alone and promoted (the server it replaces keeps serving until the services
    * moved, then stops, kept on disk like any replaced server), and drilled.
    */
-  recover(name: string, from: string, where: { readonly project: string; readonly environment: string }, opts: { readonly replace?: boolean } = {}): Promise<{ restore: RestoreResult; drill: DrillRecord; imported: string[] }> {
+  recover(name: string, from: string, where: { readonly project: string; readonly environment: string }, opts: { readonly replace?: boolean; readonly id?: string } = {}): Promise<{ restore: RestoreResult; drill: DrillRecord; imported: string[] }> {
     return this.#lock.run(async () => {
       this.#db(name);
       const sources = findStores(from, where);
       const live = this.#server.live;
-      if (live?.running && !opts.replace) {
+      if (live?.running && !opts.replace && this.#state.live !== opts.id) {
         const tables = await tablesWithRows(this.#op, live);
         if (tables.length > 0) throw new BerthError("BERTH_DATA_RECOVER_REFUSED", { name, detail: `rows in ${tables.slice(0, 3).join(", ")}${tables.length > 3 ? ", ..." : ""}` });
       }
       const imported = await importStores(sources, this.#o.storeDir, name, this.#runAs);
       // `latest` of the recovered history (its newest store), not of this machine's new server.
       const newest = sources.map((s) => s.meta()).sort((a, b) => a.liveFrom.localeCompare(b.liveFrom)).at(-1)!.instance;
-      const restore = await restoreOp(this.#op, name, { kind: "latest" }, { mode: "promote", fromArchive: true, current: newest });
+      const restore = await restoreOp(this.#op, name, { kind: "latest" }, { mode: "promote", fromArchive: true, current: newest, ...(opts.id ? { id: opts.id } : {}) });
       const drill = await this.#drill(name);
       return { restore, drill, imported };
     });
   }
 
+  /** Undoes an interrupted restore attempt of id `restore` (not promoted or kept): restore-op.ts. */
+  abandonRestore(restore: string): Promise<boolean> {
+    return this.#lock.run(() => abandonAttempt(this.#op, restore));
+  }
+
   /** Stops and deletes a server kept beside the live one (a --keep restore, or a replaced server). */
+
   discardRestore(restore: string): Promise<void> {
     return this.#lock.run(async () => {
       if (restore === this.#state.live) throw new BerthError("BERTH_CONFLICT", { kind: "live instance", name: restore });

@@ -25,6 +25,34 @@ export interface RestoreOptions {
   readonly fromArchive?: boolean;
   /** The store `latest` means (default: the live server's); disaster recovery names the imported one. */
   readonly current?: string;
+  /**
+   * The new server's id, fixed by the caller (an operation) so that a repeated attempt finds its
+   * own work: already promoted or kept → done; half-built → discarded and built again.
+   */
+  readonly id?: string;
+}
+
+/** A restore attempt that already finished (a resumed operation): its result, or undefined. */
+function alreadyDone(c: OpContext, id: string, target: RestoreTarget): RestoreResult | undefined {
+  const inst = c.server.instance(id);
+  if (c.server.state.live === id) {
+    const meta = c.server.store(id).meta();
+    return { restore: id, target, backup: meta.restoredFrom ?? "", port: c.server.state.port, dataDir: inst.dataDir, mode: "promote", ms: 0 };
+  }
+  const kept = c.server.state.kept.find((k) => k.restore === id);
+  return kept ? { restore: id, target, backup: "", port: kept.port, dataDir: inst.dataDir, mode: "keep", ms: 0 } : undefined;
+}
+
+/**
+ * Removes what an interrupted attempt of restore `id` left — its instance (stopped through its
+ * pid file: servers outlive a killed daemon) and its store — unless it finished (live or kept).
+ * The live server is never touched. Returns whether anything was abandoned.
+ */
+export async function abandonAttempt(c: OpContext, id: string): Promise<boolean> {
+  if (c.server.state.live === id || c.server.state.kept.some((k) => k.restore === id)) return false;
+  await c.server.instance(id).destroy();
+  rmSync(c.server.store(id).root, { recursive: true, force: true });
+  return true;
 }
 
 export interface OpContext {
@@ -39,7 +67,12 @@ export interface OpContext {
 export async function restoreOp(c: OpContext, name: string, target: RestoreTarget, opts: RestoreOptions): Promise<RestoreResult> {
   const live = c.server.live?.running ? c.server.live : undefined;
   if (!live && !opts.fromArchive) throw new BerthError("BERTH_DATA_NOT_RUNNING", { kind: "postgres", name });
-  const restore = newId("rst").replace("rst_", "rst-");
+  const restore = opts.id ?? newId("rst").replace("rst_", "rst-");
+  if (opts.id) {
+    const done = alreadyDone(c, opts.id, target);
+    if (done) return done;
+    await abandonAttempt(c, opts.id);
+  }
   const text = describeTarget(target);
   const scope = c.server.scope(name);
   c.events.emit({ type: "restore:started", scope, data: { resource: name, restore, target: text } });
@@ -135,6 +168,7 @@ async function promoteRestored(c: OpContext, name: string, inst: PgInstance, sto
     timeline: Number.parseInt(tl!.tli, 16),
     ...(c.server.state.systemId ? { systemId: c.server.state.systemId } : {}),
     parent: { instance: plan.chain[0]!, branchAt, branchLsn: tl!.lsn },
+    restoredFrom: plan.backup.id,
   });
   c.server.promote(inst, name);
   await c.server.applyAccess(inst);

@@ -149,9 +149,35 @@ export class BackupStore {
     return this.list().find((b) => b.id === id);
   }
 
+  /** Written whole or not at all (a daemon killed mid-write must not leave a record list() cannot read). */
   save(record: BackupRecord): void {
     const dir = record.kind === "base" ? this.baseDir : this.dumpDir;
-    writeFileSync(join(dir, `${record.id}.json`), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+    const p = join(dir, `${record.id}.json`);
+    writeFileSync(`${p}.tmp`, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+    renameSync(`${p}.tmp`, p);
+  }
+
+  /**
+   * Removes what a backup interrupted by a killed daemon left: a base backup directory or a dump
+   * file without its record (a backup is recorded only once verified), and half-written records.
+   * Called before a new backup, under the server's lock, so no backup is in progress.
+   */
+  sweepUnrecorded(): string[] {
+    const gone: string[] = [];
+    for (const [dir, suffix] of [
+      [this.baseDir, ""],
+      [this.dumpDir, ".dump"],
+    ] as const) {
+      if (!existsSync(dir)) continue;
+      const names = readdirSync(dir);
+      for (const f of names) {
+        const orphan = f.endsWith(".json.tmp") || (!f.endsWith(".json") && f.endsWith(suffix) && !names.includes(`${suffix ? f.slice(0, -suffix.length) : f}.json`));
+        if (!orphan) continue;
+        rmSync(join(dir, f), { recursive: true, force: true });
+        gone.push(f);
+      }
+    }
+    return gone;
   }
 
   remove(record: BackupRecord): void {
