@@ -81,7 +81,10 @@ async function berth(app: string, change: boolean, on: { builder: DirBuilder; di
   const a = await on.builder.build({
     inputs: { runtime: "auto", buildCommand: null, publishDir: null, extra: null, ...APPS[app]!.settings },
     digest: String(++n).padStart(64, "0"),
-    sourceDir: copy(app, change),
+    project: "bench",
+    service: app,
+    sourceRoot: copy(app, change),
+    rootDir: ".",
     env: { ...base, npm_config_cache: join(on.dir, "cache", "npm") },
     signal: AbortSignal.timeout(900_000),
     onLog: () => {},

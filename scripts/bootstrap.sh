@@ -7,7 +7,7 @@ set -euo pipefail
 BERTH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # OS packages Berth drives as child processes (see ../shared/RECIPES.md).
-BERTH_APT_PACKAGES=(git openssl procps haproxy redis-server bubblewrap pgbouncer wrk pebble postgresql-15 python3-venv python3-fastapi python3-flask python3-uvicorn gunicorn python3-psycopg2 nginx-light)
+BERTH_APT_PACKAGES=(git openssl procps haproxy redis-server bubblewrap nftables pgbouncer wrk pebble postgresql-15 python3-venv python3-fastapi python3-flask python3-uvicorn gunicorn python3-psycopg2 nginx-light)
 
 berth_log() { printf '[bootstrap] %s\n' "$*" >&2; }
 

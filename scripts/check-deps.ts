@@ -14,6 +14,7 @@ const LAYERS: Record<string, number> = {
   store: 1,
   blueprint: 1,
   secrets: 1,
+  sandbox: 1,
   "engine/engine.ts": 1,
   engine: 2,
   build: 2,

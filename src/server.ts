@@ -4,12 +4,16 @@
  * resolved config, and returns a handle whose `stop()` undoes it all in reverse order.
  */
 import { chmodSync, existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { buildApi } from "./api/app.ts";
 import { DirBuilder } from "./build/dir-builder.ts";
 import { buildEnvAllowlist, hostBuildEnv, hostNpmGlobalConfig } from "./build/build-env.ts";
+import { BuildSandbox } from "./build/sandbox.ts"; // security (issue 17)
+import { detectCgroups } from "./sandbox/isolation.ts"; // security (issue 17)
+import { LoopbackPolicy, loopbackPortsIn, tableName } from "./sandbox/loopback-policy.ts"; // security (issue 17)
+import { createHash } from "node:crypto";
 import { GitSources } from "./build/git-source.ts"; // git (issue 5)
 import { type Clock, systemClock } from "./core/clock.ts";
 import type { BerthConfig } from "./core/config.ts";
@@ -40,16 +44,21 @@ import type { NamedValue } from "./secrets/redact.ts";
 import { envOpener } from "./secrets/seal.ts";
 import { openSecrets, type Secrets } from "./secrets/setup.ts";
 import { AuditRepository } from "./store/repositories/audit.ts";
+import { ProjectPolicyRepository } from "./store/repositories/project-policies.ts"; // security (issue 17)
+import { projectPolicy } from "./reconcile/project-policy.ts"; // security (issue 17)
 import { EnvGroupRepository } from "./store/repositories/env-groups.ts";
 import { SecretRepository } from "./store/repositories/secrets.ts";
 import { openStore, type Store } from "./store/store.ts";
 
 export const VERSION = "0.1.0";
+
 const SRC = fileURLToPath(new URL(".", import.meta.url));
 
 export interface DaemonOptions {
   /** Replaces the engine (tests hand in a MemoryEngine they control). */
-  readonly engine?: (deps: { bus: EventBus; openEnv: ReturnType<typeof envOpener>; redact: (text: string) => string }) => Engine;
+  readonly engine?: (deps: { bus: EventBus; openEnv: ReturnType<typeof envOpener>; redact: (text: string) => string; loopback: LoopbackPolicy | undefined }) => Engine;
+  /** The loopback policy between projects; `false` turns it off. Default: on as root unless BERTH_LOOPBACK=off. */
+  readonly loopback?: LoopbackPolicy | false;
   readonly builder?: Builder;
   readonly sealer?: EnvSealer;
   readonly traffic?: TrafficPort;
@@ -60,6 +69,8 @@ export interface DaemonOptions {
   readonly print?: (line: string) => void;
   readonly listen?: boolean;
   readonly logger?: boolean;
+  /** Run builds in the sandbox (project user, bubblewrap, cgroup). Default: when running as root. */
+  readonly sandboxBuilds?: boolean;
   /**
    * Whether managed database servers stop with the daemon. Default: they do when its instances do
    * (`stop({ stopInstances: true })`); otherwise they keep running and the next start adopts them.
@@ -113,27 +124,48 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     refreshRedactor();
 
     const openEnv = envOpener(secrets.keyring, (name) => store.projects.byName(name)?.id);
+    // security (issue 17): projects' users may reach only their own ports and grants on loopback.
+    const loopback =
+      options.loopback !== undefined
+        ? options.loopback || undefined
+        : process.getuid?.() === 0 && config.loopback !== "off"
+          ? new LoopbackPolicy({
+              table: tableName(createHash("sha256").update(config.dataDir).digest("hex").slice(0, 12)),
+              mode: config.loopback === "strict" ? "strict" : "guarded",
+              publicPorts: config.router.enabled ? [config.router.httpPort, config.router.httpsPort] : [],
+              events: bus,
+            })
+          : undefined;
+    let removeLoopback = false;
+    cleanups.push(() => (removeLoopback ? loopback?.remove() : undefined));
     const engine = options.engine
-      ? options.engine({ bus, openEnv, redact: (text) => redactText(text) })
+      ? options.engine({ bus, openEnv, redact: (text) => redactText(text), loopback })
       : config.engine === "memory"
         ? new MemoryEngine({ events: bus, openEnv: (r) => openEnv(r) })
-        : new LocalEngine({ stateDir: join(config.dataDir, "engine"), events: bus, openEnv: (r) => openEnv(r), redact: (text) => redactText(text) });
+        : new LocalEngine({ stateDir: join(config.dataDir, "engine"), events: bus, openEnv: (r) => openEnv(r), redact: (text) => redactText(text), ...(loopback ? { loopback } : {}) });
     await engine.start();
     cleanups.push(() => engine.stop({ stopInstances: false }));
 
-    const dirBuilder = new DirBuilder({ artifactsDir: join(config.dataDir, "artifacts"), cacheDir: join(config.dataDir, "cache") });
+    // security (issue 17): builds run sandboxed as the project's user whenever Berth runs as root.
+    const nodeHome = dirname(dirname(process.execPath));
+    const buildSandbox = new BuildSandbox({
+      cacheRoot: join(config.dataDir, "cache"),
+      readOnlyPaths: nodeHome.startsWith("/usr/") ? [] : [nodeHome],
+      sandboxed: options.sandboxBuilds ?? process.getuid?.() === 0,
+      cgroups: detectCgroups(),
+      ...(loopback ? { loopback } : {}),
+    });
+    const dirBuilder = new DirBuilder({ artifactsDir: join(config.dataDir, "artifacts"), cacheDir: join(config.dataDir, "cache"), sandbox: buildSandbox });
     const gitSources = new GitSources({ cacheDir: join(config.dataDir, "cache", "git") }); // git (issue 5)
     // Builds see the host's trust and proxy settings (allowlisted), never the rest of the daemon's
-    // environment; their npm cache lives in Berth's build cache (docs/design/build-env.md).
+    // environment; HOME and their npm cache are the project's own, set by the build sandbox
+    // (docs/design/build-env.md).
     const npmGlobalConfig = hostNpmGlobalConfig(process.env, existsSync);
     const buildEnv = Object.freeze({
       ...hostBuildEnv(process.env, buildEnvAllowlist(config.buildEnv)),
-      HOME: process.env.HOME,
       LANG: process.env.LANG ?? "C.UTF-8",
       CI: "true",
-      npm_config_cache: join(config.dataDir, "cache", "npm"),
       ...(npmGlobalConfig ? { npm_config_globalconfig: npmGlobalConfig } : {}),
-      ...(process.env.npm_config_nodedir ? { npm_config_nodedir: process.env.npm_config_nodedir } : {}),
     });
     const builder: Builder = options.builder ?? {
       build: async ({ service, signal, onLog }) => {
@@ -143,11 +175,14 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
         return dirBuilder.build({
           inputs,
           digest: buildDigest(inputs),
-          sourceDir: join(root, inputs.rootDir),
+          project: service.spec.ref.project,
+          service: service.name,
+          sourceRoot: root,
+          rootDir: inputs.rootDir,
+          // HOME and caches are set by the build sandbox (per project); trust settings pass through.
           env: buildEnv,
           signal,
           onLog,
-          timeoutMs: 15 * 60_000,
         });
       },
     };
@@ -169,10 +204,12 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       makeSealer({
         store,
         secrets,
-        resources: async (env) => ({
-          ...(await resources.values(env)),
-          services: routing?.serviceValues(env.project, env.name, store.services.list(env.id).map((s) => s.name)) ?? {},
-        }),
+        resources: async (env) => {
+          const values = await resources.values(env);
+          // security (issue 17): the data stores a release is given are what its project may reach.
+          await loopback?.grant(env.project, env.name, loopbackPortsIn(values)).catch(() => {});
+          return { ...values, services: routing?.serviceValues(env.project, env.name, store.services.list(env.id).map((s) => s.name)) ?? {} };
+        },
         onSensitive: addSensitive,
       });
     // The HAProxy data plane (issue 6): started, supervised and stopped by the daemon.
@@ -186,7 +223,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       });
       await router.start();
       cleanups.push(() => router.stop({ graceful: true }));
-      routing = new Routing({ router, store, baseDomain: config.baseDomain, httpPort: config.router.httpPort });
+      routing = new Routing({ router, store, baseDomain: config.baseDomain, httpPort: config.router.httpPort, events: bus });
     }
     const pipeline = new DeployPipeline({
       store,
@@ -223,8 +260,10 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       reconciler.request(id);
       cron.wake();
     };
+    const policies = new ProjectPolicyRepository(store.db); // security (issue 17)
     const sync = makeSync({
       store,
+      policy: projectPolicy(policies, config),
       events: bus,
       clock,
       staticServer: [process.execPath, join(SRC, "router", "static", `serve${import.meta.url.endsWith(".js") ? ".js" : ".ts"}`)],
@@ -248,12 +287,13 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       bus.emit({ type: "token:created", data: { name: "owner", role: "owner" } });
     }
 
-    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [], cron, secrets, audit: new AuditRepository(store.db), resources, redact: (text) => redactText(text), git: { deployer: gitDeployer, served: servedRepos }, operations, logger: options.logger ?? false });
+    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [], cron, secrets, audit: new AuditRepository(store.db), policies, resources, redact: (text) => redactText(text), git: { deployer: gitDeployer, served: servedRepos }, operations, logger: options.logger ?? false });
     cleanups.push(() => api.close());
     let url = "";
     if (options.listen !== false) {
       const address = await api.listen({ host: config.listen.host, port: config.listen.port });
       url = address;
+      await loopback?.setDaemonPorts([new URL(address).port ? Number(new URL(address).port) : 80]).catch(() => {});
     }
     reconciler.start();
     cleanups.push(() => reconciler.stop());
@@ -285,6 +325,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
         stopped = true;
         bus.emit({ type: "daemon:stopping", data: { reason: "stop requested" } });
         stopAll = stopOptions.stopInstances === true;
+        removeLoopback = !!stopOptions.stopInstances;
         if (stopOptions.stopInstances) {
           for (const env of store.environments.list()) {
             for (const s of await engine.actual({ project: env.project, environment: env.name })) {

@@ -22,12 +22,13 @@ import { projectRoutes } from "./routes/projects.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { gitRoutes } from "./routes/git.ts";
 import { operationRoutes } from "./routes/operations.ts";
+import { policyRoutes } from "./routes/policy.ts";
 import type { ApiDeps } from "./types.ts";
 
 export type { ApiDeps } from "./types.ts";
 
 /** Route plugins, in registration order. Areas added later append here. */
-export const routePlugins = [auditPlugin, healthRoutes, tokenRoutes, projectRoutes, eventRoutes, deployRoutes, logRoutes, cronRoutes, secretRoutes, auditRoutes, dataRoutes, gitRoutes, operationRoutes] as const;
+export const routePlugins = [auditPlugin, healthRoutes, tokenRoutes, projectRoutes, eventRoutes, deployRoutes, logRoutes, cronRoutes, secretRoutes, auditRoutes, dataRoutes, gitRoutes, operationRoutes, policyRoutes] as const;
 
 /** A registered route and the role it requires (for the auth test and docs). */
 export interface RouteInfo {
@@ -46,6 +47,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     genReqId: () => newId("req"),
     requestIdHeader: false,
     bodyLimit: 8 * 1024 * 1024,
+    // Followed logs and event streams never end on their own: closing the daemon ends them
+    // instead of waiting out the keep-alive timeout (72 s).
+    forceCloseConnections: true,
   });
   const routes: RouteInfo[] = [];
   registeredRoutes.set(app, routes);

@@ -32,7 +32,8 @@ export const auditPlugin = fp(async (app: FastifyInstance, deps: ApiDeps) => {
   app.addHook("onResponse", async (request, reply) => {
     const config = request.routeOptions.config;
     if (!deps.audit || (READS.has(request.method) && !config?.audit)) return;
-    const project = (request.params as Record<string, string> | undefined)?.project ?? null;
+    // Routes without a :project parameter (sync) name the project they acted on (issue 17).
+    const project = (request.params as Record<string, string> | undefined)?.project ?? request.auditProject ?? null;
     const path = request.url.split("?")[0] ?? request.url;
     try {
       deps.audit.append(

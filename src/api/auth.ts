@@ -16,6 +16,24 @@ export function requireProject(request: FastifyRequest, project: string): void {
   }
 }
 
+/**
+ * Whether the request may name paths on the daemon's host (a dir source, a local git
+ * repository): the daemon reads them as root, so only an owner token without a project scope
+ * may (issue 17, docs/design/security.md).
+ */
+export function mayChooseHostPaths(request: FastifyRequest): boolean {
+  const p = request.principal;
+  return !!p && p.role === "owner" && p.projects.length === 0;
+}
+
+/** Throws unless the request's token is an owner for every project (quotas, allowed ports). */
+export function requireUnscopedOwner(request: FastifyRequest, action: string): void {
+  const p = request.principal;
+  if (p?.role !== "owner" || p.projects.length > 0) {
+    throw new BerthError("BERTH_FORBIDDEN", { token: p?.name ?? "-", role: p?.role ?? "none", action, required: "owner (without a project scope)" });
+  }
+}
+
 /** Project names the request may see, or undefined for all. */
 export function visibleProjects(request: FastifyRequest): readonly string[] | undefined {
   const p = request.principal;

@@ -8,6 +8,7 @@ import type { Engine, ServiceRef } from "../engine/engine.ts";
 import type { EventBus } from "../observe/event-bus.ts";
 import type { Secrets } from "../secrets/setup.ts";
 import type { AuditRepository } from "../store/repositories/audit.ts";
+import type { ProjectPolicyRepository } from "../store/repositories/project-policies.ts";
 import type { Role, TokenRow } from "../store/repositories/tokens.ts";
 import type { Store } from "../store/store.ts";
 import type { SyncRequest, SyncResult } from "../reconcile/sync.ts";
@@ -42,6 +43,8 @@ export interface ApiDeps {
   readonly git?: { readonly deployer: GitDeployer; readonly served: ServedRepos };
   /** Recorded operations (issue 15): entry points enqueue, `/v1/operations` shows and cancels. */
   readonly operations?: Pick<OperationRunner, "enqueue" | "cancel">;
+  /** Quotas and allowed ports per project, set by owners (issue 17). */
+  readonly policies?: ProjectPolicyRepository;
   /** Tests want quiet servers. */
   readonly logger?: boolean;
 }
@@ -49,6 +52,8 @@ export interface ApiDeps {
 declare module "fastify" {
   interface FastifyRequest {
     principal?: TokenRow;
+    /** The project a route acted on when it has no :project parameter; recorded in the audit row. */
+    auditProject?: string;
   }
   interface FastifyContextConfig {
     /** Minimum role; absent only on public routes. */

@@ -8,5 +8,6 @@ export { blueprintJsonSchema } from "./json-schema.ts";
 export { loadBlueprintFile } from "./load.ts";
 export { DEFAULT_HEALTH } from "./normalize.ts";
 export { type ParseResult, parseBlueprint } from "./parse.ts";
+export { FIRST_UNPRIVILEGED_PORT, type HostPolicy } from "./policy.ts";
 export type * from "./types.ts";
 export { detectKind, type ImportKind, type ImportResult, importFile, importText } from "./importers/index.ts";

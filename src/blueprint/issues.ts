@@ -5,7 +5,7 @@
  */
 import type { z } from "zod";
 import { formatPath, type Path, type Reporter, suggest } from "./diagnostics.ts";
-import { cronProblem, type FieldKind, fieldKinds } from "./schema/fields.ts";
+import { cronProblem, type FieldKind, fieldKinds, type TextKind, textKindLabel, textProblem } from "./schema/fields.ts";
 import { serviceKeysByType } from "./schema/service.ts";
 
 // zod's internal definition objects, typed just enough to walk them.
@@ -274,10 +274,29 @@ function reportKind(kind: FieldKind, field: string, value: unknown, path: Path, 
       out.error("BERTH_BLUEPRINT_BAD_NAME", { kind: field, name: received, suggestion: slug(received) }, path);
       return;
     default:
+      if (kind in textProblem) {
+        const k = kind as TextKind;
+        const detail = typeof value === "string" ? (textProblem[k](value) ?? "is invalid") : "is not a string";
+        // JSON quoting keeps a newline or quote in the value from breaking the message itself.
+        out.error("BERTH_BLUEPRINT_BAD_TEXT", { field, received: JSON.stringify(value) ?? String(value), what: textKindLabel[k], detail, suggestion: TEXT_HINTS[k] }, path);
+        return;
+      }
       out.error("BERTH_BLUEPRINT_BAD_VALUE", { field, detail: `'${received}' is not valid`, suggestion: "See docs/blueprint.md for this field." }, path);
       return;
   }
 }
+
+const TEXT_HINTS: Record<TextKind, string> = {
+  urlPath: "Write a path such as /api/v1: letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @ /; percent-encode anything else (%20 for a space, %23 for #).",
+  urlGlob: "Write a path pattern such as /assets/*: path characters and *, anything else percent-encoded.",
+  hostname: "Write a host name such as app.example.com: letters, digits, dashes and dots (RFC 1123); IDNs in their xn-- form.",
+  domain: "Write a host name such as app.example.com (or *.example.com): letters, digits, dashes and dots; IDNs in their xn-- form.",
+  relativePath: "Write a directory inside the repository, such as apps/api, without .. segments.",
+  mountPath: "Write an absolute path such as /data or /var/data/uploads.",
+  target: "Write a path such as /new-place, or a URL such as https://example.com/page, without spaces or control characters.",
+  headerName: "Write a header name such as Cache-Control.",
+  headerValue: "Write the value on one line, in printable ASCII.",
+};
 
 /** A valid name close to what the user wrote: `My_API` -> `my-api`. */
 export function slug(text: string): string {

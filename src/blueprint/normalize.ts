@@ -81,10 +81,14 @@ export function normalize(raw: RawBlueprint, out: Reporter): Blueprint {
   return { version: 1, project: raw.project, services, databases, keyValues, envGroups, environments, previews, source: raw as Record<string, unknown> };
 }
 
-function limitsOf(raw: { memory?: string | number; cpu?: string | number } | undefined): Limits {
+function limitsOf(raw: { memory?: string | number; cpu?: string | number; pids?: number } | undefined): Limits {
   if (!raw) return {};
   const cpu = raw.cpu === undefined ? undefined : typeof raw.cpu === "number" ? Math.round(raw.cpu * 1000) : Number.parseInt(raw.cpu, 10);
-  return { ...(raw.memory !== undefined ? { memoryBytes: sizeBytes(raw.memory)! } : {}), ...(cpu !== undefined ? { cpuMillicores: cpu } : {}) };
+  return {
+    ...(raw.memory !== undefined ? { memoryBytes: sizeBytes(raw.memory)! } : {}),
+    ...(cpu !== undefined ? { cpuMillicores: cpu } : {}),
+    ...(raw.pids !== undefined ? { pids: raw.pids } : {}),
+  };
 }
 
 function normalizeService(name: string, svc: RawService, idx: NameIndex, out: Reporter): Service {
@@ -98,6 +102,8 @@ function normalizeService(name: string, svc: RawService, idx: NameIndex, out: Re
     ...(typeof b === "string" ? { command: b } : b?.command ? { command: b.command } : {}),
     paths: typeof b === "object" ? (b.paths ?? []) : [],
     ignoredPaths: typeof b === "object" ? (b.ignoredPaths ?? []) : [],
+    ...(typeof b === "object" && b.limits ? { limits: limitsOf(b.limits) } : {}),
+    ...(typeof b === "object" && b.timeout !== undefined ? { timeoutMs: ms(b.timeout, 15 * 60_000) } : {}),
   };
   const env = normalizeEnv(svc.env, [...path, "env"], idx, out);
   const preview = {

@@ -8,6 +8,7 @@ import { type Diagnostic, type Location, type Path, Reporter } from "./diagnosti
 import { mergeEnvironment, overridePath } from "./environments.ts";
 import { reportIssues } from "./issues.ts";
 import { normalize } from "./normalize.ts";
+import { checkPolicy, type HostPolicy } from "./policy.ts";
 import { checkRules } from "./rules.ts";
 import { blueprintSchema, type RawBlueprint } from "./schema/root.ts";
 import { parseYamlSource } from "./source.ts";
@@ -17,10 +18,13 @@ export type ParseResult =
   | { readonly ok: true; readonly blueprint: Blueprint; readonly warnings: Diagnostic[] }
   | { readonly ok: false; readonly errors: Diagnostic[]; readonly warnings: Diagnostic[] };
 
-/** Parses and validates a blueprint's text. `file` is only used in diagnostics. */
-export function parseBlueprint(text: string, opts: { file: string }): ParseResult {
+/**
+ * Parses and validates a blueprint's text. `file` is only used in diagnostics; `policy` adds the
+ * host's rules (reserved ports, the base domain), checked in every environment.
+ */
+export function parseBlueprint(text: string, opts: { file: string; policy?: HostPolicy | ((project: string) => HostPolicy) }): ParseResult {
   try {
-    return parseStages(text, opts.file);
+    return parseStages(text, opts.file, opts.policy);
   } catch (e) {
     // A bug in a stage must not take the caller down; report it where the file starts.
     const detail = e instanceof Error ? e.message : String(e);
@@ -30,7 +34,7 @@ export function parseBlueprint(text: string, opts: { file: string }): ParseResul
   }
 }
 
-function parseStages(text: string, file: string): ParseResult {
+function parseStages(text: string, file: string, policyOf: HostPolicy | ((project: string) => HostPolicy) | undefined): ParseResult {
   const src = parseYamlSource(text);
   if (src.errors.length > 0) {
     const r = new Reporter(file, () => ({ line: 1, column: 1 }));
@@ -52,25 +56,32 @@ function parseStages(text: string, file: string): ParseResult {
     return fail(out);
   }
   const raw = checked.data;
+  // The host's rules may depend on the project (ports an owner allowed it).
+  const policy = typeof policyOf === "function" ? policyOf(raw.project) : policyOf;
   const blueprint = normalize(raw, out);
   checkRules(blueprint, raw, out);
+  if (policy) checkPolicy(blueprint, policy, out);
   if (out.errors.length > 0) return fail(out);
   for (const [envName, env] of Object.entries(raw.environments ?? {})) {
     // Only overrides can make an environment differ from the (already valid) base.
-    if (env.services || env.databases || env.keyValues || env.envGroups) checkEnvironment(raw, envName, file, locate, out);
+    if (env.services || env.databases || env.keyValues || env.envGroups) checkEnvironment(raw, envName, file, locate, out, policy);
   }
   if (out.errors.length > 0) return fail(out);
   return { ok: true, blueprint, warnings: out.warnings };
 }
 
 /** Re-validates the document with one environment's overrides merged; errors point at the override. */
-function checkEnvironment(raw: RawBlueprint, envName: string, file: string, locate: (p: Path, k?: boolean) => Location, out: Reporter): void {
+function checkEnvironment(raw: RawBlueprint, envName: string, file: string, locate: (p: Path, k?: boolean) => Location, out: Reporter, policy: HostPolicy | undefined): void {
   const source = raw as Record<string, unknown>;
   const merged = mergeEnvironment(source, envName);
   const envOut = new Reporter(file, (path, onKey) => locate(overridePath(source, envName, path), onKey));
   const checked = blueprintSchema.safeParse(merged);
   if (!checked.success) reportIssues(checked.error.issues, blueprintSchema, merged, envOut);
-  else checkRules(normalize(checked.data, envOut), checked.data, envOut);
+  else {
+    const normalized = normalize(checked.data, envOut);
+    checkRules(normalized, checked.data, envOut);
+    if (policy) checkPolicy(normalized, policy, envOut);
+  }
   for (const e of envOut.errors) {
     out.errors.push({ ...e, message: `environment '${envName}': ${e.message}`, path: [...overridePath(source, envName, e.path)] });
   }

@@ -40,11 +40,16 @@ export interface BuildInfo {
   /** Globs (from the repository root) whose changes trigger a build; empty = any change. */
   readonly paths: readonly string[];
   readonly ignoredPaths: readonly string[];
+  /** Limits of each build step, when the blueprint raises the defaults (core/limits.ts). */
+  readonly limits?: Limits;
+  readonly timeoutMs?: number;
 }
 
 export interface Limits {
   readonly memoryBytes?: number;
   readonly cpuMillicores?: number;
+  /** Most processes and threads at once (cgroup pids.max). */
+  readonly pids?: number;
 }
 
 export interface Scaling {

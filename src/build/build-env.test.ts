@@ -13,6 +13,9 @@ const host = {
   no_proxy: "localhost",
   npm_config_registry: "https://registry.example/",
   npm_config_cache: "/root/.npm",
+  npm_config_user_agent: "npm/11.19.1 node/v20.20.2 linux x64 workspaces/false",
+  npm_config_loglevel: "silent",
+  npm_config_nodedir: "/usr",
   NPM_CONFIG_USERCONFIG: "/root/.npmrc",
   PIP_INDEX_URL: "https://pypi.example/simple",
   YARN_NPM_REGISTRY_SERVER: "https://registry.example/",
@@ -32,10 +35,9 @@ test("builds receive the host's trust, proxy and package-manager settings and no
   ]);
 });
 
-test("npm settings naming the daemon's own paths stay out of builds", () => {
+test("npm settings naming the daemon's own paths, and npm's own state from a script it runs, stay out of builds", () => {
   const env = hostBuildEnv(host, DEFAULT_BUILD_ENV_ALLOW);
-  assert.equal(env.npm_config_cache, undefined);
-  assert.equal(env.NPM_CONFIG_USERCONFIG, undefined);
+  for (const name of ["npm_config_cache", "NPM_CONFIG_USERCONFIG", "npm_config_user_agent", "npm_config_loglevel", "npm_config_nodedir"]) assert.equal(env[name], undefined, name);
 });
 
 test("BERTH_BUILD_ENV adds names and prefixes and removes defaults", () => {

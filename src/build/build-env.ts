@@ -7,6 +7,24 @@
  * Pure: the daemon resolves it once at start.
  */
 
+/** npm settings about registries, trust and proxies (snake case, as npm reads them from the env). */
+const NPM_NETWORK_SETTINGS = [
+  "registry",
+  "cafile",
+  "ca",
+  "strict_ssl",
+  "proxy",
+  "https_proxy",
+  "noproxy",
+  "fetch_retries",
+  "fetch_retry_factor",
+  "fetch_retry_mintimeout",
+  "fetch_retry_maxtimeout",
+  "fetch_timeout",
+  "maxsockets",
+  "replace_registry_host",
+];
+
 /** Names and `PREFIX*` patterns passed from the daemon's environment to every build step. */
 export const DEFAULT_BUILD_ENV_ALLOW: readonly string[] = Object.freeze([
   "PATH",
@@ -29,9 +47,10 @@ export const DEFAULT_BUILD_ENV_ALLOW: readonly string[] = Object.freeze([
   "https_proxy",
   "no_proxy",
   "all_proxy",
-  // Package-manager settings (registry, cafile, strict-ssl, proxy, index-url, ...).
-  "npm_config_*",
-  "NPM_CONFIG_*",
+  // Package-manager settings that say how to reach a registry. Not every npm_config_*: npm
+  // exports its own state into scripts it runs (user_agent, loglevel, nodedir, local_prefix ...),
+  // and a daemon started from `npm test` would hand those to every build.
+  ...NPM_NETWORK_SETTINGS.flatMap((k) => [`npm_config_${k}`, `NPM_CONFIG_${k.toUpperCase()}`]),
   "YARN_*",
   "PIP_*",
 ]);

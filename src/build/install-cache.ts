@@ -2,11 +2,13 @@
  * Installed dependencies cached by what decides them: the lockfile, the install command, the
  * package manager and the Node.js major (native modules are built for its ABI). A code-only
  * change restores them instead of installing again. Entries are written to a temporary name
- * and renamed, so a crash or two builds saving the same key never leave a partial entry.
+ * and renamed, so a crash or two builds saving the same key never leave a partial entry; the
+ * copies run in the build's sandbox (issue 17).
  */
 import { createHash, randomBytes } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { readRegularFile } from "./paths.ts";
 
 const INDEX = ".berth-outputs.json";
 /** Directories never searched for node_modules (VCS, the virtualenv, inside node_modules itself). */
@@ -64,44 +66,59 @@ export function installOutputs(dir: string, extras: readonly string[] = [], dept
   return [...out, ...extras.filter((e) => existsSync(join(dir, e)))];
 }
 
-export class InstallCache {
+/** Runs one step in the build directory, sandboxed as the build's user. */
+type Step = (argv: readonly string[], label: string) => Promise<void>;
+
+const RESTORE_SCRIPT = 'set -e; src=$1; dst=$2; shift 2; for p do mkdir -p "$dst/$(dirname "$p")"; cp -a "$src/$p" "$dst/$p"; done';
+const SAVE_SCRIPT = [
+  'set -e; src=$1; tmp=$2; entry=$3; index=$4; shift 4',
+  'mkdir -p "$tmp"',
+  'for p do mkdir -p "$tmp/$(dirname "$p")"; cp -a "$src/$p" "$tmp/$p"; done',
+  'printf "%s" "$index" > "$tmp/.berth-outputs.json"',
+  'rm -rf "$entry"; mv "$tmp" "$entry"',
+].join("\n");
+
+/** A relative path an index may name: no absolute paths, no `..`. */
+const safeRelative = (p: unknown): p is string => typeof p === "string" && p !== "" && !p.startsWith("/") && !p.split("/").includes("..");
+
+/**
+ * The project's dependency cache (`<project build cache>/deps/node/<key>/`). Its files are the
+ * project's user's, so every copy into or out of it runs in the build's sandbox as that user; the
+ * daemon only reads the index, without following links.
+ */
+export class SandboxedInstallCache {
   readonly #root: string;
-  constructor(root: string) {
+  readonly #step: Step;
+  constructor(root: string, step: Step) {
     this.#root = root;
-    mkdirSync(root, { recursive: true });
+    this.#step = step;
   }
 
   /** Copies a cached install into `dir`; false when there is none. */
-  restore(key: string, dir: string): boolean {
+  async restore(key: string, dir: string): Promise<boolean> {
     const entry = join(this.#root, key);
-    if (!existsSync(join(entry, INDEX))) return false;
-    const paths = JSON.parse(readFileSync(join(entry, INDEX), "utf8")) as string[];
-    for (const p of paths) {
-      mkdirSync(dirname(join(dir, p)), { recursive: true });
-      cpSync(join(entry, p), join(dir, p), { recursive: true, verbatimSymlinks: true });
+    const text = existsSync(entry) ? readRegularFile(entry, INDEX) : undefined;
+    if (text === undefined) return false;
+    let paths: unknown;
+    try {
+      paths = JSON.parse(text);
+    } catch {
+      return false;
     }
+    if (!Array.isArray(paths) || paths.length === 0 || !paths.every(safeRelative)) return false;
+    await this.#step(["/bin/sh", "-c", RESTORE_SCRIPT, "restore-cache", entry, dir, ...paths], "restore cache");
     return true;
   }
 
-  /** Saves the install outputs found in `dir` under `key` (first writer wins). */
-  save(key: string, dir: string, extras: readonly string[] = []): void {
+  /** Saves the install outputs found in `dir` under `key` (first writer wins; the cache is optional). */
+  async save(key: string, dir: string, extras: readonly string[] = []): Promise<void> {
     const entry = join(this.#root, key);
     if (existsSync(join(entry, INDEX))) return;
     const paths = installOutputs(dir, extras);
     if (paths.length === 0) return;
     const tmp = `${entry}.tmp-${randomBytes(4).toString("hex")}`;
-    try {
-      for (const p of paths) {
-        mkdirSync(dirname(join(tmp, p)), { recursive: true });
-        cpSync(join(dir, p), join(tmp, p), { recursive: true, verbatimSymlinks: true });
-      }
-      writeFileSync(join(tmp, INDEX), JSON.stringify(paths));
-      rmSync(entry, { recursive: true, force: true }); // a leftover without index
-      renameSync(tmp, entry);
-    } catch {
-      // Another build saved the same key meanwhile, or the disk is full: the cache is optional.
-    } finally {
-      rmSync(tmp, { recursive: true, force: true });
-    }
+    await this.#step(["/bin/sh", "-c", SAVE_SCRIPT, "save-cache", dir, tmp, entry, JSON.stringify(paths), ...paths], "save cache").catch(() => {
+      // Another build saved the same key meanwhile, or the disk is full: the next build installs.
+    });
   }
 }

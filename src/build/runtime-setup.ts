@@ -10,6 +10,7 @@ import semver from "semver";
 import { BerthError } from "../core/errors.ts";
 import type { ArtifactRuntime } from "../engine/engine.ts";
 import type { ToolContext } from "./toolchains/context.ts";
+import type { InstallRunner } from "./toolchains/tool-cache.ts";
 import { provideNode } from "./toolchains/node.ts";
 import { nodePins } from "./toolchains/node-version.ts";
 import { choosePackageManager, type PackageManagerChoice, packageManagerEnv, providePackageManager, readPackageManagerFiles } from "./toolchains/package-managers.ts";
@@ -49,8 +50,12 @@ export function runtimesFor(dir: string, runtime: string): { node: boolean; pyth
 
 const read = (dir: string, f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), "utf8") : undefined);
 
-/** Provides the toolchain of the service in `dir` and says how to run steps with it. */
-export async function setupRuntime(dir: string, runtime: string, settings: VersionSettings, ctx: ToolContext, cacheDir: string): Promise<PreparedRuntime> {
+/**
+ * Provides the toolchain of the service in `dir` and says how to run steps with it. `cacheDir` is
+ * the project's own build cache (package-manager caches); `inBuild` runs a step in the build
+ * directory as the build does (sandboxed: the virtualenv is the project user's).
+ */
+export async function setupRuntime(dir: string, runtime: string, settings: VersionSettings, ctx: ToolContext, cacheDir: string, inBuild: InstallRunner): Promise<PreparedRuntime> {
   const want = runtimesFor(dir, runtime);
   const path: string[] = [];
   const env: Record<string, string> = {};
@@ -84,7 +89,7 @@ export async function setupRuntime(dir: string, runtime: string, settings: Versi
     if (choice.warning) ctx.log(`warning: ${choice.warning}`);
     ctx.log(`runtime: Python ${choice.interpreter.version} (${choice.interpreter.path}; ${choice.from}), virtualenv ${VENV_DIR} with the system's packages`);
     // Debian's python3-* packages belong to that interpreter; --system-site-packages lets the venv see them.
-    await ctx.run([choice.interpreter.path, "-m", "venv", "--system-site-packages", VENV_DIR], "venv");
+    await inBuild([choice.interpreter.path, "-m", "venv", "--system-site-packages", VENV_DIR], "venv");
     const venv = join(dir, VENV_DIR);
     const v = venvEnv(venv);
     path.unshift(...v.path);

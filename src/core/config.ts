@@ -13,6 +13,12 @@ export interface BerthConfig {
   /** Base domain of generated hostnames: `<service>-<env>-<project>.<baseDomain>`. */
   readonly baseDomain: string;
   readonly router: { readonly enabled: boolean; readonly bindHost: string; readonly httpPort: number; readonly httpsPort: number };
+  /**
+   * Loopback isolation between projects (issue 17, root only): `guarded` refuses each project
+   * the ports of Berth's API and of other projects; `strict` every local port it was not granted;
+   * `off` none (BERTH_LOOPBACK; docs/design/security.md).
+   */
+  readonly loopback: "guarded" | "strict" | "off";
   /** Delay before a failed reconcile is retried; doubled up to the max. */
   readonly reconcileRetryMs: number;
   readonly reconcileRetryMaxMs: number;
@@ -73,6 +79,10 @@ export function resolveConfig(input: ConfigInput): BerthConfig {
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {
     throw new BerthError("BERTH_CONFIG_INVALID", { field: "log-level", detail: `'${logLevel}' is not one of debug, info, warn, error` });
   }
+  const loopback = str("loopback", "BERTH_LOOPBACK") ?? "guarded";
+  if (loopback !== "guarded" && loopback !== "strict" && loopback !== "off") {
+    throw new BerthError("BERTH_CONFIG_INVALID", { field: "loopback", detail: `'${loopback}' is not one of guarded, strict, off` });
+  }
   const routerFlag = flags.router;
   const routerEnabled = routerFlag === false ? false : (env.BERTH_ROUTER ?? "on") !== "off";
   const dataDir = resolve(str("data-dir", "BERTH_DATA_DIR") ?? defaultDataDir(isRoot, input.home));
@@ -94,6 +104,7 @@ export function resolveConfig(input: ConfigInput): BerthConfig {
       httpPort: intSetting(str("http-port", "BERTH_HTTP_PORT"), "http-port", isRoot ? 80 : 8080),
       httpsPort: intSetting(str("https-port", "BERTH_HTTPS_PORT"), "https-port", isRoot ? 443 : 8443),
     }),
+    loopback,
     reconcileRetryMs: intSetting(env.BERTH_RECONCILE_RETRY_MS, "BERTH_RECONCILE_RETRY_MS", 1000),
     reconcileRetryMaxMs: intSetting(env.BERTH_RECONCILE_RETRY_MAX_MS, "BERTH_RECONCILE_RETRY_MAX_MS", 60_000),
     resyncIntervalMs: intSetting(env.BERTH_RESYNC_INTERVAL_MS, "BERTH_RESYNC_INTERVAL_MS", 30_000),

@@ -17,6 +17,7 @@ import { blueprintErrors } from "./errors/blueprint.ts";
 import { gitErrors } from "./errors/git.ts";
 import { operationErrors } from "./errors/operations.ts";
 import { cliErrors } from "./errors/cli.ts";
+import { securityErrors } from "./errors/security.ts";
 
 export type { ErrorSpec } from "./errors/spec.ts";
 
@@ -33,6 +34,7 @@ export const catalogue = {
   ...gitErrors,
   ...operationErrors,
   ...cliErrors,
+  ...securityErrors,
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof catalogue;

@@ -12,8 +12,9 @@ import type { DataEvents } from "./events/data.ts";
 import type { SecretsEvents } from "./events/secrets.ts";
 import type { GitEvents } from "./events/git.ts";
 import type { OperationEvents } from "./events/operations.ts";
+import type { SecurityEvents } from "./events/security.ts";
 
-export interface EventMap extends SpineEvents, DeployEvents, RouterEvents, EngineEvents, DataEvents, SecretsEvents, CronEvents, GitEvents, OperationEvents {}
+export interface EventMap extends SpineEvents, DeployEvents, RouterEvents, EngineEvents, DataEvents, SecretsEvents, CronEvents, GitEvents, OperationEvents, SecurityEvents {}
 
 export type EventType = keyof EventMap;
 
@@ -50,7 +51,7 @@ export interface EventSink {
 
 /** Severity used for log level and alert routing. */
 export function eventLevel(type: EventType): "info" | "warn" | "error" {
-  if (/(:failed|:crash-looping|:oom|:missed|:timeout|:error)$/.test(type)) return "error";
-  if (/(:warning|:unhealthy|:retry|:rejected)$/.test(type)) return "warn";
+  if (/(:failed|:crash-looping|:oom|:missed|:timeout|:error|:limit-exceeded)$/.test(type)) return "error";
+  if (/(:warning|:unhealthy|:retry|:rejected|:refused)$/.test(type)) return "warn";
   return "info";
 }

@@ -163,6 +163,8 @@ export function desiredServices(bp: Blueprint, opts: DesiredOptions): DesiredSer
       env: { vars: s.env, groups: s.envGroups },
       extra: extraOf(s),
       ...versionsOf(s),
+      // Only when set, so digests of services without them stay what they were.
+      ...(s.build.limits || s.build.timeoutMs !== undefined ? { buildLimits: { ...s.build.limits, ...(s.build.timeoutMs !== undefined ? { timeoutMs: s.build.timeoutMs } : {}) } } : {}),
     };
     return { spec, inputs, inputsDigest: inputsDigest(inputs, spec, opts.envVersion) };
   });

@@ -30,6 +30,8 @@ export interface ReleaseInputs {
    * files are part of the source revision already.
    */
   readonly versions?: RuntimeVersions;
+  /** Raised limits of build steps (absent: the defaults of core/limits.ts). Not part of the build digest. */
+  readonly buildLimits?: { readonly memoryBytes?: number; readonly cpuMillicores?: number; readonly pids?: number; readonly timeoutMs?: number };
 }
 
 export interface RuntimeVersions {

@@ -65,7 +65,11 @@ export interface ServiceSpec {
   readonly restart: RestartPolicy;
   /** SIGTERM -> SIGKILL delay on stop. */
   readonly shutdownDelayMs: number;
-  readonly limits: { readonly memoryBytes?: number; readonly cpuMillicores?: number };
+  /**
+   * Limits per instance. Absent fields get the engine's defaults (docs/design/security.md):
+   * every instance has a memory and a process limit whether the blueprint names one or not.
+   */
+  readonly limits: { readonly memoryBytes?: number; readonly cpuMillicores?: number; readonly pids?: number };
   readonly disks: readonly DiskSpec[];
 }
 

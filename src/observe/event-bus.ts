@@ -4,11 +4,22 @@
  * the CLI's `events -f`, tests). The store is the source of truth; subscribers that fall behind
  * re-read from the log by sequence number.
  */
-import type { BerthEvent, EventInput, EventSink, EventType } from "../core/events.ts";
+import type { BerthEvent, EventInput, EventScope, EventSink, EventType } from "../core/events.ts";
 import type { Clock } from "../core/clock.ts";
 import type { EventRepository } from "../store/repositories/events.ts";
 
 export type Redact = (text: string) => string;
+
+/**
+ * Every scoped event carries its project (issue 17: scoped tokens filter on it). Emitters that
+ * know an environment only as `project/environment` (the data providers) are split here, so
+ * such events are never stored without a project.
+ */
+export function withProject(scope: EventScope): EventScope {
+  if (scope.project || !scope.environment?.includes("/")) return scope;
+  const i = scope.environment.indexOf("/");
+  return { ...scope, project: scope.environment.slice(0, i), environment: scope.environment.slice(i + 1) };
+}
 
 export class EventBus implements EventSink {
   readonly #repo: EventRepository;
@@ -29,7 +40,7 @@ export class EventBus implements EventSink {
 
   emit<T extends EventType>(event: EventInput<T>): void {
     const data = JSON.parse(this.#redact(JSON.stringify(event.data))) as EventInput<T>["data"];
-    const stored = this.#repo.append({ ...event, data }, new Date(this.#clock.now()).toISOString());
+    const stored = this.#repo.append({ ...event, ...(event.scope ? { scope: withProject(event.scope) } : {}), data }, new Date(this.#clock.now()).toISOString());
     for (const listener of this.#listeners) {
       try {
         listener(stored);

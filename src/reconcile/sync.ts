@@ -5,9 +5,9 @@
  */
 import { existsSync, realpathSync } from "node:fs";
 import { isAbsolute } from "node:path";
-import { parseBlueprint, resolveEnvironment } from "../blueprint/index.ts";
+import { type HostPolicy, parseBlueprint, resolveEnvironment } from "../blueprint/index.ts";
 import type { Diagnostic } from "../blueprint/diagnostics.ts";
-import type { Service } from "../blueprint/types.ts";
+import type { Blueprint, Service } from "../blueprint/types.ts";
 import { directoryDigest } from "../build/source-digest.ts";
 import type { Clock } from "../core/clock.ts";
 import { BerthError } from "../core/errors.ts";
@@ -17,7 +17,9 @@ import type { EventSink } from "../core/events.ts";
 import { desiredServices, serviceDir } from "../deploy/desired.ts";
 import { inputsDigest, type SourceRef } from "../deploy/inputs.ts";
 import type { Store } from "../store/store.ts";
+import type { ProjectQuota } from "../core/limits.ts";
 import type { EnvGraphShape } from "./env-version.ts";
+import { checkQuota, environmentUsage } from "./quota.ts";
 
 export interface SyncRequest {
   /** Overrides the blueprint's `project` name (e.g. `berth up --project`). */
@@ -32,6 +34,17 @@ export interface SyncRequest {
   readonly git?: GitSyncSource;
   /** Deploy even if the project is deployed from another directory (the project moves here). */
   readonly force?: boolean;
+  /**
+   * Who asks, when the request comes from a token (issue 17): only a token that may choose host
+   * directories (an unscoped owner) sets or changes a project's `sourceDir`; any other token
+   * syncs from the directory already recorded. Absent for Berth's own callers (git deploys).
+   */
+  readonly requester?: {
+    readonly token: string;
+    readonly mayChooseSource: boolean;
+    /** Throws unless the token may act on the project; called before anything is recorded. */
+    readonly authorizeProject: (project: string) => void;
+  };
 }
 
 /** git (issue 5): a followed branch's commit; revisions are commits, narrowed by build filters. */
@@ -64,6 +77,8 @@ export interface SyncDeps {
    * read, part of its inputs digest, so a secret change rolls exactly the services it reaches.
    */
   readonly envVersion?: (project: string, environment: string, blueprint: EnvGraphShape) => (service: string) => string;
+  /** Host rules and quota of a project (issue 17); absent: no host rules, no quota. */
+  readonly policy?: (project: string) => { readonly host: HostPolicy; readonly quota: ProjectQuota };
 }
 
 export function makeSync(deps: SyncDeps): (request: SyncRequest, actor: string) => SyncResult {
@@ -71,17 +86,20 @@ export function makeSync(deps: SyncDeps): (request: SyncRequest, actor: string) 
     if (!isAbsolute(request.sourceDir) || !existsSync(request.sourceDir)) {
       throw new BerthError("BERTH_BAD_REQUEST", { detail: `sourceDir: '${request.sourceDir}' is not an existing absolute directory` });
     }
-    const parsed = parseBlueprint(request.blueprintText, { file: request.file });
+    const { policy } = deps;
+    // The host's rules depend on the project (ports an owner allowed it), known once parsed.
+    const hostPolicy = policy ? (name: string) => policy(request.project ?? name).host : undefined;
+    const parsed = parseBlueprint(request.blueprintText, { file: request.file, ...(hostPolicy ? { policy: hostPolicy } : {}) });
     if (!parsed.ok) {
-      const first = parsed.errors[0];
-      throw new BerthError(
-        "BERTH_BLUEPRINT_INVALID",
-        { file: request.file, count: parsed.errors.length, first: first ? `${first.line}:${first.column} ${first.message}` : "" },
-        { details: parsed.errors },
-      );
+      throw invalid(request.file, parsed.errors);
     }
     const bp = resolveEnvironment(parsed.blueprint, request.environment);
     const project = request.project ?? bp.project;
+    // Before anything is recorded: a token scoped to A must not write B's desired state (issue 17).
+    request.requester?.authorizeProject(project);
+    authorizeSource(deps.store, project, request);
+    const quota = deps.policy?.(project).quota;
+    if (quota) checkQuota(project, [...otherEnvironmentsUsage(deps.store, project, request.environment), ...environmentUsage(request.environment, bp)], quota);
     if (!request.git && !request.force) assertSameDirectory(deps.store, project, request.sourceDir);
     const now = new Date(deps.clock.now()).toISOString();
     const versionOf = deps.envVersion?.(project, request.environment, bp);
@@ -147,6 +165,35 @@ export function assertSameDirectory(store: Store, project: string, sourceDir: st
   const existing = store.projects.byName(project)?.source;
   if (existing?.kind !== "dir" || realDir(existing.path) === realDir(sourceDir)) return;
   throw new BerthError("BERTH_PROJECT_DIR_CONFLICT", { project, existing: existing.path, requested: sourceDir });
+}
+
+function invalid(file: string, errors: readonly Diagnostic[]): BerthError {
+  const first = errors[0];
+  return new BerthError("BERTH_BLUEPRINT_INVALID", { file, count: errors.length, first: first ? `${first.line}:${first.column} ${first.message}` : "" }, { details: errors });
+}
+
+/**
+ * A dir source is a path on the daemon's host, read by the daemon (root): naming one is a host
+ * privilege. Tokens without it sync only from the directory an owner recorded (issue 17).
+ */
+function authorizeSource(store: Store, project: string, request: SyncRequest): void {
+  if (!request.requester || request.requester.mayChooseSource || request.git) return;
+  const recorded = store.projects.byName(project)?.source;
+  if (recorded?.kind === "dir" && recorded.path === request.sourceDir) return;
+  throw new BerthError("BERTH_SOURCE_DIR_FORBIDDEN", {
+    token: request.requester.token,
+    project,
+    path: request.sourceDir,
+    recorded: recorded?.kind === "dir" ? recorded.path : recorded ? `a ${recorded.kind} source` : "none yet",
+  });
+}
+
+/** What the project's other running environments take, from their recorded blueprints. */
+function otherEnvironmentsUsage(store: Store, project: string, environment: string) {
+  return store.environments
+    .list()
+    .filter((e) => e.project === project && e.name !== environment && e.status !== "stopped" && e.status !== "stopping")
+    .flatMap((e) => environmentUsage(e.name, e.blueprint as Blueprint));
 }
 
 /** git (issue 5): each service's recorded source, so an unchanged filtered tree keeps its commit. */

@@ -12,6 +12,7 @@
  *   reads in batches over the runtime API (`show events -w`), instead of one datagram per request.
  */
 import type { Endpoint } from "../engine/engine.ts";
+import { cfgString, cfgWord, mapLine } from "./haproxy-encode.ts";
 import type { RouteBackend, RouteTable } from "./routes.ts";
 
 /** The state of one server slot of a backend, as rendered into the configuration. */
@@ -75,11 +76,7 @@ export function slotName(n: number): string {
   return `s${n}`;
 }
 
-/** Rejects characters that could break out of a quoted config word (defence in depth). */
-function word(value: string): string {
-  if (!/^[A-Za-z0-9._~:/?#@!$&'()*+,;=%-]+$/.test(value)) throw new Error(`unsafe value in HAProxy config: ${value}`);
-  return value;
-}
+const word = cfgWord;
 
 /** Pure: the three map files keyed by file name. */
 export function renderMapFiles(table: RouteTable): Record<string, string> {
@@ -89,17 +86,17 @@ export function renderMapFiles(table: RouteTable): Record<string, string> {
     if (r.pathPrefix === "/") {
       prefix.push([`${r.host}/`, r.backend]);
     } else {
-      exact.push(`${r.host}${r.pathPrefix} ${r.backend}`);
+      exact.push(mapLine(`${r.host}${r.pathPrefix}`, r.backend));
       prefix.push([`${r.host}${r.pathPrefix}/`, r.backend]);
     }
   }
   // map_beg takes the first match in file order: longest keys first gives longest-prefix routing.
   prefix.sort((a, b) => b[0].length - a[0].length || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  const tls = table.hosts.filter((h) => h.redirect).map((h) => `${h.host} 1`);
+  const tls = table.hosts.filter((h) => h.redirect).map((h) => mapLine(h.host, "1"));
   const file = (lines: string[]): string => (lines.length ? `${lines.join("\n")}\n` : "");
   return {
     [MAP_FILES.exact]: file(exact),
-    [MAP_FILES.prefix]: file(prefix.map(([k, v]) => `${k} ${v}`)),
+    [MAP_FILES.prefix]: file(prefix.map(([k, v]) => mapLine(k, v))),
     [MAP_FILES.tls]: file(tls),
   };
 }
@@ -112,7 +109,7 @@ function renderBackend(b: RouteBackend, s: HaproxySettings): string[] {
     `backend ${word(b.name)}`,
     "  balance roundrobin",
     "  option httpchk",
-    `  http-check send meth GET uri ${word(b.healthPath)} ver HTTP/1.1 hdr Host ${word(b.healthHost)}`,
+    `  http-check send meth GET uri ${cfgString(b.healthPath)} ver HTTP/1.1 hdr Host ${cfgString(b.healthHost)}`,
     "  http-check expect status 200-399",
     // Without it HAProxy's check timeout is `inter`: a busy instance would be marked down.
     `  timeout check ${Math.max(100, b.healthTimeoutMs)}`,

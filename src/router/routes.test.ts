@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { BerthError } from "../core/errors.ts";
 import { buildRouteTable, isLocalDomain, type RouteService } from "./routes.ts";
 
 const svc = (service: string, over: Partial<RouteService> = {}): RouteService => ({
@@ -50,11 +49,28 @@ describe("buildRouteTable", () => {
     assert.ok(isLocalDomain("a.b.localhost") && !isLocalDomain("example.com"));
   });
 
-  test("two services claiming the same host and prefix is a conflict", () => {
-    assert.throws(
-      () => buildRouteTable([svc("a", { domains: ["x.example.com"] }), svc("b", { domains: ["x.example.com"] })]),
-      (e: unknown) => e instanceof BerthError && e.code === "BERTH_ROUTER_ROUTE_CONFLICT" && /x\.example\.com\//.test(e.message),
-    );
+  test("two services claiming the same host and prefix: the first keeps it, the second is refused", () => {
+    const t = buildRouteTable([svc("a", { domains: ["x.example.com"] }), svc("b", { domains: ["x.example.com"] })]);
+    assert.deepEqual(t.routes.filter((r) => r.host === "x.example.com").map((r) => r.backend), ["svc.shop.prod.a"]);
+    assert.equal(t.refused?.length, 1);
+    assert.equal(t.refused![0]!.code, "BERTH_ROUTER_ROUTE_CONFLICT");
+    assert.match(t.refused![0]!.message, /x\.example\.com\/ is claimed by both shop\/prod\/a and shop\/prod\/b/);
+    // b keeps its generated host.
+    assert.ok(t.routes.some((r) => r.backend === "svc.shop.prod.b" && r.generated));
+  });
+
+  test("a custom domain never takes another project's generated host, whoever came first", () => {
+    const thief = { ...svc("web", { domains: ["web-production-victim.localhost"] }), ref: { project: "thief", environment: "production", service: "web" } };
+    const victim = { ...svc("web"), ref: { project: "victim", environment: "production", service: "web" } };
+    const t = buildRouteTable([thief, victim]);
+    assert.equal(t.routes.find((r) => r.host === "web-production-victim.localhost")?.backend, "svc.victim.production.web");
+    assert.equal(t.refused?.[0]?.code, "BERTH_ROUTER_DOMAIN_RESERVED");
+  });
+
+  test("a path prefix with a newline or space is refused, never written", () => {
+    const t = buildRouteTable([svc("web", { pathPrefixes: ["/x\nweb-production-b.localhost/ svc.b.production.a\n#", "/ok"] })]);
+    assert.deepEqual(t.routes.map((r) => r.pathPrefix), ["/ok"]);
+    assert.equal(t.refused?.[0]?.code, "BERTH_ROUTER_PATH_INVALID");
   });
 
   test("one host split by path between services is fine", () => {
@@ -62,12 +78,12 @@ describe("buildRouteTable", () => {
     assert.equal(t.routes.filter((r) => r.host === "x.example.com").length, 2);
   });
 
-  test("invalid domains are rejected with the service named", () => {
-    for (const bad of ["https://x.com", "x.com:8080", "-x.com", "a b.com", "x.com/path"]) {
-      assert.throws(
-        () => buildRouteTable([svc("web", { domains: [bad] })]),
-        (e: unknown) => e instanceof BerthError && e.code === "BERTH_ROUTER_DOMAIN_INVALID" && e.message.includes("shop/prod/web"),
-      );
+  test("invalid domains are refused with the service named; its generated host stays", () => {
+    for (const bad of ["https://x.com", "x.com:8080", "-x.com", "a b.com", "x.com/path", "x.com\n#"]) {
+      const t = buildRouteTable([svc("web", { domains: [bad] })]);
+      assert.equal(t.refused?.[0]?.code, "BERTH_ROUTER_DOMAIN_INVALID");
+      assert.ok(t.refused![0]!.message.includes("shop/prod/web"));
+      assert.deepEqual(t.routes.map((r) => r.host), ["web-prod-shop.localhost"]);
     }
   });
 

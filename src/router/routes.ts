@@ -3,7 +3,8 @@
  * public services of every environment; the lead maps blueprints onto `RouteService`, so this
  * module does not depend on the blueprint schema.
  */
-import { BerthError } from "../core/errors.ts";
+import { urlPathProblem } from "../blueprint/schema/safe-text.ts";
+import { BerthError, type ErrorCode } from "../core/errors.ts";
 import type { ServiceRef } from "../engine/engine.ts";
 
 /** A service as the router sees it. Private services are accepted and never routed publicly. */
@@ -47,11 +48,25 @@ export interface HostTls {
   readonly redirect: boolean;
 }
 
+/** A host or path a service asked for and did not get, with the catalogued reason. */
+export interface RefusedRoute {
+  readonly service: ServiceRef;
+  readonly host: string;
+  readonly pathPrefix: string | null;
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
 /** Sorted and deterministic, so rendering it twice gives the same bytes. */
 export interface RouteTable {
   readonly backends: readonly RouteBackend[];
   readonly routes: readonly Route[];
   readonly hosts: readonly HostTls[];
+  /**
+   * What was refused. One project's bad or conflicting claim never fails the table for every
+   * other project (issue 17): it is left out and reported here instead.
+   */
+  readonly refused?: readonly RefusedRoute[];
 }
 
 export interface RouteTableOptions {
@@ -86,12 +101,21 @@ export function generatedHost(ref: ServiceRef, baseDomain: string): string {
   return `${ref.service}-${ref.environment}-${ref.project}.${baseDomain}`.toLowerCase();
 }
 
+/** `api/` -> `/api`. Only slashes are trimmed: anything else odd is refused, never repaired. */
 function normalizePrefix(prefix: string): string {
-  const p = `/${prefix.trim().replace(/^\/+/, "").replace(/\/+$/, "")}`;
-  return p;
+  return `/${prefix.replace(/^\/+/, "").replace(/\/+$/, "")}`;
 }
 
-/** Pure. Throws BERTH_ROUTER_DOMAIN_INVALID or BERTH_ROUTER_ROUTE_CONFLICT. */
+const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const refKey = (r: ServiceRef): string => `${r.project}/${r.environment}/${r.service}`;
+
+/**
+ * Pure. Never throws for a service's input: invalid domains or paths, custom domains inside the
+ * base domain (reserved for generated hosts) and claims on a host+prefix another service holds
+ * are left out and listed in `refused`. Precedence for a contested route: generated hosts first
+ * (they can only ever belong to their service), then services in the order given (the caller
+ * passes the oldest environments first, so a newcomer cannot take a route away).
+ */
 export function buildRouteTable(services: readonly RouteService[], options: RouteTableOptions = {}): RouteTable {
   const baseDomain = (options.baseDomain ?? "localhost").toLowerCase();
   const generatedTls = options.generatedTls ?? (isLocalDomain(baseDomain) ? "none" : "acme");
@@ -99,52 +123,84 @@ export function buildRouteTable(services: readonly RouteService[], options: Rout
   const routes = new Map<string, Route>();
   const hosts = new Map<string, HostTls>();
   const owner = new Map<string, string>();
+  const refused: RefusedRoute[] = [];
+  const refuse = (svc: RouteService, host: string, pathPrefix: string | null, error: BerthError): void => {
+    refused.push({ service: svc.ref, host, pathPrefix, code: error.code, message: error.message });
+  };
+  const publicServices = services.filter((s) => s.kind !== "private");
+  const plans: Array<{ svc: RouteService; hosts: Array<{ host: string; generated: boolean }>; prefixes: string[] }> = [];
 
-  for (const svc of services) {
-    if (svc.kind === "private") continue;
-    const name = backendName(svc.ref);
-    const label = `${svc.ref.project}/${svc.ref.environment}/${svc.ref.service}`;
+  for (const svc of publicServices) {
+    const label = refKey(svc.ref);
     const gen = generatedHost(svc.ref, baseDomain);
-    if (!isValidDomain(gen)) throw new BerthError("BERTH_ROUTER_DOMAIN_INVALID", { service: label, domain: gen });
-    const custom = svc.domains.map((d) => d.trim().toLowerCase().replace(/\.$/, ""));
-    for (const d of custom) {
-      if (!isValidDomain(d)) throw new BerthError("BERTH_ROUTER_DOMAIN_INVALID", { service: label, domain: d });
+    if (!isValidDomain(gen)) {
+      refuse(svc, gen, null, new BerthError("BERTH_ROUTER_DOMAIN_INVALID", { service: label, domain: gen }));
+      continue;
     }
-    const prefixes = svc.pathPrefixes.length === 0 ? ["/"] : [...new Set(svc.pathPrefixes.map(normalizePrefix))];
-    const hostList: Array<{ host: string; generated: boolean }> = [
-      { host: gen, generated: true },
-      ...custom.filter((d) => d !== gen).map((host) => ({ host, generated: false })),
-    ];
-    for (const { host, generated } of hostList) {
-      for (const pathPrefix of prefixes) {
-        const key = `${host}${pathPrefix}`;
-        const prev = owner.get(key);
-        if (prev !== undefined && prev !== label) {
-          throw new BerthError("BERTH_ROUTER_ROUTE_CONFLICT", { host, prefix: pathPrefix, first: prev, second: label });
+    const prefixes: string[] = [];
+    for (const raw of svc.pathPrefixes.length === 0 ? ["/"] : svc.pathPrefixes) {
+      const p = normalizePrefix(raw);
+      const problem = urlPathProblem(p);
+      if (problem) refuse(svc, gen, raw, new BerthError("BERTH_ROUTER_PATH_INVALID", { service: label, path: JSON.stringify(raw), detail: problem }));
+      else if (!prefixes.includes(p)) prefixes.push(p);
+    }
+    const custom: Array<{ host: string; generated: boolean }> = [];
+    for (const raw of svc.domains) {
+      const d = raw.toLowerCase().replace(/\.$/, "");
+      if (d === gen || custom.some((c) => c.host === d)) continue;
+      if (!isValidDomain(d)) refuse(svc, raw, null, new BerthError("BERTH_ROUTER_DOMAIN_INVALID", { service: label, domain: JSON.stringify(raw) }));
+      else if (d === baseDomain || d.endsWith(`.${baseDomain}`)) refuse(svc, d, null, new BerthError("BERTH_ROUTER_DOMAIN_RESERVED", { service: label, domain: d, base: baseDomain }));
+      else custom.push({ host: d, generated: false });
+    }
+    const healthProblem = urlPathProblem(svc.health.path);
+    if (healthProblem) refuse(svc, gen, svc.health.path, new BerthError("BERTH_ROUTER_PATH_INVALID", { service: label, path: JSON.stringify(svc.health.path), detail: `${healthProblem} (health checks use / instead)` }));
+    const checked = healthProblem ? { ...svc, health: { ...svc.health, path: "/" } } : svc;
+    plans.push({ svc: checked, hosts: [{ host: gen, generated: true }, ...custom], prefixes });
+  }
+
+  for (const pass of [true, false]) {
+    for (const { svc, hosts: hostList, prefixes } of plans) {
+      const label = refKey(svc.ref);
+      for (const { host, generated } of hostList.filter((h) => h.generated === pass)) {
+        let claimed = false;
+        for (const pathPrefix of prefixes) {
+          const key = `${host}${pathPrefix}`;
+          const prev = owner.get(key);
+          if (prev !== undefined && prev !== label) {
+            refuse(svc, host, pathPrefix, new BerthError("BERTH_ROUTER_ROUTE_CONFLICT", { host, prefix: pathPrefix, first: prev, second: label }));
+            continue;
+          }
+          owner.set(key, label);
+          routes.set(key, { host, pathPrefix, backend: backendName(svc.ref), generated });
+          claimed = true;
         }
-        owner.set(key, label);
-        routes.set(key, { host, pathPrefix, backend: name, generated });
-      }
-      if (!hosts.has(host)) {
-        const kind = generated ? generatedTls : isLocalDomain(host) ? "internal" : "acme";
-        hosts.set(host, { host, tls: { kind }, redirect: kind !== "none" });
+        if (claimed && !hosts.has(host)) {
+          const kind = generated ? generatedTls : isLocalDomain(host) ? "internal" : "acme";
+          hosts.set(host, { host, tls: { kind }, redirect: kind !== "none" });
+        }
       }
     }
+  }
+
+  for (const { svc, hosts: hostList } of plans) {
+    const name = backendName(svc.ref);
+    // Health checks carry the first custom host the service actually got, else its generated one.
+    const healthHost = hostList.find((h) => !h.generated && [...routes.values()].some((r) => r.host === h.host && r.backend === name))?.host ?? hostList[0]!.host;
     backends.push({
       name,
       ref: svc.ref,
       healthPath: svc.health.path,
       healthIntervalMs: svc.health.intervalMs,
       healthTimeoutMs: svc.health.timeoutMs ?? 5_000,
-      healthHost: custom[0] ?? gen,
+      healthHost,
     });
   }
 
-  const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
   return {
     backends: backends.sort((a, b) => byString(a.name, b.name)),
     routes: [...routes.values()].sort((a, b) => byString(`${a.host}${a.pathPrefix}`, `${b.host}${b.pathPrefix}`)),
     hosts: [...hosts.values()].sort((a, b) => byString(a.host, b.host)),
+    ...(refused.length > 0 ? { refused: refused.sort((a, b) => byString(`${refKey(a.service)} ${a.host}${a.pathPrefix}`, `${refKey(b.service)} ${b.host}${b.pathPrefix}`)) } : {}),
   };
 }
 

@@ -32,7 +32,10 @@ function build(env: Record<string, string | undefined>) {
   const job = builder.build({
     inputs: { runtime: "node", buildCommand: null, publishDir: null, extra: null },
     digest: "d".repeat(64),
-    sourceDir: app(),
+    project: "trust",
+    service: "probe",
+    sourceRoot: app(),
+    rootDir: ".",
     env: { ...env, HOME: home, CI: "true", npm_config_cache: join(dir, "npm-cache") },
     signal: AbortSignal.timeout(300_000),
     onLog: (l) => lines.push(l.line),

@@ -51,7 +51,10 @@ async function build(sourceDir: string, inputs: Partial<BuildSettings> = {}): Pr
   const artifact = await builder.build({
     inputs: { runtime: "auto", buildCommand: null, publishDir: null, extra: null, ...inputs },
     digest: String(++n).padStart(64, "0"),
-    sourceDir,
+    project: "toolchains",
+    service: "app",
+    sourceRoot: sourceDir,
+    rootDir: ".",
     env,
     signal: AbortSignal.timeout(600_000),
     onLog: (l) => log.push(l.line),
@@ -96,7 +99,7 @@ test("package.json packageManager names pnpm: that pnpm installs (no lockfile: a
   const { artifact } = await build(dir);
   assert.equal(artifact.runtime!.resolved.packageManager, "pnpm@10.34.9");
   assert.ok(existsSync(join(artifact.path, "node_modules", ".pnpm")));
-  assert.ok(existsSync(join(cacheDir, "pnpm", "store")), "pnpm's store is under Berth's build cache");
+  assert.ok(existsSync(join(cacheDir, "projects", "toolchains", "pnpm", "store")), "pnpm's store is under the project's own build cache");
 });
 
 test("NODE_VERSION ~16.13.0 (the seed case): Node 16.13.x with an npm that runs on it, for the build and recorded for the service", async () => {

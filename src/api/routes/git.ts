@@ -15,8 +15,11 @@ import { validateBranch, validateCommit } from "../../build/git-source.ts";
 import { BerthError } from "../../core/errors.ts";
 import type { SecretOwner } from "../../secrets/ports.ts";
 import { generateSecretValue } from "../../secrets/store.ts";
+import { mayChooseHostPaths } from "../auth.ts";
 import type { ApiDeps } from "../types.ts";
 import { Operation, operationOut } from "./operations.ts";
+
+const describeSource = (s: { kind: string; path?: string; url?: string } | undefined): string => (!s ? "none yet" : s.kind === "dir" ? `${s.path}` : `${s.url}`);
 
 /** Where a project's webhook secret lives in the secret store (never injected into a service). */
 export const WEBHOOK_SECRET = { environment: "*", owner: "group:berth-webhook" as SecretOwner, name: "GITHUB_WEBHOOK_SECRET" } as const;
@@ -82,7 +85,12 @@ export const gitRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     },
     async (request) => {
       const { project } = request.params;
-      if (request.body.url) git().deployer.follow(project, request.body.url, request.body.branch);
+      const url = request.body.url;
+      // A local repository is a path on the daemon's host, read as root: a host privilege (issue 17).
+      if (url && (url.startsWith("/") || /^file:/i.test(url)) && url !== git().served.pathOf(project) && !mayChooseHostPaths(request)) {
+        throw new BerthError("BERTH_SOURCE_DIR_FORBIDDEN", { token: request.principal!.name, project, path: url, recorded: describeSource(deps.store.projects.byName(project)?.source) });
+      }
+      if (url) git().deployer.follow(project, url, request.body.branch);
       else await git().served.ensure(project, request.body.branch);
       return describe(project);
     },

@@ -24,9 +24,11 @@ export const logRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
       const { project, environment, service } = request.params;
       deps.store.environments.require(project, environment);
       const abort = new AbortController();
-      request.raw.on("close", () => abort.abort());
+      // The response closes when the client goes; the request "closes" as soon as its (empty) body is read.
+      reply.raw.on("close", () => abort.abort());
       reply.hijack();
       reply.raw.writeHead(200, { "content-type": "application/x-ndjson", "x-request-id": request.id });
+      reply.raw.flushHeaders();
       const sinceMs = request.query.since ? parseDurationMs(request.query.since) : undefined;
       try {
         for await (const line of deps.engine.logs({

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { requireProject, visibleProjects } from "../auth.ts";
+import { mayChooseHostPaths, requireProject, visibleProjects } from "../auth.ts";
 import { assertSameDirectory } from "../../reconcile/sync.ts";
 import type { ApiDeps } from "../types.ts";
 import { Operation, operationOut } from "./operations.ts";
@@ -100,6 +100,7 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
     },
     async (request, reply) => {
       if (request.body.project) requireProject(request, request.body.project);
+      if (request.body.project) request.auditProject = request.body.project;
       const r = deps.sync(
         {
           ...(request.body.project ? { project: request.body.project } : {}),
@@ -108,9 +109,11 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
           file: request.body.file,
           sourceDir: request.body.sourceDir,
           ...(request.body.force ? { force: true } : {}),
+          requester: { token: request.principal!.name, mayChooseSource: mayChooseHostPaths(request), authorizeProject: (project) => requireProject(request, project) },
         },
         request.principal!.name,
       );
+      request.auditProject = r.project;
       requireProject(request, r.project);
       reply.status(202);
       return { project: r.project, environment: r.environment, generation: r.generation, services: [...r.services], warnings: r.warnings.map((w) => ({ ...w })) };

@@ -1,6 +1,17 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { BerthError } from "../../core/errors.ts";
+import type { TokenRow } from "../../store/repositories/tokens.ts";
 import type { ApiDeps } from "../types.ts";
+
+/**
+ * A token scoped to some projects manages only tokens inside its scope (issue 17): it may not
+ * mint an unscoped token, nor see or revoke tokens of other projects.
+ */
+function withinScope(principal: TokenRow, projects: readonly string[]): boolean {
+  if (principal.projects.length === 0) return true;
+  return projects.length > 0 && projects.every((p) => principal.projects.includes(p));
+}
 
 const Role = z.enum(["owner", "deployer", "viewer"]);
 const TokenOut = z.object({
@@ -30,19 +41,29 @@ export const tokenRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
       },
     },
     async (request, reply) => {
+      const p = request.principal!;
+      if (!withinScope(p, request.body.projects)) {
+        throw new BerthError("BERTH_FORBIDDEN", { token: p.name, role: p.role, action: `create a token for ${request.body.projects.length ? request.body.projects.join(", ") : "every project"}`, required: "owner of those projects" });
+      }
       const { token, row } = deps.store.tokens.create(request.body, now());
       deps.bus.emit({ type: "token:created", actor: request.principal!.name, data: { name: row.name, role: row.role } });
       reply.status(201);
       return { token, name: row.name, role: row.role, projects: [...row.projects] };
     },
   );
-  app.get("/v1/tokens", { config: { role: "owner" }, schema: { tags: ["tokens"], response: { 200: z.array(TokenOut) } } }, async () =>
-    deps.store.tokens.list().map((t) => ({ ...t, projects: [...t.projects] })),
+  app.get("/v1/tokens", { config: { role: "owner" }, schema: { tags: ["tokens"], response: { 200: z.array(TokenOut) } } }, async (request) =>
+    deps.store.tokens
+      .list()
+      .filter((t) => withinScope(request.principal!, t.projects))
+      .map((t) => ({ ...t, projects: [...t.projects] })),
   );
   app.delete(
     "/v1/tokens/:name",
     { config: { role: "owner" }, schema: { tags: ["tokens"], params: z.object({ name: z.string() }), response: { 204: z.null() } } },
     async (request, reply) => {
+      const target = deps.store.tokens.byName(request.params.name);
+      // Out of scope looks like absent: a scoped owner learns nothing of other projects' tokens.
+      if (!target || !withinScope(request.principal!, target.projects)) throw new BerthError("BERTH_NOT_FOUND", { kind: "token", name: request.params.name });
       deps.store.tokens.revoke(request.params.name, now());
       deps.bus.emit({ type: "token:revoked", actor: request.principal!.name, data: { name: request.params.name } });
       reply.status(204);

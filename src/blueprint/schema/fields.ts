@@ -6,8 +6,47 @@
 import { Cron } from "croner";
 import { z } from "zod";
 import { parseDurationMs, parseSizeBytes } from "../../core/units.ts";
+import { headerNameProblem, headerValueProblem, hostnameProblem, mountPathProblem, relativePathProblem, targetProblem, urlPathProblem } from "./safe-text.ts";
 
-export type FieldKind = "duration" | "size" | "percent" | "cron" | "timezone" | "name" | "version" | "envKey";
+export type FieldKind =
+  | "duration"
+  | "size"
+  | "percent"
+  | "cron"
+  | "timezone"
+  | "name"
+  | "version"
+  | "envKey"
+  | TextKind;
+
+/** Text fields that reach a rendered file: each has a check saying what is wrong (safe-text.ts). */
+export type TextKind = "urlPath" | "urlGlob" | "hostname" | "domain" | "relativePath" | "mountPath" | "target" | "headerName" | "headerValue";
+
+/** Why a text field's value is refused, by kind; undefined when it is fine. */
+export const textProblem: Record<TextKind, (value: string) => string | undefined> = {
+  urlPath: (v) => urlPathProblem(v),
+  urlGlob: (v) => urlPathProblem(v, { glob: true }),
+  hostname: (v) => hostnameProblem(v),
+  domain: (v) => hostnameProblem(v, { wildcard: true }),
+  relativePath: relativePathProblem,
+  mountPath: mountPathProblem,
+  target: targetProblem,
+  headerName: headerNameProblem,
+  headerValue: headerValueProblem,
+};
+
+/** What each text kind is called in diagnostics. */
+export const textKindLabel: Record<TextKind, string> = {
+  urlPath: "an HTTP path",
+  urlGlob: "an HTTP path pattern",
+  hostname: "a host name",
+  domain: "a domain",
+  relativePath: "a relative directory",
+  mountPath: "a mount path",
+  target: "a redirect target",
+  headerName: "a header name",
+  headerValue: "a header value",
+};
 
 /** Schema instance -> the kind of value it checks (looked up when an issue is reported). */
 export const fieldKinds = new WeakMap<z.ZodType, FieldKind>();
@@ -93,6 +132,13 @@ export const name = (description: string) =>
   register(z.string().regex(NAME).describe(`${description} Lowercase letters, digits and dashes.`), "name");
 
 export const command = (description: string) => z.string().min(1).describe(description);
+
+/** A string checked by `textProblem[kind]`; failures become BERTH_BLUEPRINT_BAD_TEXT with the reason. */
+export const text = (kind: TextKind, description: string) =>
+  register(z.string().refine((v) => textProblem[kind](v) === undefined, { params: { berth: kind } }).describe(description), kind);
+
+/** Sanity bound on instance counts (quotas per project are checked at sync). */
+export const MAX_REPLICAS = 1000;
 
 export const posInt = (description: string) => z.number().int().min(0).describe(description);
 

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { nodeRange, pythonVersionParts } from "../runtime-versions.ts";
 import { envMap } from "./env.ts";
-import { command, cron, duration, name, percentage, posInt, size, timezone } from "./fields.ts";
+import { command, cron, duration, MAX_REPLICAS, name, percentage, posInt, size, text, timezone } from "./fields.ts";
 
 const build = z
   .union([
@@ -14,9 +14,18 @@ const build = z
       command: command("Build command, run in rootDir.").optional(),
       paths: z.array(z.string()).optional().describe("Only changes under these globs (relative to the repository root) trigger a build."),
       ignoredPaths: z.array(z.string()).optional().describe("Changes only under these globs never trigger a build."),
+      limits: z
+        .strictObject({
+          memory: size("Memory of one build step (default 2gb).").optional(),
+          cpu: z.union([z.number().positive(), z.string().regex(/^\d+m$/)]).optional().describe("CPU of one build step in cores or millicores (default 1)."),
+          pids: z.number().int().min(16).max(65536).optional().describe("Processes and threads of one build step (default 1024)."),
+        })
+        .optional()
+        .describe("Limits of each build step; builds run sandboxed as the project's user (see docs/design/security.md)."),
+      timeout: duration("Longest one build step may take (default 15m).").optional(),
     }),
   ])
-  .describe("How to build: a command, or `{ command, paths, ignoredPaths }` for monorepo build filters.");
+  .describe("How to build: a command, or `{ command, paths, ignoredPaths, limits, timeout }`.");
 
 const restart = z
   .union([
@@ -30,9 +39,9 @@ const restart = z
 
 const health = z
   .union([
-    z.string().describe("Shorthand for `{ path }`."),
+    text("urlPath", "Shorthand for `{ path }`."),
     z.strictObject({
-      path: z.string().startsWith("/").optional().describe("HTTP path probed on the service's port; a 2xx or 3xx answer is healthy."),
+      path: text("urlPath", "HTTP path probed on the service's port; a 2xx or 3xx answer is healthy.").optional(),
       interval: duration("Time between probes (default 1s).").optional(),
       timeout: duration("How long one probe may take (default 5s).").optional(),
       healthyThreshold: z.number().int().min(1).optional().describe("Consecutive successes before an instance is healthy (default 1)."),
@@ -45,8 +54,8 @@ const health = z
 
 const scaling = z
   .strictObject({
-    min: z.number().int().min(0).describe("Fewest instances."),
-    max: z.number().int().min(1).describe("Most instances."),
+    min: z.number().int().min(0).max(MAX_REPLICAS).describe("Fewest instances."),
+    max: z.number().int().min(1).max(MAX_REPLICAS).describe("Most instances."),
     cpu: percentage("Target average CPU use.").optional(),
     memory: percentage("Target average memory use.").optional(),
     queue: z
@@ -64,24 +73,25 @@ const limits = z
   .strictObject({
     memory: size("Memory limit; the instance is OOM-killed above it.").optional(),
     cpu: z.union([z.number().positive(), z.string().regex(/^\d+m$/)]).optional().describe("CPU limit in cores (0.5) or millicores (500m)."),
+    pids: z.number().int().min(16).max(65536).optional().describe("Most processes and threads at once (default 512); a fork past it fails and the instance is stopped."),
   })
-  .describe("Resource limits per instance.");
+  .describe("Resource limits per instance (defaults: 512mb memory, 512 processes; see docs/design/security.md).");
 
 const disk = z.strictObject({
   name: name("Disk name, unique in the service."),
-  mountPath: z.string().startsWith("/").describe("Absolute path where the disk is mounted in the instance."),
+  mountPath: text("mountPath", "Absolute path where the disk is mounted in the instance (not under /usr, /etc, /proc, /dev, /sys, /tmp)."),
   size: size("Disk size (default 1gb).").optional(),
 });
 
 const route = z.strictObject({
-  path: z.string().startsWith("/").describe("Path prefix routed to this service."),
-  domain: z.string().optional().describe("Only on this domain (default: every domain of the environment)."),
+  path: text("urlPath", "Path prefix routed to this service (RFC 3986 path characters; percent-encode others)."),
+  domain: text("hostname", "Only on this domain (default: every domain of the environment).").optional(),
   stripPrefix: z.boolean().optional().describe("Remove the prefix before forwarding (default false)."),
 });
 
 const preview = z
   .strictObject({
-    replicas: z.number().int().min(0).optional().describe("Instances in preview environments (default 1; 0 skips the service)."),
+    replicas: z.number().int().min(0).max(MAX_REPLICAS).optional().describe("Instances in preview environments (default 1; 0 skips the service)."),
     limits: limits.optional(),
     env: envMap.optional(),
   })
@@ -101,7 +111,7 @@ const common = {
     .refine((v) => pythonVersionParts(v) !== undefined, { message: "not a Python version: write `3.11` or `3.11.4`" })
     .optional()
     .describe("Python version (`3.11`) when the repository pins none (`.python-version`, `runtime.txt` win). Honoured when that Python is installed on the machine; otherwise the build warns and uses python3. A `PYTHON_VERSION` variable means the same."),
-  rootDir: z.string().optional().describe("Directory (relative to the repository root) the service builds and runs in (default `.`)."),
+  rootDir: text("relativePath", "Directory (relative to the repository root) the service builds and runs in (default `.`); it may not leave the repository.").optional(),
   build: build.optional(),
   env: envMap.optional(),
   envGroups: z.array(z.string()).optional().describe("Env groups whose variables this service receives."),
@@ -112,7 +122,7 @@ const runs = {
   start: command("Start command, run by /bin/sh in rootDir; detected from the build when absent.").optional(),
   preDeploy: command("Runs once per deploy, after the build and before new instances start (migrations).").optional(),
   initialDeploy: command("Runs once, on the very first deploy of an environment (seeding).").optional(),
-  replicas: z.number().int().min(0).optional().describe("Fixed number of instances (default 1)."),
+  replicas: z.number().int().min(0).max(MAX_REPLICAS).optional().describe("Fixed number of instances (default 1)."),
   scaling: scaling.optional(),
   singleton: z.boolean().optional().describe("Exactly one instance, never two at once, even during a deploy (stop-first)."),
   restart: restart.optional(),
@@ -122,12 +132,12 @@ const runs = {
 };
 
 const listening = {
-  port: z.number().int().min(1).max(65535).optional().describe("Port the service listens on; passed as $PORT (default: assigned by Berth)."),
+  port: z.number().int().min(1).max(65535).optional().describe("Port the service listens on; passed as $PORT (default: assigned by Berth). Ports below 1024, 22 and the daemon's and router's own are refused unless the owner allows them."),
   health: health.optional(),
 };
 
 const routed = {
-  domains: z.array(z.string().regex(/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i)).optional().describe("Public domains routed to this service (TLS certificates are obtained automatically)."),
+  domains: z.array(text("domain", "A host name (RFC 1123), optionally `*.` for a wildcard.")).optional().describe("Public domains routed to this service (TLS certificates are obtained automatically)."),
   routes: z.array(route).optional().describe("Path routes: serve this service under a path prefix."),
 };
 
@@ -166,27 +176,27 @@ export const cronService = z.strictObject({
 });
 
 const header = z.strictObject({
-  path: z.string().describe("Path glob the header applies to, e.g. `/assets/*`."),
-  name: z.string().describe("Header name."),
-  value: z.string().describe("Header value."),
+  path: text("urlGlob", "Path glob the header applies to, e.g. `/assets/*`."),
+  name: text("headerName", "Header name."),
+  value: text("headerValue", "Header value."),
 });
 
 export const staticService = z.strictObject({
   type: z.literal("static").describe("A static site served by Berth's file server."),
   ...common,
-  publishDir: z.string().optional().describe("Directory (relative to rootDir) holding the built files (default `dist`)."),
+  publishDir: text("relativePath", "Directory (relative to rootDir) holding the built files (default `dist`); it may not leave rootDir.").optional(),
   spa: z.boolean().optional().describe("Serve index.html for unknown paths (single-page apps)."),
   headers: z.array(header).optional().describe("Response headers by path."),
   redirects: z
     .array(z.strictObject({
-        from: z.string().describe("Path (or glob ending in *) to redirect."),
-        to: z.string().describe("Target path or URL."),
+        from: text("urlGlob", "Path (or glob ending in *) to redirect."),
+        to: text("target", "Target path or http(s) URL."),
         status: z.union([z.literal(301), z.literal(302), z.literal(307), z.literal(308)]).optional().describe("HTTP status (default 301)."),
       }))
     .optional()
     .describe("Redirects (default status 301)."),
-  rewrites: z.array(z.strictObject({ from: z.string().describe("Requested path (or glob ending in *)."), to: z.string().describe("File served instead.") })).optional().describe("Rewrites: serve `to` for requests to `from`."),
-  replicas: z.number().int().min(1).optional().describe("Instances of the file server (default 1)."),
+  rewrites: z.array(z.strictObject({ from: text("urlGlob", "Requested path (or glob ending in *)."), to: text("urlPath", "File served instead.") })).optional().describe("Rewrites: serve `to` for requests to `from`."),
+  replicas: z.number().int().min(1).max(MAX_REPLICAS).optional().describe("Instances of the file server (default 1)."),
   ...routed,
 });
 

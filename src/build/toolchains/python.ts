@@ -5,7 +5,7 @@
  * (`VIRTUAL_ENV`, its `bin/` first on PATH), as on Render, so `pip install -r requirements.txt`
  * works where the system pip refuses (PEP 668).
  */
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { BerthError } from "../../core/errors.ts";
 import type { StepTail } from "../run-command.ts";
@@ -124,27 +124,17 @@ export function withPipErrors(e: unknown): unknown {
 }
 
 /**
- * A virtualenv built in a temporary directory and renamed into place still names the old path
- * in its scripts' `#!` lines and in `.pth` files: rewrite them (venvs are not relocatable).
+ * The step that points a virtualenv built in `from` at `to` (its scripts' shebangs, pyvenv.cfg and
+ * .pth files name the directory), run in the build directory as the build's user before the
+ * rename. Only regular files (`find -type f`): a link the build planted is never written through.
+ * The paths are Berth's own (artifacts dir + digest), passed as arguments, never spliced.
  */
-export function relocateVenv(venv: string, from: string, to: string): void {
-  if (from === to || !existsSync(venv)) return;
-  const rewrite = (file: string) => {
-    const st = statSync(file);
-    if (!st.isFile() || st.size > 1_000_000) return;
-    const text = readFileSync(file, "utf8");
-    if (text.includes(from)) writeFileSync(file, text.split(from).join(to));
-  };
-  const bin = join(venv, "bin");
-  for (const f of readdirSync(bin)) {
-    const path = join(bin, f);
-    if (existsSync(path) && !statSync(path).isDirectory() && realpathSync(path).startsWith(venv)) rewrite(path);
-  }
-  rewrite(join(venv, "pyvenv.cfg"));
-  const lib = join(venv, "lib");
-  for (const py of existsSync(lib) ? readdirSync(lib) : []) {
-    const site = join(lib, py, "site-packages");
-    if (!existsSync(site)) continue;
-    for (const f of readdirSync(site)) if (f.endsWith(".pth")) rewrite(join(site, f));
-  }
+export function relocateVenvArgv(from: string, to: string): string[] {
+  const script = [
+    'from=$1; to=$2; cd "$from/.venv" || exit 0',
+    'find bin lib pyvenv.cfg -maxdepth 4 -type f \\( -path "bin/*" -o -name "*.pth" -o -name pyvenv.cfg \\) -size -1000k 2>/dev/null |',
+    'while IFS= read -r f; do if grep -qF -- "$from" "$f"; then sed -i "s#$from#$to#g" "$f"; fi; done',
+    "exit 0",
+  ].join("\n");
+  return ["/bin/sh", "-c", script, "relocate-venv", from, to];
 }

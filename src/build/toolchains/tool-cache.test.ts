@@ -1,9 +1,10 @@
+import { spawn } from "node:child_process";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { dependencyManifest, InstallCache, installOutputs } from "../install-cache.ts";
+import { dependencyManifest, SandboxedInstallCache, installOutputs } from "../install-cache.ts";
 import { type InstallRunner, ToolCache } from "./tool-cache.ts";
 
 const root = mkdtempSync(join(tmpdir(), "berth-toolcache-"));
@@ -58,18 +59,23 @@ test("a failed install leaves nothing behind and is tried again next time", asyn
   assert.equal(calls.length, 2);
 });
 
-test("install cache: every node_modules of a workspace tree and the extras, restored as saved", () => {
+test("install cache: every node_modules of a workspace tree and the extras, restored as saved", async () => {
   const app = join(root, "app");
   for (const d of ["node_modules/x", "packages/a/node_modules/y", "packages/a/src", ".git/node_modules"]) mkdirSync(join(app, d), { recursive: true });
   writeFileSync(join(app, "node_modules", "x", "index.js"), "x");
   writeFileSync(join(app, ".pnp.cjs"), "pnp");
   assert.deepEqual(installOutputs(app, [".pnp.cjs", ".yarn/cache"]).sort(), [".pnp.cjs", "node_modules", "packages/a/node_modules"]);
-  const cache = new InstallCache(join(root, "installs"));
-  cache.save("k", app, [".pnp.cjs"]);
+  // The copies run as the build's steps do; unsandboxed here, the argv runs as is.
+  const step = (argv: readonly string[]) => new Promise<void>((resolve, reject) => {
+    const p = spawn(argv[0]!, argv.slice(1), { stdio: "ignore" });
+    p.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`${argv.join(" ")}: exit ${code}`))));
+  });
+  const cache = new SandboxedInstallCache(join(root, "installs"), step);
+  await cache.save("k", app, [".pnp.cjs"]);
   const fresh = join(root, "fresh");
   mkdirSync(fresh);
-  assert.equal(cache.restore("nope", fresh), false);
-  assert.equal(cache.restore("k", fresh), true);
+  assert.equal(await cache.restore("nope", fresh), false);
+  assert.equal(await cache.restore("k", fresh), true);
   assert.ok(existsSync(join(fresh, "node_modules", "x", "index.js")));
   assert.ok(existsSync(join(fresh, "packages", "a", "node_modules", "y")));
   assert.ok(existsSync(join(fresh, ".pnp.cjs")));

@@ -38,7 +38,15 @@ export function pgTimestamp(iso: string): string {
   return new Date(iso).toISOString().replace("T", " ").replace("Z", "+00");
 }
 
-const quote = (v: string) => `'${v.replace(/'/g, "''")}'`;
+/**
+ * A single-quoted postgresql.conf value. Issue 17: a line break would end the value and start a
+ * setting of the caller's choosing, so control characters are refused, never escaped.
+ */
+export function pgConfString(v: string): string {
+  if (/[\x00-\x1f\x7f]/.test(v)) throw new BerthError("BERTH_DATA_INPUT_INVALID", { kind: "postgres", name: JSON.stringify(v).slice(0, 80), detail: "a configuration value may not hold control characters or line breaks" });
+  return `'${v.replace(/'/g, "''")}'`;
+}
+const quote = pgConfString;
 
 /** `berth.conf`: everything Berth sets, one source of truth, rewritten on each start. */
 export function renderServerConf(s: ServerSettings): string {

@@ -2,6 +2,7 @@
  * What each engine's test file hands the shared contract suite: the engine plus the few things
  * only it knows how to do (make a release of the tiny test app, kill an instance from outside).
  */
+import { connect } from "node:net";
 import type { EventInput, EventSink, EventType } from "../../core/events.ts";
 import type { Engine, HealthGate, HealthSpec, Release, ServiceRef, ServiceSpec } from "../engine.ts";
 
@@ -32,6 +33,8 @@ export interface ContractFixture {
   /** Kills an instance from outside, as `kill -9` would. */
   kill(ref: ServiceRef, instanceId: string): Promise<void>;
   cleanup(): Promise<void>;
+  /** The gate the contract's rollouts use; the liveness gate unless the engine has real sockets. */
+  readonly health?: HealthGate;
 }
 
 /** The redactor every contract fixture hands its engine: masks this one value. */
@@ -76,6 +79,41 @@ export const livenessGate: HealthGate = {
     return instance.alive() ? { ok: true, detail: "alive" } : { ok: false, detail: "exited" };
   },
 };
+
+/**
+ * A readiness gate for engines whose endpoints are real sockets: an instance with an endpoint is
+ * healthy once a TCP connection to it succeeds while it is alive; one without (a worker) as the
+ * liveness gate says. Waiting for the listener, not a fixed time, keeps a slow start on a loaded
+ * machine (bubblewrap, cgroups) from passing a process that is about to crash.
+ */
+export const listeningGate: HealthGate = {
+  async wait(instance, spec, signal) {
+    if (!instance.endpoint) return livenessGate.wait(instance, spec, signal);
+    const deadline = Date.now() + spec.deployTimeoutMs;
+    while (Date.now() < deadline) {
+      if (signal.aborted) return { ok: false, detail: "aborted" };
+      if (!instance.alive()) return { ok: false, detail: "exited before it was ready" };
+      if (await accepts(instance.endpoint)) {
+        return instance.alive() ? { ok: true, detail: "listening" } : { ok: false, detail: "exited" };
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return { ok: false, detail: `not listening within ${spec.deployTimeoutMs} ms` };
+  },
+};
+
+function accepts(endpoint: { readonly host: string; readonly port: number }): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: endpoint.host, port: endpoint.port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+    socket.setTimeout(500, () => done(false));
+  });
+}
 
 export function contractSpec(ref: ServiceRef, start: string, overrides: Partial<ServiceSpec> = {}): ServiceSpec {
   return {

@@ -38,17 +38,17 @@ async function service(engine: Engine, ref: ServiceRef): Promise<ActualService |
 }
 
 async function apply(
-  engine: Engine,
+  fx: ContractFixture,
   spec: ServiceSpec,
   release: Release,
   rollout: { readonly policy?: Rollout["policy"]; readonly traffic?: Traffic } = {},
 ): Promise<RolloutEvent[]> {
   const r: Rollout = {
     policy: rollout.policy ?? { kind: "start-first", maxSurge: 2 },
-    health: livenessGate,
+    health: fx.health ?? livenessGate,
     traffic: rollout.traffic ? rollout.traffic.port : noTraffic,
   };
-  return drain(engine.apply(spec, release, r, new AbortController().signal));
+  return drain(fx.engine.apply(spec, release, r, new AbortController().signal));
 }
 
 let counter = 0;
@@ -74,7 +74,7 @@ export function runEngineContract(name: string, make: () => Promise<ContractFixt
     withFx("apply starts the replicas, gates them, puts them in rotation and reports done", async (fx) => {
       const ref = freshRef();
       const traffic = new Traffic();
-      const events = await apply(fx.engine, contractSpec(ref, fx.startCommand("ok")), await fx.release(ref, 1), { traffic });
+      const events = await apply(fx, contractSpec(ref, fx.startCommand("ok")), await fx.release(ref, 1), { traffic });
       assert.equal(events.at(-1)?.step, "done", JSON.stringify(events));
       const svc = await service(fx.engine, ref);
       assert.equal(svc?.instances.length, 2);
@@ -91,16 +91,16 @@ export function runEngineContract(name: string, make: () => Promise<ContractFixt
       const ref = freshRef();
       const release = await fx.release(ref, 1);
       const spec = contractSpec(ref, fx.startCommand("ok"), { kind: "worker", listens: false });
-      await apply(fx.engine, spec, release);
+      await apply(fx, spec, release);
       const before = (await service(fx.engine, ref))!.instances.map((i) => i.id).sort();
-      const again = await apply(fx.engine, spec, release);
+      const again = await apply(fx, spec, release);
       assert.deepEqual(again.map((e) => e.step), ["done"]);
       assert.deepEqual((await service(fx.engine, ref))!.instances.map((i) => i.id).sort(), before);
-      await apply(fx.engine, { ...spec, replicas: 3 }, release);
+      await apply(fx, { ...spec, replicas: 3 }, release);
       const up = (await service(fx.engine, ref))!.instances.map((i) => i.id);
       assert.equal(up.length, 3);
       for (const id of before) assert.ok(up.includes(id), "scaling up keeps the running instances");
-      await apply(fx.engine, { ...spec, replicas: 1 }, release);
+      await apply(fx, { ...spec, replicas: 1 }, release);
       assert.equal((await service(fx.engine, ref))!.instances.length, 1);
       for (const i of (await service(fx.engine, ref))!.instances) assert.equal(i.endpoint, undefined, "workers get no port");
     });
@@ -109,9 +109,9 @@ export function runEngineContract(name: string, make: () => Promise<ContractFixt
       const ref = freshRef();
       const traffic = new Traffic();
       const spec = contractSpec(ref, fx.startCommand("ok"));
-      await apply(fx.engine, spec, await fx.release(ref, 1), { traffic });
+      await apply(fx, spec, await fx.release(ref, 1), { traffic });
       const old = (await service(fx.engine, ref))!.instances.map((i) => i.id);
-      const events = await apply(fx.engine, spec, await fx.release(ref, 2), { traffic });
+      const events = await apply(fx, spec, await fx.release(ref, 2), { traffic });
       assert.equal(events.at(-1)?.step, "done");
       const svc = (await service(fx.engine, ref))!;
       assert.equal(svc.instances.length, 2);
@@ -126,9 +126,9 @@ export function runEngineContract(name: string, make: () => Promise<ContractFixt
       const ref = freshRef();
       const traffic = new Traffic();
       const spec = contractSpec(ref, fx.startCommand("ok"));
-      await apply(fx.engine, spec, await fx.release(ref, 1), { traffic });
+      await apply(fx, spec, await fx.release(ref, 1), { traffic });
       const old = (await service(fx.engine, ref))!.instances.map((i) => i.id).sort();
-      const events = await apply(fx.engine, { ...spec, start: fx.startCommand("crash") }, await fx.release(ref, 2), { traffic });
+      const events = await apply(fx, { ...spec, start: fx.startCommand("crash") }, await fx.release(ref, 2), { traffic });
       assert.equal(events.at(-1)?.step, "failed");
       assert.match(events.at(-1)!.detail, /health/);
       const svc = (await service(fx.engine, ref))!;
@@ -142,11 +142,11 @@ export function runEngineContract(name: string, make: () => Promise<ContractFixt
       const ref = freshRef();
       const traffic = new Traffic();
       const spec = contractSpec(ref, fx.startCommand("ok"), { singleton: true, replicas: 3, kind: "worker", listens: false });
-      await apply(fx.engine, spec, await fx.release(ref, 1), { traffic });
+      await apply(fx, spec, await fx.release(ref, 1), { traffic });
       assert.equal((await service(fx.engine, ref))!.instances.length, 1);
       const first = (await service(fx.engine, ref))!.instances[0]!.id;
       const mark = fx.events.list.length;
-      await apply(fx.engine, spec, await fx.release(ref, 2), { traffic, policy: { kind: "start-first", maxSurge: 1 } });
+      await apply(fx, spec, await fx.release(ref, 2), { traffic, policy: { kind: "start-first", maxSurge: 1 } });
       const after = fx.events.list.slice(mark).filter((e) => e.type === "instance:stopped" || e.type === "instance:started");
       assert.equal(after[0]?.type, "instance:stopped", "the old singleton stops first");
       assert.equal((after[0]!.data as { instance: string }).instance, first);
@@ -158,7 +158,7 @@ export function runEngineContract(name: string, make: () => Promise<ContractFixt
     withFx("a killed instance is restarted and comes back into rotation", async (fx) => {
       const ref = freshRef();
       const traffic = new Traffic();
-      await apply(fx.engine, contractSpec(ref, fx.startCommand("ok"), { replicas: 1 }), await fx.release(ref, 1), { traffic });
+      await apply(fx, contractSpec(ref, fx.startCommand("ok"), { replicas: 1 }), await fx.release(ref, 1), { traffic });
       const inst = (await service(fx.engine, ref))!.instances[0]!;
       await fx.kill(ref, inst.id);
       const back = await eventually(async () => {
@@ -173,7 +173,7 @@ export function runEngineContract(name: string, make: () => Promise<ContractFixt
     withFx("restart policy never: a killed instance stays exited and the engine says so", async (fx) => {
       const ref = freshRef();
       const spec = contractSpec(ref, fx.startCommand("ok"), { replicas: 1, kind: "worker", listens: false, restart: { policy: "never" } });
-      await apply(fx.engine, spec, await fx.release(ref, 1));
+      await apply(fx, spec, await fx.release(ref, 1));
       const inst = (await service(fx.engine, ref))!.instances[0]!;
       await fx.kill(ref, inst.id);
       const gone = await eventually(async () => (await service(fx.engine, ref))?.instances.find((x) => x.id === inst.id && x.state === "exited"), 5000, "exit");
@@ -184,7 +184,7 @@ export function runEngineContract(name: string, make: () => Promise<ContractFixt
 
     withFx("instance output is in logs(), filterable by grep", async (fx) => {
       const ref = freshRef();
-      await apply(fx.engine, contractSpec(ref, fx.startCommand("ok"), { replicas: 1 }), await fx.release(ref, 1, "bonjour"));
+      await apply(fx, contractSpec(ref, fx.startCommand("ok"), { replicas: 1 }), await fx.release(ref, 1, "bonjour"));
       const lines = await eventually(async () => {
         const out = [];
         for await (const l of fx.engine.logs({ service: ref, grep: "bonjour" })) out.push(l);
@@ -202,7 +202,7 @@ export function runEngineContract(name: string, make: () => Promise<ContractFixt
       const ref = freshRef();
       const release = await fx.release(ref, 1, CONTRACT_SECRET);
       const spec = contractSpec(ref, fx.startCommand("ok"), { replicas: 1, kind: "worker", listens: false });
-      await apply(fx.engine, spec, release);
+      await apply(fx, spec, release);
       const onLog: string[] = [];
       await fx.engine.runTask(
         { id: "run_secret", kind: "oneoff", service: spec, release, command: fx.taskCommand({ kind: "print-env", name: "GREETING" }), extraEnv: {}, timeoutMs: 10_000, onLog: (l) => onLog.push(l.line) },
@@ -225,7 +225,7 @@ export function runEngineContract(name: string, make: () => Promise<ContractFixt
       const reading = (async () => {
         for await (const l of fx.engine.logs({ service: ref, follow: true, signal: ctl.signal })) seen.push(l.line);
       })();
-      await apply(fx.engine, contractSpec(ref, fx.startCommand("ok"), { replicas: 1, kind: "worker", listens: false }), await fx.release(ref, 1, "followed"));
+      await apply(fx, contractSpec(ref, fx.startCommand("ok"), { replicas: 1, kind: "worker", listens: false }), await fx.release(ref, 1, "followed"));
       await eventually(() => seen.some((l) => l.includes("followed")), 5000, "followed line");
       ctl.abort();
       await reading;
@@ -266,7 +266,7 @@ export function runEngineContract(name: string, make: () => Promise<ContractFixt
 
     withFx("a release whose env cannot be opened fails the apply and starts nothing", async (fx) => {
       const ref = freshRef();
-      const events = await apply(fx.engine, contractSpec(ref, fx.startCommand("ok")), await fx.sealedRelease(ref, 1));
+      const events = await apply(fx, contractSpec(ref, fx.startCommand("ok")), await fx.sealedRelease(ref, 1));
       assert.equal(events.at(-1)?.step, "failed");
       assert.equal((await service(fx.engine, ref))?.instances.length ?? 0, 0);
     });
@@ -274,7 +274,7 @@ export function runEngineContract(name: string, make: () => Promise<ContractFixt
     withFx("remove stops every instance and forgets the service", async (fx) => {
       const ref = freshRef();
       const traffic = new Traffic();
-      await apply(fx.engine, contractSpec(ref, fx.startCommand("ok")), await fx.release(ref, 1), { traffic });
+      await apply(fx, contractSpec(ref, fx.startCommand("ok")), await fx.release(ref, 1), { traffic });
       await fx.engine.remove(ref, new AbortController().signal);
       assert.equal(await service(fx.engine, ref), undefined);
       assert.equal(traffic.inRotation.size, 0);
@@ -283,7 +283,7 @@ export function runEngineContract(name: string, make: () => Promise<ContractFixt
 
     withFx("stop without stopping instances, then start, adopts the same instances", async (fx) => {
       const ref = freshRef();
-      await apply(fx.engine, contractSpec(ref, fx.startCommand("ok"), { kind: "worker", listens: false }), await fx.release(ref, 1));
+      await apply(fx, contractSpec(ref, fx.startCommand("ok"), { kind: "worker", listens: false }), await fx.release(ref, 1));
       const before = (await service(fx.engine, ref))!.instances.map((i) => `${i.id}:${i.pid}`).sort();
       await fx.engine.stop({ stopInstances: false });
       await fx.engine.start();
@@ -294,7 +294,7 @@ export function runEngineContract(name: string, make: () => Promise<ContractFixt
 
     withFx("stats reports a running instance and nothing for an unknown one", async (fx) => {
       const ref = freshRef();
-      await apply(fx.engine, contractSpec(ref, fx.startCommand("ok"), { replicas: 1 }), await fx.release(ref, 1));
+      await apply(fx, contractSpec(ref, fx.startCommand("ok"), { replicas: 1 }), await fx.release(ref, 1));
       const inst = (await service(fx.engine, ref))!.instances[0]!;
       const s = await fx.engine.stats(ref, inst.id);
       assert.ok(s && s.rssBytes > 0 && s.uptimeMs >= 0);

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, symlinkSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import type { DiskSpec, Release, ServiceRef } from "../engine.ts";
-import type { DiskMount } from "./launch.ts";
+import type { DiskMount } from "../../sandbox/launch.ts";
 
 export const ENGINE_ID_VAR = "BERTH_ENGINE_ID";
 export const INSTANCE_ID_VAR = "BERTH_INSTANCE_ID";

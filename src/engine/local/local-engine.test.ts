@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after } from "node:test";
-import { type ContractFixture, RecordedEvents, contractRedact, runEngineContract } from "../contract/engine-contract.ts";
+import { type ContractFixture, RecordedEvents, contractRedact, listeningGate, runEngineContract } from "../contract/engine-contract.ts";
 import { LocalEngine } from "./local-engine.ts";
 import { makeRelease, NODE, openTestEnv, startOf } from "./testing/test-apps.ts";
 
@@ -20,6 +20,7 @@ async function fixture(sandbox?: boolean): Promise<ContractFixture> {
   return {
     engine,
     events,
+    health: listeningGate,
     release: async (ref, number, greeting = "hi") => makeRelease(root, ref, number, { GREETING: greeting }),
     sealedRelease: async (ref, number) => ({ ...makeRelease(root, ref, number), sealedEnv: "BROKEN" }),
     startCommand: (app) => (app === "ok" ? startOf("app.cjs") : startOf("crash.cjs")),

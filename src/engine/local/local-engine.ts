@@ -19,7 +19,9 @@ import type {
 } from "../engine.ts";
 import { serviceKey } from "../engine.ts";
 import { type RolloutDriver, runRollout } from "../rollout/rollout.ts";
-import { detectCgroups, ensureProjectUser, ownDirectory, type Cgroups } from "./isolation.ts";
+import { effectiveInstanceLimits } from "../../core/limits.ts";
+import { detectCgroups, ensureProjectUser, ownDirectory, type Cgroups } from "../../sandbox/isolation.ts";
+import type { LoopbackPolicy } from "../../sandbox/loopback-policy.ts";
 import { instanceEnv, prepareDisks, serviceDir, ENGINE_ID_VAR } from "./instance-env.ts";
 import { defaultLogLimits, type LogLimits, LogFile, matches, readLogDir } from "./log-files.ts";
 import { defaultPortRange, PortPool, type PortRange } from "./ports.ts";
@@ -41,6 +43,13 @@ export interface LocalEngineOptions extends EngineDeps {
   readonly readOnlyPaths?: readonly string[];
   /** How often adopted processes (not our children) are checked for exit. */
   readonly adoptPollMs?: number;
+  /** How often running instances are checked for a reached process limit (default 1 s). */
+  readonly limitPollMs?: number;
+  /**
+   * Loopback isolation between projects (sandboxed only): instance ports are granted to their
+   * project before each start (src/sandbox/loopback-policy.ts).
+   */
+  readonly loopback?: LoopbackPolicy;
 }
 
 export class LocalEngine implements Engine {
@@ -111,7 +120,11 @@ export class LocalEngine implements Engine {
       redact: this.#redact,
       onLine: (ref, line) => this.#bus.emit(serviceKey(ref), line),
       oomKills: (name) => this.#cgroups?.oomKills(name) ?? 0,
+      pidsLimitHits: (name) => this.#cgroups?.pidsLimitHits(name) ?? 0,
       removeCgroup: (name) => this.#cgroups?.remove(name),
+      limited: this.#cgroups !== undefined,
+      limitsOf: (spec) => (this.#cgroups ? effectiveInstanceLimits(spec.limits) : spec.limits),
+      ...(this.#o.limitPollMs !== undefined ? { limitPollMs: this.#o.limitPollMs } : {}),
     });
     // Processes of this engine in no live recorded group: spawned just before the daemon died
     // (no record yet), or left over from a group whose leader died while no daemon watched.
@@ -120,6 +133,7 @@ export class LocalEngine implements Engine {
     await Promise.all([...strays].map((g) => reapGroup(g)));
     await sup.adoptAll(this.#records.instances());
     this.#sup = sup;
+    if (this.#sandboxed && this.#o.loopback) await this.#grantPorts(sup).catch(() => {});
   }
 
   async stop(options: { readonly stopInstances: boolean }): Promise<void> {
@@ -166,7 +180,20 @@ export class LocalEngine implements Engine {
         this.#bus.emit(serviceKey(ref), line);
       },
       oomKills: () => (prep.cgroup ? (this.#cgroups?.oomKills(prep.cgroup) ?? 0) : 0),
+      ...(prep.cgroup
+        ? {
+            pidsLimitHits: () => this.#cgroups?.pidsLimitHits(prep.cgroup!) ?? 0,
+            onPidsLimit: (hits: number) => {
+              const max = effectiveInstanceLimits(spec.service.limits).pids;
+              this.#emit(ref, "instance:limit-exceeded", { instance: spec.id, limit: "pids", max, detail: `${hits} fork(s) failed at the limit of ${max} processes; the task was stopped` });
+            },
+          }
+        : {}),
     });
+    if (result.oom) {
+      const max = effectiveInstanceLimits(spec.service.limits).memoryBytes;
+      this.#emit(ref, "instance:limit-exceeded", { instance: spec.id, limit: "memory", max, detail: `the kernel killed the task at its memory limit of ${Math.round(max / 1024 ** 2)} MiB` });
+    }
     file.close();
     if (prep.cgroup) this.#cgroups?.remove(prep.cgroup);
     this.#emit(ref, "task:finished", { task: spec.id, kind: spec.kind, exitCode: result.exitCode, ms: result.durationMs });
@@ -259,20 +286,27 @@ export class LocalEngine implements Engine {
     const disks = spec.disks.map((d, i) => ({ name: d.name, path: mounts[i]!.mountPath }));
     if (!this.#sandboxed) return { isolation: { kind: "none" }, mounts, disks };
     const user = ensureProjectUser(spec.ref.project);
+    // Before the process exists: its peers may reach its port, nothing else of other projects.
+    // A failing policy (no nftables) is reported as network:policy-failed; starts go on.
+    if (this.#o.loopback && this.#sup) await this.#grantPorts(this.#sup).catch(() => {});
     ownDirectory(dir, user);
     for (const m of mounts) ownDirectory(m.hostPath, user);
-    const hasLimits = spec.limits.memoryBytes !== undefined || spec.limits.cpuMillicores !== undefined;
-    let cgroupProcs: string[] = [];
-    let cgroup: string | undefined;
-    if (hasLimits) {
-      if (!this.#cgroups) throw new BerthError("BERTH_ENGINE_SANDBOX_FAILED", { service: serviceKey(spec.ref), step: "cgroups", detail: "no cgroup hierarchy found under /sys/fs/cgroup" });
-      cgroup = name;
-      cgroupProcs = this.#cgroups.create(name, spec.limits);
-    }
+    // Every sandboxed process gets a memory and a process limit, defaults where the blueprint
+    // names none (issue 17): one service must not be able to exhaust the host.
+    if (!this.#cgroups) throw new BerthError("BERTH_ENGINE_SANDBOX_FAILED", { service: serviceKey(spec.ref), step: "cgroups", detail: "no cgroup hierarchy found under /sys/fs/cgroup" });
+    const cgroup = name;
+    const cgroupProcs = this.#cgroups.create(name, effectiveInstanceLimits(spec.limits));
     // The release's toolchain (issue 14) lives in Berth's tool cache, outside the release dir.
     const runtimePaths = release.artifact.kind === "dir" ? (release.artifact.runtime?.readOnlyPaths ?? []) : [];
     const readOnlyPaths = [...new Set([...this.#readOnlyPaths, ...runtimePaths])];
-    return { isolation: { kind: "sandbox", uid: user.uid, gid: user.gid, readOnlyPaths, cgroupProcs }, mounts, disks, ...(cgroup ? { cgroup } : {}) };
+    return { isolation: { kind: "sandbox", uid: user.uid, gid: user.gid, readOnlyPaths, cgroupProcs }, mounts, disks, cgroup };
+  }
+
+  /** Hands the loopback policy every project's instance ports (with its user). */
+  #grantPorts(sup: Supervisor): Promise<void> {
+    const byProject = new Map<string, { uid: number; ports: number[] }>();
+    for (const [project, ports] of sup.instancePorts()) byProject.set(project, { uid: ensureProjectUser(project).uid, ports });
+    return this.#o.loopback!.setInstancePorts(byProject);
   }
 
   #driver(sup: Supervisor): RolloutDriver {

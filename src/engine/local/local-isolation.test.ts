@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { contractSpec, eventually, livenessGate, RecordedEvents } from "../contract/engine-contract.ts";
 import { noTraffic, type ServiceRef } from "../engine.ts";
-import { projectUserName } from "./isolation.ts";
+import { projectUserName } from "../../sandbox/isolation.ts";
 import { LocalEngine } from "./local-engine.ts";
 import { applyOrThrow, makeRelease, openTestEnv, startOf } from "./testing/test-apps.ts";
 

@@ -11,7 +11,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { closeSync, constants, existsSync, openSync } from "node:fs";
 import { Socket } from "node:net";
 import { BerthError } from "../../core/errors.ts";
-import type { LaunchPlan } from "./launch.ts";
+import type { LaunchPlan } from "../../sandbox/launch.ts";
 import { groupMembers, isSameProcess, readStat, signalGroup } from "./proc.ts";
 
 export interface ExitInfo {

@@ -14,7 +14,7 @@ import { CRASH_LOOP_WINDOW_MS, decideRestart, freshHistory } from "../rollout/re
 import type { RolloutInstance } from "../rollout/rollout.ts";
 import { type HealthMonitor, monitorHealth } from "./health-monitor.ts";
 import { instanceEnv } from "./instance-env.ts";
-import { type DiskMount, type Isolation, planLaunch } from "./launch.ts";
+import { type DiskMount, type Isolation, planLaunch } from "../../sandbox/launch.ts";
 import type { LogFile, LogLimits } from "./log-files.ts";
 import { LogPump } from "./log-pump.ts";
 import type { PortPool } from "./ports.ts";
@@ -45,7 +45,15 @@ export interface SupervisorDeps {
   logFile(ref: ServiceRef, instance: string): LogFile;
   onLine(ref: ServiceRef, line: LogLine): void;
   oomKills(cgroup: string): number;
+  /** Failed forks at pids.max in the instance's group (issue 17). */
+  pidsLimitHits(cgroup: string): number;
   removeCgroup(cgroup: string): void;
+  /** Whether every instance runs in a cgroup named after it (sandboxed engines, issue 17). */
+  readonly limited: boolean;
+  /** The limits an instance actually runs with (the spec's, defaults filled in). */
+  limitsOf(spec: ServiceSpec): { readonly memoryBytes?: number; readonly pids?: number };
+  /** How often running instances are checked for a reached process limit. */
+  readonly limitPollMs?: number;
 }
 
 export interface Slot {
@@ -62,6 +70,8 @@ export interface Slot {
   timer?: NodeJS.Timeout;
   monitor?: HealthMonitor;
   cgroup?: string;
+  /** The run in which a process limit was reached (reported and stopped once per run). */
+  limitRun?: number;
   /** A start in progress; a stop waits for it so it cannot leave a process behind. */
   launching?: Promise<void>;
 }
@@ -78,8 +88,42 @@ export class Supervisor {
   readonly #d: SupervisorDeps;
   readonly #slots = new Map<string, Slot>();
 
+  readonly #limitTimer: NodeJS.Timeout | undefined;
+
   constructor(deps: SupervisorDeps) {
     this.#d = deps;
+    if (deps.limited) {
+      this.#limitTimer = setInterval(() => this.#checkLimits(), deps.limitPollMs ?? 1000);
+      this.#limitTimer.unref();
+    }
+  }
+
+  /**
+   * A fork past pids.max fails inside the instance, which then usually spins or limps: the
+   * group is stopped and reported as `instance:limit-exceeded`, and the restart policy decides
+   * (issue 17). The kernel enforces the limit itself; this only makes it visible and final.
+   */
+  #checkLimits(): void {
+    for (const slot of this.#slots.values()) {
+      const proc = slot.proc;
+      if (!slot.cgroup || !proc || slot.stopping || slot.limitRun === slot.run || !proc.alive()) continue;
+      const hits = this.#d.pidsLimitHits(slot.cgroup);
+      if (hits === 0) continue;
+      slot.limitRun = slot.run;
+      const max = this.#d.limitsOf(slot.spec).pids ?? 0;
+      this.#emit(slot, "instance:limit-exceeded", { instance: slot.rec.id, limit: "pids", max, detail: `${hits} fork(s) failed at the limit of ${max} processes; the instance was stopped` });
+      void this.#untraffic(slot).then(() => stopGroup(proc.pid, Math.min(1000, slot.spec.shutdownDelayMs)));
+    }
+  }
+
+  /** Ports of every instance (starting or running), by project: the loopback policy's grants. */
+  instancePorts(): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    for (const s of this.#slots.values()) {
+      if (s.rec.port === undefined) continue;
+      out.set(s.rec.ref.project, [...(out.get(s.rec.ref.project) ?? []), s.rec.port]);
+    }
+    return out;
   }
 
   slotsOf(key: string): Slot[] {
@@ -170,6 +214,7 @@ export class Supervisor {
 
   /** Daemon shutdown: stop everything, or let go of it for the next daemon to adopt. */
   async shutdown(stopInstances: boolean): Promise<void> {
+    clearInterval(this.#limitTimer);
     for (const s of this.#slots.values()) {
       clearTimeout(s.timer);
       s.monitor?.stop();
@@ -205,8 +250,8 @@ export class Supervisor {
         continue;
       }
       const slot: Slot = { rec, key: serviceKey(rec.ref), spec: svc.spec, release, state: rec.exited ? "exited" : "healthy", run: 0, stopping: false };
-      // Limits put an instance in the cgroup named after it (see LocalEngine#prepare).
-      if (svc.spec.limits.memoryBytes !== undefined || svc.spec.limits.cpuMillicores !== undefined) slot.cgroup = rec.id;
+      // Sandboxed, every instance runs in the cgroup named after it (see LocalEngine#prepare).
+      if (this.#d.limited) slot.cgroup = rec.id;
       this.#slots.set(rec.id, slot);
       if (rec.port !== undefined) this.#d.ports.hold(rec.port);
       if (alive) {
@@ -303,7 +348,11 @@ export class Supervisor {
     const oom = slot.cgroup ? this.#d.oomKills(slot.cgroup) > 0 : false;
     const lastExit = { code: info.code, signal: info.signal, oom, at: new Date(now).toISOString() };
     this.#emit(slot, "instance:exited", { instance: slot.rec.id, code: info.code, signal: info.signal, oom });
-    if (oom) this.#emit(slot, "instance:oom", { instance: slot.rec.id, limitBytes: slot.spec.limits.memoryBytes ?? 0 });
+    if (oom) {
+      const limitBytes = this.#d.limitsOf(slot.spec).memoryBytes ?? 0;
+      this.#emit(slot, "instance:oom", { instance: slot.rec.id, limitBytes });
+      this.#emit(slot, "instance:limit-exceeded", { instance: slot.rec.id, limit: "memory", max: limitBytes, detail: `the kernel killed it at its memory limit of ${Math.round(limitBytes / 1024 ** 2)} MiB` });
+    }
     if (!slot.rec.supervised) {
       slot.state = "exited";
       this.#save(slot, { lastExit });

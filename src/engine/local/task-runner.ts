@@ -6,7 +6,7 @@
 import { spawn } from "node:child_process";
 import type { Clock } from "../../core/clock.ts";
 import type { LogLine, TaskResult, TaskSpec } from "../engine.ts";
-import { type DiskMount, type Isolation, planLaunch } from "./launch.ts";
+import { type DiskMount, type Isolation, planLaunch } from "../../sandbox/launch.ts";
 import { LineSplitter } from "./log-files.ts";
 import { reapGroup, stopGroup } from "./process-group.ts";
 
@@ -21,6 +21,10 @@ export interface LocalTaskInput {
   readonly maxLineBytes: number;
   readonly onLine: (line: LogLine) => void;
   readonly oomKills: () => number;
+  /** Failed forks at the task's process limit; a hit stops the task (issue 17). */
+  readonly pidsLimitHits?: () => number;
+  /** Called once when the process limit stopped the task. */
+  readonly onPidsLimit?: (hits: number) => void;
 }
 
 /** Grace between SIGTERM and SIGKILL when a task times out or is aborted. */
@@ -42,6 +46,15 @@ export function runLocalTask(input: LocalTaskInput): Promise<TaskResult> {
       stop();
     }, spec.timeoutMs);
     const onAbort = (): void => stop();
+    const watch = input.pidsLimitHits
+      ? setInterval(() => {
+          const hits = input.pidsLimitHits!();
+          if (hits === 0) return;
+          clearInterval(watch);
+          input.onPidsLimit?.(hits);
+          stop();
+        }, 1000)
+      : undefined;
     input.signal.addEventListener("abort", onAbort, { once: true });
     const pipes = [["stdout", child.stdout], ["stderr", child.stderr]] as const;
     const ended = pipes.map(
@@ -63,6 +76,7 @@ export function runLocalTask(input: LocalTaskInput): Promise<TaskResult> {
     );
     const finish = async (code: number | null, sig: string | null): Promise<void> => {
       clearTimeout(timer);
+      clearInterval(watch);
       input.signal.removeEventListener("abort", onAbort);
       if (child.pid !== undefined) await reapGroup(child.pid);
       await stopping;

@@ -16,6 +16,8 @@ export interface EnvironmentRow {
   readonly reconciledGeneration: number;
   readonly status: EnvironmentStatus;
   readonly statusDetail: string | null;
+  /** When the environment was first synced: older environments keep contested routes (issue 17). */
+  readonly createdAt: string;
   readonly updatedAt: string;
 }
 
@@ -29,6 +31,7 @@ interface Raw {
   reconciled_generation: number;
   status: EnvironmentStatus;
   status_detail: string | null;
+  created_at: string;
   updated_at: string;
 }
 const toRow = (r: Raw): EnvironmentRow => ({
@@ -41,6 +44,7 @@ const toRow = (r: Raw): EnvironmentRow => ({
   reconciledGeneration: r.reconciled_generation,
   status: r.status,
   statusDetail: r.status_detail,
+  createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
 

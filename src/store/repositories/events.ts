@@ -27,8 +27,13 @@ export interface EventQuery {
   readonly environment?: string;
   readonly types?: readonly string[];
   readonly limit?: number;
-  /** Restricts to these projects (token scope); global events are always visible. */
+  /**
+   * Restricts to these projects (token scope). Strict: events without a project (global ones:
+   * auth, tokens, the daemon, the router as a whole) are not included (issue 17).
+   */
   readonly projects?: readonly string[];
+  /** Leaves out event types starting with these prefixes (e.g. `auth:` for non-owners). */
+  readonly hideTypePrefixes?: readonly string[];
 }
 
 /** The append-only event log. Rows are never updated or deleted by Berth. */
@@ -63,9 +68,13 @@ export class EventRepository {
       where.push(`type IN (${q.types.map(() => "?").join(",")})`);
       args.push(...q.types);
     }
-    if (q.projects?.length) {
-      where.push(`(project IS NULL OR project IN (${q.projects.map(() => "?").join(",")}))`);
+    if (q.projects) {
+      where.push(`project IN (${q.projects.map(() => "?").join(",") || "NULL"})`);
       args.push(...q.projects);
+    }
+    for (const prefix of q.hideTypePrefixes ?? []) {
+      where.push("substr(type, 1, ?) <> ?");
+      args.push(prefix.length, prefix);
     }
     const limit = Math.max(1, Math.min(q.limit ?? 200, 5000));
     // Newest `limit` events, returned oldest first.

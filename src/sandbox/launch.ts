@@ -29,6 +29,8 @@ export type Isolation =
 export interface LaunchInput {
   /** The user's command line, run by /bin/sh -c. */
   readonly command: string;
+  /** Runs this argv instead of `/bin/sh -c command` (build steps Berth chose, e.g. `npm ci`). */
+  readonly argv?: readonly string[];
   /** The release directory: the working directory, writable. */
   readonly cwd: string;
   readonly env: Readonly<Record<string, string>>;
@@ -97,12 +99,13 @@ export function bwrapArgs(cwd: string, disks: readonly DiskMount[], readOnlyPath
 /** Plans the process for one instance or task. Pure. */
 export function planLaunch(input: LaunchInput): LaunchPlan {
   const iso = input.isolation;
-  if (iso.kind === "none") return { file: "/bin/sh", args: ["-c", input.command], env: input.env, cwd: input.cwd };
+  const program = input.argv ?? ["/bin/sh", "-c", input.command];
+  if (iso.kind === "none") return { file: program[0]!, args: program.slice(1), env: input.env, cwd: input.cwd };
   const inner = [
     "bwrap",
     ...bwrapArgs(input.cwd, input.disks, iso.readOnlyPaths),
     "setpriv", `--reuid=${iso.uid}`, `--regid=${iso.gid}`, "--clear-groups", "--no-new-privs",
-    "/bin/sh", "-c", input.command,
+    ...program,
   ];
   if (iso.cgroupProcs.length === 0) return { file: inner[0]!, args: inner.slice(1), env: input.env, cwd: input.cwd };
   return {

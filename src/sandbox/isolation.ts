@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BerthError } from "../../core/errors.ts";
+import { BerthError } from "../core/errors.ts";
 
 export interface UnixUser {
   readonly name: string;
@@ -62,12 +62,27 @@ export function ownDirectory(path: string, user: UnixUser): void {
   }
 }
 
+/** Limits a cgroup enforces. Absent fields are not limited. */
+export interface CgroupLimits {
+  readonly memoryBytes?: number;
+  readonly cpuMillicores?: number;
+  /** Processes and threads at once (pids.max). */
+  readonly pids?: number;
+}
+
 export interface Cgroups {
   readonly version: 1 | 2;
-  /** Creates (fresh) groups for `name` with the limits; returns the cgroup.procs files to enter. */
-  create(name: string, limits: { readonly memoryBytes?: number; readonly cpuMillicores?: number }): string[];
+  /**
+   * Creates (fresh, so counters start at zero) groups for `name` with the limits; returns the
+   * cgroup.procs files to enter. Every group gets a cpu group even without a quota: the
+   * scheduler then shares CPU between groups, so a busy instance with hundreds of threads weighs
+   * like one task against the rest of the host, not like hundreds (issue 17).
+   */
+  create(name: string, limits: CgroupLimits): string[];
   /** How many times the kernel OOM-killed a process in the group. */
   oomKills(name: string): number;
+  /** How many forks failed because the group was at pids.max. */
+  pidsLimitHits(name: string): number;
   remove(name: string): void;
 }
 
@@ -103,8 +118,8 @@ export function detectCgroups(root = "berth"): Cgroups | undefined {
       create(name, limits) {
         mkdirSync(base, { recursive: true });
         try {
-          write(join(CG, "cgroup.subtree_control"), "+memory +cpu");
-          write(join(base, "cgroup.subtree_control"), "+memory +cpu");
+          write(join(CG, "cgroup.subtree_control"), "+memory +cpu +pids");
+          write(join(base, "cgroup.subtree_control"), "+memory +cpu +pids");
         } catch {
           // already enabled, or not delegable: limits below will then fail loudly
         }
@@ -116,15 +131,18 @@ export function detectCgroups(root = "berth"): Cgroups | undefined {
           write(join(dir, "memory.swap.max"), "0");
         }
         if (limits.cpuMillicores) write(join(dir, "cpu.max"), `${limits.cpuMillicores * 100} 100000`);
+        if (limits.pids) write(join(dir, "pids.max"), String(limits.pids));
         return [join(dir, "cgroup.procs")];
       },
       oomKills: (name) => counter(join(base, name, "memory.events"), "oom_kill"),
+      pidsLimitHits: (name) => counter(join(base, name, "pids.events"), "max"),
       remove: (name) => rmdirQuiet(join(base, name)),
     };
   }
   if (existsSync(join(CG, "memory", "memory.limit_in_bytes"))) {
     const mem = join(CG, "memory", root);
     const cpu = join(CG, "cpu", root);
+    const pids = join(CG, "pids", root);
     return {
       version: 1,
       create(name, limits) {
@@ -141,19 +159,29 @@ export function detectCgroups(root = "berth"): Cgroups | undefined {
           }
         }
         files.push(join(m, "cgroup.procs"));
-        if (limits.cpuMillicores && existsSync(join(CG, "cpu"))) {
+        if (existsSync(join(CG, "cpu"))) {
           const c = join(cpu, name);
+          rmdirQuiet(c);
           mkdirSync(c, { recursive: true });
           write(join(c, "cpu.cfs_period_us"), "100000");
-          write(join(c, "cpu.cfs_quota_us"), String(limits.cpuMillicores * 100));
+          write(join(c, "cpu.cfs_quota_us"), limits.cpuMillicores ? String(limits.cpuMillicores * 100) : "-1");
           files.push(join(c, "cgroup.procs"));
+        }
+        if (limits.pids && existsSync(join(CG, "pids"))) {
+          const p = join(pids, name);
+          rmdirQuiet(p);
+          mkdirSync(p, { recursive: true });
+          write(join(p, "pids.max"), String(limits.pids));
+          files.push(join(p, "cgroup.procs"));
         }
         return files;
       },
       oomKills: (name) => counter(join(mem, name, "memory.oom_control"), "oom_kill"),
+      pidsLimitHits: (name) => counter(join(pids, name, "pids.events"), "max"),
       remove(name) {
         rmdirQuiet(join(mem, name));
         rmdirQuiet(join(cpu, name));
+        rmdirQuiet(join(pids, name));
       },
     };
   }

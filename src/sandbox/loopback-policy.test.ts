@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { loopbackPortsIn, renderLoopbackRules, staleTables, tableName } from "./loopback-policy.ts";
+
+test("guarded: each project user is refused the daemon's other ports, nothing else", () => {
+  const script = renderLoopbackRules({
+    table: "berth_abc_1",
+    mode: "guarded",
+    owned: [7700, 20001, 20002, 30001],
+    users: [
+      { uid: 901, allow: [20001, 30001, 8080] },
+      { uid: 900, allow: [20002] },
+    ],
+  });
+  assert.equal(
+    script,
+    `table inet berth_abc_1
+delete table inet berth_abc_1
+table inet berth_abc_1 {
+  set allow_900 {
+    type inet_service
+    elements = { 20002 }
+  }
+  set deny_900 {
+    type inet_service
+    elements = { 7700, 20001, 30001 }
+  }
+  set allow_901 {
+    type inet_service
+    elements = { 8080, 20001, 30001 }
+  }
+  set deny_901 {
+    type inet_service
+    elements = { 7700, 20002 }
+  }
+  chain output {
+    type filter hook output priority filter; policy accept;
+    meta skuid 900 fib daddr type local tcp dport @deny_900 counter reject with tcp reset
+    meta skuid 900 fib daddr type local udp dport @deny_900 counter reject
+    meta skuid 901 fib daddr type local tcp dport @deny_901 counter reject with tcp reset
+    meta skuid 901 fib daddr type local udp dport @deny_901 counter reject
+  }
+}
+`,
+  );
+});
+
+test("strict: everything local outside the grant is refused (DNS on loopback stays)", () => {
+  const script = renderLoopbackRules({ table: "berth_abc_1", mode: "strict", owned: [], users: [{ uid: 900, allow: [] }] });
+  assert.match(script, /meta skuid 900 fib daddr type local tcp dport != @allow_900 counter reject with tcp reset/);
+  assert.match(script, /udp dport != @allow_900 udp dport != 53 counter reject/);
+  assert.ok(!script.includes("elements"), "an empty set has no elements line");
+});
+
+test("names and numbers only: a bad table name or uid never reaches nft", () => {
+  assert.throws(() => renderLoopbackRules({ table: "x; flush ruleset", mode: "guarded", owned: [], users: [] }));
+  assert.throws(() => renderLoopbackRules({ table: "berth_a_1", mode: "guarded", owned: [], users: [{ uid: 0, allow: [] }] }));
+  assert.equal(tableName("Ab-9/x", 42), "berth_ab9x_42");
+});
+
+test("stale tables: earlier runs of this daemon and tables of dead daemons", () => {
+  const listing = "table inet berth_aaa_10\ntable inet berth_aaa_11\ntable inet berth_bbb_20\ntable inet berth_ccc_30\ntable ip nat\n";
+  assert.deepEqual(staleTables(listing, "berth_aaa_11", (pid) => pid !== 20), ["berth_aaa_10", "berth_bbb_20"]);
+});
+
+test("grants: ports of loopback URLs and port fields in a release's data-store values", () => {
+  const values = { databases: { db: { connectionString: "postgres://u:p@127.0.0.1:41000/db", pooledConnectionString: "postgres://u:p@127.0.0.1:41001/db", port: "41000" } }, keyValues: { cache: { url: "redis://:x@localhost:42000" } }, services: {} };
+  assert.deepEqual(loopbackPortsIn(values), [41000, 41001, 42000]);
+});
