@@ -68,6 +68,16 @@ function assertTraversable(dataDir: string): void {
   }
 }
 
+/**
+ * The providers' events, scoped to their project and environment (a project-scoped token sees
+ * only its own data events): providers know an environment only as `project/environment`.
+ */
+function scopedTo(events: EventSink, env: EnvironmentRow): EventSink {
+  return {
+    emit: (event) => events.emit({ ...event, scope: { ...event.scope, project: env.project, environment: env.name } }),
+  };
+}
+
 export class ResourceManager {
   readonly #d: ResourceManagerDeps;
   readonly #providers = new Map<string, Providers>();
@@ -91,7 +101,7 @@ export class ResourceManager {
         mkdirSync(d, { recursive: true, mode: 0o711 });
         chmodSync(d, 0o711);
       }
-      const common = { environment: `${env.project}/${env.name}`, events: this.#d.events };
+      const common = { environment: `${env.project}/${env.name}`, events: scopedTo(this.#d.events, env) };
       p = {
         pg: new PostgresProvider({ ...common, rootDir: join(root, "postgres"), storeDir: join(this.#d.dataDir, "backups", env.project, env.name, "postgres") }),
         redis: new RedisProvider({ ...common, rootDir: join(root, "redis"), storeDir: join(this.#d.dataDir, "backups", env.project, env.name, "redis") }),
