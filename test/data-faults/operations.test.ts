@@ -3,11 +3,13 @@
  * separate process (memory engine, real PostgreSQL): a backup, a drill, a restore and the
  * reconciler's provisioning recorded side by side run one at a time on the server, never
  * overlapping; and a daemon killed with SIGKILL in the middle of a restore resumes it at the
- * next start — the restore finishes once, services follow, no half-built server is left.
+ * next start — the restore finishes once, services follow, no half-built server is left; and
+ * killed during a drill, the scratch server it left running is stopped and removed, and what an
+ * interrupted backup left is swept.
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -143,5 +145,54 @@ describe("data operations: serialized per server, resumed after a daemon kill", 
     const events = await api<{ type: string }[]>("GET", "/v1/events?limit=1000&type=operation:resumed");
     assert.ok(events.some((e) => e.type === "operation:resumed"));
     assert.equal(existsSync(join(dataDir, "backups", "ops", "production", "postgres", restore, "store.json")), true);
+  });
+
+  test("a daemon killed during a drill and a backup: the scratch server is stopped and removed, unrecorded backups swept, the drill resumed", async () => {
+    const scratchRoot = join(dataDir, "resources", "ops", "production", "postgres", "scratch");
+    const live = (await api<{ databases: { servers: { instance: string; role: string }[] }[] }>("GET", "/v1/projects/ops/environments/production/databases")).databases[0]!.servers.find((s) => s.role === "live")!.instance;
+    const store = join(dataDir, "backups", "ops", "production", "postgres", live);
+    const d = await api<Op>("POST", `${db}/drills`);
+    // Killed while the scratch server runs (it is in its own process group: it outlives the daemon).
+    const pidFile = await until(
+      async () => {
+        for (const f of existsSync(scratchRoot) ? readdirSync(scratchRoot) : []) {
+          const p = join(scratchRoot, f, "data", "postmaster.pid");
+          if (existsSync(p)) return p;
+        }
+        return undefined;
+      },
+      "the drill's scratch server",
+      60_000,
+      20,
+    );
+    daemon!.kill("SIGKILL");
+    await new Promise((res) => daemon!.on("exit", res));
+    const scratchPid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    assert.ok(alive(scratchPid), "the scratch server outlived the daemon");
+    // What a backup killed half-way leaves: a base backup directory, a dump and a record half-written, none recorded.
+    mkdirSync(join(store, "base", "b-20260101000000-orphan"), { recursive: true });
+    writeFileSync(join(store, "base", "b-20260101000000-orphan", "PG_VERSION"), "15\n");
+    writeFileSync(join(store, "dumps", "d-20260101000000-orphan.dump"), "partial");
+    writeFileSync(join(store, "base", "b-20260101000001-half.json.tmp"), "{");
+    const recorded = readdirSync(join(store, "base")).filter((f) => f.endsWith(".json"));
+    await start();
+    const done = await finished(d.id);
+    assert.equal(done.state, "succeeded", JSON.stringify(done.error));
+    assert.equal((done.result as { ok: boolean }).ok, true);
+    assert.equal(alive(scratchPid), false, "the orphaned scratch server was stopped");
+    assert.deepEqual(readdirSync(scratchRoot), [], "no scratch directory left");
+    assert.deepEqual(readdirSync(join(store, "dumps")).filter((f) => f.includes("orphan")), []);
+    assert.deepEqual(readdirSync(join(store, "base")).filter((f) => f.includes("orphan") || f.endsWith(".tmp")), []);
+    for (const f of recorded) assert.ok(existsSync(join(store, "base", f)), `recorded backup ${f} kept`);
+    const warnings = await api<{ type: string; data: { message: string } }[]>("GET", "/v1/events?limit=1000&type=data:warning");
+    assert.ok(warnings.some((w) => /interrupted daemon left: .*drill scratch.*unrecorded backups/.test(w.data.message)), JSON.stringify(warnings));
   });
 });
