@@ -12,12 +12,12 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { BIN } from "../helpers/cli.ts";
 import { tempDir, writeProject } from "../helpers/daemon.ts";
 import { freePort, sleep, until } from "./stack.ts";
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+
 const BLUEPRINT = `version: 1
 project: ops
 services:
@@ -50,7 +50,8 @@ describe("data operations: serialized per server, resumed after a daemon kill", 
 
   const start = async () => {
     port ||= await freePort();
-    daemon = spawn(process.execPath, [MAIN, "server", "--data-dir", dataDir, "--listen", `127.0.0.1:${port}`, "--engine", "memory"], {
+    // The compiled daemon (bin/berth execs node: the pid is the daemon's, for SIGKILL).
+    daemon = spawn(BIN, ["server", "--data-dir", dataDir, "--listen", `127.0.0.1:${port}`, "--engine", "memory"], {
       // SIGTERM (the test's end) stops instances and database servers too; SIGKILL leaves them to the next start.
       env: { ...process.env, BERTH_ROUTER: "off", BERTH_RESYNC_INTERVAL_MS: "1000", BERTH_STOP_INSTANCES: "1" },
       stdio: "ignore",

@@ -5,7 +5,6 @@
  * restores race it, the `berth` CLI as a separate process, and a paced writer whose commit
  * timestamps make "rows up to T" exact.
  */
-import { spawn } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -17,10 +16,10 @@ import type { BerthEvent } from "../../src/core/events.ts";
 import { httpHealthGate } from "../../src/deploy/health-gate.ts";
 import { LocalEngine } from "../../src/engine/local/local-engine.ts";
 import { type Daemon, startDaemon } from "../../src/server.ts";
+import { berth as runBerth, scratch } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/daemon.ts";
 
 export const SOURCE = fileURLToPath(new URL("../../examples/trip-playlists", import.meta.url));
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 
 /** Seed 000's blueprint without the static PWA (a Vite build that never touches the database). */
 export function seedBlueprint(): string {
@@ -88,6 +87,7 @@ export async function startStack(opts: { resyncIntervalMs: number; blueprint?: s
   const daemon = await startDaemon(config, { engine: ({ bus, openEnv }) => new LocalEngine({ stateDir, events: bus, openEnv }), health: httpHealthGate, print: () => {}, listen: true });
   const token = daemon.ownerToken ?? daemon.store.tokens.create({ name: `faults-${Date.now()}`, role: "owner" }, new Date().toISOString()).token;
   const project = "trip-playlists";
+  const world = scratch("berth-faults-cli-");
   const inject = async (method: string, url: string, body?: unknown) => {
     const res = await daemon.api.inject({ method: method as "GET", url, headers: { authorization: `Bearer ${token}` }, ...(body !== undefined ? { payload: body as object } : {}) });
     return { status: res.statusCode, json: res.body ? JSON.parse(res.body) : null };
@@ -110,18 +110,12 @@ export async function startStack(opts: { resyncIntervalMs: number; blueprint?: s
     dataDir,
     env,
     project,
-    berth: (args) =>
-      new Promise((resolve) => {
-        const t0 = Date.now();
-        const child = spawn(process.execPath, [MAIN, ...args, "--project", project, "--env", env], {
-          env: { ...process.env, NO_COLOR: "1", BERTH_CLI_CONFIG: "/nonexistent/cli.json", BERTH_URL: daemon.url, BERTH_TOKEN: token },
-        });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d) => (stdout += d));
-        child.stderr.on("data", (d) => (stderr += d));
-        child.on("close", (status) => resolve({ status, stdout, stderr, ms: Date.now() - t0 }));
-      }),
+    // The compiled CLI (bin/berth) as users run it, in a private scratch world.
+    berth: async (args) => {
+      const t0 = Date.now();
+      const r = await runBerth([...args, "--project", project, "--env", env], { scratch: world, env: { BERTH_URL: daemon.url, BERTH_TOKEN: token, BERTH_CLI_CONFIG: "/nonexistent/cli.json" } });
+      return { ...r, ms: Date.now() - t0 };
+    },
     async get(service, path) {
       const res = await request(`http://127.0.0.1:${port}${path}`, { headers: { host: await host(service) } });
       return { status: res.statusCode, body: await res.body.text() };
@@ -137,6 +131,7 @@ export async function startStack(opts: { resyncIntervalMs: number; blueprint?: s
     async close() {
       await daemon.stop({ stopInstances: true });
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      rmSync(join(world.dir, ".."), { recursive: true, force: true });
     },
   };
 }
