@@ -259,8 +259,8 @@ export class ResourceManager {
    * the env version of every service referencing the resource (env-version.ts), so the secret
    * store's onChange re-records their digests and requests a reconcile: new releases are cut with
    * the new URL (values() reads it now) and rolled through the health gate one by one. The
-   * environment is `degraded` until that reconcile settles it. The value is a random nonce: only
-   * the update counts, and every stored value is masked in output.
+   * environment is `degraded` until that reconcile settles it. The value stands for the new
+   * server (`change.server`), hashed: every stored value is masked in output.
    */
   async refresh(env: EnvironmentRow, change?: { readonly kind: "db" | "kv"; readonly name: string; readonly actor: string; readonly server: string }): Promise<void> {
     if (!change) return;
