@@ -52,7 +52,7 @@ try {
     const backup = await provider.backup("bench");
     await runProgram("sync", [], { name: "bench" });
     const t1 = performance.now();
-    const r = await provider.restore("bench", { kind: "backup", backup: backup.id }, { mode: "keep", flushArchive: false });
+    const r = await provider.restore("bench", { kind: "backup", backup: backup.id }, { mode: "keep" });
     restored.push(mbps(backup.sizeBytes, performance.now() - t1));
     await provider.discardRestore(r.restore);
     console.log(`round ${i + 1}: data ${(bytes / 1024 / 1024).toFixed(0)} MB, pg_basebackup ${raw.at(-1)!.toFixed(0)} MB/s, restore ${restored.at(-1)!.toFixed(0)} MB/s (${r.ms} ms)`);

@@ -39,6 +39,7 @@ import { makeSync } from "./reconcile/sync.ts";
 import { GitDeployer } from "./reconcile/git-deploy.ts"; // git (issue 5)
 import { ServedRepos } from "./reconcile/served-repos.ts"; // git (issue 5)
 import { OperationRunner } from "./reconcile/operations.ts"; // operations (issue 15)
+import { dataOperations } from "./reconcile/data-operations.ts";
 import { GitRepository } from "./store/repositories/git.ts"; // git (issue 5)
 import type { NamedValue } from "./secrets/redact.ts";
 import { envOpener } from "./secrets/seal.ts";
@@ -71,7 +72,10 @@ export interface DaemonOptions {
   readonly logger?: boolean;
   /** Run builds in the sandbox (project user, bubblewrap, cgroup). Default: when running as root. */
   readonly sandboxBuilds?: boolean;
-  /** Leave managed database servers running when the daemon stops (they are adopted next start). */
+  /**
+   * Whether managed database servers stop with the daemon. Default: they do when its instances do
+   * (`stop({ stopInstances: true })`); otherwise they keep running and the next start adopts them.
+   */
   readonly stopResources?: boolean;
 }
 
@@ -193,7 +197,9 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     };
     // Managed Postgres/Redis per environment (issue 7), provisioned before releases are cut.
     const resources = new ResourceManager({ dataDir: config.dataDir, store, secrets, events: bus, onSensitive: addSensitive });
-    cleanups.push(() => (options.stopResources === false ? undefined : resources.stop()));
+    // Databases live like instances: a daemon restart leaves them running (adopted next start).
+    let stopAll = false;
+    cleanups.push(() => ((options.stopResources ?? stopAll) ? resources.stop() : resources.detach()));
     // Backups, WAL archive checks, pruning and restore drills run on this beat.
     // A failing tick must never take the daemon down (an unhandled rejection would): its
     // failures are reported by the providers, and the next beat tries again.
@@ -279,6 +285,9 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     // git (issue 5): pushes to followed branches (served repositories, the webhook) become syncs.
     const gitDeployer = new GitDeployer({ store, rows: new GitRepository(store.db), sources: gitSources, sync, events: bus, clock, operations });
     operations.register(gitDeployer.operation());
+    // Data work (issue 16): backups, restores, drills, recovery, upkeep and provisioning are operations.
+    for (const handler of dataOperations({ store, resources })) operations.register(handler);
+    resources.useOperations(operations);
     const servedRepos = new ServedRepos({ dir: join(config.dataDir, "git"), deployer: gitDeployer });
     secretsChanged = secretChangeHandler({ store, rows: secretRows, clock, refreshRedactor, requestReconcile });
 
@@ -331,6 +340,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
         if (stopped) return;
         stopped = true;
         bus.emit({ type: "daemon:stopping", data: { reason: "stop requested" } });
+        stopAll = stopOptions.stopInstances === true;
         removeLoopback = !!stopOptions.stopInstances;
         if (stopOptions.stopInstances) {
           for (const env of store.environments.list()) {

@@ -38,7 +38,7 @@ export interface ApiDeps {
   /** Masks every known secret value in a text (issue 9): applied to response bodies. */
   readonly redact?: (text: string) => string;
   /** Managed Postgres/Redis of environments (issue 7): the data CLI's backups, restores, drills. */
-  readonly resources?: Pick<ResourceManager, "providers" | "password" | "refresh">;
+  readonly resources?: Pick<ResourceManager, "providers" | "password" | "refresh" | "recover">;
   /** Git auto-deploy (issue 5): followed repositories, served bare repositories, the push webhook. */
   readonly git?: { readonly deployer: GitDeployer; readonly served: ServedRepos };
   /** Recorded operations (issue 15): entry points enqueue, `/v1/operations` shows and cancels. */

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
-import { BerthError, type ErrorCode, catalogue } from "../core/errors.ts";
+import { BerthError, reviveError } from "../core/errors.ts";
 
 export interface Credentials {
   readonly url: string;
@@ -30,13 +30,9 @@ export function readCredentialsFile(path: string): Credentials | undefined {
 /** Turns an API error body back into the catalogue error it came from. */
 function toError(status: number, body: unknown): BerthError {
   const e = (body as { error?: { code?: string; message?: string; hint?: string; details?: unknown[] } }).error;
-  if (e?.code && e.code in catalogue) {
-    const err = new BerthError(e.code as ErrorCode, {}, { ...(e.details ? { details: e.details } : {}) });
-    // The daemon rendered message and hint with the error's params, which the wire does not carry.
-    Object.defineProperty(err, "message", { value: e.message ?? err.message });
-    if (e.hint) Object.defineProperty(err, "hint", { value: e.hint });
-    return err;
-  }
+  // The daemon rendered message and hint with the error's params, which the wire does not carry.
+  const revived = e?.code ? reviveError({ ...e, code: e.code }) : undefined;
+  if (revived) return revived;
   return new BerthError("BERTH_INTERNAL", { detail: `HTTP ${status}` });
 }
 

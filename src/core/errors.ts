@@ -80,6 +80,19 @@ export function isBerthError(e: unknown): e is BerthError {
   return e instanceof BerthError;
 }
 
+/**
+ * The catalogue error a recorded one came from (an API error body, an operation row's error):
+ * message and hint as the daemon rendered them with params the record does not carry. Undefined
+ * for a code this catalogue does not know (an older or newer daemon).
+ */
+export function reviveError(e: { readonly code: string; readonly message?: string; readonly hint?: string; readonly details?: readonly unknown[] }): BerthError | undefined {
+  if (!(e.code in catalogue)) return undefined;
+  const err = new BerthError(e.code as ErrorCode, {}, e.details ? { details: e.details } : {});
+  if (e.message) Object.defineProperty(err, "message", { value: e.message });
+  if (e.hint) Object.defineProperty(err, "hint", { value: e.hint });
+  return err;
+}
+
 /** Wraps anything thrown into a BerthError so transports have one shape to map. */
 export function toBerthError(e: unknown): BerthError {
   if (e instanceof BerthError) return e;

@@ -42,6 +42,13 @@ export interface OperationHandler<P = unknown, R = unknown> {
   /** Parses params from the entry point and from the stored row (a zod schema fits). */
   readonly params: { parse(input: unknown): P };
   readonly resumable: boolean;
+  /**
+   * Routine work the daemon records for itself at every beat (provisioning at each resync, data
+   * upkeep): recorded, serialized and recovered like any operation, but a success leaves no
+   * trail — no `operation:*` events but a failure's, and only the newest succeeded row of its
+   * kind and key is kept — so it does not bury the user's operations in history and `status`.
+   */
+  readonly routine?: boolean;
   scope(params: P): OperationScope;
   run(context: OperationContext<P>): Promise<R>;
   /** Non-resumable kinds: undo an interrupted attempt's leftovers, at start-up, before it is failed. */

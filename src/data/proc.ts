@@ -4,7 +4,7 @@
  * never shell strings. PostgreSQL and PgBouncer refuse to run as root, so when Berth is root the
  * programs run with the uid/gid of a service account (`postgres`, `redis`).
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { BerthError } from "../core/errors.ts";
 import { redact } from "./secret.ts";
@@ -85,23 +85,48 @@ export function runProgram(program: string, args: readonly string[], opts: RunOp
   });
 }
 
-/** A long-lived server child process whose output goes to a log file. */
-export class ServerProcess {
-  readonly #child: ChildProcess;
-  readonly exited: Promise<{ code: number | null; signal: string | null }>;
-  #done = false;
+/** Whether `pid` is alive and its command line names `program` (a reused pid is not ours). */
+export function pidIs(pid: number, program: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(program);
+  } catch {
+    return false;
+  }
+}
 
-  private constructor(child: ChildProcess) {
-    this.#child = child;
-    this.exited = new Promise((resolve) => {
-      child.on("exit", (code, signal) => {
-        this.#done = true;
-        resolve({ code, signal });
-      });
-      child.on("error", () => {
-        this.#done = true;
-        resolve({ code: null, signal: null });
-      });
+/** The pid in the first line of a server's pid file, when that process is alive and is `program`. */
+export function livePid(pidFile: string, program: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
+  } catch {
+    return undefined;
+  }
+  return Number.isInteger(pid) && pid > 1 && pidIs(pid, program) ? pid : undefined;
+}
+
+/**
+ * A long-lived server: a child we spawned (output appended to a log file), or one a previous
+ * daemon left running and this one adopted by pid. Servers run in their own process group, so a
+ * Ctrl-C or a SIGTERM aimed at the daemon's group does not reach them: the daemon's life and the
+ * databases' lives are separate, and a restarted daemon adopts them instead of restarting them.
+ */
+export class ServerProcess {
+  readonly #kill: (signal: NodeJS.Signals) => void;
+  readonly pid: number;
+  readonly exited: Promise<{ code: number | null; signal: string | null }>;
+  /** True for a server found running (not spawned by this process). */
+  readonly adopted: boolean;
+  #done = false;
+  #stopping = false;
+
+  private constructor(pid: number, kill: (signal: NodeJS.Signals) => void, exited: Promise<{ code: number | null; signal: string | null }>, adopted: boolean) {
+    this.pid = pid;
+    this.#kill = kill;
+    this.adopted = adopted;
+    this.exited = exited.then((r) => {
+      this.#done = true;
+      return r;
     });
   }
 
@@ -113,20 +138,54 @@ export class ServerProcess {
         stdio: ["ignore", fd, fd],
         env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C.UTF-8", ...opts.env },
         cwd: "/",
+        detached: true,
         ...(opts.runAs ? { uid: opts.runAs.uid, gid: opts.runAs.gid } : {}),
       });
-      return new ServerProcess(child);
+      // The daemon may exit and leave it running (it is adopted next start): do not hold the loop.
+      child.unref();
+      const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+        child.on("exit", (code, signal) => resolve({ code, signal }));
+        child.on("error", () => resolve({ code: null, signal: null }));
+      });
+      return new ServerProcess(child.pid ?? -1, (s) => child.kill(s), exited, false);
     } finally {
       closeSync(fd);
     }
   }
 
-  get pid(): number {
-    return this.#child.pid ?? -1;
+  /** Takes over a running server by pid; its exit is noticed by polling (it is not our child). */
+  static adopt(pid: number, program: string, pollMs = 1000): ServerProcess {
+    let timer: NodeJS.Timeout | undefined;
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+      const check = () => {
+        if (pidIs(pid, program)) {
+          timer = setTimeout(check, pollMs);
+          timer.unref();
+        } else resolve({ code: null, signal: null });
+      };
+      check();
+    });
+    return new ServerProcess(
+      pid,
+      (s) => {
+        try {
+          process.kill(pid, s);
+        } catch {
+          // already gone
+        }
+      },
+      exited.finally(() => clearTimeout(timer)),
+      true,
+    );
   }
 
   get running(): boolean {
     return !this.#done;
+  }
+
+  /** True once stop() was called: an exit after that is not a crash. */
+  get stopping(): boolean {
+    return this.#stopping;
   }
 
   /**
@@ -134,9 +193,10 @@ export class ServerProcess {
    * escalates to SIGKILL so stop() always returns.
    */
   async stop(signal: NodeJS.Signals = "SIGTERM", timeoutMs = 15_000): Promise<void> {
+    this.#stopping = true;
     if (this.#done) return;
-    this.#child.kill(signal);
-    const timer = setTimeout(() => this.#child.kill("SIGKILL"), timeoutMs);
+    this.#kill(signal);
+    const timer = setTimeout(() => this.#kill("SIGKILL"), timeoutMs);
     try {
       await this.exited;
     } finally {
@@ -171,23 +231,11 @@ export function logTail(path: string, lines = 15): string {
  * expected program, signals it and waits for it to go. Returns whether there was one.
  */
 export async function stopOrphan(pidFile: string, program: string, signal: NodeJS.Signals, timeoutMs = 30_000): Promise<boolean> {
-  let pid: number;
-  try {
-    pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
-  } catch {
-    return false;
-  }
-  const alive = () => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(program);
-    } catch {
-      return false;
-    }
-  };
-  if (!Number.isInteger(pid) || pid <= 1 || !alive()) return false;
+  const pid = livePid(pidFile, program);
+  if (pid === undefined) return false;
   process.kill(pid, signal);
   const until = Date.now() + timeoutMs;
-  while (alive() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-  if (alive()) process.kill(pid, "SIGKILL");
+  while (pidIs(pid, program) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  if (pidIs(pid, program)) process.kill(pid, "SIGKILL");
   return true;
 }

@@ -42,6 +42,14 @@ export interface BackupRecord {
   readonly verified: boolean;
   /** First WAL segment a restore of this base backup needs (PostgreSQL base backups only). */
   readonly startWal?: string;
+  /** Where the backup is consistent (PostgreSQL base backups; from the manifest's WAL range). */
+  readonly endLsn?: string;
+  /** The server instance whose store holds it (PostgreSQL: one store per server that was live). */
+  readonly store?: string;
+  /** False when taken while the WAL archive was off: it restores as is, never to a later time. */
+  readonly pitr?: boolean;
+  /** Why it is no longer `verified`: a drill or restore found it damaged. */
+  readonly failure?: string;
 }
 
 /** Where a restore goes to. `latest` replays every archived WAL segment. */

@@ -24,3 +24,14 @@ export function redact(text: string, secrets: readonly string[]): string {
   for (const s of secrets) if (s) out = out.split(s).join("***");
   return out.replace(/(postgres(?:ql)?|redis):\/\/([^:@/\s]+):[^@\s]+@/g, "$1://$2:***@");
 }
+
+/**
+ * Whether `password` is the one a stored SCRAM-SHA-256 verifier was made from: recomputed with
+ * the verifier's own salt and iteration count. Lets provisioning leave an unchanged role alone
+ * instead of re-setting its password (a catalog write, and WAL, every reconcile).
+ */
+export function scramMatches(password: string, verifier: string | null | undefined): boolean {
+  const m = /^SCRAM-SHA-256\$(\d+):([^$]+)\$([^:]+):(.+)$/.exec(verifier ?? "");
+  if (!m) return false;
+  return scramVerifier(password, Buffer.from(m[2]!, "base64"), Number(m[1])) === verifier;
+}

@@ -259,4 +259,42 @@ describe("recovery after a killed daemon", () => {
     assert.throws(() => store.operations.byId(row.id), /state/);
     store.close();
   });
+  test("routine work: serialized with the rest, a success leaves one row and no events, a failure is loud", async () => {
+    const { store, bus } = fixture();
+    const runner = new OperationRunner({ repo: store.operations, events: bus, clock: systemClock });
+    const g = gated("job", true);
+    runner.register(g.handler);
+    let routineRan = 0;
+    runner.register(
+      defineOperation({
+        kind: "beat",
+        params: Params,
+        resumable: true,
+        routine: true,
+        scope: (p) => ({ key: `t:${p.target}`, project: "demo", environment: null }),
+        async run(ctx) {
+          routineRan++;
+          if (ctx.params.n === 1) throw new BerthError("BERTH_BAD_REQUEST", { detail: "beat failed" });
+          return { beat: routineRan };
+        },
+      }),
+    );
+    await runner.start();
+    const job = runner.enqueue("job", { target: "a" }, { actor: "alice" });
+    const beats = [1, 2, 3].map(() => runner.enqueue("beat", { target: "a" }, { actor: "system" }));
+    await settle();
+    assert.equal(routineRan, 0, "queued behind the job on the same key");
+    g.release("a");
+    await runner.wait(job.id);
+    for (const b of beats) await runner.wait(b.id);
+    assert.equal(routineRan, 3);
+    const rows = store.operations.list({ kind: "beat" });
+    assert.deepEqual(rows.map((r) => r.id), [beats[2]!.id], "only the newest success is kept");
+    const failed = runner.enqueue("beat", { target: "a", n: 1 }, { actor: "system" });
+    assert.equal((await runner.wait(failed.id)).state, "failed");
+    const types = store.events.list({ limit: 100 }).filter((e) => (e.data as { kind?: string }).kind === "beat").map((e) => e.type);
+    assert.deepEqual(types, ["operation:failed"]);
+    await runner.stop();
+    store.close();
+  });
 });

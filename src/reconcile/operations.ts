@@ -86,7 +86,7 @@ export class OperationRunner {
       if (same) return same;
     }
     const row = this.#d.repo.create({ kind, key: scope.key, project: scope.project, environment: scope.environment, params: parsed, createdBy: options.actor }, this.#now());
-    this.#emit(row, { type: "operation:queued", data: ref(row) }, options.actor);
+    if (!handler.routine) this.#emit(row, { type: "operation:queued", data: ref(row) }, options.actor);
     this.#pump();
     return row;
   }
@@ -175,7 +175,8 @@ export class OperationRunner {
     const handler = this.#handlers.get(row.kind)!;
     const abort = new AbortController();
     const started = this.#d.clock.now();
-    this.#emit(row, { type: "operation:started", data: { ...ref(row), attempt: row.attempts } });
+    const quiet = handler.routine === true;
+    if (!quiet) this.#emit(row, { type: "operation:started", data: { ...ref(row), attempt: row.attempts } });
     const done = (async () => {
       let live = true;
       const context: OperationContext<unknown> = {
@@ -188,7 +189,7 @@ export class OperationRunner {
           if (!live) return;
           const at = this.#now();
           this.#d.repo.setProgress(row.id, { step, detail, ...(counts ? { done: counts.done, total: counts.total } : {}), at });
-          this.#emit(row, { type: "operation:progress", data: { ...ref(row), step, detail, ...(counts ? { done: counts.done, total: counts.total } : {}) } });
+          if (!quiet) this.#emit(row, { type: "operation:progress", data: { ...ref(row), step, detail, ...(counts ? { done: counts.done, total: counts.total } : {}) } });
         },
       };
       try {
@@ -196,7 +197,8 @@ export class OperationRunner {
         const result = await handler.run({ ...context, params });
         live = false;
         if (this.#d.repo.finish(row.id, "succeeded", { result: result ?? null }, this.#now())) {
-          this.#emit(row, { type: "operation:succeeded", data: { ...ref(row), ms: this.#d.clock.now() - started } });
+          if (quiet) this.#d.repo.pruneSucceeded(row.kind, row.key, row.id);
+          else this.#emit(row, { type: "operation:succeeded", data: { ...ref(row), ms: this.#d.clock.now() - started } });
         }
       } catch (e) {
         live = false;

@@ -4,16 +4,14 @@
  * and share the daemon: provision, access control, backup, drill, restore + promote, clients.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { MemoryEngine } from "../../src/engine/memory/memory-engine.ts";
+import { type CliRun, berth as runBerth, scratch } from "../helpers/cli.ts";
 import { startTestDaemon, type TestDaemon, tempDir, writeProject } from "../helpers/daemon.ts";
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 const BLUEPRINT = `version: 1
 project: shop
 services:
@@ -32,30 +30,19 @@ keyValues:
   cache: { redis: 7, maxmemory: 64mb, eviction: allkeys-lru, persistence: none }
 `;
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 describe("berth db / berth kv through the daemon", () => {
   let t: TestDaemon;
   let viewer: string;
   let projectDir: string;
   const seen: Record<string, string>[] = [];
-  const berth = (args: string[], token = t.token): Promise<Run> =>
-    new Promise((resolve) => {
-      const env = { ...process.env, NO_COLOR: "1", BERTH_CLI_CONFIG: "/nonexistent/cli.json", BERTH_URL: t.daemon.url, BERTH_TOKEN: token };
-      // Options go before a `--`: what follows belongs to psql / redis-cli.
-      const cut = args.includes("--") ? args.indexOf("--") : args.length;
-      const argv = [...args.slice(0, cut), "--project", "shop", "--env", "production", ...args.slice(cut)];
-      const child = spawn(process.execPath, [MAIN, ...argv], { env });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d) => (stdout += d));
-      child.stderr.on("data", (d) => (stderr += d));
-      child.on("close", (status) => resolve({ status, stdout, stderr }));
-    });
+  // The compiled CLI (bin/berth) as users run it, in a private scratch world.
+  const world = scratch("berth-data-cli-");
+  const berth = (args: string[], token = t.token): Promise<CliRun> => {
+    // Options go before a `--`: what follows belongs to psql / redis-cli.
+    const cut = args.includes("--") ? args.indexOf("--") : args.length;
+    const argv = [...args.slice(0, cut), "--project", "shop", "--env", "production", ...args.slice(cut)];
+    return runBerth(argv, { scratch: world, env: { BERTH_URL: t.daemon.url, BERTH_TOKEN: token, BERTH_CLI_CONFIG: "/nonexistent/cli.json" } });
+  };
   const apiUrl = () => seen.filter((e) => e.DATABASE_URL).at(-1)!.DATABASE_URL!;
   const query = async (url: string, sql: string) => {
     const c = new pg.Client({ connectionString: url });
@@ -89,6 +76,7 @@ describe("berth db / berth kv through the daemon", () => {
   });
   after(async () => {
     await t?.close();
+    rmSync(join(world.dir, ".."), { recursive: true, force: true });
     if (projectDir) rmSync(join(projectDir, ".."), { recursive: true, force: true });
   });
 
@@ -101,6 +89,12 @@ describe("berth db / berth kv through the daemon", () => {
     assert.equal(list.keyValues[0].resource, "cache");
     const human = await berth(["db", "list"], viewer);
     assert.match(human.stdout, /^db\s+postgres 15/m);
+    assert.match(human.stdout, /ARCHIVE LAG\s+LAST GOOD BACKUP/);
+    assert.ok(["ok", "behind", "unknown"].includes(list.databases[0].archiving), r.stdout);
+    assert.deepEqual(
+      list.databases[0].servers.map((s: { role: string }) => s.role),
+      ["live"],
+    );
   });
 
   test("a viewer cannot get the URL; the owner gets a working one and the read is audited", async () => {
@@ -204,6 +198,10 @@ describe("berth db / berth kv through the daemon", () => {
     const bad = await berth(["db", "restore", "--to", "yesterday-ish"]);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /BERTH_DATA_RESTORE_TARGET_INVALID/);
+    const early = await berth(["db", "restore", "--to", "2001-01-01T00:00:00Z"]);
+    assert.equal(early.status, 2);
+    assert.match(early.stderr, /before the earliest backup/);
+    for (const r of [bad, early]) assert.doesNotMatch(r.stderr, /\{\w+\}/, "hints are filled in, no {placeholders}");
     const none = await berth(["db", "backups", "nosuch"]);
     assert.equal(none.status, 4);
     assert.match(none.stderr, /declared in shop\/production: db.*nosuch.*BERTH_NOT_FOUND/);
@@ -220,6 +218,11 @@ describe("berth db / berth kv through the daemon", () => {
   });
 
   test("db drill exits non-zero, loudly, when the backup it restores is corrupt", async () => {
+    // A passing drill first leaves a verification point from before the damaged backup: drills
+    // that reused a recent point restored the older, intact backup and passed (exit 0).
+    assert.equal((await berth(["db", "backup"])).status, 0);
+    const passed = await berth(["db", "drill"]);
+    assert.equal(passed.status, 0, passed.stderr);
     const taken = await berth(["db", "backup", "--json"]);
     assert.equal(taken.status, 0, taken.stderr);
     const id = JSON.parse(taken.stdout).id as string;
@@ -233,8 +236,27 @@ describe("berth db / berth kv through the daemon", () => {
     assert.equal(r.status, 1, r.stdout);
     assert.match(r.stderr, /drill FAILED/);
     assert.match(r.stderr, /BERTH_DATA_DRILL_FAILED/);
+    assert.doesNotMatch(r.stderr, /\{\w+\}/);
     const list = JSON.parse((await berth(["db", "backups", "--json"])).stdout);
     assert.equal(list.drills.at(-1).ok, false);
+    const marked = list.backups.find((b: { id: string }) => b.id === id);
+    assert.equal(marked.verified, false, "the damaged backup is no longer listed as verified");
+    assert.match(marked.failure, /verif/);
+  });
+
+  test("data events are scoped to their project: a token of another project sees none of them", async () => {
+    const now = new Date().toISOString();
+    const own = t.daemon.store.tokens.create({ name: "shop-viewer", role: "viewer", projects: ["shop"] }, now).token;
+    const other = t.daemon.store.tokens.create({ name: "other-viewer", role: "viewer", projects: ["other"] }, now).token;
+    const events = async (token: string) => {
+      const res = await fetch(`${t.daemon.url}/v1/events?limit=1000`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(res.status, 200);
+      return ((await res.json()) as { type: string; scope: { project?: string; environment?: string } }[]).filter((e) => /^(backup|restore|drill|data|operation):/.test(e.type));
+    };
+    const mine = await events(own);
+    for (const type of ["backup:completed", "drill:passed", "drill:failed", "restore:completed"]) assert.ok(mine.some((e) => e.type === type), `${type} in ${[...new Set(mine.map((e) => e.type))].join(", ")}`);
+    for (const e of mine) assert.deepEqual([e.scope.project, e.scope.environment], ["shop", "production"], JSON.stringify(e));
+    assert.deepEqual(await events(other), []);
   });
 
   test("kv info shows the blueprint's memory settings; kv cli talks to the store", async () => {

@@ -86,7 +86,7 @@ describe("postgres point-in-time recovery", () => {
     await provider.discardRestore(restored.restore);
   });
 
-  test("promote: the restored instance becomes the server, the old one stops, backups start afresh", async () => {
+  test("promote: the restored instance becomes the server, the old one retires once unused, backups start afresh", async () => {
     const app = await connect(url);
     await app.query("INSERT INTO events (note) VALUES ('before promote')");
     // Commit timestamps have microseconds, Date only milliseconds: keep T clear of the commit.
@@ -99,13 +99,19 @@ describe("postgres point-in-time recovery", () => {
     const conn = await provider.connection("db", password);
     assert.equal(conn.port, restored.port);
     assert.notEqual(conn.port, oldPort);
+    // Clients still on the old server keep working until they move; then it retires.
+    assert.equal((await app.query("SELECT 1 AS one")).rows[0].one, 1);
+    for (const c of clients.splice(0)) await c.end().catch(() => {});
+    await provider.provision({ name: "db", version: 15 }, { password });
     await assert.rejects(connect(url), /ECONNREFUSED/);
+    assert.equal(events.of("data:retired").length, 1);
     const c = await connect(conn.connectionString);
     const notes = (await c.query<{ note: string }>("SELECT note FROM events WHERE note IN ('before promote', 'lost by the restore')")).rows.map((r) => r.note);
     assert.deepEqual(notes, ["before promote"]);
     await c.query("INSERT INTO events (note) VALUES ('after promote')");
     const backups = await provider.backups("db");
-    assert.equal(backups.length, 1, "a fresh verified base backup of the new timeline");
+    assert.equal(backups.filter((b) => b.store === restored.restore).length, 1, "a fresh verified base backup of the new timeline");
+    assert.ok(backups.some((b) => b.store !== restored.restore), "the old server's backups stay listed");
     const dump = await provider.dump("db");
     assert.equal(dump.kind, "dump");
     assert.equal(dump.verified, true);
@@ -121,7 +127,7 @@ describe("postgres point-in-time recovery", () => {
     // The server is lost right after its last commit: only what reached the archive survives.
     const pidFile = join(dirname(provider.adminEndpoint()!.socketDir), "data", "postmaster.pid");
     process.kill(Number(readFileSync(pidFile, "utf8").split("\n")[0]), "SIGKILL");
-    const restored = await provider.restore("db", { kind: "latest" }, { mode: "keep", flushArchive: false });
+    const restored = await provider.restore("db", { kind: "latest" }, { mode: "keep", fromArchive: true });
     const copy = await connect(`postgresql://db:${encodeURIComponent(password)}@127.0.0.1:${restored.port}/db`);
     const [r] = (await copy.query<{ ts: Date }>("SELECT max(pg_xact_commit_timestamp(xmin)) AS ts FROM events")).rows;
     const rpoMs = lostAt - r!.ts.getTime();

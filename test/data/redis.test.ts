@@ -66,3 +66,54 @@ describe("redis provider", () => {
     assert.deepEqual(await r.config("GET", "appendonly"), ["appendonly", "yes"]);
   });
 });
+
+describe("redis provider: touch only what changed", () => {
+  const root = tempRoot("berth-redis-keep-");
+  const events = new RecordingSink();
+  const opts = { environment: "test", rootDir: join(root.dir, "kv"), storeDir: join(root.dir, "store"), events };
+  let provider = new RedisProvider(opts);
+  const input = { name: "cache", persistence: "none" as const, eviction: "allkeys-lru" as const, maxmemoryBytes: 64 * 1024 * 1024 };
+
+  after(async () => {
+    await provider.stop();
+    root.cleanup();
+  });
+
+  test("re-provisioning with the same settings keeps the server, its pid and a persistence:none key", async () => {
+    const p = await provider.provision(input);
+    const pid = provider.pid("cache");
+    const c = new Redis(p.connection.connectionString, { maxRetriesPerRequest: 1 });
+    await c.set("k", "v");
+    for (let i = 0; i < 5; i++) await provider.provision(input, { password: p.connection.password });
+    assert.equal(provider.pid("cache"), pid);
+    assert.equal(await c.get("k"), "v", "the client's connection survived");
+    assert.equal(events.of("data:provisioned").length, 1, "nothing to report when nothing changed");
+    // A daemon restart: the new provider adopts the running server by its pid file.
+    provider.detach();
+    provider = new RedisProvider(opts);
+    await provider.provision(input, { password: p.connection.password });
+    assert.equal(provider.pid("cache"), pid);
+    assert.equal(events.of("data:adopted").length, 1);
+    assert.equal(await c.get("k"), "v");
+    c.disconnect();
+  });
+
+  test("a change of its own settings restarts it, with the reason", async () => {
+    const pw = (await provider.provision(input)).connection.password;
+    const before = provider.pid("cache");
+    await provider.provision({ ...input, maxmemoryBytes: 32 * 1024 * 1024 }, { password: pw });
+    assert.notEqual(provider.pid("cache"), before);
+    const r = events.of("data:restarting").at(-1)!;
+    assert.match(r.data.reason, /maxmemory 67108864 -> 33554432/);
+    assert.doesNotMatch(r.data.reason, /[0-9a-f]{64}/, "no password hash in the reason");
+  });
+
+  test("a server killed with SIGKILL is an alert and comes back", async () => {
+    const pid = provider.pid("cache")!;
+    process.kill(pid, "SIGKILL");
+    const deadline = Date.now() + 10_000;
+    while ((provider.pid("cache") ?? pid) === pid && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.notEqual(provider.pid("cache") ?? pid, pid);
+    assert.equal(events.of("data:server:failed").length, 1);
+  });
+});

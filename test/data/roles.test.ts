@@ -118,7 +118,7 @@ describe("postgres least privilege and pooling", () => {
         await c.end();
       }
       assert.deepEqual(
-        successor.list().map((d) => d.resource),
+        (await successor.list()).map((d) => d.resource),
         ["app-db", "billing"],
       );
     } finally {

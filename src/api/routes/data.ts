@@ -3,13 +3,15 @@ import { z } from "zod";
 import type { Blueprint } from "../../blueprint/types.ts";
 import { BerthError } from "../../core/errors.ts";
 import { parseRestoreTarget } from "../../data/target.ts";
-import { ownersReaching } from "../../reconcile/env-version.ts";
+import { DATA_OPERATIONS } from "../../reconcile/data-operations.ts";
 import type { EnvironmentRow } from "../../store/repositories/environments.ts";
 import type { ApiDeps } from "../types.ts";
+import { Operation, operationOut } from "./operations.ts";
 
 const EnvParams = z.object({ project: z.string(), environment: z.string() });
 const DbParams = EnvParams.extend({ name: z.string() });
 
+const Server = z.object({ instance: z.string(), role: z.enum(["live", "retiring", "kept", "previous"]), running: z.boolean(), port: z.number() });
 const Database = z.object({
   resource: z.string(),
   database: z.string(),
@@ -18,6 +20,12 @@ const Database = z.object({
   pooledPort: z.number().nullable(),
   running: z.boolean(),
   version: z.number().nullable(),
+  archiveLagMs: z.number().nullable().describe("age of the oldest WAL not yet archived: the current RPO"),
+  archiving: z.enum(["ok", "failing", "behind", "off", "unknown"]),
+  lastGoodBackup: z.object({ id: z.string(), at: z.string() }).nullable(),
+  lastDrill: z.object({ at: z.string(), ok: z.boolean() }).nullable(),
+  restorableFrom: z.string().nullable().describe("the earliest time a restore can reach"),
+  servers: z.array(Server).describe("the live server, servers still serving old instances after a restore, kept restores, previous servers kept on disk"),
 });
 const KeyValue = z.object({ resource: z.string(), version: z.string(), maxmemory: z.string().nullable(), eviction: z.string().nullable(), persistence: z.string() });
 const Backup = z.object({
@@ -29,25 +37,32 @@ const Backup = z.object({
   sizeBytes: z.number(),
   verified: z.boolean(),
   startWal: z.string().optional(),
+  store: z.string().optional().describe("the server whose store holds it"),
+  failure: z.string().optional().describe("why a backup is no longer verified"),
+  pitr: z.boolean().optional().describe("false: taken while the WAL archive was off; restores only as itself"),
 });
-const Drill = z.object({ id: z.string(), at: z.string(), target: z.string(), backup: z.string(), ok: z.boolean(), rtoMs: z.number(), rpoMs: z.number(), tables: z.number(), detail: z.string() });
-const Url = z.object({ resource: z.string(), url: z.string(), host: z.string(), port: z.number(), user: z.string(), database: z.string().nullable(), pooledUrl: z.string().nullable() });
-const Restore = z.object({
-  restore: z.string(),
+const Drill = z.object({
+  id: z.string(),
+  at: z.string(),
   target: z.string(),
   backup: z.string(),
-  port: z.number(),
-  dataDir: z.string(),
-  mode: z.enum(["promote", "keep"]),
-  ms: z.number(),
-  rolling: z.array(z.string()).describe("services that roll onto the restored server (promote only)"),
+  ok: z.boolean(),
+  rtoMs: z.number(),
+  rpoMs: z.number(),
+  tables: z.number(),
+  detail: z.string(),
+  walChecked: z.object({ first: z.string(), last: z.string(), segments: z.number() }).optional(),
+  logPath: z.string().optional().describe("the scratch server's log of a failed drill"),
 });
+const Url = z.object({ resource: z.string(), url: z.string(), host: z.string(), port: z.number(), user: z.string(), database: z.string().nullable(), pooledUrl: z.string().nullable() });
 
 /**
  * The data CLI's API (issue 7): `berth db list|url|backup|backups|restore|drill` and `berth kv
- * info|cli`. Long operations (backup, restore, drill) run inside the request and emit
- * `backup:*` / `restore:*` / `drill:*` events the CLI shows as progress; per environment they run
- * one at a time. Connection URLs carry the password: owner role, audited, never masked.
+ * info|cli`. Long work (backup, restore, drill, recover, discard) is recorded as an operation
+ * (data-operations.ts) and answered 202: the runner carries it out, one at a time per server,
+ * queued with the upkeep beat and the reconciler's provisioning; the CLI follows the operation
+ * and the `backup:*` / `restore:*` / `drill:*` events. Connection URLs carry the password: owner
+ * role, audited, never masked.
  */
 export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
   const resources = () => {
@@ -71,16 +86,13 @@ export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     if (!pw) throw new BerthError("BERTH_DATA_NOT_RUNNING", { kind: kind === "db" ? "postgres" : "redis", name });
     return pw;
   };
-  /** Long data operations of one environment run one after another, never side by side. */
-  const chains = new Map<string, Promise<unknown>>();
-  const serial = <T>(env: EnvironmentRow, fn: () => Promise<T>): Promise<T> => {
-    const run = (chains.get(env.id) ?? Promise.resolve()).then(fn, fn);
-    chains.set(
-      env.id,
-      run.catch(() => {}),
-    );
-    return run;
+
+  /** Records a data operation (issue 16 on issue 15's runner) and answers 202 with it: nothing runs in the request. */
+  const record = (kind: string, params: Record<string, unknown>, actor: string) => {
+    if (!deps.operations) throw new BerthError("BERTH_INTERNAL", { detail: "operations are not configured in this daemon" });
+    return operationOut(deps.operations.enqueue(kind, params, { actor }));
   };
+  const accepted = { 202: Operation };
 
   app.get(
     "/v1/projects/:project/environments/:environment/databases",
@@ -91,10 +103,24 @@ export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     async (request) => {
       const env = envOf(request.params);
       const bp = blueprint(env);
-      const running = bp.databases.length > 0 ? (await resources().providers(env)).pg.list() : [];
+      const running = bp.databases.length > 0 ? await (await resources().providers(env)).pg.list() : [];
       const databases = bp.databases.map((d) => {
         const s = running.find((r) => r.resource === d.name);
-        return { resource: d.name, database: s?.database ?? d.databaseName, user: s?.user ?? d.user, port: s?.port ?? 0, pooledPort: s?.pooledPort ?? null, running: s?.running ?? false, version: s?.version ?? null };
+        return {
+          resource: d.name,
+          database: s?.database ?? d.databaseName,
+          user: s?.user ?? d.user,
+          port: s?.port ?? 0,
+          pooledPort: s?.pooledPort ?? null,
+          running: s?.running ?? false,
+          version: s?.version ?? null,
+          archiveLagMs: s?.archiveLagMs ?? null,
+          archiving: s?.archiving ?? ("unknown" as const),
+          lastGoodBackup: s?.lastGoodBackup ?? null,
+          lastDrill: s?.lastDrill ?? null,
+          restorableFrom: s?.restorableFrom ?? null,
+          servers: [...(s?.servers ?? [])],
+        };
       });
       const keyValues = bp.keyValues.map((k) => ({ resource: k.name, version: String(k.version), maxmemory: k.maxmemoryBytes ? String(k.maxmemoryBytes) : null, eviction: k.eviction, persistence: k.persistence }));
       return { databases, keyValues };
@@ -134,20 +160,17 @@ export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
       config: { role: "deployer" },
       schema: {
         tags: ["data"],
-        description: "Takes a verified base backup (or a logical dump with kind=dump) now.",
+        description: "Records a `db-backup` operation: a verified base backup (or a logical dump with kind=dump). Answers 202 with the operation; its result is the backup.",
         params: DbParams,
         body: z.strictObject({ kind: z.enum(["base", "dump"]).default("base") }).optional(),
-        response: { 201: Backup },
+        response: accepted,
       },
     },
     async (request, reply) => {
       const env = envOf(request.params);
       declared(env, "db", request.params.name);
-      const pg = (await resources().providers(env)).pg;
-      const kind = request.body?.kind ?? "base";
-      const { path: _p, ...b } = await serial(env, () => (kind === "dump" ? pg.dump(request.params.name) : pg.backup(request.params.name)));
-      reply.status(201);
-      return b;
+      reply.status(202);
+      return record(DATA_OPERATIONS.backup, { project: env.project, environment: env.name, database: request.params.name, kind: request.body?.kind ?? "base" }, request.principal!.name);
     },
   );
 
@@ -158,27 +181,19 @@ export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
       schema: {
         tags: ["data"],
         description:
-          "Restores into a new instance: to a time, a backup id, `point:<name>` or `latest`. Without `keep` the new instance is promoted and the services using it roll onto it; the old data directory is kept.",
+          "Records a `db-restore` operation: into a new instance, to a time, a backup id, `point:<name>` or `latest`. Without `keep` the new instance is promoted and the services using it roll onto it; the old server keeps serving the instances still on it, then stops, its directory kept. `fromArchive` restores from the backup store alone (the live server lost). Answers 202; the result lists the services that roll.",
         params: DbParams,
-        body: z.strictObject({ to: z.string().min(1), keep: z.boolean().default(false) }),
-        response: { 200: Restore },
+        body: z.strictObject({ to: z.string().min(1).default("latest"), keep: z.boolean().default(false), fromArchive: z.boolean().default(false) }),
+        response: accepted,
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const env = envOf(request.params);
       const { name } = request.params;
       declared(env, "db", name);
-      const target = parseRestoreTarget(request.body.to);
-      const mode = request.body.keep ? "keep" : "promote";
-      const pg = (await resources().providers(env)).pg;
-      const r = await serial(env, () => pg.restore(name, target, { mode }));
-      let rolling: string[] = [];
-      if (mode === "promote") {
-        await resources().refresh(env, { kind: "db", name, actor: request.principal!.name });
-        const bp = blueprint(env);
-        rolling = bp.services.filter((s) => ownersReaching(bp, s.name).has(`group:resource-db-${name}`)).map((s) => s.name);
-      }
-      return { restore: r.restore, target: request.body.to, backup: r.backup, port: r.port, dataDir: r.dataDir, mode: r.mode, ms: r.ms, rolling };
+      parseRestoreTarget(request.body.to); // a bad target is a 400 here, not a failed operation
+      reply.status(202);
+      return record(DATA_OPERATIONS.restore, { project: env.project, environment: env.name, database: name, to: request.body.to, keep: request.body.keep, fromArchive: request.body.fromArchive }, request.principal!.name);
     },
   );
 
@@ -188,18 +203,56 @@ export const dataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
       config: { role: "deployer" },
       schema: {
         tags: ["data"],
-        description: "Runs a restore drill now: a recent verification point restored into a scratch instance and compared. Fails loudly.",
+        description: "Records a `db-drill` operation: the WAL chain checked, a point recorded now restored into a scratch instance and compared. Answers 202; a failed drill fails the operation.",
         params: DbParams,
-        response: { 201: Drill },
+        response: accepted,
       },
     },
     async (request, reply) => {
       const env = envOf(request.params);
       declared(env, "db", request.params.name);
-      const pg = (await resources().providers(env)).pg;
-      const d = await serial(env, () => pg.drill(request.params.name));
-      reply.status(201);
-      return d;
+      reply.status(202);
+      return record(DATA_OPERATIONS.drill, { project: env.project, environment: env.name, database: request.params.name }, request.principal!.name);
+    },
+  );
+
+  app.post(
+    "/v1/projects/:project/environments/:environment/databases/:name/recover",
+    {
+      config: { role: "owner" },
+      schema: {
+        tags: ["data"],
+        description:
+          "Records a `db-recover` operation (disaster recovery): rebuilds the database from a copy of its backup stores (`from`, a directory on the daemon's machine): latest from the archive, promoted (the server it replaces is kept on disk), then drilled.",
+        params: DbParams,
+        body: z.strictObject({ from: z.string().min(1), replace: z.boolean().default(false).describe("set aside a server whose tables hold rows (kept on disk)") }),
+        response: accepted,
+      },
+    },
+    async (request, reply) => {
+      const env = envOf(request.params);
+      declared(env, "db", request.params.name);
+      reply.status(202);
+      return record(DATA_OPERATIONS.recover, { project: env.project, environment: env.name, database: request.params.name, from: request.body.from, replace: request.body.replace }, request.principal!.name);
+    },
+  );
+
+  app.delete(
+    "/v1/projects/:project/environments/:environment/databases/:name/servers/:instance",
+    {
+      config: { role: "owner" },
+      schema: {
+        tags: ["data"],
+        description: "Records a `db-discard` operation: stops and deletes a server that is not live (a kept restore, or a previous server a restore replaced). Its backups stay in the store.",
+        params: DbParams.extend({ instance: z.string() }),
+        response: accepted,
+      },
+    },
+    async (request, reply) => {
+      const env = envOf(request.params);
+      declared(env, "db", request.params.name);
+      reply.status(202);
+      return record(DATA_OPERATIONS.discard, { project: env.project, environment: env.name, database: request.params.name, server: request.params.instance }, request.principal!.name);
     },
   );
 

@@ -18,6 +18,10 @@ export const Datastore = z.object({
   address: z.string().nullable(),
   /** PgBouncer's address when the database is pooled. */
   pooledAddress: z.string().nullable(),
+  /** PostgreSQL: age of the oldest WAL not yet archived (the current RPO); null when unknown or off. */
+  archiveLagMs: z.number().nullable().optional(),
+  /** PostgreSQL: when the newest base backup still verified finished. */
+  lastGoodBackupAt: z.string().nullable().optional(),
 });
 export type DatastoreView = z.infer<typeof Datastore>;
 
@@ -34,7 +38,7 @@ export async function datastoresOf(env: EnvironmentRow, declared: { readonly dat
     return { databases: bp.databases.map((d) => down(d.name, "postgres", d.version, state)), keyValues: bp.keyValues.map((k) => down(k.name, "redis", k.version, state)) };
   }
   const { pg, redis } = await resources.providers(env);
-  const running = bp.databases.length > 0 ? pg.list() : [];
+  const running = bp.databases.length > 0 ? await pg.list() : [];
   const databases = bp.databases.map((d): DatastoreView => {
     const s = running.find((r) => r.resource === d.name);
     if (!s) return down(d.name, "postgres", d.version, "stopped");
@@ -45,6 +49,8 @@ export async function datastoresOf(env: EnvironmentRow, declared: { readonly dat
       state: s.running ? "running" : "stopped",
       address: s.running ? `127.0.0.1:${s.port}` : null,
       pooledAddress: s.running && s.pooledPort ? `127.0.0.1:${s.pooledPort}` : null,
+      archiveLagMs: s.archiveLagMs ?? null,
+      lastGoodBackupAt: s.lastGoodBackup?.at ?? null,
     };
   });
   const keyValues = await Promise.all(

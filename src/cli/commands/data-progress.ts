@@ -1,13 +1,14 @@
 /**
- * Progress for the data CLI's long operations. Backups, restores and drills run inside one API
- * request; meanwhile the CLI polls the event log and shows the `backup:*` / `restore:*` /
- * `drill:*` events of that environment. After a promoted restore it follows the services'
+ * Progress for the data CLI's long operations. Backups, restores, drills and recoveries are
+ * recorded operations the daemon carries out; the CLI follows the operation and meanwhile polls
+ * the event log for the `backup:*` / `restore:*` / `drill:*` events of that environment. After a promoted restore it follows the services'
  * rolling restarts (deploy events) until each is live, or fails loudly.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { BerthError } from "../../core/errors.ts";
+import { BerthError, reviveError } from "../../core/errors.ts";
 import type { BerthEvent } from "../../core/events.ts";
 import type { ApiClient } from "../client.ts";
+import { type OperationOut, waitForOperation } from "../operation-wait.ts";
 import { describeProgress, lastSeq } from "../wait.ts";
 
 /** One line for a data event, or undefined for events the user need not see. */
@@ -74,6 +75,21 @@ export async function withDataProgress<T>(client: ApiClient, where: { project: s
     await poller;
     await drain().catch(() => {});
   }
+}
+
+/**
+ * Follows a data operation (recorded by one of the data routes, answered 202) to its end while
+ * showing the environment's data events and the operation's steps. A failed operation throws
+ * the error it failed with, under its own code (so `db restore` to a time before every backup
+ * still exits 2, a failed drill 1): the catalogue code is carried on the operation row.
+ */
+export async function runDataOperation<T>(client: ApiClient, where: { project: string; environment: string }, onLine: (line: string) => void, post: () => Promise<OperationOut>): Promise<T> {
+  const op = await withDataProgress(client, where, onLine, async () => waitForOperation(client, (await post()).id, onLine));
+  if (op.state === "succeeded") return op.result as T;
+  const e = op.error;
+  const revived = e ? reviveError(e) : undefined;
+  if (revived) throw revived;
+  throw new BerthError("BERTH_OPERATION_FAILED", { operation: op.id, kind: op.kind, detail: e ? `${e.message} [${e.code}]` : op.state });
 }
 
 /**

@@ -4,6 +4,7 @@
  * when the environment has exactly one, the name may be left out. Long operations show
  * progress on stderr; every failure exits non-zero with the catalogue's code.
  */
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { BerthError } from "../../core/errors.ts";
 import type { ApiClient } from "../client.ts";
@@ -11,7 +12,8 @@ import type { CliContext } from "../context.ts";
 import { outFor, printJson, progress, table } from "../output.ts";
 import { lastSeq } from "../wait.ts";
 import { psqlCommand, type ResourceUrl, redisCliCommand, runClient } from "./data-clients.ts";
-import { waitForSwitch, withDataProgress } from "./data-progress.ts";
+import type { OperationOut } from "../operation-wait.ts";
+import { runDataOperation, waitForSwitch } from "./data-progress.ts";
 import { projectOf } from "./env.ts";
 
 interface Where {
@@ -29,6 +31,12 @@ interface DatabaseView {
   pooledPort: number | null;
   running: boolean;
   version: number | null;
+  archiveLagMs: number | null;
+  archiving: string;
+  lastGoodBackup: { id: string; at: string } | null;
+  lastDrill: { at: string; ok: boolean } | null;
+  restorableFrom: string | null;
+  servers: { instance: string; role: string; running: boolean; port: number }[];
 }
 interface KeyValueView {
   resource: string;
@@ -44,6 +52,8 @@ interface BackupView {
   finishedAt: string;
   sizeBytes: number;
   verified: boolean;
+  store?: string;
+  failure?: string;
 }
 interface DrillView {
   id: string;
@@ -55,6 +65,7 @@ interface DrillView {
   rpoMs: number;
   tables: number;
   detail: string;
+  logPath?: string;
 }
 interface RestoreView {
   restore: string;
@@ -69,6 +80,11 @@ interface RestoreView {
 
 const enc = encodeURIComponent;
 const envPath = (o: Where) => `/v1/projects/${enc(projectOf(o))}/environments/${enc(o.env)}`;
+
+/** `12 s`, `3 min`: an age for a table cell. */
+function age(ms: number): string {
+  return ms < 120_000 ? `${Math.round(ms / 1000)} s` : ms < 7_200_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 3_600_000)} h`;
+}
 
 function mb(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.ceil(bytes / 1024)} KB`;
@@ -100,11 +116,15 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
       process.stdout.write(`${projectOf(opts)}/${opts.env} declares no databases or key-value stores\n`);
       return;
     }
+    const archive = (d: DatabaseView) => (d.archiving === "off" ? "off" : d.archiving === "failing" ? "FAILING" : d.archiveLagMs === null ? "?" : `${d.archiving === "behind" ? "BEHIND " : ""}${age(d.archiveLagMs)}`);
+    const backup = (d: DatabaseView) => (d.lastGoodBackup ? `${d.lastGoodBackup.at.slice(0, 19)}Z` : "none");
     const rows = [
-      ...r.databases.map((d) => [d.resource, `postgres ${d.version ?? "?"}`, d.database, d.user, d.running ? `127.0.0.1:${d.port}` : "-", d.pooledPort ? `pooled :${d.pooledPort}` : "", d.running ? "running" : "stopped"]),
-      ...r.keyValues.map((k) => [k.resource, `redis ${k.version}`, "-", "default", "-", `${k.eviction ?? ""} ${k.persistence}`.trim(), "-"]),
+      ...r.databases.map((d) => [d.resource, `postgres ${d.version ?? "?"}`, d.database, d.user, d.running ? `127.0.0.1:${d.port}` : "-", d.pooledPort ? `pooled :${d.pooledPort}` : "", d.running ? "running" : "STOPPED", archive(d), backup(d)]),
+      ...r.keyValues.map((k) => [k.resource, `redis ${k.version}`, "-", "default", "-", `${k.eviction ?? ""} ${k.persistence}`.trim(), "-", "-", "-"]),
     ];
-    process.stdout.write(`${table([["NAME", "KIND", "DATABASE", "USER", "ADDRESS", "NOTES", "STATE"], ...rows])}\n`);
+    process.stdout.write(`${table([["NAME", "KIND", "DATABASE", "USER", "ADDRESS", "NOTES", "STATE", "ARCHIVE LAG", "LAST GOOD BACKUP"], ...rows])}\n`);
+    const others = r.databases.flatMap((d) => d.servers.filter((s) => s.role !== "live").map((s) => [d.resource, s.instance, s.role, s.running ? `running :${s.port}` : "stopped, kept on disk"]));
+    if (others.length > 0) process.stdout.write(`\n${table([["DATABASE", "SERVER", "ROLE", "STATE"], ...others])}\n(remove one with \`berth db discard <database> --server <server>\`)\n`);
   });
 
   where(db.command("url [name]").description("print the connection URL, password included (owner role; audited)"))
@@ -141,8 +161,8 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
       const n = await resourceName(client, opts, "db", name);
       const p = progress(out);
       p.update(`${n}: backing up...`);
-      const b = await withDataProgress(client, { project: projectOf(opts), environment: opts.env }, (l) => p.update(l), () =>
-        client.request<BackupView>("POST", `${envPath(opts)}/databases/${enc(n)}/backups`, { kind: opts.dump ? "dump" : "base" }),
+      const b = await runDataOperation<BackupView>(client, { project: projectOf(opts), environment: opts.env }, (l) => p.update(l), () =>
+        client.request<OperationOut>("POST", `${envPath(opts)}/databases/${enc(n)}/backups`, { kind: opts.dump ? "dump" : "base" }),
       );
       if (opts.json) return printJson(b);
       p.done(`${n}: backup ${b.id} (${b.kind}, ${mb(b.sizeBytes)}, ${b.verified ? "verified" : "NOT verified"})`);
@@ -155,7 +175,7 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
     const r = await client.request<{ backups: BackupView[]; drills: DrillView[] }>("GET", `${envPath(opts)}/databases/${enc(n)}/backups`);
     if (opts.json) return printJson(r);
     if (r.backups.length === 0) process.stdout.write(`no backups of ${n} yet (take one with \`berth db backup ${n}\`)\n`);
-    else process.stdout.write(`${table([["BACKUP", "KIND", "STARTED", "FINISHED", "SIZE", "VERIFIED"], ...r.backups.map((b) => [b.id, b.kind, b.startedAt, b.finishedAt, mb(b.sizeBytes), b.verified ? "yes" : "NO"])])}\n`);
+    else process.stdout.write(`${table([["BACKUP", "KIND", "STARTED", "FINISHED", "SIZE", "VERIFIED"], ...r.backups.map((b) => [b.id, b.kind, b.startedAt, b.finishedAt, mb(b.sizeBytes), b.verified ? "yes" : `NO${b.failure ? `: ${b.failure.slice(0, 60)}` : ""}`])])}\n`);
     const drills = r.drills.slice(-5);
     if (drills.length > 0) {
       process.stdout.write(`\n${table([["DRILL", "AT", "RESULT", "RTO", "RPO", "DETAIL"], ...drills.map((d) => [d.id, d.at, d.ok ? "passed" : "FAILED", `${d.rtoMs} ms`, `${d.rpoMs} ms`, d.detail])])}\n`);
@@ -163,10 +183,13 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
   });
 
   where(db.command("restore [name]").description("restore into a new instance and promote it (owner role); --keep leaves it beside the live one"))
-    .requiredOption("--to <target>", "an ISO time (2026-01-22T04:15:00Z), a backup id (b-...), point:<name> or latest")
+    .option("--to <target>", "an ISO time (2026-01-22T04:15:00Z), a backup id (b-...), point:<name> or latest")
+    .option("--from-archive", "restore from the backup store alone (the live server or its data directory is lost); default target latest")
     .option("--keep", "do not promote: keep the restored instance running beside the live one for inspection")
     .option("--no-wait", "do not wait for the services to switch over")
-    .action(async (name: string | undefined, opts: Where & { to: string; keep?: boolean; wait: boolean }) => {
+    .action(async (name: string | undefined, opts: Where & { to?: string; fromArchive?: boolean; keep?: boolean; wait: boolean }) => {
+      if (!opts.to && !opts.fromArchive) throw new BerthError("BERTH_USAGE", { detail: "say where to restore to: --to <time|backup|point:name|latest>, or --from-archive" });
+      opts.to ??= "latest";
       const client = ctx.client();
       const out = outFor(opts);
       const n = await resourceName(client, opts, "db", name);
@@ -174,8 +197,8 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
       const p = progress(out);
       const afterSeq = await lastSeq(client);
       p.update(`${n}: restoring to ${opts.to}...`);
-      const r = await withDataProgress(client, where, (l) => p.update(l), () =>
-        client.request<RestoreView>("POST", `${envPath(opts)}/databases/${enc(n)}/restores`, { to: opts.to, keep: !!opts.keep }),
+      const r = await runDataOperation<RestoreView>(client, where, (l) => p.update(l), () =>
+        client.request<OperationOut>("POST", `${envPath(opts)}/databases/${enc(n)}/restores`, { to: opts.to, keep: !!opts.keep, fromArchive: !!opts.fromArchive }),
       );
       if (r.mode === "promote" && opts.wait && r.rolling.length > 0) {
         p.update(`${n}: switching ${r.rolling.join(", ")} over (rolling restart)...`);
@@ -197,13 +220,45 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
       const n = await resourceName(client, opts, "db", name);
       const p = progress(out);
       p.update(`${n}: drill running...`);
-      const d = await withDataProgress(client, { project: projectOf(opts), environment: opts.env }, (l) => p.update(l), () =>
-        client.request<DrillView>("POST", `${envPath(opts)}/databases/${enc(n)}/drills`, {}),
+      const d = await runDataOperation<DrillView>(client, { project: projectOf(opts), environment: opts.env }, (l) => p.update(l), () =>
+        client.request<OperationOut>("POST", `${envPath(opts)}/databases/${enc(n)}/drills`, {}),
       );
       if (opts.json) return printJson(d);
-      p.done(`${n}: drill ${d.id} passed: ${d.tables} tables verified at ${d.target} (backup ${d.backup}), RTO ${d.rtoMs} ms, RPO ${d.rpoMs} ms`);
+      p.done(`${n}: drill ${d.id} passed: ${d.detail} (${d.target}, backup ${d.backup}), RTO ${d.rtoMs} ms, RPO ${d.rpoMs} ms`);
     },
   );
+
+  where(db.command("recover [name]").description("disaster recovery: rebuild the database from a copy of its backups on this machine, then drill it (owner role)"))
+    .requiredOption("--from <dir>", "a copy of Berth's backups directory (<data-dir>/backups) or one database's store, on the daemon's machine")
+    .option("--replace", "set aside a server whose tables already hold rows (it is kept on disk)")
+    .option("--no-wait", "do not wait for the services to switch over")
+    .action(async (name: string | undefined, opts: Where & { from: string; replace?: boolean; wait: boolean }) => {
+      const client = ctx.client();
+      const out = outFor(opts);
+      const n = await resourceName(client, opts, "db", name);
+      const where = { project: projectOf(opts), environment: opts.env };
+      const p = progress(out);
+      const afterSeq = await lastSeq(client);
+      p.update(`${n}: recovering from ${opts.from}...`);
+      const r = await runDataOperation<{ restore: RestoreView; drill: DrillView; imported: string[] }>(client, where, (l) => p.update(l), () =>
+        client.request<OperationOut>("POST", `${envPath(opts)}/databases/${enc(n)}/recover`, { from: resolve(opts.from), replace: !!opts.replace }),
+      );
+      if (opts.wait && r.restore.rolling.length > 0) {
+        p.update(`${n}: switching ${r.restore.rolling.join(", ")} over (rolling restart)...`);
+        await waitForSwitch(client, { ...where, resource: n, afterSeq }, r.restore.rolling, (l) => p.update(l));
+      }
+      if (opts.json) return printJson(r);
+      p.done(`${n}: recovered from ${r.imported.length} imported store(s), backup ${r.restore.backup}, live on port ${r.restore.port}; drill passed: ${r.drill.detail}`);
+    });
+
+  where(db.command("discard [name]").description("stop and delete a server that is not live: a kept restore or a previous server (owner role); its backups stay"))
+    .requiredOption("--server <instance>", "the server, as `berth db list` names it")
+    .action(async (name: string | undefined, opts: Where & { server: string }) => {
+      const client = ctx.client();
+      const n = await resourceName(client, opts, "db", name);
+      await runDataOperation(client, { project: projectOf(opts), environment: opts.env }, () => {}, () => client.request<OperationOut>("DELETE", `${envPath(opts)}/databases/${enc(n)}/servers/${enc(opts.server)}`));
+      if (!opts.json) process.stdout.write(`${n}: server ${opts.server} stopped and deleted\n`);
+    });
 
   const kv = program.command("kv").description("managed Redis: INFO and redis-cli");
 

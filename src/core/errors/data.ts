@@ -22,7 +22,7 @@ export const dataErrors = defineErrors({
   },
   BERTH_DATA_NOT_RUNNING: {
     message: "{kind} server '{name}' is not running",
-    hint: "Start it with its stack (`berth up` or `berth deploy`), or check `berth status` and `berth db list`.",
+    hint: "Start it with its stack (`berth up` or `berth deploy`), or check `berth status` and `berth db list`. When its data is lost, `berth db restore --from-archive` brings back everything archived.",
     http: 409,
     exit: 6,
   },
@@ -37,6 +37,36 @@ export const dataErrors = defineErrors({
     hint: "Do not restore from this backup. Take a fresh one with `berth db backup` and check the disk holding {storeDir}.",
     http: 500,
     exit: 1,
+  },
+  BERTH_DATA_ARCHIVE_FAILED: {
+    message: "WAL segment {segment} of '{name}' was not archived within {seconds} s: {detail}",
+    hint: "Check that the archive directory {walDir} is writable and has free space; the server log is {logPath}.",
+    http: 503,
+    exit: 1,
+  },
+  BERTH_DATA_WAL_GAP: {
+    message: "the WAL archive of '{name}' is missing segment {segment}: {detail}",
+    hint: "Nothing after that segment can be replayed. Restore to a time before it (`berth db backups` shows the window), and take a fresh base backup now with `berth db backup`.",
+    http: 500,
+    exit: 1,
+  },
+  BERTH_DATA_DIR_LOST: {
+    message: "the data directory of '{name}' is {reason}: {path}",
+    hint: "Berth will not create an empty database in its place. Bring back everything archived with `berth db restore {name} --from-archive` (or `--to <time>`).",
+    http: 503,
+    exit: 6,
+  },
+  BERTH_DATA_RECOVER_SOURCE_INVALID: {
+    message: "cannot recover from {path}: {detail}",
+    hint: "Point --from at a copy of Berth's backups directory (<data-dir>/backups), or at one database's store directory.",
+    http: 400,
+    exit: 2,
+  },
+  BERTH_DATA_RECOVER_REFUSED: {
+    message: "will not recover '{name}' over a live database that holds data: {detail}",
+    hint: "To go back in time on this server, use `berth db restore {name} --to <time>`. To set it aside for the recovered one anyway (it is kept on disk), add --replace.",
+    http: 409,
+    exit: 5,
   },
   BERTH_DATA_RESTORE_TARGET_INVALID: {
     message: "cannot restore '{name}' to {target}: {detail}",

@@ -3,7 +3,7 @@
  * is recorded; logical dumps (pg_dump, checked with pg_restore --list); the WAL archiver's
  * health. Every failure emits `backup:failed` and throws: a backup never fails silently.
  */
-import { readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { BerthError, isBerthError } from "../../core/errors.ts";
 import type { EventSink } from "../../core/events.ts";
@@ -18,6 +18,8 @@ export interface BackupContext {
   readonly environment: string;
   readonly events: EventSink;
   readonly now: () => number;
+  /** Whether the server archives WAL (pitr): a backup without it cannot be replayed forward. */
+  readonly archiving?: boolean;
 }
 
 /** Reads `START WAL LOCATION: 0/2000028 (file 000000010000000000000002)` from backup_label. */
@@ -43,6 +45,7 @@ export async function verifyBackup(inst: PgInstance, backup: BackupRecord, resou
 
 /** Takes, verifies and records one base backup of the running server. */
 export async function takeBaseBackup(inst: PgInstance, store: BackupStore, ctx: BackupContext): Promise<BackupRecord> {
+  store.sweepUnrecorded();
   const id = backupId("b", ctx.now());
   const dir = join(store.baseDir, id);
   const scope = { environment: ctx.environment, service: ctx.resource };
@@ -56,6 +59,7 @@ export async function takeBaseBackup(inst: PgInstance, store: BackupStore, ctx: 
       timeoutMs: 6 * 3_600_000,
     });
     const label = parseBackupLabel(readFileSync(join(dir, "backup_label"), "utf8"));
+    const endLsn = /"End-LSN": "([0-9A-F]+\/[0-9A-F]+)"/.exec(readFileSync(join(dir, "backup_manifest"), "utf8"))?.[1];
     const record: BackupRecord = {
       id,
       kind: "base",
@@ -66,6 +70,8 @@ export async function takeBaseBackup(inst: PgInstance, store: BackupStore, ctx: 
       path: dir,
       verified: true,
       ...(label ? { startWal: label.startWal } : {}),
+      ...(endLsn ? { endLsn } : {}),
+      ...(ctx.archiving === false ? { pitr: false } : {}),
     };
     await verifyBackup(inst, record, ctx.resource, store.root);
     store.save(record);
@@ -79,6 +85,7 @@ export async function takeBaseBackup(inst: PgInstance, store: BackupStore, ctx: 
 
 /** A logical dump of one database (custom format), checked readable with pg_restore --list. */
 export async function takeDump(inst: PgInstance, store: BackupStore, database: string, ctx: BackupContext): Promise<BackupRecord> {
+  store.sweepUnrecorded();
   const id = backupId("d", ctx.now());
   const path = join(store.dumpDir, `${id}.dump`);
   const scope = { environment: ctx.environment, service: ctx.resource };
@@ -108,14 +115,15 @@ export interface ArchiveStatus {
   readonly lastArchivedWal: string | null;
   readonly lastArchivedAt: string | null;
   readonly failing: boolean;
+  readonly lastFailedWal: string | null;
   /** Age of the oldest WAL not yet archived (0 when everything written is archived): the current RPO. */
   readonly unarchivedAgeMs: number;
 }
 
 /** Reads pg_stat_archiver; WAL written since the last archived segment counts toward the age. */
 export async function archiveStatus(inst: PgInstance, nowMs: number): Promise<ArchiveStatus> {
-  const [r] = await inst.query<{ wal: string | null; at: Date | null; failed_at: Date | null; pending: boolean; started: Date }>(
-    `SELECT last_archived_wal AS wal, last_archived_time AS at, last_failed_time AS failed_at, pg_postmaster_start_time() AS started,
+  const [r] = await inst.query<{ wal: string | null; at: Date | null; failed_wal: string | null; failed_at: Date | null; pending: boolean; started: Date }>(
+    `SELECT last_archived_wal AS wal, last_archived_time AS at, last_failed_wal AS failed_wal, last_failed_time AS failed_at, pg_postmaster_start_time() AS started,
        (last_archived_wal IS NULL OR last_archived_wal !~ '^[0-9A-F]{24}$'
         OR substr(pg_walfile_name(pg_current_wal_lsn()), 9) > substr(last_archived_wal, 9)) AS pending
      FROM pg_stat_archiver`,
@@ -123,21 +131,27 @@ export async function archiveStatus(inst: PgInstance, nowMs: number): Promise<Ar
   if (!r) throw new BerthError("BERTH_INTERNAL", { detail: "pg_stat_archiver returned no row" });
   const failing = r.failed_at !== null && (r.at === null || r.failed_at > r.at);
   const since = (r.at ?? r.started).getTime();
-  return { lastArchivedWal: r.wal, lastArchivedAt: r.at?.toISOString() ?? null, failing, unarchivedAgeMs: r.pending || failing ? Math.max(0, nowMs - since) : 0 };
+  return { lastArchivedWal: r.wal, lastArchivedAt: r.at?.toISOString() ?? null, failing, lastFailedWal: r.failed_wal, unarchivedAgeMs: r.pending || failing ? Math.max(0, nowMs - since) : 0 };
 }
 
 /**
- * Forces the current WAL segment out (pg_switch_wal) and waits until the archive holds it, so
- * a restore can reach "now". When nothing was written since the last switch this returns at once.
+ * Makes everything written so far restorable from the archive and returns the segment that
+ * proves it. First a commit stamped now (`txid_current()` assigns an id, so its commit is
+ * logged): recovery to a time stops at the first commit after it, and without one a target
+ * between the last commit and now would be "never reached". Then pg_switch_wal(), and a wait
+ * until that very segment is in the archive directory. Watching pg_stat_archiver instead stalled
+ * for a whole archive_timeout after a base backup, whose `.backup` file is archived last.
  */
-export async function flushArchive(inst: PgInstance, resource: string, timeoutMs = 60_000): Promise<void> {
+export async function flushArchive(inst: PgInstance, walDir: string, resource: string, timeoutMs = 60_000): Promise<string> {
+  await inst.query("SELECT txid_current()");
   const [r] = await inst.query<{ seg: string }>("SELECT pg_walfile_name(pg_switch_wal()) AS seg");
-  const seg = r!.seg.slice(8);
+  const seg = r!.seg;
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
-    const [a] = await inst.query<{ wal: string | null }>("SELECT last_archived_wal AS wal FROM pg_stat_archiver");
-    if (a?.wal && /^[0-9A-F]{24}$/.test(a.wal) && a.wal.slice(8) >= seg) return;
-    await new Promise((res) => setTimeout(res, 100));
+    if (existsSync(join(walDir, seg))) return seg;
+    await new Promise((res) => setTimeout(res, 25));
   }
-  throw new BerthError("BERTH_DATA_BACKUP_FAILED", { name: resource, detail: `WAL segment ${r!.seg} was not archived within ${timeoutMs} ms`, storeDir: "(archive)" });
+  const [a] = await inst.query<{ wal: string | null; at: Date | null }>("SELECT last_failed_wal AS wal, last_failed_time AS at FROM pg_stat_archiver");
+  const detail = a?.wal ? `archiving ${a.wal} last failed at ${a.at?.toISOString()}` : "the archiver has not reported a failure";
+  throw new BerthError("BERTH_DATA_ARCHIVE_FAILED", { name: resource, segment: seg, seconds: Math.round(timeoutMs / 1000), detail, walDir, logPath: inst.logPath });
 }

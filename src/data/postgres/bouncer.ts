@@ -3,12 +3,12 @@
  * clients and logs in to PostgreSQL with the same SCRAM verifiers, so no plaintext password is
  * written anywhere. Like PostgreSQL it refuses to run as root.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import { BerthError } from "../../core/errors.ts";
 import { freePort } from "../net.ts";
-import { logTail, type RunAs, ServerProcess, stopOrphan, waitReady } from "../proc.ts";
+import { livePid, logTail, type RunAs, ServerProcess, stopOrphan, waitReady } from "../proc.ts";
 import { renderBouncerIni, renderBouncerUsers } from "./config.ts";
 import { writeOwned } from "../files.ts";
 
@@ -47,17 +47,33 @@ export class Bouncer {
     return this.#port;
   }
 
-  /** (Re)starts PgBouncer with the given databases; keeps the port across restarts. */
+  /**
+   * Makes PgBouncer serve `entries` in front of `serverPort`, keeping its port. Unchanged files:
+   * nothing happens (pooled clients keep their connections); changed databases or users: a
+   * reload (SIGHUP); not running: started, or adopted from a previous daemon with the same files.
+   */
   async apply(entries: readonly BouncerEntry[], serverPort: number): Promise<number> {
-    await this.stop();
     const pidFile = join(this.dir, "pgbouncer.pid");
-    await stopOrphan(pidFile, "pgbouncer", "SIGINT");
     const port = this.#port || (await freePort());
     const ini = join(this.dir, "pgbouncer.ini");
     const users = join(this.dir, "userlist.txt");
     const log = join(this.dir, "pgbouncer.log");
-    writeOwned(users, renderBouncerUsers(entries.map((e) => ({ user: e.user, verifier: e.verifier }))), 0o600, this.runAs);
-    writeOwned(ini, renderBouncerIni({ listenPort: port, serverPort, authFile: users, pidFile, databases: entries.map((e) => e.database) }), 0o600, this.runAs);
+    const iniText = renderBouncerIni({ listenPort: port, serverPort, authFile: users, pidFile, databases: entries.map((e) => e.database) });
+    const usersText = renderBouncerUsers(entries.map((e) => ({ user: e.user, verifier: e.verifier })));
+    const same = (path: string, text: string) => existsSync(path) && readFileSync(path, "utf8") === text;
+    const unchanged = same(ini, iniText) && same(users, usersText);
+    if (!this.#proc?.running) {
+      const pid = livePid(pidFile, "pgbouncer");
+      if (pid !== undefined && this.#port === port) this.#proc = ServerProcess.adopt(pid, "pgbouncer");
+    }
+    if (this.#proc?.running && unchanged) return port;
+    writeOwned(users, usersText, 0o600, this.runAs);
+    writeOwned(ini, iniText, 0o600, this.runAs);
+    if (this.#proc?.running) {
+      process.kill(this.#proc.pid, "SIGHUP");
+      return port;
+    }
+    await stopOrphan(pidFile, "pgbouncer", "SIGINT");
     if (!existsSync(log)) writeOwned(log, "", 0o600, this.runAs);
     const proc = ServerProcess.start(PGBOUNCER_BIN, [ini], { runAs: this.runAs, logPath: log });
     this.#proc = proc;
@@ -75,6 +91,11 @@ export class Bouncer {
 
   async stop(): Promise<void> {
     await this.#proc?.stop("SIGINT", 10_000);
+    this.#proc = undefined;
+  }
+
+  /** Forgets the process without stopping it (adopted by the next daemon). */
+  detach(): void {
     this.#proc = undefined;
   }
 }

@@ -23,5 +23,5 @@ test("issue 17: a configuration string is one line that reads back as itself, or
     }),
     { numRuns: 500 },
   );
-  assert.throws(() => renderServerConf({ port: 1, socketDir: "/run/pg", listenAll: false, recovery: { walDir: "/w", stop: { kind: "point", name: "p'\nrestore_command = 'evil'" } } }), /control characters/);
+  assert.throws(() => renderServerConf({ port: 1, socketDir: "/run/pg", listenAll: false, recovery: { script: "/s", walDirs: ["/w"], stop: { kind: "point", name: "p'\nrestore_command = 'evil'" } } }), /control characters/);
 });

@@ -11,7 +11,7 @@ describe("postgres configuration rendering", () => {
   });
 
   test("berth.conf for a restore to a time", (t) => {
-    t.assert.snapshot(renderServerConf({ port: 5, socketDir: "/r", listenAll: false, recovery: { walDir: "/store/wal", stop: { kind: "time", at: "2026-01-22T04:15:00.123Z" } } }).split("\n"));
+    t.assert.snapshot(renderServerConf({ port: 5, socketDir: "/r", listenAll: false, recovery: { script: "/srv/berth/restore-wal.sh", walDirs: ["/store/b/wal", "/store/a/wal"], timeline: 2, stop: { kind: "time", at: "2026-01-22T04:15:00.123Z" } } }).split("\n"));
   });
 
   test("pg_hba admits only each role to its own database, from loopback and the allow-list", (t) => {

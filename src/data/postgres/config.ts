@@ -25,8 +25,12 @@ export interface ServerSettings {
 export type RecoveryStop = { readonly kind: "time"; readonly at: string } | { readonly kind: "point"; readonly name: string } | { readonly kind: "immediate" } | { readonly kind: "latest" };
 
 export interface RecoverySettings {
-  readonly walDir: string;
+  /** The restore script (renderRestoreScript) and the archive directories it reads, in order. */
+  readonly script: string;
+  readonly walDirs: readonly string[];
   readonly stop: RecoveryStop;
+  /** The timeline that was live at the target (a promote in between switched timelines). */
+  readonly timeline?: number | "latest";
 }
 
 /** PostgreSQL's timestamptz input does not take ISO 8601's `T` and `Z`: `2026-01-22 04:15:00.123+00`. */
@@ -72,7 +76,9 @@ export function renderServerConf(s: ServerSettings): string {
     lines.push("archive_mode = off");
   }
   if (s.recovery) {
-    lines.push(`restore_command = ${quote(`cp ${quote(`${safePath(s.recovery.walDir)}/%f`)} %p`)}`);
+    const dirs = s.recovery.walDirs.map((d) => quote(safePath(d))).join(" ");
+    lines.push(`restore_command = ${quote(`${quote(safePath(s.recovery.script))} %f %p ${dirs}`)}`);
+    if (s.recovery.timeline !== undefined) lines.push(`recovery_target_timeline = ${quote(String(s.recovery.timeline))}`);
     const stop = s.recovery.stop;
     if (stop.kind === "time") lines.push(`recovery_target_time = ${quote(pgTimestamp(stop.at))}`, "recovery_target_inclusive = on");
     if (stop.kind === "point") lines.push(`recovery_target_name = ${quote(stop.name)}`);
@@ -80,6 +86,21 @@ export function renderServerConf(s: ServerSettings): string {
     if (stop.kind !== "latest") lines.push("recovery_target_action = 'promote'");
   }
   return `${lines.join("\n")}\n`;
+}
+
+/** Why a server running `current` (berth.conf) must restart to run `next`; undefined = it need not. */
+export function confChange(current: string, next: string): string | undefined {
+  const settings = (text: string) =>
+    new Map(
+      text
+        .split("\n")
+        .filter((l) => l.includes(" = ") && !l.startsWith("#"))
+        .map((l) => [l.slice(0, l.indexOf(" = ")), l.slice(l.indexOf(" = ") + 3)] as const),
+    );
+  const a = settings(current);
+  const b = settings(next);
+  const changed = [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k));
+  return changed.length === 0 ? undefined : changed.map((k) => `${k} ${a.get(k) ?? "(unset)"} -> ${b.get(k) ?? "(unset)"}`).join(", ");
 }
 
 export interface HbaEntry {
@@ -123,6 +144,26 @@ tmp="$dir/.$name.tmp"
 cp "$src" "$tmp"
 sync "$tmp" 2>/dev/null || sync
 mv "$tmp" "$dst"
+# The newest segment stored: a segment deleted from the archive later is then a visible gap.
+case "$name" in
+  ????????????????????????) printf '%s\n' "$name" > "$dir/.last.tmp" && mv "$dir/.last.tmp" "$dir/.last" ;;
+esac
+`;
+}
+
+/**
+ * The restore_command script: fetches a WAL segment or timeline history file from the first of
+ * the given archive directories that has it (the stores of one database across promotes).
+ * A missing file is not an error for PostgreSQL (it is how the end of the archive is found).
+ */
+export function renderRestoreScript(): string {
+  return `#!/bin/sh
+# restore-wal NAME DEST DIR... - written by Berth; used as PostgreSQL's restore_command.
+name="$1"; dst="$2"; shift 2
+for d in "$@"; do
+  if [ -f "$d/$name" ]; then exec cp "$d/$name" "$dst"; fi
+done
+exit 1
 `;
 }
 

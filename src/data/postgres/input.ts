@@ -2,7 +2,17 @@
  * The provider's own input type for one PostgreSQL database, mapped from the blueprint by the
  * lead. Resolved once here into a frozen, fully defaulted object.
  */
+import { Cron } from "croner";
 import { BerthError } from "../../core/errors.ts";
+
+const validCron = (expr: string) => {
+  try {
+    new Cron(expr, { paused: true, timezone: "UTC" }).stop();
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** Retention counts, as in `backups: { keep: { daily: 7, weekly: 4, monthly: 12 } }`. */
 export interface KeepCounts {
@@ -20,7 +30,10 @@ export interface PostgresInput {
   readonly databaseName?: string;
   /** Owner role; defaults to the database name. */
   readonly user?: string;
-  readonly backups?: { readonly keep?: Partial<KeepCounts>; readonly intervalMs?: number };
+  /** `false`: no scheduled base backups. `schedule` is a cron expression (UTC); it wins over `intervalMs`. */
+  readonly backups?: false | { readonly keep?: Partial<KeepCounts>; readonly intervalMs?: number; readonly schedule?: string };
+  /** `false`: no WAL archive (restores only to a base backup). */
+  readonly pitr?: boolean;
   /** Point-in-time-recovery window; default 7 days. */
   readonly pitrWindowMs?: number;
   /** Also publish a pooled (PgBouncer) connection string. */
@@ -36,6 +49,9 @@ export interface ResolvedPostgresInput {
   readonly user: string;
   readonly keep: KeepCounts;
   readonly backupIntervalMs: number;
+  readonly backupSchedule: string | undefined;
+  readonly backups: boolean;
+  readonly pitr: boolean;
   readonly pitrWindowMs: number;
   readonly pooled: boolean;
   readonly allowList: readonly string[];
@@ -56,7 +72,10 @@ export function resolvePostgresInput(input: PostgresInput): ResolvedPostgresInpu
   for (const c of input.allowList ?? []) if (!CIDR.test(c)) throw bad(`allowList entry '${c}' is not a CIDR like 10.0.0.0/8`);
   const pitrWindowMs = input.pitrWindowMs ?? 7 * DAY_MS;
   if (!(pitrWindowMs >= 0)) throw bad("pitrWindowMs must be >= 0");
-  const keep = { daily: 7, weekly: 0, monthly: 0, ...input.backups?.keep };
+  const b = input.backups === false ? undefined : input.backups;
+  const keep = { daily: 7, weekly: 0, monthly: 0, ...b?.keep };
+  const schedule = b?.schedule;
+  if (schedule !== undefined && !validCron(schedule)) throw bad(`backups.schedule '${schedule}' is not a cron expression (e.g. "0 3 * * *")`);
   for (const [k, v] of Object.entries(keep)) if (!Number.isInteger(v) || v < 0) throw bad(`backups.keep.${k} must be a whole number >= 0`);
   return Object.freeze({
     name: input.name,
@@ -64,8 +83,11 @@ export function resolvePostgresInput(input: PostgresInput): ResolvedPostgresInpu
     databaseName,
     user,
     keep: Object.freeze(keep),
-    backupIntervalMs: input.backups?.intervalMs ?? DAY_MS,
-    pitrWindowMs,
+    backupIntervalMs: b?.intervalMs ?? DAY_MS,
+    backupSchedule: schedule,
+    backups: input.backups !== false,
+    pitr: input.pitr !== false,
+    pitrWindowMs: input.pitr === false ? 0 : pitrWindowMs,
     pooled: input.pooled ?? false,
     allowList: Object.freeze([...(input.allowList ?? [])]),
   });

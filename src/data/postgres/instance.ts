@@ -11,9 +11,9 @@ import pg from "pg";
 import { BerthError } from "../../core/errors.ts";
 import { mkdirOwned, writeOwned } from "../files.ts";
 import { freePort } from "../net.ts";
-import { currentOsUser, logTail, type RunAs, runProgram, ServerProcess, stopOrphan, waitReady } from "../proc.ts";
+import { currentOsUser, livePid, logTail, type RunAs, runProgram, ServerProcess, stopOrphan, waitReady } from "../proc.ts";
 import type { PgBinaries } from "./binaries.ts";
-import { type HbaEntry, renderHba, renderIdent, renderServerConf, type ServerSettings } from "./config.ts";
+import { confChange, type HbaEntry, renderHba, renderIdent, renderServerConf, type ServerSettings } from "./config.ts";
 
 export interface InstanceStart {
   readonly hba: readonly HbaEntry[];
@@ -58,6 +58,11 @@ export class PgInstance {
     return this.#proc?.pid ?? -1;
   }
 
+  /** The running server process (spawned or adopted), for watching its exit. */
+  get process(): ServerProcess | undefined {
+    return this.#proc;
+  }
+
   bin(program: string): string {
     return join(this.bins.binDir, program);
   }
@@ -88,6 +93,48 @@ export class PgInstance {
       name: this.name,
       logPath: this.logPath,
     });
+  }
+
+  /** The cluster's system identifier (pg_controldata): restores keep it, a fresh initdb does not. */
+  async systemId(): Promise<string | undefined> {
+    if (!this.initialized) return undefined;
+    const out = await runProgram(this.bin("pg_controldata"), ["-D", this.dataDir], { runAs: this.runAs, name: this.name, env: { LC_ALL: "C" } });
+    return /Database system identifier:\s+(\d+)/.exec(out.stdout)?.[1];
+  }
+
+  /**
+   * Takes over a server a previous daemon left running on this data directory, when it runs
+   * exactly the configuration `s` would write (same port, same settings): no restart, clients keep
+   * their connections. Otherwise says why it must restart (start() then stops it cleanly).
+   */
+  async adopt(s: InstanceStart, port: number): Promise<{ adopted: true } | { adopted: false; reason: string | undefined }> {
+    if (this.running) return { adopted: true };
+    const pid = livePid(join(this.dataDir, "postmaster.pid"), "postgres");
+    if (pid === undefined) return { adopted: false, reason: undefined };
+    const reason = port ? this.configChange(s, port) : "no recorded port";
+    if (reason) return { adopted: false, reason };
+    this.#proc = ServerProcess.adopt(pid, "postgres");
+    this.#port = port;
+    if (!(await waitReady(() => this.#probe(), { deadlineMs: 10_000, intervalMs: 50, proc: this.#proc }))) {
+      this.#proc = undefined;
+      return { adopted: false, reason: "it does not answer" };
+    }
+    // Access rules may have changed while no daemon watched: rewrite and reload (no restart).
+    writeOwned(join(this.dataDir, "pg_hba.conf"), renderHba(s.hba, s.allowList), 0o600, this.runAs);
+    await this.query("SELECT pg_reload_conf()");
+    return { adopted: true };
+  }
+
+  /** Why a server running this directory's berth.conf must restart to run `s` on `port`; undefined = it need not. */
+  configChange(s: InstanceStart, port: number): string | undefined {
+    const conf = join(this.dataDir, "berth.conf");
+    const current = existsSync(conf) ? readFileSync(conf, "utf8") : "";
+    return confChange(current, renderServerConf({ port, socketDir: this.socketDir, listenAll: s.allowList.length > 0, archive: s.archive, recovery: s.recovery }));
+  }
+
+  /** Forgets the process without stopping it (the daemon stops; the next one adopts it). */
+  detach(): void {
+    this.#proc = undefined;
   }
 
   /** Makes postgresql.conf include berth.conf once (idempotent; survives into backups). */
@@ -122,6 +169,14 @@ export class PgInstance {
       throw new BerthError("BERTH_DATA_START_FAILED", { kind: "postgres", name: this.name, detail: tail.split("\n").slice(-3).join(" | "), logPath: this.logPath });
     }
     throw new BerthError("BERTH_DATA_START_FAILED", { kind: "postgres", name: this.name, detail: "no free port after 3 attempts", logPath: this.logPath });
+  }
+
+  /**
+   * After a restored server promoted: berth.conf says what it now is (no recovery settings), so
+   * a restarted daemon finds its configuration unchanged and adopts it instead of restarting it.
+   */
+  settle(s: Omit<InstanceStart, "recovery">): void {
+    writeOwned(join(this.dataDir, "berth.conf"), renderServerConf({ port: this.#port, socketDir: this.socketDir, listenAll: s.allowList.length > 0, archive: s.archive }), 0o600, this.runAs);
   }
 
   async #probe(): Promise<boolean> {

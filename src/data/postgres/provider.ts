@@ -2,40 +2,41 @@
  * The PostgreSQL resource provider: one server per environment (Debian's binaries, run as the
  * `postgres` OS user), one database + least-privilege role per blueprint database, optional
  * PgBouncer, continuous WAL archiving, verified base backups, restores into new instances and
- * restore drills. State that must survive a daemon restart lives in `<rootDir>/state.json`
- * (no secrets) and in the self-describing backup store.
+ * restore drills. Every operation on the server — provisioning, backup, restore, promote, drill,
+ * upkeep — takes the server's lock, so none of them ever runs beside another. State that must
+ * survive a daemon restart lives in `<rootDir>/state.json` (no secrets) and in the
+ * self-describing backup stores; the server's lifecycle is server.ts.
  */
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { escapeIdentifier } from "pg";
 import { BerthError } from "../../core/errors.ts";
 import type { EventSink } from "../../core/events.ts";
-import { newId } from "../../core/ids.ts";
-import type { BackupRecord, ConnectionProps, HealthReport, Provisioned, ResourceProvider, RestoreResult, RestoreTarget } from "../provider.ts";
+import { Mutex } from "../lock.ts";
 import { runAsFor } from "../proc.ts";
+import type { BackupRecord, ConnectionProps, HealthReport, Provisioned, ResourceProvider, RestoreResult, RestoreTarget } from "../provider.ts";
 import { generatePassword, scramVerifier } from "../secret.ts";
-import { type ArchiveStatus, archiveStatus, type BackupContext, flushArchive, takeBaseBackup, takeDump } from "./backup.ts";
-import { findBinaries, type PgBinaries } from "./binaries.ts";
-import { Bouncer } from "./bouncer.ts";
-import { renderArchiveScript, renderHba } from "./config.ts";
-import { runDrill } from "./drill.ts";
+import { type ArchiveStatus, archiveStatus, type BackupContext, takeBaseBackup, takeDump } from "./backup.ts";
+import { runDrill, sweepScratch } from "./drill.ts";
 import { DEFAULT_INTERVALS, type DutyIntervals, type DutyResult, planDuties, runDuties } from "./duties.ts";
 import { type PostgresInput, resolvePostgresInput } from "./input.ts";
-import { mkdirOwned, writeOwned } from "../files.ts";
-import { type InstanceStart, PgInstance } from "./instance.ts";
+import type { PgInstance } from "./instance.ts";
+import { restorableFrom } from "./lineage.ts";
 import { recordPoint } from "./points.ts";
-import { planRetention, type RetentionPlan, walToRemove, widestPolicy } from "./retention.ts";
-import { type DatabaseState, readState, type State, saveState } from "./state.ts";
-import { describeTarget, planRestore, restoreInto } from "./restore.ts";
+import { abandonAttempt, explainFailure, type OpContext, type RestoreOptions, replayPlan, restoreOp, tablesWithRows } from "./restore-op.ts";
+import { findStores, importStores } from "./recover.ts";
+import { planStorePrune, type StorePrunePlan, walToRemove, widestPolicy } from "./retention.ts";
 import { ensureDatabase, setRoleVerifier } from "./roles.ts";
-import { BackupStore, type DrillRecord, type VerificationPoint } from "./store.ts";
+import { PgServer } from "./server.ts";
+import type { DatabaseState } from "./state.ts";
+import type { DrillRecord, VerificationPoint } from "./store.ts";
 
 export interface PostgresProviderOptions {
   /** Environment label used in events (`production`). */
   readonly environment: string;
   /** Where servers live; one environment per rootDir. */
   readonly rootDir: string;
-  /** Backup store root (local directory). */
+  /** Backup store root (local directory): one store per server that has been live. */
   readonly storeDir: string;
   readonly events: EventSink;
   /** WAL switch interval; clamped to 1..60 s so RPO stays <= 60 s. Default 60 s. */
@@ -44,6 +45,18 @@ export interface PostgresProviderOptions {
   readonly random?: () => number;
   /** Root of installed majors; default /usr/lib/postgresql. */
   readonly pgRoot?: string;
+  /** Health checks of the live server (data dir, archiver, retiring servers); default 5 s, 0 = off. */
+  readonly monitorIntervalMs?: number;
+  /** A server replaced by a promoted restore stops at the latest after this; default 10 min. */
+  readonly retireAfterMs?: number;
+}
+
+/** One server of the database's history, as `berth db list` shows it. */
+export interface ServerSummary {
+  readonly instance: string;
+  readonly role: "live" | "retiring" | "kept" | "previous";
+  readonly running: boolean;
+  readonly port: number;
 }
 
 /** What `berth db list` shows. */
@@ -55,17 +68,26 @@ export interface DatabaseSummary {
   readonly pooledPort: number | undefined;
   readonly running: boolean;
   readonly version: number | undefined;
+  /** Age of the oldest WAL not yet archived (the current RPO); undefined when unknown or off. */
+  readonly archiveLagMs: number | undefined;
+  readonly archiving: "ok" | "failing" | "behind" | "off" | "unknown";
+  /** The newest base backup still verified, and when it finished. */
+  readonly lastGoodBackup: { readonly id: string; readonly at: string } | undefined;
+  readonly lastDrill: { readonly at: string; readonly ok: boolean } | undefined;
+  readonly restorableFrom: string | undefined;
+  readonly servers: readonly ServerSummary[];
 }
+
+export type { RestoreOptions } from "./restore-op.ts";
 
 export class PostgresProvider implements ResourceProvider<PostgresInput> {
   readonly kind = "postgres" as const;
   readonly #o: Required<Omit<PostgresProviderOptions, "pgRoot">> & { pgRoot: string | undefined };
   readonly #runAs = runAsFor("postgres");
-  readonly #kept = new Map<string, PgInstance>();
-  #state: State;
-  #live: PgInstance | undefined;
-  #bouncer: Bouncer | undefined;
-  #bins: PgBinaries | undefined;
+  readonly #lock = new Mutex();
+  readonly #server: PgServer;
+  /** Whether this provider swept what a killed daemon's backups and drills left (once, at the first provision). */
+  #swept = false;
 
   constructor(opts: PostgresProviderOptions) {
     this.#o = {
@@ -77,120 +99,27 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
       now: opts.now ?? Date.now,
       random: opts.random ?? Math.random,
       pgRoot: opts.pgRoot,
+      monitorIntervalMs: opts.monitorIntervalMs ?? 5000,
+      retireAfterMs: opts.retireAfterMs ?? 10 * 60_000,
     };
-    this.#state = readState(opts.rootDir);
+    this.#server = new PgServer({ ...this.#o, runAs: this.#runAs, lock: this.#lock });
   }
 
   get archiveTimeoutMs(): number {
     return this.#o.archiveTimeoutMs;
   }
 
-  #scope(resource?: string) {
-    return { environment: this.#o.environment, ...(resource ? { service: resource } : {}) };
+  /** True while an operation (provisioning, backup, restore, drill, upkeep) holds the server. */
+  get busy(): boolean {
+    return this.#lock.busy;
   }
 
-  /** The store of the live instance: each instance (timeline) archives into its own. */
-  #store(instanceId = this.#state.live): BackupStore {
-    if (!instanceId) throw new BerthError("BERTH_DATA_NOT_RUNNING", { kind: "postgres", name: this.#o.environment });
-    return new BackupStore(join(this.#o.storeDir, instanceId));
+  get #op(): OpContext {
+    return { server: this.#server, rootDir: this.#o.rootDir, events: this.#o.events, now: this.#o.now, runAs: this.#runAs, backupContext: (name) => this.#ctx(name) };
   }
 
-  #instance(id: string): PgInstance {
-    return new PgInstance({ name: this.#o.environment, dir: join(this.#o.rootDir, "instances", id), bins: this.#bins!, runAs: this.#runAs });
-  }
-
-  #archiveScript(): string {
-    return join(this.#o.rootDir, "archive-wal.sh");
-  }
-
-  #startSettings(store: BackupStore): Omit<InstanceStart, "recovery"> {
-    const allow = [...new Set(this.#state.databases.flatMap((d) => d.allowList))];
-    return {
-      hba: this.#state.databases.map((d) => ({ database: d.database, user: d.user })),
-      allowList: allow,
-      archive: { script: this.#archiveScript(), dir: store.walDir, timeoutMs: this.#o.archiveTimeoutMs },
-    };
-  }
-
-  /** Directories the `postgres` user must traverse; created (or opened up to traversal) here. */
-  #prepareRoot(): void {
-    for (const d of [this.#o.rootDir, this.#o.storeDir, join(this.#o.rootDir, "instances"), join(this.#o.rootDir, "scratch")]) {
-      mkdirSync(d, { recursive: true });
-      chmodSync(d, 0o711);
-    }
-    writeFileSync(this.#archiveScript(), renderArchiveScript(), { mode: 0o755 });
-    chmodSync(this.#archiveScript(), 0o755);
-  }
-
-  /** Starts the live server (creating it on first use); idempotent. */
-  async #ensureLive(requested: number | undefined, resource: string): Promise<PgInstance> {
-    if (this.#live?.running) return this.#live;
-    this.#bins ??= findBinaries(this.#state.major ?? requested, this.#o.pgRoot);
-    if (requested !== undefined && this.#bins.major !== requested) {
-      this.#o.events.emit({ type: "data:warning", scope: this.#scope(resource), data: { resource, message: `PostgreSQL ${requested} is not installed; using ${this.#bins.major}` } });
-    }
-    this.#prepareRoot();
-    if (!this.#state.live) {
-      this.#state.live = newId("pg");
-      this.#state.major = this.#bins.major;
-      saveState(this.#o.rootDir, this.#state);
-    }
-    const inst = this.#instance(this.#state.live);
-    const store = this.#store();
-    store.prepare(this.#runAs);
-    await inst.init();
-    const port = await inst.start(this.#startSettings(store), this.#state.port);
-    this.#live = inst;
-    if (this.#state.port !== port) {
-      this.#state.port = port;
-      saveState(this.#o.rootDir, this.#state);
-    }
-    this.#o.events.emit({ type: "data:started", scope: this.#scope(resource), data: { kind: "postgres", resource, port, pid: inst.pid } });
-    return inst;
-  }
-
-  /** Rewrites pg_hba/PgBouncer for the current databases and reloads. */
-  async #applyAccess(inst: PgInstance): Promise<void> {
-    const store = this.#store();
-    // Access changes need no restart: rewrite pg_hba.conf and reload.
-    const s = this.#startSettings(store);
-    writeOwned(join(inst.dataDir, "pg_hba.conf"), renderHba(s.hba, s.allowList), 0o600, this.#runAs);
-    await inst.query("SELECT pg_reload_conf()");
-    const pooled = this.#state.databases.filter((d) => d.pooled);
-    if (pooled.length === 0) {
-      await this.#bouncer?.stop();
-      return;
-    }
-    if (!this.#bouncer) {
-      const dir = join(this.#o.rootDir, "bouncer");
-      mkdirOwned(dir, 0o700, this.#runAs);
-      this.#bouncer = new Bouncer({ name: this.#o.environment, dir, runAs: this.#runAs, port: this.#state.bouncerPort ?? 0 });
-    }
-    const verifiers = await inst.query<{ rolname: string; rolpassword: string }>("SELECT rolname, rolpassword FROM pg_authid WHERE rolname = ANY($1)", [pooled.map((d) => d.user)]);
-    const byUser = new Map(verifiers.map((v) => [v.rolname, v.rolpassword]));
-    await this.#bouncer.apply(
-      pooled.map((d) => ({ database: d.database, user: d.user, verifier: byUser.get(d.user) ?? "" })),
-      inst.port,
-    );
-    if (this.#state.bouncerPort !== this.#bouncer.port) {
-      this.#state.bouncerPort = this.#bouncer.port;
-      saveState(this.#o.rootDir, this.#state);
-    }
-  }
-
-  async provision(input: PostgresInput, opts: { readonly password?: string; readonly signal?: AbortSignal } = {}): Promise<Provisioned> {
-    const r = resolvePostgresInput(input);
-    opts.signal?.throwIfAborted();
-    const entry: DatabaseState = { resource: r.name, database: r.databaseName, user: r.user, pooled: r.pooled, allowList: r.allowList, keep: r.keep, pitrWindowMs: r.pitrWindowMs, backupIntervalMs: r.backupIntervalMs };
-    const known = this.#state.databases.some((d) => d.resource === r.name);
-    this.#state.databases = known ? this.#state.databases.map((d) => (d.resource === r.name ? entry : d)) : [...this.#state.databases, entry];
-    saveState(this.#o.rootDir, this.#state);
-    const inst = await this.#ensureLive(r.version, r.name);
-    const password = opts.password ?? generatePassword();
-    await ensureDatabase(inst, r.databaseName, r.user, scramVerifier(password));
-    await this.#applyAccess(inst);
-    this.#o.events.emit({ type: "data:provisioned", scope: this.#scope(r.name), data: { kind: "postgres", resource: r.name, port: inst.port, version: String(this.#bins!.major) } });
-    return { connection: await this.connection(r.name, password), passwordGenerated: opts.password === undefined, version: String(this.#bins!.major) };
+  get #state() {
+    return this.#server.state;
   }
 
   #db(name: string): DatabaseState {
@@ -199,10 +128,82 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
     return d;
   }
 
+  #requireLive(name: string): PgInstance {
+    const live = this.#server.live;
+    if (!live?.running) throw new BerthError("BERTH_DATA_NOT_RUNNING", { kind: "postgres", name });
+    return live;
+  }
+
+  #ctx(name: string): BackupContext {
+    return { resource: name, environment: this.#o.environment, events: this.#o.events, now: this.#o.now, archiving: this.#server.pitr };
+  }
+
+  /**
+   * Idempotent, and quiet when nothing changed: the server is started or adopted only if it is
+   * not running, and the role, database, schema and access files are written only where they
+   * differ from what is there (no ALTER, GRANT or reload on a reconcile that changes nothing).
+   */
+  provision(input: PostgresInput, opts: { readonly password?: string; readonly signal?: AbortSignal } = {}): Promise<Provisioned> {
+    const r = resolvePostgresInput(input);
+    opts.signal?.throwIfAborted();
+    return this.#lock.run(async () => {
+      if (!this.#swept) await this.#sweepLeftovers(r.name);
+      const entry: DatabaseState = {
+        resource: r.name,
+        database: r.databaseName,
+        user: r.user,
+        pooled: r.pooled,
+        allowList: r.allowList,
+        keep: r.keep,
+        pitrWindowMs: r.pitrWindowMs,
+        backupIntervalMs: r.backupIntervalMs,
+        backupSchedule: r.backupSchedule,
+        backups: r.backups,
+        pitr: r.pitr,
+      };
+      const prev = this.#state.databases.find((d) => d.resource === r.name);
+      const changedEntry = JSON.stringify(prev) !== JSON.stringify(entry);
+      if (changedEntry) {
+        this.#state.databases = prev ? this.#state.databases.map((d) => (d.resource === r.name ? entry : d)) : [...this.#state.databases, entry];
+        this.#server.save();
+      }
+      if (!r.backups && r.pitr) {
+        this.#o.events.emit({ type: "data:warning", scope: this.#server.scope(r.name), data: { resource: r.name, message: "backups: false with pitr on: point-in-time recovery replays WAL from a base backup, so a daily base backup is still taken" } });
+      }
+      const wasRunning = this.#server.live?.running ?? false;
+      const inst = await this.#server.ensureLive(r.version, r.name);
+      const password = opts.password ?? generatePassword();
+      const ran = await ensureDatabase(inst, r.databaseName, r.user, password);
+      await this.#server.applyAccess(inst);
+      await this.#server.retire(r.name);
+      const version = String(this.#server.bins().major);
+      if (!wasRunning || changedEntry || ran.length > 0) {
+        this.#o.events.emit({ type: "data:provisioned", scope: this.#server.scope(r.name), data: { kind: "postgres", resource: r.name, port: inst.port, version } });
+      }
+      return { connection: await this.connection(r.name, password), passwordGenerated: opts.password === undefined, version };
+    });
+  }
+
+  /**
+   * A daemon killed during a drill leaves its scratch server running (its own process group) and
+   * its directory; killed during a backup, a base backup directory or dump without a record.
+   * Removed at this daemon's first provision, under the lock, so nothing of the kind is running;
+   * a drill and a backup also sweep before they start (drill.ts, backup.ts).
+   */
+  async #sweepLeftovers(resource: string): Promise<void> {
+    this.#swept = true;
+    const scratch = await sweepScratch(join(this.#o.rootDir, "scratch"));
+    const orphans = [...this.#server.stores().entries()].flatMap(([instance, s]) => s.sweepUnrecorded().map((f) => `${instance}/${f}`));
+    if (scratch.length + orphans.length === 0) return;
+    const what = [...(scratch.length ? [`drill scratch ${scratch.join(", ")}`] : []), ...(orphans.length ? [`unrecorded backups ${orphans.join(", ")}`] : [])].join("; ");
+    this.#o.events.emit({ type: "data:warning", scope: this.#server.scope(resource), data: { resource, message: `removed what an interrupted daemon left: ${what}` } });
+  }
+
   async connection(name: string, password: string): Promise<ConnectionProps> {
     const d = this.#db(name);
-    const port = this.#live?.port ?? this.#state.port;
+    const port = this.#server.live?.port ?? this.#state.port;
     const auth = `${encodeURIComponent(d.user)}:${encodeURIComponent(password)}`;
+    const bouncer = this.#server.bouncer;
     return {
       connectionString: `postgresql://${auth}@127.0.0.1:${port}/${d.database}`,
       host: "127.0.0.1",
@@ -210,183 +211,219 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
       user: d.user,
       password,
       database: d.database,
-      ...(d.pooled && this.#bouncer?.port ? { pooledConnectionString: `postgresql://${auth}@127.0.0.1:${this.#bouncer.port}/${d.database}` } : {}),
+      ...(d.pooled && bouncer?.port ? { pooledConnectionString: `postgresql://${auth}@127.0.0.1:${bouncer.port}/${d.database}` } : {}),
     };
   }
 
   /** Sets a new generated password for the database's role and returns it (rotation). */
-  async rotatePassword(name: string): Promise<ConnectionProps> {
-    const d = this.#db(name);
-    const password = generatePassword();
-    await setRoleVerifier(this.#requireLive(name), d.user, scramVerifier(password));
-    await this.#applyAccess(this.#requireLive(name));
-    return this.connection(name, password);
-  }
-
-  #requireLive(name: string): PgInstance {
-    if (!this.#live?.running) throw new BerthError("BERTH_DATA_NOT_RUNNING", { kind: "postgres", name });
-    return this.#live;
-  }
-
-  #ctx(name: string): BackupContext {
-    return { resource: name, environment: this.#o.environment, events: this.#o.events, now: this.#o.now };
+  rotatePassword(name: string): Promise<ConnectionProps> {
+    return this.#lock.run(async () => {
+      const d = this.#db(name);
+      const password = generatePassword();
+      await setRoleVerifier(this.#requireLive(name), d.user, scramVerifier(password));
+      await this.#server.applyAccess(this.#requireLive(name));
+      return this.connection(name, password);
+    });
   }
 
   /** A verified base backup of the environment's server (it holds every database). */
-  async backup(name: string): Promise<BackupRecord> {
-    this.#db(name);
-    const store = this.#store();
-    return takeBaseBackup(this.#requireLive(name), store, this.#ctx(name));
+  backup(name: string): Promise<BackupRecord> {
+    return this.#lock.run(async () => {
+      this.#db(name);
+      return takeBaseBackup(this.#requireLive(name), this.#server.store(), this.#ctx(name));
+    });
   }
 
   /** A logical dump (pg_dump -Fc) of one database, on demand. */
-  async dump(name: string): Promise<BackupRecord> {
-    return takeDump(this.#requireLive(name), this.#store(), this.#db(name).database, this.#ctx(name));
+  dump(name: string): Promise<BackupRecord> {
+    return this.#lock.run(async () => takeDump(this.#requireLive(name), this.#server.store(), this.#db(name).database, this.#ctx(name)));
   }
 
+  /** Backups of every store of the database's history (every server it has had), oldest first. */
   async backups(name: string): Promise<BackupRecord[]> {
     this.#db(name);
-    return this.#store().list();
+    return [...this.#server.stores().values()].flatMap((s) => s.list()).sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
+  }
+
+  async #recordPoint(): Promise<VerificationPoint> {
+    const inst = this.#requireLive(this.#o.environment);
+    const point = await recordPoint(inst, this.#state.databases.map((d) => d.database), `berth-${this.#o.now()}-${Math.floor(this.#o.random() * 1e6)}`);
+    this.#server.store().savePoint(point);
+    return point;
   }
 
   /** Records a verification point (restore point + table checksums) for drills. */
-  async recordPoint(name: string): Promise<VerificationPoint> {
-    const inst = this.#requireLive(name);
-    const point = await recordPoint(inst, this.#state.databases.map((d) => d.database), `berth-${this.#o.now()}-${Math.floor(this.#o.random() * 1e6)}`);
-    this.#store().savePoint(point);
-    return point;
+  recordPoint(name: string): Promise<VerificationPoint> {
+    return this.#lock.run(() => {
+      this.#db(name);
+      return this.#recordPoint();
+    });
   }
 
   /**
    * Restores into a new instance. `keep`: it runs beside the live one (its port in the result).
-   * `promote`: it becomes the environment's server; the old one is stopped but kept on disk,
-   * services must be rolled onto the new port, and a fresh base backup starts its new archive.
-   * `flushArchive: false` restores only what is already archived (as after losing the server).
+   * `promote`: it becomes the environment's server; the old one keeps serving the instances
+   * still connected to it until they moved (then it stops, its directory kept), services must be
+   * rolled onto the new port, and a fresh base backup starts its store. Before replaying, the
+   * WAL chain the target needs is checked; after replaying to `latest`, that it all replayed:
+   * a gap fails loudly naming the segment. `fromArchive` restores from the archive alone.
    */
-  async restore(name: string, target: RestoreTarget, opts: { readonly mode: "promote" | "keep"; readonly flushArchive?: boolean }): Promise<RestoreResult> {
-    // Without a flush the live server need not be running: this is how a lost server is recovered.
-    const live = opts.flushArchive === false && this.#live ? this.#live : this.#requireLive(name);
-    const store = this.#store();
-    const restore = newId("rst").replace("rst_", "rst-");
-    const text = describeTarget(target);
-    const scope = this.#scope(name);
-    this.#o.events.emit({ type: "restore:started", scope, data: { resource: name, restore, target: text } });
-    const t0 = Date.now();
-    try {
-      if (opts.flushArchive !== false) await flushArchive(live, name);
-      const plan = planRestore(target, store.list(), store.points(), this.#o.now());
-      if ("error" in plan) throw new BerthError("BERTH_DATA_RESTORE_TARGET_INVALID", { name, target: text, detail: plan.error });
-      const newStore = opts.mode === "promote" ? this.#store(restore) : undefined;
-      newStore?.prepare(this.#runAs);
-      const start = newStore ? this.#startSettings(newStore) : { ...this.#startSettings(store), archive: undefined };
-      const inst = await restoreInto({ resource: name, dir: join(this.#o.rootDir, "instances", restore), store, backup: plan.backup, stop: plan.stop, template: live, start });
-      if (opts.mode === "promote") {
-        await live.stop(); // kept on disk, never overwritten
-        this.#live = inst;
-        this.#state.live = restore;
-        this.#state.port = inst.port;
-        saveState(this.#o.rootDir, this.#state);
-        await this.#applyAccess(inst);
-        await takeBaseBackup(inst, newStore!, this.#ctx(name));
-      } else {
-        this.#kept.set(restore, inst);
-        this.#state.kept.push({ restore, port: inst.port });
-        saveState(this.#o.rootDir, this.#state);
+  restore(name: string, target: RestoreTarget, opts: RestoreOptions): Promise<RestoreResult> {
+    return this.#lock.run(() => {
+      this.#db(name);
+      return restoreOp(this.#op, name, target, opts);
+    });
+  }
+
+  /**
+   * Disaster recovery: rebuilds the database from a copy of its backup stores alone (`from`: the
+   * backups directory or a store), on a machine whose server is new: refused when a table there
+   * holds a row, unless `replace`. The stores are copied in, `latest` of their history is restored
+   * from the archive alone and promoted (the server it replaces keeps serving until the services
+   * moved, then stops, kept on disk like any replaced server), and drilled.
+   */
+  recover(name: string, from: string, where: { readonly project: string; readonly environment: string }, opts: { readonly replace?: boolean; readonly id?: string } = {}): Promise<{ restore: RestoreResult; drill: DrillRecord; imported: string[] }> {
+    return this.#lock.run(async () => {
+      this.#db(name);
+      const sources = findStores(from, where);
+      const live = this.#server.live;
+      if (live?.running && !opts.replace && this.#state.live !== opts.id) {
+        const tables = await tablesWithRows(this.#op, live);
+        if (tables.length > 0) throw new BerthError("BERTH_DATA_RECOVER_REFUSED", { name, detail: `rows in ${tables.slice(0, 3).join(", ")}${tables.length > 3 ? ", ..." : ""}` });
       }
-      const ms = Date.now() - t0;
-      this.#o.events.emit({ type: "restore:completed", scope, data: { resource: name, restore, target: text, port: inst.port, ms, promoted: opts.mode === "promote" } });
-      return { restore, target, backup: plan.backup.id, port: inst.port, dataDir: inst.dataDir, mode: opts.mode, ms };
-    } catch (e) {
-      this.#o.events.emit({ type: "restore:failed", scope, data: { resource: name, restore, target: text, reason: (e as Error).message } });
-      throw e;
-    }
+      const imported = await importStores(sources, this.#o.storeDir, name, this.#runAs);
+      // `latest` of the recovered history (its newest store), not of this machine's new server.
+      const newest = sources.map((s) => s.meta()).sort((a, b) => a.liveFrom.localeCompare(b.liveFrom)).at(-1)!.instance;
+      const restore = await restoreOp(this.#op, name, { kind: "latest" }, { mode: "promote", fromArchive: true, current: newest, ...(opts.id ? { id: opts.id } : {}) });
+      const drill = await this.#drill(name);
+      return { restore, drill, imported };
+    });
   }
 
-  /** Stops and deletes a restore kept beside the live server. */
-  async discardRestore(restore: string): Promise<void> {
-    const inst = this.#kept.get(restore) ?? this.#instance(restore);
-    if (restore === this.#state.live) throw new BerthError("BERTH_CONFLICT", { kind: "live instance", name: restore });
-    await inst.destroy();
-    this.#kept.delete(restore);
-    this.#state.kept = this.#state.kept.filter((k) => k.restore !== restore);
-    saveState(this.#o.rootDir, this.#state);
+  /** Undoes an interrupted restore attempt of id `restore` (not promoted or kept): restore-op.ts. */
+  abandonRestore(restore: string): Promise<boolean> {
+    return this.#lock.run(() => abandonAttempt(this.#op, restore));
   }
 
-  /** A restore drill of a random recent verification point; throws BERTH_DATA_DRILL_FAILED loudly. */
-  async drill(name: string, opts: { readonly recentMs?: number } = {}): Promise<DrillRecord> {
-    const live = this.#requireLive(name);
+  /** Stops and deletes a server kept beside the live one (a --keep restore, or a replaced server). */
+
+  discardRestore(restore: string): Promise<void> {
+    return this.#lock.run(async () => {
+      if (restore === this.#state.live) throw new BerthError("BERTH_CONFLICT", { kind: "live instance", name: restore });
+      const inst = this.#server.kept.get(restore) ?? this.#server.retiring.get(restore) ?? this.#server.instance(restore);
+      await inst.destroy();
+      this.#server.kept.delete(restore);
+      this.#server.retiring.delete(restore);
+      this.#state.kept = this.#state.kept.filter((k) => k.restore !== restore);
+      this.#state.retiring = (this.#state.retiring ?? []).filter((k) => k.instance !== restore);
+      this.#server.save();
+    });
+  }
+
+  /**
+   * A restore drill (drill.ts): the WAL chain of the whole window checked, a point recorded now
+   * restored from the newest base backup into a scratch instance and every table compared.
+   * Throws BERTH_DATA_DRILL_FAILED loudly; the failing scratch log is kept.
+   */
+  drill(name: string): Promise<DrillRecord> {
+    return this.#lock.run(() => this.#drill(name));
+  }
+
+  #drill(name: string): Promise<DrillRecord> {
+    this.#db(name);
     return runDrill({
       resource: name,
       environment: this.#o.environment,
-      live,
-      store: this.#store(),
+      live: this.#requireLive(name),
+      server: this.#server,
       scratchRoot: join(this.#o.rootDir, "scratch"),
       databases: this.#state.databases.map((d) => d.database),
       events: this.#o.events,
       now: this.#o.now,
-      random: this.#o.random,
-      ...(opts.recentMs !== undefined ? { recentMs: opts.recentMs } : {}),
-      recordPoint: () => this.recordPoint(name),
+      recordPoint: () => this.#recordPoint(),
+      replay: (plan, stores, dir) => replayPlan(this.#op, name, plan, stores, this.#requireLive(name), dir, { hba: [], allowList: [] }),
+      explain: (e, plan, stores, text) => explainFailure(this.#op, e, name, plan, stores, text),
     });
   }
 
   async drills(name: string): Promise<DrillRecord[]> {
     this.#db(name);
-    return this.#store().drills();
+    return [...this.#server.stores().values()].flatMap((s) => s.drills()).sort((a, b) => a.at.localeCompare(b.at));
   }
 
-  /** Archive health; emits `backup:archive:missed` when unarchived WAL is older than 2x archive_timeout. */
-  async checkArchive(name: string): Promise<ArchiveStatus & { missed: boolean }> {
-    const s = await archiveStatus(this.#requireLive(name), this.#o.now());
-    const limitMs = 2 * this.#o.archiveTimeoutMs;
-    const missed = s.failing || s.unarchivedAgeMs > limitMs;
-    if (missed) this.#o.events.emit({ type: "backup:archive:missed", scope: this.#scope(name), data: { resource: name, ageMs: s.unarchivedAgeMs, limitMs, lastArchivedAt: s.lastArchivedAt } });
-    return { ...s, missed };
+  /** Applies retention (daily/weekly/monthly counts + PITR window) to every store's backups and WAL. */
+  prune(name: string): Promise<StorePrunePlan> {
+    return this.#lock.run(async () => this.#prune(name));
   }
 
-  /** Applies retention (daily/weekly/monthly counts + PITR window) to base backups and WAL. */
-  async prune(name: string): Promise<RetentionPlan> {
+  #prune(name: string): StorePrunePlan {
     const d = this.#db(name);
-    const store = this.#store();
-    const all = store.list();
-    const base = all.filter((b) => b.kind === "base");
-    const plan = planRetention(base, widestPolicy([d, ...this.#state.databases]), this.#o.now());
-    for (const id of plan.remove) store.remove(base.find((b) => b.id === id)!);
-    const wal = walToRemove(store.walSegments(), plan.walBefore);
-    store.removeWal(wal);
-    if (plan.remove.length > 0 || wal.length > 0) this.#o.events.emit({ type: "backup:pruned", scope: this.#scope(name), data: { resource: name, backups: [...plan.remove], walSegments: wal.length } });
+    const stores = this.#server.stores();
+    const plan = planStorePrune(this.#server.views(), widestPolicy([d, ...this.#state.databases]), this.#o.now());
+    for (const r of plan.remove) {
+      const s = stores.get(r.store);
+      const b = s?.get(r.id);
+      if (s && b) s.remove(b);
+    }
+    let wal = 0;
+    const touched: string[] = [];
+    for (const [id, before] of plan.walBefore) {
+      if (id === this.#state.live && before === "all") continue; // the live server's archive is never emptied
+      const s = stores.get(id)!;
+      const gone = before === "all" ? s.walSegments() : walToRemove(s.walSegments(), before);
+      s.removeWal(gone);
+      wal += gone.length;
+      if (gone.length > 0) touched.push(id);
+    }
+    if (plan.remove.length > 0 || wal > 0) this.#o.events.emit({ type: "backup:pruned", scope: this.#server.scope(name), data: { resource: name, backups: plan.remove.map((r) => r.id), walSegments: wal, stores: touched } });
     return plan;
   }
 
   /**
-   * Periodic upkeep (see duties.ts): runs whatever is due and reports each duty's outcome. Each
-   * failure has already been made loud (event + error); one failing duty does not stop the rest.
+   * Periodic upkeep (see duties.ts): runs whatever is due and reports each duty's outcome, each
+   * under the server's lock (a user's restore waits at most one duty). Each failure has already
+   * been made loud (event + error); one failing duty does not stop the rest.
    */
-  async tick(name: string, intervals: DutyIntervals = { ...DEFAULT_INTERVALS, backupIntervalMs: this.#db(name).backupIntervalMs }): Promise<DutyResult[]> {
-    const store = this.#store();
+  async tick(name: string, intervals?: DutyIntervals): Promise<DutyResult[]> {
+    const d = this.#db(name);
+    const iv = intervals ?? { ...DEFAULT_INTERVALS, backupIntervalMs: d.backupIntervalMs, backupSchedule: d.backupSchedule, backups: this.#state.databases.some((x) => x.backups !== false || x.pitr !== false), pitr: this.#server.pitr };
+    const stores = [...this.#server.stores().values()];
+    // Every drill counts, an empty one too ("nothing to compare yet"): drilling an empty
+    // database at every beat would force a WAL segment out each time.
+    const drills = stores.flatMap((s) => s.drills());
     const history = {
-      lastBackupAt: store.list().filter((b) => b.kind === "base").at(-1)?.finishedAt,
-      lastPointAt: store.points().at(-1)?.at,
-      lastDrillAt: store.drills().at(-1)?.at,
+      // With PITR on, a backup taken while archiving was off does not count: the window needs one it can replay from.
+      lastBackupAt: stores.flatMap((s) => s.list().filter((b) => b.kind === "base" && b.verified && (b.pitr !== false || !this.#server.pitr))).map((b) => b.finishedAt).sort().at(-1),
+      lastPointAt: this.#state.live ? this.#server.store().points().at(-1)?.at : undefined,
+      lastDrillAt: drills.map((x) => x.at).sort().at(-1),
     };
-    return runDuties(planDuties(history, intervals, this.#o.now()), {
+    const locked = (fn: () => Promise<unknown>) => () => this.#lock.run(fn);
+    return runDuties(planDuties(history, iv, this.#o.now()), {
       "check-archive": async () => {
-        const s = await this.checkArchive(name);
-        if (s.missed) throw new Error(`WAL archive behind by ${s.unarchivedAgeMs} ms`);
+        const s = await this.#server.checkArchive(name);
+        if (s.missed) throw new Error(`WAL archive behind by ${s.unarchivedAgeMs} ms${s.failing ? " (archive_command failing)" : ""}`);
       },
-      backup: () => this.backup(name),
-      prune: () => this.prune(name),
-      point: () => this.recordPoint(name),
-      drill: () => this.drill(name),
+      backup: locked(() => takeBaseBackup(this.#requireLive(name), this.#server.store(), this.#ctx(name))),
+      prune: locked(async () => this.#prune(name)),
+      point: locked(() => this.#recordPoint()),
+      drill: locked(() => this.#drill(name)),
     });
   }
 
-  /** Read-only: unlike checkArchive() it emits nothing, so it can be polled. */
+  /** Archive health now; raises `backup:archive:missed` / `backup:archive:failed` (once per episode). */
+  checkArchive(name: string): Promise<ArchiveStatus & { missed: boolean }> {
+    this.#db(name);
+    return this.#server.checkArchive(name);
+  }
+
+  /** Read-only, no lock and no events, so it can be polled. */
   async health(name: string): Promise<HealthReport> {
     this.#db(name);
-    if (!this.#live?.running) return { ok: false, running: false, detail: "server not running" };
+    const live = this.#server.live;
+    if (!live?.running) return { ok: false, running: false, detail: "server not running" };
+    if (!this.#server.pitr) return { ok: true, running: true, detail: "ok (no WAL archive: pitr is off)" };
     try {
-      const s = await archiveStatus(this.#live, this.#o.now());
+      const s = await archiveStatus(live, this.#o.now());
       const behind = s.failing || s.unarchivedAgeMs > 2 * this.#o.archiveTimeoutMs;
       return { ok: !behind, running: true, detail: behind ? `WAL archive behind by ${Math.round(s.unarchivedAgeMs / 1000)} s${s.failing ? " (archive_command failing)" : ""}` : "ok", archiveAgeMs: s.unarchivedAgeMs };
     } catch (e) {
@@ -394,43 +431,77 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
     }
   }
 
-  list(): DatabaseSummary[] {
+  /** Every database with its server's health: archive lag, last good backup, last drill, servers. */
+  async list(): Promise<DatabaseSummary[]> {
+    const live = this.#server.live;
+    let lag: number | undefined;
+    let archiving: DatabaseSummary["archiving"] = this.#server.pitr ? "unknown" : "off";
+    if (live?.running && this.#server.pitr) {
+      const s = await archiveStatus(live, this.#o.now()).catch(() => undefined);
+      if (s) {
+        lag = s.unarchivedAgeMs;
+        archiving = s.failing ? "failing" : s.unarchivedAgeMs > 2 * this.#o.archiveTimeoutMs ? "behind" : "ok";
+      }
+    }
+    const views = this.#server.views();
+    const good = views.flatMap((v) => v.backups.filter((b) => b.verified)).sort((a, b) => a.finishedAt.localeCompare(b.finishedAt)).at(-1);
+    const drill = [...this.#server.stores().values()].flatMap((s) => s.drills()).sort((a, b) => a.at.localeCompare(b.at)).at(-1);
+    const servers: ServerSummary[] = [
+      ...(this.#state.live ? [{ instance: this.#state.live, role: "live" as const, running: live?.running ?? false, port: this.#state.port }] : []),
+      ...(this.#state.retiring ?? []).map((r) => ({ instance: r.instance, role: "retiring" as const, running: this.#server.retiring.get(r.instance)?.running ?? false, port: r.port })),
+      ...this.#state.kept.map((k) => ({ instance: k.restore, role: "kept" as const, running: this.#server.kept.get(k.restore)?.running ?? false, port: k.port })),
+      ...views
+        .filter((v) => v.meta.retiredAt && v.meta.instance !== this.#state.live && !(this.#state.retiring ?? []).some((r) => r.instance === v.meta.instance) && this.#server.instance(v.meta.instance).initialized)
+        .map((v) => ({ instance: v.meta.instance, role: "previous" as const, running: false, port: 0 })),
+    ];
     return this.#state.databases.map((d) => ({
       resource: d.resource,
       database: d.database,
       user: d.user,
-      port: this.#live?.port ?? this.#state.port,
-      pooledPort: d.pooled ? this.#bouncer?.port : undefined,
-      running: this.#live?.running ?? false,
+      port: live?.port ?? this.#state.port,
+      pooledPort: d.pooled ? this.#server.bouncer?.port : undefined,
+      running: live?.running ?? false,
       version: this.#state.major,
+      archiveLagMs: lag,
+      archiving,
+      lastGoodBackup: good ? { id: good.id, at: good.finishedAt } : undefined,
+      lastDrill: drill ? { at: drill.at, ok: drill.ok } : undefined,
+      restorableFrom: restorableFrom(views),
+      servers,
     }));
   }
 
   /** The live server's socket and port, for `berth db psql` (superuser over the private socket). */
   adminEndpoint(): { socketDir: string; port: number; psql: string } | undefined {
-    return this.#live ? { socketDir: this.#live.socketDir, port: this.#live.port, psql: this.#live.bin("psql") } : undefined;
+    const live = this.#server.live;
+    return live ? { socketDir: live.socketDir, port: live.port, psql: live.bin("psql") } : undefined;
   }
 
-  async stop(): Promise<void> {
-    await this.#bouncer?.stop();
-    for (const k of this.#kept.values()) await k.stop();
-    await this.#live?.stop();
-    if (this.#live) this.#o.events.emit({ type: "data:stopped", scope: this.#scope(), data: { kind: "postgres", resource: this.#o.environment } });
+  /** Stops every server this provider runs (data stays on disk). */
+  stop(): Promise<void> {
+    return this.#server.stop();
+  }
+
+  /** Leaves the servers running and forgets them: a restarted daemon adopts them. */
+  detach(): void {
+    this.#server.detach();
   }
 
   /** Drops one database and its role; the server and the backups (which hold it) stay unless asked. */
-  async remove(name: string, opts: { readonly withBackups?: boolean } = {}): Promise<void> {
-    const d = this.#db(name);
-    const live = this.#requireLive(name);
-    await live.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(d.database)} WITH (FORCE)`);
-    await live.query(`DROP ROLE IF EXISTS ${escapeIdentifier(d.user)}`);
-    this.#state.databases = this.#state.databases.filter((x) => x.resource !== name);
-    saveState(this.#o.rootDir, this.#state);
-    await this.#applyAccess(live);
-    if (this.#state.databases.length === 0) {
-      await this.stop();
-      if (opts.withBackups) rmSync(this.#o.storeDir, { recursive: true, force: true });
-    }
-    this.#o.events.emit({ type: "data:removed", scope: this.#scope(name), data: { kind: "postgres", resource: name } });
+  remove(name: string, opts: { readonly withBackups?: boolean } = {}): Promise<void> {
+    return this.#lock.run(async () => {
+      const d = this.#db(name);
+      const live = this.#requireLive(name);
+      await live.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(d.database)} WITH (FORCE)`);
+      await live.query(`DROP ROLE IF EXISTS ${escapeIdentifier(d.user)}`);
+      this.#state.databases = this.#state.databases.filter((x) => x.resource !== name);
+      this.#server.save();
+      await this.#server.applyAccess(live);
+      if (this.#state.databases.length === 0) {
+        await this.#server.stop();
+        if (opts.withBackups) rmSync(this.#o.storeDir, { recursive: true, force: true });
+      }
+      this.#o.events.emit({ type: "data:removed", scope: this.#server.scope(name), data: { kind: "postgres", resource: name } });
+    });
   }
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { planRetention, walToRemove, widestPolicy } from "./retention.ts";
+import { planRetention, planStorePrune, walToRemove, widestPolicy } from "./retention.ts";
 
 const DAY = 86_400_000;
 const now = Date.UTC(2026, 2, 15, 12);
@@ -44,5 +44,39 @@ describe("widestPolicy", () => {
       ]),
       { keep: { daily: 7, weekly: 4, monthly: 12 }, pitrWindowMs: 7 * DAY },
     );
+  });
+});
+
+describe("planStorePrune: retention across the stores of every server", () => {
+  const base = (id: string, finishedAt: string, startWal: string) => ({ id, kind: "base" as const, resource: "db", startedAt: finishedAt, finishedAt, sizeBytes: 1, path: `/s/${id}`, verified: true, startWal });
+  const nowMs = Date.UTC(2026, 0, 20, 12);
+  // A: live until Jan 15 (promoted restore to Jan 14 06:00 made B), nightly backups; B since Jan 15.
+  const A = {
+    meta: { instance: "A", liveFrom: "2026-01-01T00:00:00.000Z", timeline: 1, retiredAt: "2026-01-15T10:00:00.000Z" },
+    backups: Array.from({ length: 14 }, (_, i) => base(`a${String(i + 1).padStart(2, "0")}`, new Date(Date.UTC(2026, 0, i + 1, 2)).toISOString(), `0000000100000000000000${(0x10 + i).toString(16).toUpperCase()}`)),
+    points: [],
+  };
+  const B = {
+    meta: { instance: "B", liveFrom: "2026-01-15T10:00:00.000Z", timeline: 2, parent: { instance: "A", branchAt: "2026-01-14T06:00:00.000Z" } },
+    backups: Array.from({ length: 5 }, (_, i) => base(`b${i + 1}`, new Date(Date.UTC(2026, 0, 16 + i, 2)).toISOString(), `0000000200000000000000${(0x30 + i).toString(16).toUpperCase()}`)),
+    points: [],
+  };
+
+  test("counts over all stores together; the window's start in the old store keeps its anchor and WAL", () => {
+    const plan = planStorePrune([A, B], { keep: { daily: 3, weekly: 0, monthly: 0 }, pitrWindowMs: 7 * DAY }, nowMs);
+    const kept = plan.keep.map((k) => k.id);
+    // Newest three days are B's; Jan 13 12:00 (window start) lies in A: its backup of Jan 13 anchors it.
+    assert.deepEqual(kept.slice(0, 3), ["b5", "b4", "b3"]);
+    assert.ok(kept.includes("a13"), JSON.stringify(plan.keep));
+    // B's stretch before its first own backup replays from A's last backup before the branch (a14); A keeps WAL from a13 on.
+    assert.equal(plan.walBefore.get("A"), "00000001000000000000001C");
+    assert.ok(plan.remove.some((r) => r.store === "A" && r.id === "a01"));
+    assert.equal(plan.restorableFrom, "2026-01-13T02:00:00.000Z");
+  });
+
+  test("a store nothing needs any more gives up all its WAL", () => {
+    const plan = planStorePrune([A, B], { keep: { daily: 2, weekly: 0, monthly: 0 }, pitrWindowMs: DAY }, nowMs);
+    assert.equal(plan.walBefore.get("A"), "all");
+    assert.ok(plan.remove.every((r) => r.store === "A" || !["b5", "b4"].includes(r.id)));
   });
 });

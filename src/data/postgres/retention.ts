@@ -5,6 +5,7 @@
  * WAL older than the oldest kept backup's start segment goes too. Pure: time is data.
  */
 import type { KeepCounts } from "./input.ts";
+import { byLiveFrom, planRestore, type StoreView } from "./lineage.ts";
 
 export interface RetentionBackup {
   readonly id: string;
@@ -79,4 +80,55 @@ export function walToRemove(segments: readonly string[], before: string | undefi
 export function widestPolicy(policies: readonly RetentionPolicy[]): RetentionPolicy {
   const max = (k: keyof KeepCounts) => Math.max(0, ...policies.map((p) => p.keep[k]));
   return { keep: { daily: max("daily"), weekly: max("weekly"), monthly: max("monthly") }, pitrWindowMs: Math.max(0, ...policies.map((p) => p.pitrWindowMs)) };
+}
+
+/** What pruning every store of a database removes: backups by id, and WAL before a segment per store. */
+export interface StorePrunePlan {
+  readonly keep: RetentionPlan["keep"];
+  readonly remove: readonly { readonly store: string; readonly id: string }[];
+  /** Per store: segments strictly before this name go; `"all"` = the store needs no WAL any more. */
+  readonly walBefore: ReadonlyMap<string, string | "all">;
+  readonly restorableFrom: string | undefined;
+}
+
+/**
+ * Retention across the stores of every server a database has had (lineage.ts): the same
+ * daily/weekly/monthly counts over all base backups together, plus, for each server that was
+ * live inside the PITR window, the backup a restore to the start of its stretch would use (it
+ * may sit in an ancestor store, before the branch point). WAL is kept from the oldest kept
+ * backup of a store, and whole in a store that a kept backup's chain passes through.
+ */
+export function planStorePrune(stores: readonly StoreView[], policy: RetentionPolicy, nowMs: number): StorePrunePlan {
+  const all = stores.flatMap((s) => s.backups.filter((b) => b.kind === "base").map((b) => ({ ...b, store: s.meta.instance })));
+  const base = planRetention(all, policy, nowMs);
+  const reasons = new Map(base.keep.map((k) => [k.id, [...k.reasons]]));
+  const throughStores = new Set<string>();
+  if (policy.pitrWindowMs > 0) {
+    const windowStart = nowMs - policy.pitrWindowMs;
+    const ordered = byLiveFrom(stores);
+    for (const [i, s] of ordered.entries()) {
+      const until = ordered[i + 1] ? Date.parse(ordered[i + 1]!.meta.liveFrom) : nowMs;
+      if (until < windowStart) continue;
+      const at = Math.max(Date.parse(s.meta.liveFrom), windowStart);
+      const plan = planRestore({ kind: "time", at: new Date(Math.min(at, nowMs)).toISOString() }, stores, undefined, nowMs);
+      if ("error" in plan) continue;
+      reasons.set(plan.backup.id, [...(reasons.get(plan.backup.id) ?? []), `pitr window (${s.meta.instance})`]);
+      for (const id of plan.chain.slice(0, -1)) throughStores.add(id);
+    }
+  }
+  const kept = all.filter((b) => reasons.has(b.id));
+  const walBefore = new Map<string, string | "all">();
+  for (const s of stores) {
+    const own = kept.filter((b) => b.store === s.meta.instance && b.startWal).map((b) => b.startWal!);
+    if (throughStores.has(s.meta.instance)) continue; // every segment may be replayed
+    if (own.length > 0) walBefore.set(s.meta.instance, own.sort((a, b) => a.slice(8).localeCompare(b.slice(8)))[0]!);
+    else walBefore.set(s.meta.instance, "all");
+  }
+  const oldest = kept.map((b) => b.finishedAt).sort()[0];
+  return {
+    keep: kept.sort((a, b) => b.finishedAt.localeCompare(a.finishedAt)).map((b) => ({ id: b.id, reasons: reasons.get(b.id)! })),
+    remove: all.filter((b) => !reasons.has(b.id) && Date.parse(b.finishedAt) <= nowMs).map((b) => ({ store: b.store, id: b.id })),
+    walBefore,
+    restorableFrom: oldest,
+  };
 }

@@ -2,7 +2,7 @@
  * What a PostgresProvider must remember across daemon restarts, in `<rootDir>/state.json`:
  * which instance is live, its port, the databases and their policies. No secrets.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ResolvedPostgresInput } from "./input.ts";
 
@@ -15,6 +15,12 @@ export interface DatabaseState {
   readonly keep: ResolvedPostgresInput["keep"];
   readonly pitrWindowMs: number;
   readonly backupIntervalMs: number;
+  /** Cron expression for base backups (the blueprint's `backups.schedule`); overrides the interval. */
+  readonly backupSchedule?: string | undefined;
+  /** `backups: false`: no scheduled base backups (nor drills). */
+  readonly backups?: boolean;
+  /** `pitr: false`: no WAL archive (only base backups restore). */
+  readonly pitr?: boolean;
 }
 
 export interface State {
@@ -24,6 +30,10 @@ export interface State {
   databases: DatabaseState[];
   kept: { restore: string; port: number }[];
   bouncerPort?: number;
+  /** The live cluster's system identifier: a data directory with another one is foreign. */
+  systemId?: string;
+  /** Servers replaced by a promoted restore, still running until no service uses them. */
+  retiring?: { instance: string; port: number; since: string }[];
 }
 
 export function readState(rootDir: string): State {
@@ -31,7 +41,10 @@ export function readState(rootDir: string): State {
   return existsSync(p) ? (JSON.parse(readFileSync(p, "utf8")) as State) : { live: undefined, port: 0, major: undefined, databases: [], kept: [] };
 }
 
+/** Written to a temporary name and renamed: a crash never leaves half a state file. */
 export function saveState(rootDir: string, state: State): void {
   mkdirSync(rootDir, { recursive: true, mode: 0o711 });
-  writeFileSync(join(rootDir, "state.json"), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  const p = join(rootDir, "state.json");
+  writeFileSync(`${p}.tmp`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  renameSync(`${p}.tmp`, p);
 }

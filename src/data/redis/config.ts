@@ -40,3 +40,26 @@ export function renderRedisConf(input: ResolvedRedisInput, s: RedisSettings): st
   if (persistence === "none") lines.push('save ""', "appendonly no");
   return `${lines.join("\n")}\n`;
 }
+
+/**
+ * Why a running server must restart to take `next`, or undefined when it need not: the rendered
+ * files differ in a setting. Secrets are named, never shown (the ACL line holds a password hash).
+ */
+export function settingsChange(current: string, next: string): string | undefined {
+  const settings = (text: string) =>
+    new Map(
+      text
+        .split("\n")
+        .filter((l) => l.trim() !== "" && !l.startsWith("#"))
+        .map((l) => {
+          const [key, ...rest] = l.split(" ");
+          // `save` and `user` may repeat in principle; Berth writes each once.
+          return [key!, rest.join(" ")] as const;
+        }),
+    );
+  const a = settings(current);
+  const b = settings(next);
+  const changed = [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k));
+  if (changed.length === 0) return undefined;
+  return changed.map((k) => (k === "user" ? "password changed" : `${k} ${a.get(k) ?? "(unset)"} -> ${b.get(k) ?? "(unset)"}`)).join(", ");
+}

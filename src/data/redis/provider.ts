@@ -12,11 +12,12 @@ import { BerthError, isBerthError } from "../../core/errors.ts";
 import type { EventSink } from "../../core/events.ts";
 import { newId } from "../../core/ids.ts";
 import { freePort } from "../net.ts";
-import { logTail, runAsFor, runProgram, ServerProcess, stopOrphan, waitReady } from "../proc.ts";
+import { Mutex } from "../lock.ts";
+import { livePid, logTail, runAsFor, runProgram, ServerProcess, stopOrphan, waitReady } from "../proc.ts";
 import type { BackupRecord, ConnectionProps, HealthReport, Provisioned, ResourceProvider, RestoreResult, RestoreTarget } from "../provider.ts";
 import { backupId, mkdirOwned, sizeOf, writeOwned } from "../files.ts";
 import { generatePassword } from "../secret.ts";
-import { renderRedisConf, sha256Hex } from "./config.ts";
+import { renderRedisConf, settingsChange, sha256Hex } from "./config.ts";
 import { type RedisInput, type ResolvedRedisInput, resolveRedisInput } from "./input.ts";
 
 export interface RedisProviderOptions {
@@ -41,6 +42,9 @@ interface Running {
   dir: string;
 }
 
+/** A restart after a crash waits this long times 2^(crashes in a row - 1), at most a minute. */
+const CRASH_BACKOFF_MS = 1000;
+
 /** INFO section text -> fields. */
 export function parseInfo(text: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -56,6 +60,11 @@ export class RedisProvider implements ResourceProvider<RedisInput> {
   readonly #o: RedisProviderOptions & { now: () => number; serverBin: string };
   readonly #runAs = runAsFor("redis");
   readonly #running = new Map<string, Running>();
+  readonly #locks = new Map<string, Mutex>();
+  readonly #crashes = new Map<string, { count: number; at: number }>();
+  #major: number | undefined;
+  /** Set by stop()/detach(): exits after that are not crashes. */
+  #closed = false;
 
   constructor(opts: RedisProviderOptions) {
     this.#o = { ...opts, now: opts.now ?? Date.now, serverBin: opts.serverBin ?? "/usr/bin/redis-server" };
@@ -84,6 +93,16 @@ export class RedisProvider implements ResourceProvider<RedisInput> {
     return { environment: this.#o.environment, service: name };
   }
 
+  #lock(name: string): Mutex {
+    const m = this.#locks.get(name) ?? new Mutex();
+    this.#locks.set(name, m);
+    return m;
+  }
+
+  #confPath(dir: string): string {
+    return join(dir, "..", `${dir.split("/").pop()}.conf`);
+  }
+
   /** Starts a redis-server for `dir`; retries on a port clash when no port was fixed. */
   async #start(name: string, input: ResolvedRedisInput, dir: string, port: number, passwordSha256: string, persistence?: ResolvedRedisInput["persistence"]): Promise<Running> {
     mkdirOwned(dir, 0o700, this.#runAs);
@@ -92,7 +111,7 @@ export class RedisProvider implements ResourceProvider<RedisInput> {
     await stopOrphan(pidFile, "redis-server", "SIGTERM");
     for (let attempt = 0; attempt < 3; attempt++) {
       const p = port || (await freePort());
-      const conf = join(dir, "..", `${dir.split("/").pop()}.conf`);
+      const conf = this.#confPath(dir);
       writeOwned(conf, renderRedisConf(input, { port: p, dir, pidFile, passwordSha256, ...(persistence ? { persistence } : {}) }), 0o600, this.#runAs);
       const proc = ServerProcess.start(this.#o.serverBin, [conf], { runAs: this.#runAs, logPath: log });
       const ok = await waitReady(() => this.#ping(p), { deadlineMs: 30_000, proc });
@@ -102,6 +121,61 @@ export class RedisProvider implements ResourceProvider<RedisInput> {
       throw new BerthError("BERTH_DATA_START_FAILED", { kind: "redis", name, detail: logTail(log, 3), logPath: log });
     }
     throw new BerthError("BERTH_DATA_START_FAILED", { kind: "redis", name, detail: "no free port after 3 attempts", logPath: log });
+  }
+
+  /**
+   * Makes the resource's live server run `input`: a running server whose configuration file
+   * already says exactly that is left alone (clients keep their connections and a
+   * `persistence: none` cache keeps its keys); one a previous daemon left running is adopted by
+   * its pid file; only a change of its own settings restarts it, with the reason in an event.
+   */
+  async #ensureRunning(name: string, input: ResolvedRedisInput, state: ResourceState): Promise<{ run: Running; started: boolean }> {
+    const dir = join(this.#dir(name), state.live);
+    const pidFile = join(dir, "redis.pid");
+    const current = this.#running.get(name);
+    const port = current?.proc.running ? current.port : state.port;
+    const desired = port ? renderRedisConf(input, { port, dir, pidFile, passwordSha256: state.passwordSha256 }) : "";
+    const onDisk = existsSync(this.#confPath(dir)) ? readFileSync(this.#confPath(dir), "utf8") : "";
+    const change = port ? settingsChange(onDisk, desired) : "first start";
+    if (current?.proc.running) {
+      if (!change) return { run: current, started: false };
+      this.#o.events.emit({ type: "data:restarting", scope: this.#scope(name), data: { kind: "redis", resource: name, reason: change } });
+      await current.proc.stop("SIGTERM", 30_000);
+    } else {
+      const pid = livePid(pidFile, "redis-server");
+      if (pid !== undefined && !change && (await this.#ping(port))) {
+        const run = { proc: ServerProcess.adopt(pid, "redis-server"), port, dir };
+        this.#watch(name, run);
+        this.#o.events.emit({ type: "data:adopted", scope: this.#scope(name), data: { kind: "redis", resource: name, port, pid } });
+        return { run, started: false };
+      }
+      if (pid !== undefined) this.#o.events.emit({ type: "data:restarting", scope: this.#scope(name), data: { kind: "redis", resource: name, reason: change ?? "not answering" } });
+    }
+    const run = await this.#start(name, input, dir, state.port, state.passwordSha256);
+    this.#watch(name, run);
+    this.#o.events.emit({ type: "data:started", scope: this.#scope(name), data: { kind: "redis", resource: name, port: run.port, pid: run.proc.pid } });
+    return { run, started: true };
+  }
+
+  /** A server that exits without being asked is an alert, and is started again (with backoff). */
+  #watch(name: string, run: Running): void {
+    this.#running.set(name, run);
+    void run.proc.exited.then(async ({ code, signal }) => {
+      if (this.#closed || run.proc.stopping || this.#running.get(name) !== run) return;
+      const prev = this.#crashes.get(name);
+      const count = prev && Date.now() - prev.at < 60_000 ? prev.count + 1 : 1;
+      this.#crashes.set(name, { count, at: Date.now() });
+      const retryInMs = Math.min(60_000, CRASH_BACKOFF_MS * 2 ** (count - 1));
+      this.#o.events.emit({ type: "data:server:failed", scope: this.#scope(name), data: { kind: "redis", resource: name, pid: run.proc.pid, detail: `exited (${signal ?? `code ${code ?? "?"}`}): ${logTail(join(run.dir, "..", `${run.dir.split("/").pop()}.log`), 2)}`, retryInMs } });
+      await new Promise((r) => setTimeout(r, retryInMs).unref());
+      if (this.#closed || this.#running.get(name) !== run) return;
+      await this.#lock(name)
+        .run(async () => {
+          const s = this.#state(name);
+          if (s && this.#running.get(name) === run) this.#save(name, { ...s, port: (await this.#ensureRunning(name, s.input, s)).run.port });
+        })
+        .catch((e: Error) => this.#o.events.emit({ type: "data:warning", scope: this.#scope(name), data: { resource: name, message: `restart after a crash failed: ${e.message}` } }));
+    });
   }
 
   /** Raw unauthenticated PING over TCP: a NOAUTH reply still proves the server is up. */
@@ -129,24 +203,40 @@ export class RedisProvider implements ResourceProvider<RedisInput> {
     return c;
   }
 
+  async #version(name: string): Promise<number> {
+    if (this.#major === undefined) {
+      const version = (await runProgram(this.#o.serverBin, ["--version"], { name })).stdout.match(/v=(\d+)\.(\d+)/);
+      this.#major = version ? Number(version[1]) : 0;
+    }
+    return this.#major;
+  }
+
   async provision(input: RedisInput, opts: { readonly password?: string; readonly signal?: AbortSignal } = {}): Promise<Provisioned> {
     const r = resolveRedisInput(input);
     opts.signal?.throwIfAborted();
-    const version = (await runProgram(this.#o.serverBin, ["--version"], { name: r.name })).stdout.match(/v=(\d+)\.(\d+)/);
-    const major = version ? Number(version[1]) : 0;
-    if (r.version !== undefined && r.version !== major) this.#o.events.emit({ type: "data:warning", scope: this.#scope(r.name), data: { resource: r.name, message: `Redis ${r.version} is not installed; using ${major}` } });
-    mkdirSync(this.#o.rootDir, { recursive: true, mode: 0o711 });
-    mkdirSync(this.#dir(r.name), { recursive: true, mode: 0o711 });
-    const password = opts.password ?? generatePassword();
-    const prev = this.#state(r.name);
-    const state: ResourceState = { input: r, live: prev?.live ?? newId("rd").replace("rd_", "rd-"), port: prev?.port ?? 0, passwordSha256: sha256Hex(password) };
-    // Settings or password changed: restart with the new file (Redis persists on a clean shutdown).
-    await this.#running.get(r.name)?.proc.stop("SIGTERM", 30_000);
-    const run = await this.#start(r.name, r, join(this.#dir(r.name), state.live), state.port, state.passwordSha256);
-    this.#running.set(r.name, run);
-    this.#save(r.name, { ...state, port: run.port });
-    this.#o.events.emit({ type: "data:provisioned", scope: this.#scope(r.name), data: { kind: "redis", resource: r.name, port: run.port, version: String(major) } });
-    return { connection: await this.connection(r.name, password), passwordGenerated: opts.password === undefined, version: String(major) };
+    const major = await this.#version(r.name);
+    return this.#lock(r.name).run(async () => {
+      this.#closed = false;
+      mkdirSync(this.#o.rootDir, { recursive: true, mode: 0o711 });
+      mkdirSync(this.#dir(r.name), { recursive: true, mode: 0o711 });
+      const password = opts.password ?? generatePassword();
+      const prev = this.#state(r.name);
+      const state: ResourceState = { input: r, live: prev?.live ?? newId("rd").replace("rd_", "rd-"), port: prev?.port ?? 0, passwordSha256: sha256Hex(password) };
+      const { run, started } = await this.#ensureRunning(r.name, r, state);
+      const changed = !prev || started || JSON.stringify(prev.input) !== JSON.stringify(r) || prev.port !== run.port || prev.passwordSha256 !== state.passwordSha256;
+      if (changed) {
+        this.#save(r.name, { ...state, port: run.port });
+        if (r.version !== undefined && r.version !== major) this.#o.events.emit({ type: "data:warning", scope: this.#scope(r.name), data: { resource: r.name, message: `Redis ${r.version} is not installed; using ${major}` } });
+        this.#o.events.emit({ type: "data:provisioned", scope: this.#scope(r.name), data: { kind: "redis", resource: r.name, port: run.port, version: String(major) } });
+      }
+      return { connection: await this.connection(r.name, password), passwordGenerated: opts.password === undefined, version: String(major) };
+    });
+  }
+
+  /** The pid of the resource's live server (tests and `kv info` compare it across reconciles). */
+  pid(name: string): number | undefined {
+    const r = this.#running.get(name);
+    return r?.proc.running ? r.proc.pid : undefined;
   }
 
   async connection(name: string, password: string): Promise<ConnectionProps> {
@@ -177,7 +267,11 @@ export class RedisProvider implements ResourceProvider<RedisInput> {
   }
 
   /** BGSAVE, wait for it, check the file with redis-check-rdb, copy it into the store. */
-  async backup(name: string, password?: string): Promise<BackupRecord> {
+  backup(name: string, password?: string): Promise<BackupRecord> {
+    return this.#lock(name).run(() => this.#backup(name, password));
+  }
+
+  async #backup(name: string, password?: string): Promise<BackupRecord> {
     const s = this.#require(name);
     const id = backupId("r", this.#o.now());
     const started = this.#o.now();
@@ -231,7 +325,11 @@ export class RedisProvider implements ResourceProvider<RedisInput> {
    * Loads an RDB backup into a new instance (AOF, if configured, is switched on after the load).
    * `promote` makes it the resource's server (the old one is stopped, its directory kept).
    */
-  async restore(name: string, target: RestoreTarget, opts: { readonly mode: "promote" | "keep"; readonly password?: string }): Promise<RestoreResult> {
+  restore(name: string, target: RestoreTarget, opts: { readonly mode: "promote" | "keep"; readonly password?: string }): Promise<RestoreResult> {
+    return this.#lock(name).run(() => this.#restore(name, target, opts));
+  }
+
+  async #restore(name: string, target: RestoreTarget, opts: { readonly mode: "promote" | "keep"; readonly password?: string }): Promise<RestoreResult> {
     const s = this.#require(name);
     if (s.input.persistence === "aof" && !opts.password) throw new BerthError("BERTH_DATA_RESTORE_TARGET_INVALID", { name, target: target.kind, detail: "restoring an AOF resource needs its password (to switch AOF on after loading the RDB)" });
     const all = await this.backups(name);
@@ -243,11 +341,19 @@ export class RedisProvider implements ResourceProvider<RedisInput> {
     mkdirOwned(dir, 0o700, this.#runAs);
     writeOwned(join(dir, "dump.rdb"), "", 0o600, this.#runAs);
     copyFileSync(b.path, join(dir, "dump.rdb"));
-    const run = await this.#start(name, s.input, dir, 0, s.passwordSha256, s.input.persistence === "aof" ? "rdb" : undefined);
-    if (s.input.persistence === "aof") await this.#enableAof(run.port, opts.password!);
+    const run = await this.#start(name, s.input, dir, 0, s.passwordSha256, s.input.persistence === "aof" ? "rdb" : undefined).catch((e) => {
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    });
+    if (s.input.persistence === "aof") {
+      await this.#enableAof(run.port, opts.password!);
+      // The file now says what the server runs (AOF on), so the next provision restarts nothing.
+      writeOwned(this.#confPath(dir), renderRedisConf(s.input, { port: run.port, dir, pidFile: join(dir, "redis.pid"), passwordSha256: s.passwordSha256 }), 0o600, this.#runAs);
+    }
     if (opts.mode === "promote") {
-      await this.#running.get(name)?.proc.stop("SIGTERM", 30_000);
-      this.#running.set(name, run);
+      const old = this.#running.get(name);
+      this.#watch(name, run);
+      await old?.proc.stop("SIGTERM", 30_000);
       this.#save(name, { ...s, live: restore, port: run.port });
     } else {
       this.#running.set(`${name}/${restore}`, run);
@@ -276,7 +382,14 @@ export class RedisProvider implements ResourceProvider<RedisInput> {
     return { ok, running: true, detail: ok ? "ok" : "no answer to PING" };
   }
 
+  /** Forgets the servers without stopping them: a restarted daemon adopts them. */
+  detach(): void {
+    this.#closed = true;
+    this.#running.clear();
+  }
+
   async stop(): Promise<void> {
+    this.#closed = true;
     for (const [key, r] of this.#running) {
       await r.proc.stop("SIGTERM", 30_000);
       if (!key.includes("/")) this.#o.events.emit({ type: "data:stopped", scope: this.#scope(key), data: { kind: "redis", resource: key } });
@@ -284,7 +397,11 @@ export class RedisProvider implements ResourceProvider<RedisInput> {
     this.#running.clear();
   }
 
-  async remove(name: string, opts: { readonly withBackups?: boolean } = {}): Promise<void> {
+  remove(name: string, opts: { readonly withBackups?: boolean } = {}): Promise<void> {
+    return this.#lock(name).run(() => this.#remove(name, opts));
+  }
+
+  async #remove(name: string, opts: { readonly withBackups?: boolean }): Promise<void> {
     for (const [key, r] of this.#running) {
       if (key === name || key.startsWith(`${name}/`)) {
         await r.proc.stop("SIGTERM", 30_000);

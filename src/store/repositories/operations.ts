@@ -221,6 +221,12 @@ export class OperationRepository {
     return this.#db.sql.prepare("SELECT * FROM operations WHERE state = ? ORDER BY rowid").all(state).map(toRow);
   }
 
+  /** Deletes the succeeded operations of this kind and key but `keep` (routine work leaves one row). */
+  pruneSucceeded(kind: string, key: string, keep: string): number {
+    const r = this.#db.sql.prepare("DELETE FROM operations WHERE kind = ? AND key = ? AND state = 'succeeded' AND id <> ?").run(kind, key, keep);
+    return Number(r.changes);
+  }
+
   /** Deletes finished operations beyond the newest `keep` (history, not intent). */
   prune(keep: number): number {
     const r = this.#db.sql
