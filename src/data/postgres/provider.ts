@@ -18,6 +18,7 @@ import type { BackupRecord, ConnectionProps, HealthReport, Provisioned, Resource
 import { generatePassword, scramVerifier } from "../secret.ts";
 import { type ArchiveStatus, archiveStatus, type BackupContext, takeBaseBackup, takeDump } from "./backup.ts";
 import { runDrill } from "./drill.ts";
+import { PgDistribution, type PgToolCache } from "./distribution.ts";
 import { DEFAULT_INTERVALS, type DutyIntervals, type DutyResult, planDuties, runDuties } from "./duties.ts";
 import { type PostgresInput, resolvePostgresInput } from "./input.ts";
 import type { PgInstance } from "./instance.ts";
@@ -45,6 +46,8 @@ export interface PostgresProviderOptions {
   readonly random?: () => number;
   /** Root of installed majors; default /usr/lib/postgresql. */
   readonly pgRoot?: string;
+  /** The daemon's tool cache, for majors the distribution lacks (distribution.ts); without it only installed majors run. */
+  readonly tools?: PgToolCache;
   /** Health checks of the live server (data dir, archiver, retiring servers); default 5 s, 0 = off. */
   readonly monitorIntervalMs?: number;
   /** A server replaced by a promoted restore stops at the latest after this; default 10 min. */
@@ -82,7 +85,7 @@ export type { RestoreOptions } from "./restore-op.ts";
 
 export class PostgresProvider implements ResourceProvider<PostgresInput> {
   readonly kind = "postgres" as const;
-  readonly #o: Required<Omit<PostgresProviderOptions, "pgRoot">> & { pgRoot: string | undefined };
+  readonly #o: Required<Omit<PostgresProviderOptions, "pgRoot" | "tools">> & { pgRoot: string | undefined };
   readonly #runAs = runAsFor("postgres");
   readonly #lock = new Mutex();
   readonly #server: PgServer;
@@ -100,7 +103,7 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
       monitorIntervalMs: opts.monitorIntervalMs ?? 5000,
       retireAfterMs: opts.retireAfterMs ?? 10 * 60_000,
     };
-    this.#server = new PgServer({ ...this.#o, runAs: this.#runAs, lock: this.#lock });
+    this.#server = new PgServer({ ...this.#o, runAs: this.#runAs, lock: this.#lock, distribution: new PgDistribution({ pgRoot: opts.pgRoot, tools: opts.tools }) });
   }
 
   get archiveTimeoutMs(): number {

