@@ -94,10 +94,6 @@ export class PgServer {
    */
   async provideBins(requested: number | undefined, resource: string): Promise<PgBinaries> {
     const major = this.major(requested);
-    if (requested !== undefined && requested !== major && !this.#raised.has("major")) {
-      this.#raised.add("major");
-      this.#o.events.emit({ type: "data:warning", scope: this.scope(resource), data: { resource, message: `runs PostgreSQL ${major}; the blueprint asks for ${requested}: run \`berth db upgrade ${resource} --to ${requested}\`` } });
-    }
     if (this.#bins?.major === major) return this.#bins;
     this.#bins = await this.#o.distribution.provide(major, resource);
     return this.#bins;
@@ -181,6 +177,11 @@ export class PgServer {
    * A provisioned database whose data directory is gone or foreign is an error, never an initdb.
    */
   async ensureLive(requested: number | undefined, resource: string): Promise<PgInstance> {
+    const major = this.major(requested);
+    if (requested !== undefined && requested !== major && !this.#raised.has(`major:${requested}`)) {
+      this.#raised.add(`major:${requested}`);
+      this.#o.events.emit({ type: "data:warning", scope: this.scope(resource), data: { resource, message: `runs PostgreSQL ${major}; the blueprint asks for ${requested}, and a blueprint edit never changes a major: run \`berth db upgrade ${resource} --to ${requested}\`` } });
+    }
     if (this.live?.running) {
       // Running: only a change of its own settings (archive on/off, allow-list) restarts it.
       const reason = this.live.configChange(this.startSettings(this.store()), this.live.port);
