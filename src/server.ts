@@ -11,6 +11,8 @@ import { buildApi } from "./api/app.ts";
 import { DirBuilder } from "./build/dir-builder.ts";
 import { buildEnvAllowlist, hostBuildEnv, hostNpmGlobalConfig } from "./build/build-env.ts";
 import { GitSources } from "./build/git-source.ts"; // git (issue 5)
+import { capture } from "./build/toolchains/capture.ts";
+import { ToolCache } from "./build/toolchains/tool-cache.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
 import type { BerthConfig } from "./core/config.ts";
 import { storeTaskResolver } from "./cron/resolve-task.ts"; // cron (issue 8)
@@ -155,7 +157,16 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       refreshRedactor();
     };
     // Managed Postgres/Redis per environment (issue 7), provisioned before releases are cut.
-    const resources = new ResourceManager({ dataDir: config.dataDir, store, secrets, events: bus, onSensitive: addSensitive });
+    // PostgreSQL majors the distribution lacks come from the npm registry into the same tool cache
+    // builds use, installed with the builds' trust settings and npm cache (issue 14).
+    const tools = new ToolCache(join(config.dataDir, "cache", "toolchains"));
+    const postgresTools = {
+      has: (id: string) => tools.has(id),
+      dir: (id: string) => tools.dir(id),
+      ensure: (id: string, packages: readonly string[], prepare: (dir: string) => void) =>
+        tools.ensure(id, packages, async (argv) => void (await capture(argv, { env: buildEnv, timeoutMs: 10 * 60_000, signal: AbortSignal.timeout(10 * 60_000) })), prepare),
+    };
+    const resources = new ResourceManager({ dataDir: config.dataDir, store, secrets, events: bus, onSensitive: addSensitive, postgresTools });
     // Databases live like instances: a daemon restart leaves them running (adopted next start).
     let stopAll = false;
     cleanups.push(() => ((options.stopResources ?? stopAll) ? resources.stop() : resources.detach()));
