@@ -240,6 +240,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       staticServer: [process.execPath, join(SRC, "router", "static", `serve${import.meta.url.endsWith(".js") ? ".js" : ".ts"}`)],
       requestReconcile,
       envVersion: (project, environment, bp) => envVersions(secretRows, store.projects.byName(project)?.id, environment, bp),
+      postgresMajor: (project, environment) => resources.postgresMajor(project, environment),
     });
     // operations (issue 15): recorded intent, carried out one at a time per key; handlers register here.
     const operations = new OperationRunner({ repo: store.operations, events: bus, clock });

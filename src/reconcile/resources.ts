@@ -14,6 +14,7 @@ import type { EventSink } from "../core/events.ts";
 import type { PostgresProvider } from "../data/postgres/provider.ts";
 import type { PostgresInput } from "../data/postgres/input.ts";
 import type { PgToolCache } from "../data/postgres/distribution.ts";
+import { readState } from "../data/postgres/state.ts";
 import type { ConnectionProps } from "../data/provider.ts";
 import type { RedisProvider } from "../data/redis/provider.ts";
 import type { SecretOwner } from "../secrets/ports.ts";
@@ -192,6 +193,11 @@ export class ResourceManager {
       }
     }
     return { databases, keyValues, services: {} };
+  }
+
+  /** The PostgreSQL major an environment's server runs, once created (read from its state, no server needed). */
+  postgresMajor(project: string, environment: string): number | undefined {
+    return readState(join(this.#d.dataDir, "resources", project, environment, "postgres")).major;
   }
 
   /** The providers of an environment, for the data CLI/API (backups, restore, drills). */

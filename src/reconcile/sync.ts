@@ -7,7 +7,7 @@ import { existsSync, realpathSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import { parseBlueprint, resolveEnvironment } from "../blueprint/index.ts";
 import type { Diagnostic } from "../blueprint/diagnostics.ts";
-import type { Service } from "../blueprint/types.ts";
+import type { Blueprint, Service } from "../blueprint/types.ts";
 import { directoryDigest } from "../build/source-digest.ts";
 import type { Clock } from "../core/clock.ts";
 import { BerthError } from "../core/errors.ts";
@@ -64,6 +64,8 @@ export interface SyncDeps {
    * read, part of its inputs digest, so a secret change rolls exactly the services it reaches.
    */
   readonly envVersion?: (project: string, environment: string, blueprint: EnvGraphShape) => (service: string) => string;
+  /** The PostgreSQL major an environment's server runs, once created (issue 14): a blueprint edit never changes it. */
+  readonly postgresMajor?: (project: string, environment: string) => number | undefined;
 }
 
 export function makeSync(deps: SyncDeps): (request: SyncRequest, actor: string) => SyncResult {
@@ -82,6 +84,7 @@ export function makeSync(deps: SyncDeps): (request: SyncRequest, actor: string) 
     }
     const bp = resolveEnvironment(parsed.blueprint, request.environment);
     const project = request.project ?? bp.project;
+    const warnings = [...parsed.warnings, ...checkPostgresMajor(bp, deps.postgresMajor?.(project, request.environment), request)];
     if (!request.git && !request.force) assertSameDirectory(deps.store, project, request.sourceDir);
     const now = new Date(deps.clock.now()).toISOString();
     const versionOf = deps.envVersion?.(project, request.environment, bp);
@@ -124,7 +127,7 @@ export function makeSync(deps: SyncDeps): (request: SyncRequest, actor: string) 
       environmentId: env.id,
       generation: env.generation,
       services: services.map((s) => s.spec.ref.service),
-      warnings: parsed.warnings,
+      warnings,
     };
   };
 }
@@ -158,4 +161,39 @@ function previousSources(store: Store, project: string, environment: string): Ma
     if (source) out.set(row.name, source);
   }
   return out;
+}
+
+/**
+ * A database's major changes only through `berth db upgrade`: a blueprint asking for another
+ * major than the environment's server runs is refused (nothing recorded), unless it asks for
+ * none — then the server keeps its major (created before 16 became the default) and a warning
+ * says how to upgrade.
+ */
+function checkPostgresMajor(bp: Blueprint, current: number | undefined, request: SyncRequest): Diagnostic[] {
+  if (current === undefined) return [];
+  const out: Diagnostic[] = [];
+  const raw = (bp.source.databases ?? {}) as Record<string, { postgres?: unknown } | undefined>;
+  for (const d of bp.databases) {
+    if (d.version === current) continue;
+    if (raw[d.name]?.postgres === undefined) {
+      const at = locateDatabase(request.blueprintText, d.name);
+      out.push({ code: "BERTH_DATA_MAJOR_CHANGE", message: `database '${d.name}' keeps PostgreSQL ${current}: ${d.version} is the default for new databases only; \`berth db upgrade ${d.name} --to ${d.version}\` moves it`, hint: `Write \`postgres: ${current}\` to say so.`, file: request.file, ...at, path: ["databases", d.name] });
+      continue;
+    }
+    throw new BerthError("BERTH_DATA_MAJOR_CHANGE", { name: d.name, current, requested: d.version });
+  }
+  return out;
+}
+
+/** Line and column of a database's entry under `databases:` (best effort; 1:1 when not found). */
+function locateDatabase(text: string, name: string): { line: number; column: number } {
+  const lines = text.split("\n");
+  const start = lines.findIndex((l) => /^databases:/.test(l));
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  for (let i = start + 1; start >= 0 && i < lines.length; i++) {
+    const m = new RegExp(`^(\\s+)${escaped}:`).exec(lines[i]!);
+    if (m) return { line: i + 1, column: m[1]!.length + 1 };
+    if (/^\S/.test(lines[i]!)) break;
+  }
+  return { line: 1, column: 1 };
 }
