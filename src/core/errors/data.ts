@@ -20,6 +20,12 @@ export const dataErrors = defineErrors({
     http: 409,
     exit: 2,
   },
+  BERTH_DATA_UPGRADE_FAILED: {
+    message: "upgrading '{name}' from PostgreSQL {from} to {to} failed: {detail}",
+    hint: "Nothing changed: the old server is live and writable again and the new one was removed. Fix the cause and run `berth db upgrade` again.",
+    http: 500,
+    exit: 1,
+  },
   BERTH_DATA_TOOL_UNAVAILABLE: {
     message: "{tool} is not available for '{name}' (PostgreSQL {major} from {from})",
     hint: "{suggestion}",

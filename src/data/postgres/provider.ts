@@ -29,6 +29,7 @@ import { findStores, importStores } from "./recover.ts";
 import { planStorePrune, type StorePrunePlan, walToRemove, widestPolicy } from "./retention.ts";
 import { ensureDatabase, setRoleVerifier } from "./roles.ts";
 import { PgServer } from "./server.ts";
+import { type UpgradeResult, upgradeOp } from "./upgrade.ts";
 import type { DatabaseState } from "./state.ts";
 import type { DrillRecord, VerificationPoint } from "./store.ts";
 
@@ -89,6 +90,7 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
   readonly #runAs = runAsFor("postgres");
   readonly #lock = new Mutex();
   readonly #server: PgServer;
+  readonly #distribution: PgDistribution;
 
   constructor(opts: PostgresProviderOptions) {
     this.#o = {
@@ -103,7 +105,8 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
       monitorIntervalMs: opts.monitorIntervalMs ?? 5000,
       retireAfterMs: opts.retireAfterMs ?? 10 * 60_000,
     };
-    this.#server = new PgServer({ ...this.#o, runAs: this.#runAs, lock: this.#lock, distribution: new PgDistribution({ pgRoot: opts.pgRoot, tools: opts.tools }) });
+    this.#distribution = new PgDistribution({ pgRoot: opts.pgRoot, tools: opts.tools });
+    this.#server = new PgServer({ ...this.#o, runAs: this.#runAs, lock: this.#lock, distribution: this.#distribution });
   }
 
   get archiveTimeoutMs(): number {
@@ -282,6 +285,18 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
       const restore = await restoreOp(this.#op, name, { kind: "latest" }, { mode: "promote", fromArchive: true, current: newest });
       const drill = await this.#drill(name);
       return { restore, drill, imported };
+    });
+  }
+
+  /**
+   * `berth db upgrade`: the server moves to a newer major through a copy into a new server
+   * (upgrade.ts); the old one is kept. Services must then roll onto the new port (as after a
+   * promoted restore).
+   */
+  upgrade(name: string, to: number, progress?: (step: string, detail?: string) => void): Promise<UpgradeResult> {
+    return this.#lock.run(() => {
+      this.#db(name);
+      return upgradeOp({ server: this.#server, distribution: this.#distribution, rootDir: this.#o.rootDir, events: this.#o.events, now: this.#o.now, runAs: this.#runAs, pgRoot: this.#o.pgRoot, backupContext: (n) => this.#ctx(n), ...(progress ? { progress } : {}) }, name, to);
     });
   }
 

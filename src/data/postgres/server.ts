@@ -87,6 +87,13 @@ export class PgServer {
     return found;
   }
 
+  /** After `berth db upgrade` promoted a server of another major: it is the server's major now. */
+  useMajor(bins: PgBinaries): void {
+    this.#bins = bins;
+    this.state.major = bins.major;
+    this.save();
+  }
+
   /**
    * The binaries of the server's major, installed first when they come from the npm registry. A
    * blueprint asking another major than the server runs changes nothing (only `berth db upgrade`
