@@ -29,6 +29,7 @@ import { MemoryEngine } from "./engine/memory/memory-engine.ts";
 import { EventBus } from "./observe/event-bus.ts";
 import { Reconciler } from "./reconcile/reconciler.ts";
 import { ResourceManager } from "./reconcile/resources.ts";
+import { dbUpgradeOperation } from "./reconcile/db-upgrade.ts";
 import { Routing } from "./reconcile/routing.ts";
 import { Router } from "./router/router.ts";
 import { envVersions, secretChangeHandler } from "./reconcile/env-version.ts";
@@ -247,6 +248,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     // git (issue 5): pushes to followed branches (served repositories, the webhook) become syncs.
     const gitDeployer = new GitDeployer({ store, rows: new GitRepository(store.db), sources: gitSources, sync, events: bus, clock, operations });
     operations.register(gitDeployer.operation());
+    operations.register(dbUpgradeOperation({ store, resources })); // berth db upgrade (issue 14)
     const servedRepos = new ServedRepos({ dir: join(config.dataDir, "git"), deployer: gitDeployer });
     secretsChanged = secretChangeHandler({ store, rows: secretRows, clock, refreshRedactor, requestReconcile });
 

@@ -13,6 +13,7 @@ import { outFor, printJson, progress, table } from "../output.ts";
 import { lastSeq } from "../wait.ts";
 import { psqlCommand, type ResourceUrl, redisCliCommand, runClient } from "./data-clients.ts";
 import { waitForSwitch, withDataProgress } from "./data-progress.ts";
+import { registerDbUpgrade } from "./data-upgrade.ts";
 import { projectOf } from "./env.ts";
 
 interface Where {
@@ -107,6 +108,7 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
     c.option("--project <name>", "project (default: from ./berth.yaml)").option("--env <name>", "environment", "production").option("--json", "machine-readable output");
 
   const db = program.command("db").description("managed PostgreSQL: connection, backups, point-in-time restores, restore drills");
+  registerDbUpgrade(db, ctx); // issue 14
 
   where(db.command("list").description("the environment's databases and key-value stores")).action(async (opts: Where) => {
     const r = await ctx.client().request<{ databases: DatabaseView[]; keyValues: KeyValueView[] }>("GET", `${envPath(opts)}/databases`);
