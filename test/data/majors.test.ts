@@ -7,11 +7,13 @@
  * server runs changes nothing.
  */
 import assert from "node:assert/strict";
-import { appendFileSync, existsSync, readdirSync, statSync } from "node:fs";
+import { appendFileSync, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import pg from "pg";
+import { parseBlueprint } from "../../src/blueprint/parse.ts";
 import { isBerthError } from "../../src/core/errors.ts";
+import { ResourceManager } from "../../src/reconcile/resources.ts";
 import { LOWLEVEL_MANIFEST } from "../../src/data/postgres/lowlevel-backup.ts";
 import { PostgresProvider } from "../../src/data/postgres/provider.ts";
 import { freshPgTools, RecordingSink, sleep, tempRoot } from "./helpers.ts";
@@ -122,6 +124,46 @@ describe("postgres 16 from the npm server build", () => {
     assert.match((await c.query<{ v: string }>("SELECT version() AS v")).rows[0]!.v, /^PostgreSQL 16\./);
     assert.ok(events.of("data:warning").some((e) => /berth db upgrade db --to 17/.test(e.data.message)));
   });
+});
+
+describe("seeds 000 and 003 as their examples are written: PostgreSQL 16, backed up and drilled", () => {
+  const root = tempRoot("berth-pgseeds-");
+  let tools: Awaited<ReturnType<typeof freshPgTools>>;
+  before(async () => {
+    tools = await freshPgTools(root.dir);
+  });
+  after(() => root.cleanup());
+
+  for (const example of ["trip-playlists", "book-tracker"]) {
+    test(`examples/${example}: the blueprint asks for 16 and SELECT version() says 16; backup and drill pass`, async () => {
+      const file = join(import.meta.dirname, "..", "..", "examples", example, "berth.yaml");
+      const parsed = parseBlueprint(readFileSync(file, "utf8"), { file });
+      assert.ok(parsed.ok);
+      const db = parsed.blueprint.databases[0]!;
+      assert.equal(db.version, 16);
+      const events = new RecordingSink();
+      const provider = new PostgresProvider({ environment: example, rootDir: join(root.dir, example, "pg"), storeDir: join(root.dir, example, "store"), events, archiveTimeoutMs: 5000, random: () => 0.999, tools });
+      try {
+        const p = await provider.provision(ResourceManager.postgresInput(db));
+        const c = new pg.Client({ connectionString: p.connection.connectionString });
+        await c.connect();
+        try {
+          assert.match((await c.query<{ v: string }>("SELECT version() AS v")).rows[0]!.v, /^PostgreSQL 16\./);
+          await c.query("CREATE TABLE t (id serial PRIMARY KEY, v text)");
+          await c.query("INSERT INTO t (v) SELECT md5(g::text) FROM generate_series(1, 500) g");
+        } finally {
+          await c.end();
+        }
+        assert.equal((await provider.backup(db.name)).verified, true);
+        const d = await provider.drill(db.name);
+        assert.equal(d.ok, true);
+        assert.equal(d.tables, 1);
+        console.log(`${example}: drill on 16 RTO ${d.rtoMs} ms`);
+      } finally {
+        await provider.stop();
+      }
+    });
+  }
 });
 
 describe("majors Berth cannot provide", () => {
