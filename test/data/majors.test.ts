@@ -41,6 +41,7 @@ describe("postgres 16 from the npm server build", () => {
     url = p.connection.connectionString;
     password = p.connection.password;
     assert.equal(p.version, "16");
+    assert.deepEqual(events.of("data:installing").map((e) => e.data.major), [16], "the first use says it installs");
     const c = await connect(url);
     await c.query("CREATE TABLE events (id bigserial PRIMARY KEY, note text NOT NULL)");
     await c.query("INSERT INTO events (note) SELECT md5(g::text) FROM generate_series(1, 2000) g");

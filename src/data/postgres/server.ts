@@ -102,6 +102,7 @@ export class PgServer {
   async provideBins(requested: number | undefined, resource: string): Promise<PgBinaries> {
     const major = this.major(requested);
     if (this.#bins?.major === major) return this.#bins;
+    if (!this.#o.distribution.locate(major)) this.#o.events.emit({ type: "data:installing", scope: this.scope(resource), data: { kind: "postgres", resource, major } });
     this.#bins = await this.#o.distribution.provide(major, resource);
     return this.#bins;
   }
