@@ -4,7 +4,7 @@
  * data and the role's password copied and compared table by table, the old server kept.
  */
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import pg from "pg";
@@ -77,5 +77,30 @@ describe("berth db upgrade 15 -> 16", () => {
   test("downgrades and the same major are refused", async () => {
     await assert.rejects(provider.upgrade("db", 15), /older than the 16/);
     await assert.rejects(provider.upgrade("db", 16), /already on PostgreSQL 16/);
+  });
+
+  test("a daemon that died mid-upgrade: the next one makes the server writable again and removes the half-made server", async () => {
+    const conn = await provider.connection("db", password);
+    const admin = provider.adminEndpoint()!;
+    const su = new pg.Client({ host: admin.socketDir, port: admin.port, user: "postgres", database: "postgres" });
+    await su.connect();
+    await su.query("ALTER DATABASE db SET default_transaction_read_only = on");
+    await su.end();
+    await provider.stop();
+    // What the dead daemon left: the marker, and the new server's directory.
+    const stateFile = join(root.dir, "pg", "state.json");
+    const state = JSON.parse(readFileSync(stateFile, "utf8"));
+    writeFileSync(stateFile, JSON.stringify({ ...state, upgrading: { instance: "pg_half", databases: ["db"] } }));
+    mkdirSync(join(root.dir, "pg", "instances", "pg_half", "data"), { recursive: true });
+    const successorEvents = new RecordingSink();
+    provider = new PostgresProvider({ environment: "test", rootDir: join(root.dir, "pg"), storeDir: join(root.dir, "store"), events: successorEvents, archiveTimeoutMs: 5000, tools: await freshPgTools(root.dir) });
+    await provider.provision({ name: "db", version: 16 }, { password });
+    const c = new pg.Client({ connectionString: conn.connectionString });
+    await c.connect();
+    await c.query("INSERT INTO books (title) VALUES ('writable again')");
+    await c.end();
+    assert.equal(existsSync(join(root.dir, "pg", "instances", "pg_half")), false);
+    assert.ok(successorEvents.of("data:warning").some((e) => /interrupted upgrade was undone/.test(e.data.message)));
+    assert.equal(JSON.parse(readFileSync(stateFile, "utf8")).upgrading, undefined);
   });
 });

@@ -23,6 +23,7 @@ import { type InstanceStart, PgInstance } from "./instance.ts";
 import type { StoreView } from "./lineage.ts";
 import { readState, type State, saveState } from "./state.ts";
 import { BackupStore } from "./store.ts";
+import { undoUpgrade } from "./upgrade.ts";
 import { readFileSync } from "node:fs";
 
 export interface PgServerOptions {
@@ -249,6 +250,7 @@ export class PgServer {
     }
     this.live = inst;
     this.#watch(inst, resource);
+    if (this.state.upgrading) await undoUpgrade(this, inst, resource, this.#o.events); // a daemon died mid-upgrade
     await this.#resumeOthers(settings);
     this.#startMonitor(resource);
     return inst;

@@ -90,7 +90,10 @@ export async function upgradeOp(c: UpgradeContext, name: string, to: number): Pr
     await inst.init();
     store.prepare(c.runAs);
     await inst.start(c.server.startSettings(store));
-    // From here the old server takes no writes: what the copy reads is all there is.
+    // From here the old server takes no writes: what the copy reads is all there is. The marker
+    // lets a restarted daemon undo this if it dies before the end (undoUpgrade).
+    c.server.state.upgrading = { instance: id, databases: databases.map((d) => d.database) };
+    c.server.save();
     await readOnly(true);
     await old.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'client backend' AND usename <> 'postgres' AND pid <> pg_backend_pid()");
     mkdirOwned(work, 0o700, c.runAs);
@@ -122,6 +125,7 @@ export async function upgradeOp(c: UpgradeContext, name: string, to: number): Pr
     const previous = c.server.state.live!;
     store.saveMeta({ instance: id, liveFrom: new Date(c.now()).toISOString(), timeline: 1, ...((await inst.systemId()) ? { systemId: (await inst.systemId())! } : {}) });
     c.server.state.systemId = await inst.systemId();
+    c.server.state.upgrading = undefined;
     c.server.promote(inst, name);
     c.server.useMajor(bins);
     promoted = true;
@@ -134,9 +138,30 @@ export async function upgradeOp(c: UpgradeContext, name: string, to: number): Pr
       await readOnly(false).catch(() => {});
       await inst.destroy().catch(() => {});
       rmSync(store.root, { recursive: true, force: true });
+      c.server.state.upgrading = undefined;
+      c.server.save();
     }
     throw isBerthError(e) ? e : new BerthError("BERTH_DATA_UPGRADE_FAILED", { name, from, to, detail: (e as Error).message }, { cause: e });
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * After a daemon died in the middle of an upgrade: the live (old) server's databases become
+ * writable again and the half-filled new server is removed. Idempotent; returns whether there
+ * was anything to undo.
+ */
+export async function undoUpgrade(server: PgServer, live: PgInstance, resource: string, events: EventSink): Promise<boolean> {
+  const u = server.state.upgrading;
+  if (!u) return false;
+  for (const db of u.databases) await live.query(`ALTER DATABASE ${escapeIdentifier(db)} RESET default_transaction_read_only`).catch(() => {});
+  if (u.instance !== server.state.live) {
+    await server.instance(u.instance).destroy().catch(() => {});
+    rmSync(server.store(u.instance).root, { recursive: true, force: true });
+  }
+  server.state.upgrading = undefined;
+  server.save();
+  events.emit({ type: "data:warning", scope: server.scope(resource), data: { resource, message: `an interrupted upgrade was undone: the server is writable again and the half-made server ${u.instance} was removed; run \`berth db upgrade\` again` } });
+  return true;
 }
