@@ -16,6 +16,8 @@ import { LoopbackPolicy, loopbackPortsIn, tableName } from "./sandbox/loopback-p
 import { createHash } from "node:crypto";
 import { GitSources } from "./build/git-source.ts"; // git (issue 5)
 import { sweepUnfinished } from "./build/leftovers.ts"; // issue 15
+import { capture } from "./build/toolchains/capture.ts";
+import { ToolCache } from "./build/toolchains/tool-cache.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
 import type { BerthConfig } from "./core/config.ts";
 import { storeTaskResolver } from "./cron/resolve-task.ts"; // cron (issue 8)
@@ -32,6 +34,7 @@ import { MemoryEngine } from "./engine/memory/memory-engine.ts";
 import { EventBus } from "./observe/event-bus.ts";
 import { Reconciler } from "./reconcile/reconciler.ts";
 import { ResourceManager } from "./reconcile/resources.ts";
+import { dbUpgradeOperation } from "./reconcile/db-upgrade.ts";
 import { Routing } from "./reconcile/routing.ts";
 import { Router } from "./router/router.ts";
 import { envVersions, secretChangeHandler } from "./reconcile/env-version.ts";
@@ -196,7 +199,16 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       refreshRedactor();
     };
     // Managed Postgres/Redis per environment (issue 7), provisioned before releases are cut.
-    const resources = new ResourceManager({ dataDir: config.dataDir, store, secrets, events: bus, onSensitive: addSensitive });
+    // PostgreSQL majors the distribution lacks come from the npm registry into the same tool cache
+    // builds use, installed with the builds' trust settings and npm cache (issue 14).
+    const tools = new ToolCache(join(config.dataDir, "cache", "toolchains"));
+    const postgresTools = {
+      has: (id: string) => tools.has(id),
+      dir: (id: string) => tools.dir(id),
+      ensure: (id: string, packages: readonly string[], prepare: (dir: string) => void) =>
+        tools.ensure(id, packages, async (argv) => void (await capture(argv, { env: buildEnv, timeoutMs: 10 * 60_000, signal: AbortSignal.timeout(10 * 60_000) })), prepare),
+    };
+    const resources = new ResourceManager({ dataDir: config.dataDir, store, secrets, events: bus, onSensitive: addSensitive, postgresTools });
     // Databases live like instances: a daemon restart leaves them running (adopted next start).
     let stopAll = false;
     cleanups.push(() => ((options.stopResources ?? stopAll) ? resources.stop() : resources.detach()));
@@ -279,6 +291,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       requestReconcile,
       envVersion: (project, environment, bp) => envVersions(secretRows, store.projects.byName(project)?.id, environment, bp),
       maxServicesPerProject: config.maxServicesPerProject,
+      postgresMajor: (project, environment) => resources.postgresMajor(project, environment),
     });
     // operations (issue 15): recorded intent, carried out one at a time per key; handlers register here.
     const operations = new OperationRunner({ repo: store.operations, events: bus, clock });
@@ -288,6 +301,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     // Data work (issue 16): backups, restores, drills, recovery, upkeep and provisioning are operations.
     for (const handler of dataOperations({ store, resources })) operations.register(handler);
     resources.useOperations(operations);
+    operations.register(dbUpgradeOperation({ store, resources })); // berth db upgrade (issue 14)
     const servedRepos = new ServedRepos({ dir: join(config.dataDir, "git"), deployer: gitDeployer });
     secretsChanged = secretChangeHandler({ store, rows: secretRows, clock, refreshRedactor, requestReconcile });
 

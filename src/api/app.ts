@@ -12,6 +12,7 @@ import { authPlugin } from "./auth.ts";
 import { installErrorHandler } from "./errors.ts";
 import { cronRoutes } from "./routes/cron.ts";
 import { dataRoutes } from "./routes/data.ts";
+import { dataUpgradeRoutes } from "./routes/data-upgrade.ts";
 import { deployRoutes } from "./routes/deploys.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -28,7 +29,7 @@ import type { ApiDeps } from "./types.ts";
 export type { ApiDeps } from "./types.ts";
 
 /** Route plugins, in registration order. Areas added later append here. */
-export const routePlugins = [auditPlugin, healthRoutes, tokenRoutes, projectRoutes, eventRoutes, deployRoutes, logRoutes, cronRoutes, secretRoutes, auditRoutes, dataRoutes, gitRoutes, operationRoutes, policyRoutes] as const;
+export const routePlugins = [auditPlugin, healthRoutes, tokenRoutes, projectRoutes, eventRoutes, deployRoutes, logRoutes, cronRoutes, secretRoutes, auditRoutes, dataRoutes, dataUpgradeRoutes, gitRoutes, operationRoutes, policyRoutes] as const;
 
 /** A registered route and the role it requires (for the auth test and docs). */
 export interface RouteInfo {

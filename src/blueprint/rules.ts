@@ -4,6 +4,7 @@
  */
 import { formatPath, type Path, type Reporter, suggest } from "./diagnostics.ts";
 import type { RawBlueprint } from "./schema/root.ts";
+import { DEFAULT_POSTGRES_MAJOR, POSTGRES_MAJORS } from "./runtime-versions.ts";
 import type { Blueprint, EnvSource, Service } from "./types.ts";
 
 /** Variables every instance gets from Berth itself; `${PORT}` and friends are always defined. */
@@ -14,6 +15,7 @@ type RawSvc = Record<string, unknown>;
 export function checkRules(bp: Blueprint, raw: RawBlueprint, out: Reporter): void {
   const rawServices = (raw.services ?? {}) as Record<string, RawSvc>;
   checkNames(bp, out);
+  checkPostgresMajors(bp, out);
   const domainOwner = new Map<string, string>();
   const serviceNames = bp.services.map((s) => s.name);
   const groupNames = bp.envGroups.map((g) => g.name);
@@ -194,6 +196,34 @@ function checkEnvironments(bp: Blueprint, raw: RawBlueprint, services: readonly 
         const problem = !target ? undefined : target.type === "worker" || target.type === "cron" ? `'${ref.name}' is a ${target.type} and has no network address` : (ref.property === "publicUrl" || ref.property === "publicHost") && target.type === "private" ? `'${ref.name}' is private and has no public URL` : undefined;
         if (problem) out.error("BERTH_BLUEPRINT_BAD_VALUE", { field: formatPath(["services", svc.name, "env", key]), detail: problem, suggestion: "Reference a web service (or a private one for host, port, hostport and url)." }, ["services", svc.name, "env", key]);
       }
+    }
+  }
+}
+
+/**
+ * PostgreSQL majors are said at validate time, never found out at deploy time: one Berth cannot
+ * provide is an error, and so are databases of one environment asking for different majors (they
+ * share the environment's server).
+ */
+function checkPostgresMajors(bp: Blueprint, out: Reporter): void {
+  const majors = POSTGRES_MAJORS.join(", ");
+  for (const d of bp.databases) {
+    if (!POSTGRES_MAJORS.includes(d.version)) {
+      out.error(
+        "BERTH_BLUEPRINT_BAD_VALUE",
+        { field: `databases.${d.name}.postgres`, detail: `PostgreSQL ${d.version} cannot be provided: Berth provides PostgreSQL ${majors} (the distribution's packages, else the server builds on the npm registry)`, suggestion: `Write \`postgres: ${DEFAULT_POSTGRES_MAJOR}\` (the default, as on Render) or another of ${majors}. An existing database moves between majors only with \`berth db upgrade\`.` },
+        ["databases", d.name, "postgres"],
+      );
+    }
+  }
+  const first = bp.databases[0];
+  for (const d of bp.databases.slice(1)) {
+    if (d.version !== first!.version) {
+      out.error(
+        "BERTH_BLUEPRINT_BAD_VALUE",
+        { field: `databases.${d.name}.postgres`, detail: `databases of one environment share its PostgreSQL server, and '${first!.name}' asks for ${first!.version} where '${d.name}' asks for ${d.version}`, suggestion: `Ask for the same major in every database (\`postgres: ${first!.version}\`).` },
+        ["databases", d.name, "postgres"],
+      );
     }
   }
 }

@@ -4,6 +4,12 @@
  */
 import semver from "semver";
 
+/** PostgreSQL majors Berth provides (the distribution's packages or the npm server builds: src/data/postgres/distribution.ts). */
+export const POSTGRES_MAJORS: readonly number[] = Object.freeze([14, 15, 16, 17, 18]);
+
+/** PostgreSQL major of a database whose blueprint names none: Render's default. */
+export const DEFAULT_POSTGRES_MAJOR = 16;
+
 /** Node.js major used when nothing is pinned: the current LTS line. */
 export const DEFAULT_NODE_MAJOR = 24;
 

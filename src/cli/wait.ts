@@ -12,7 +12,7 @@ const PAGE = 1000;
 /** Identical reconcile failures in a row after which waiting stops. */
 const GIVE_UP_AFTER = 3;
 
-const SHOWN = new Set(["deploy:build:started", "deploy:release:created", "deploy:step", "deploy:live", "deploy:failed", "reconcile:failed"]);
+const SHOWN = new Set(["deploy:build:started", "deploy:release:created", "deploy:step", "deploy:live", "deploy:failed", "reconcile:failed", "data:installing"]);
 
 export function describeProgress(e: BerthEvent): string | undefined {
   if (!SHOWN.has(e.type)) return undefined;
@@ -31,6 +31,8 @@ export function describeProgress(e: BerthEvent): string | undefined {
       return `${svc}: FAILED at ${d.step}: ${d.reason}`;
     case "reconcile:failed":
       return `reconcile failed: ${d.reason} (retrying in ${d.retryInMs} ms)`;
+    case "data:installing":
+      return `${d.resource}: installing PostgreSQL ${d.major} from the npm registry (first use)`;
   }
   return undefined;
 }

@@ -13,6 +13,8 @@ import type { Blueprint } from "../blueprint/types.ts";
 import type { EventSink } from "../core/events.ts";
 import type { PostgresProvider } from "../data/postgres/provider.ts";
 import type { PostgresInput } from "../data/postgres/input.ts";
+import type { PgToolCache } from "../data/postgres/distribution.ts";
+import { readState } from "../data/postgres/state.ts";
 import type { ConnectionProps } from "../data/provider.ts";
 import type { RedisProvider } from "../data/redis/provider.ts";
 import type { SecretOwner } from "../secrets/ports.ts";
@@ -30,6 +32,8 @@ export interface ResourceManagerDeps {
   readonly store: Store;
   readonly secrets: Secrets;
   readonly events: EventSink;
+  /** The daemon's tool cache, for PostgreSQL majors the distribution lacks (data/postgres/distribution.ts). */
+  readonly postgresTools?: PgToolCache;
   /** Called with resolved values that hold secrets (passwords inside URLs) for redaction. */
   readonly onSensitive?: (values: readonly { name: string; value: string }[]) => void;
 }
@@ -103,7 +107,7 @@ export class ResourceManager {
       }
       const common = { environment: `${env.project}/${env.name}`, events: scopedTo(this.#d.events, env) };
       p = {
-        pg: new PostgresProvider({ ...common, rootDir: join(root, "postgres"), storeDir: join(this.#d.dataDir, "backups", env.project, env.name, "postgres") }),
+        pg: new PostgresProvider({ ...common, rootDir: join(root, "postgres"), storeDir: join(this.#d.dataDir, "backups", env.project, env.name, "postgres"), ...(this.#d.postgresTools ? { tools: this.#d.postgresTools } : {}) }),
         redis: new RedisProvider({ ...common, rootDir: join(root, "redis"), storeDir: join(this.#d.dataDir, "backups", env.project, env.name, "redis") }),
       };
       this.#providers.set(env.id, p);
@@ -241,6 +245,11 @@ export class ResourceManager {
       }
     }
     return { databases, keyValues, services: {} };
+  }
+
+  /** The PostgreSQL major an environment's server runs, once created (read from its state, no server needed). */
+  postgresMajor(project: string, environment: string): number | undefined {
+    return readState(join(this.#d.dataDir, "resources", project, environment, "postgres")).major;
   }
 
   /** The providers of an environment, for the data CLI/API (backups, restore, drills). */

@@ -8,6 +8,7 @@ import { isAbsolute } from "node:path";
 import type { HostPolicy } from "../blueprint/index.ts";
 import type { Diagnostic } from "../blueprint/diagnostics.ts";
 import type { Blueprint, Service } from "../blueprint/types.ts";
+import { directoryDigest } from "../build/source-digest.ts";
 import type { Clock } from "../core/clock.ts";
 import { yieldToLoop } from "../core/concurrency.ts";
 import { BerthError } from "../core/errors.ts";
@@ -85,6 +86,8 @@ export interface SyncDeps {
   readonly maxServicesPerProject?: number;
   /** Host rules and quota of a project (issue 17); absent: no host rules, no quota. */
   readonly policy?: (project: string) => { readonly host: HostPolicy; readonly quota: ProjectQuota };
+  /** The PostgreSQL major an environment's server runs, once created (issue 14): a blueprint edit never changes it. */
+  readonly postgresMajor?: (project: string, environment: string) => number | undefined;
 }
 
 /** Blueprints longer than this are prepared in a worker thread (a 5,000-service one takes seconds). */
@@ -145,6 +148,8 @@ async function record(deps: SyncDeps, request: SyncRequest, actor: string, prepa
   // Before anything is recorded: a token scoped to A must not write B's desired state (issue 17).
   request.requester?.authorizeProject(project);
   authorizeSource(store, project, request);
+  // A blueprint edit never changes a database server's major: `berth db upgrade` does (issue 14).
+  const warnings = [...prepared.warnings, ...checkPostgresMajor(bp, deps.postgresMajor?.(project, request.environment), request)];
   const quota = deps.policy?.(project).quota;
   if (quota) checkQuota(project, [...otherEnvironmentsUsage(store, project, request.environment), ...environmentUsage(request.environment, bp)], quota);
   if (!request.git && !request.force) assertSameDirectory(store, project, request.sourceDir);
@@ -186,7 +191,7 @@ async function record(deps: SyncDeps, request: SyncRequest, actor: string, prepa
     environmentId: env.id,
     generation: env.generation,
     services: services.map((s) => s.spec.ref.service),
-    warnings: prepared.warnings,
+    warnings,
   };
 }
 
@@ -243,4 +248,39 @@ function previousSources(store: Store, project: string, environment: string): Ma
     if (source) out.set(row.name, source);
   }
   return out;
+}
+
+/**
+ * A database's major changes only through `berth db upgrade`: a blueprint asking for another
+ * major than the environment's server runs is refused (nothing recorded), unless it asks for
+ * none — then the server keeps its major (created before 16 became the default) and a warning
+ * says how to upgrade.
+ */
+function checkPostgresMajor(bp: Blueprint, current: number | undefined, request: SyncRequest): Diagnostic[] {
+  if (current === undefined) return [];
+  const out: Diagnostic[] = [];
+  const raw = (bp.source.databases ?? {}) as Record<string, { postgres?: unknown } | undefined>;
+  for (const d of bp.databases) {
+    if (d.version === current) continue;
+    if (raw[d.name]?.postgres === undefined) {
+      const at = locateDatabase(request.blueprintText, d.name);
+      out.push({ code: "BERTH_DATA_MAJOR_CHANGE", message: `database '${d.name}' keeps PostgreSQL ${current}: ${d.version} is the default for new databases only; \`berth db upgrade ${d.name} --to ${d.version}\` moves it`, hint: `Write \`postgres: ${current}\` to say so.`, file: request.file, ...at, path: ["databases", d.name] });
+      continue;
+    }
+    throw new BerthError("BERTH_DATA_MAJOR_CHANGE", { name: d.name, current, requested: d.version });
+  }
+  return out;
+}
+
+/** Line and column of a database's entry under `databases:` (best effort; 1:1 when not found). */
+function locateDatabase(text: string, name: string): { line: number; column: number } {
+  const lines = text.split("\n");
+  const start = lines.findIndex((l) => /^databases:/.test(l));
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  for (let i = start + 1; start >= 0 && i < lines.length; i++) {
+    const m = new RegExp(`^(\\s+)${escaped}:`).exec(lines[i]!);
+    if (m) return { line: i + 1, column: m[1]!.length + 1 };
+    if (/^\S/.test(lines[i]!)) break;
+  }
+  return { line: 1, column: 1 };
 }

@@ -26,7 +26,7 @@ const backups = z
 
 export const database = z
   .strictObject({
-    postgres: z.union([z.number().int(), z.string().regex(/^\d+$/)]).optional().describe("PostgreSQL major version (default 16)."),
+    postgres: z.union([z.number().int(), z.string().regex(/^\d+$/)]).optional().describe("PostgreSQL major version, 14 to 18 (default 16, as on Render): the distribution's package when installed, else the server build from the npm registry. An existing database changes major only with `berth db upgrade`."),
     databaseName: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/).optional().describe("Database name (default: the resource name with dashes as underscores)."),
     user: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/).optional().describe("Owner role (default: same as databaseName)."),
     backups: backups.optional(),

@@ -40,23 +40,27 @@ export class ToolCache {
     return existsSync(join(this.dir(id), MARKER));
   }
 
-  /** The tool's directory, installing `packages` (npm specs) into it first if it is not there. */
-  ensure(id: string, packages: readonly string[], run: InstallRunner): Promise<string> {
+  /**
+   * The tool's directory, installing `packages` (npm specs) into it first if it is not there.
+   * `prepare` finishes an install (in its temporary directory) before it is marked complete.
+   */
+  ensure(id: string, packages: readonly string[], run: InstallRunner, prepare?: (dir: string) => void): Promise<string> {
     if (this.has(id)) return Promise.resolve(this.dir(id));
     const pending = this.#inflight.get(id);
     if (pending) return pending;
-    const p = this.#install(id, packages, run).finally(() => this.#inflight.delete(id));
+    const p = this.#install(id, packages, run, prepare).finally(() => this.#inflight.delete(id));
     this.#inflight.set(id, p);
     return p;
   }
 
-  async #install(id: string, packages: readonly string[], run: InstallRunner): Promise<string> {
+  async #install(id: string, packages: readonly string[], run: InstallRunner, prepare: ((dir: string) => void) | undefined): Promise<string> {
     const final = this.dir(id);
     const tmp = join(this.root, `.tmp-${id}-${randomBytes(4).toString("hex")}`);
     mkdirSync(tmp, { mode: 0o755 });
     try {
       // No scripts: these packages ship prebuilt files, and a tool's install must not run code.
       await run(["npm", "install", "--prefix", tmp, "--no-audit", "--no-fund", "--no-package-lock", "--ignore-scripts", "--loglevel=error", ...packages], `install ${packages.join(" ")}`);
+      prepare?.(tmp);
       makeWorldReadable(tmp);
       writeFileSync(join(tmp, MARKER), JSON.stringify({ id, packages, installedAt: new Date().toISOString() }), { mode: 0o644 });
       try {

@@ -14,6 +14,7 @@ import { lastSeq } from "../wait.ts";
 import { psqlCommand, type ResourceUrl, redisCliCommand, runClient } from "./data-clients.ts";
 import type { OperationOut } from "../operation-wait.ts";
 import { runDataOperation, waitForSwitch } from "./data-progress.ts";
+import { registerDbUpgrade } from "./data-upgrade.ts";
 import { projectOf } from "./env.ts";
 
 interface Where {
@@ -108,6 +109,7 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
     c.option("--project <name>", "project (default: from ./berth.yaml)").option("--env <name>", "environment", "production").option("--json", "machine-readable output");
 
   const db = program.command("db").description("managed PostgreSQL: connection, backups, point-in-time restores, restore drills");
+  registerDbUpgrade(db, ctx); // issue 14
 
   where(db.command("list").description("the environment's databases and key-value stores")).action(async (opts: Where) => {
     const r = await ctx.client().request<{ databases: DatabaseView[]; keyValues: KeyValueView[] }>("GET", `${envPath(opts)}/databases`);

@@ -8,6 +8,30 @@ export const dataErrors = defineErrors({
     http: 400,
     exit: 2,
   },
+  BERTH_DATA_MAJOR_UNAVAILABLE: {
+    message: "PostgreSQL {major} cannot be provided for '{name}': {detail}",
+    hint: "Write a major Berth provides (`postgres: 14` to `postgres: 18`; 16 when omitted). When the npm registry was unreachable, fix the proxy or trust settings (NODE_EXTRA_CA_CERTS) and deploy again.",
+    http: 422,
+    exit: 2,
+  },
+  BERTH_DATA_MAJOR_CHANGE: {
+    message: "database '{name}' runs PostgreSQL {current}; the blueprint asks for {requested}",
+    hint: "A blueprint edit never changes a database's major. Run `berth db upgrade {name} --to {requested}` (a copy into a new server; the old one is kept), or write `postgres: {current}`.",
+    http: 409,
+    exit: 2,
+  },
+  BERTH_DATA_UPGRADE_FAILED: {
+    message: "upgrading '{name}' from PostgreSQL {from} to {to} failed: {detail}",
+    hint: "Nothing changed: the old server is live and writable again and the new one was removed. Fix the cause and run `berth db upgrade` again.",
+    http: 500,
+    exit: 1,
+  },
+  BERTH_DATA_TOOL_UNAVAILABLE: {
+    message: "{tool} is not available for '{name}' (PostgreSQL {major} from {from})",
+    hint: "{suggestion}",
+    http: 422,
+    exit: 1,
+  },
   BERTH_DATA_PROCESS_FAILED: {
     message: "{program} failed for '{name}' (exit {code}): {detail}",
     hint: "Read the server log in {logPath}; check free disk space and that the OS package is installed.",

@@ -17,7 +17,9 @@ export interface DataEvents {
   "data:datadir:failed": { kind: "postgres"; resource: string; path: string; reason: "missing" | "foreign"; detail: string };
   /** A server replaced by a promoted restore stopped once no service used it; its directory is kept. */
   "data:retired": { kind: "postgres"; resource: string; instance: string; port: number; reason: string };
-  /** Something was done differently from what was asked, e.g. a substituted major version. */
+  /** A PostgreSQL major the distribution lacks is being installed from the npm registry into the tool cache (first use only). */
+  "data:installing": { kind: "postgres"; resource: string; major: number };
+  /** Something was done differently from what was asked (a blueprint asking another major than the server runs). */
   "data:warning": { resource: string; message: string };
   "backup:started": { resource: string; backup: string; kind: string };
   "backup:completed": { resource: string; backup: string; kind: string; sizeBytes: number; ms: number; verified: boolean };

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { BerthError, isBerthError } from "../../core/errors.ts";
 import { runProgram } from "../proc.ts";
 import type { PgInstance } from "./instance.ts";
+import { checkSegmentHeaders } from "./integrity.ts";
 import type { RestorePlan } from "./lineage.ts";
 import type { BackupStore } from "./store.ts";
 import { type ChainHop, checkChain, parseHistory, parseLsn, parseSegment, SEGMENT, segmentName, segmentOf } from "./wal.ts";
@@ -101,9 +102,18 @@ export async function parseChain(chain: Chain, template: PgInstance, resource: s
   if (!last) return;
   let no = parseSegment(chain.start, chain.segSize).no;
   const lastNo = parseSegment(last, chain.segSize).no;
+  // Majors without pg_waldump (npm server builds): Berth reads each segment's header (integrity.ts).
+  const headersOnly = !template.has("pg_waldump");
+  const sysid = headersOnly ? await template.systemId() : undefined;
+  const seen: { magic?: number } = {};
   for (const hop of chain.hops) {
     const until = hop.branchNo !== undefined ? Math.min(hop.branchNo - 1, lastNo) : lastNo;
     if (until < no) continue;
+    if (headersOnly) {
+      await checkSegmentHeaders(hop.store.walDir, hop.timeline, no, until, chain.segSize, sysid, resource, seen);
+      if (hop.branchNo !== undefined) no = hop.branchNo;
+      continue;
+    }
     const first = segmentName({ timeline: hop.timeline, no }, chain.segSize);
     const end = segmentName({ timeline: hop.timeline, no: until }, chain.segSize);
     try {

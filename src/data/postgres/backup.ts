@@ -11,6 +11,7 @@ import type { BackupRecord } from "../provider.ts";
 import { runProgram } from "../proc.ts";
 import type { PgInstance } from "./instance.ts";
 import { backupId, sizeOf } from "../files.ts";
+import { isLowLevelBackup, lowLevelBaseBackup, verifyLowLevelBackup } from "./lowlevel-backup.ts";
 import type { BackupStore } from "./store.ts";
 
 export interface BackupContext {
@@ -36,6 +37,10 @@ export function parseBackupLabel(text: string): { startWal: string; startTime: s
  */
 export async function verifyBackup(inst: PgInstance, backup: BackupRecord, resource: string, storeDir: string, parseWal = true): Promise<void> {
   try {
+    if (isLowLevelBackup(backup.path)) {
+      await verifyLowLevelBackup(backup.path);
+      return;
+    }
     await runProgram(inst.bin("pg_verifybackup"), [...(parseWal ? [] : ["--no-parse-wal"]), backup.path], { runAs: inst.runAs, name: resource, timeoutMs: 30 * 60_000 });
   } catch (e) {
     const detail = isBerthError(e) ? String(e.params.detail ?? e.message) : (e as Error).message;
@@ -53,13 +58,17 @@ export async function takeBaseBackup(inst: PgInstance, store: BackupStore, ctx: 
   ctx.events.emit({ type: "backup:started", scope, data: { resource: ctx.resource, backup: id, kind: "base" } });
   try {
     if (!inst.running) throw new BerthError("BERTH_DATA_NOT_RUNNING", { kind: "postgres", name: ctx.resource });
-    await runProgram(inst.bin("pg_basebackup"), ["-D", dir, "-X", "stream", "-c", "fast", "-h", inst.socketDir, "-p", String(inst.port), "-U", "postgres", "--no-password"], {
-      runAs: inst.runAs,
-      name: ctx.resource,
-      timeoutMs: 6 * 3_600_000,
-    });
+    // Majors without pg_basebackup (the npm server builds): the low-level API (lowlevel-backup.ts).
+    const low = inst.has("pg_basebackup") ? undefined : await lowLevelBaseBackup(inst, dir);
+    if (!low) {
+      await runProgram(inst.bin("pg_basebackup"), ["-D", dir, "-X", "stream", "-c", "fast", "-h", inst.socketDir, "-p", String(inst.port), "-U", "postgres", "--no-password"], {
+        runAs: inst.runAs,
+        name: ctx.resource,
+        timeoutMs: 6 * 3_600_000,
+      });
+    }
     const label = parseBackupLabel(readFileSync(join(dir, "backup_label"), "utf8"));
-    const endLsn = /"End-LSN": "([0-9A-F]+\/[0-9A-F]+)"/.exec(readFileSync(join(dir, "backup_manifest"), "utf8"))?.[1];
+    const endLsn = low ? low.endLsn : /"End-LSN": "([0-9A-F]+\/[0-9A-F]+)"/.exec(readFileSync(join(dir, "backup_manifest"), "utf8"))?.[1];
     const record: BackupRecord = {
       id,
       kind: "base",
@@ -93,6 +102,10 @@ export async function takeDump(inst: PgInstance, store: BackupStore, database: s
   ctx.events.emit({ type: "backup:started", scope, data: { resource: ctx.resource, backup: id, kind: "dump" } });
   try {
     const opts = { runAs: inst.runAs, name: ctx.resource, timeoutMs: 6 * 3_600_000 };
+    if (!inst.has("pg_dump")) {
+      // pg_dump refuses servers newer than itself, and the npm server builds carry none.
+      throw new BerthError("BERTH_DATA_TOOL_UNAVAILABLE", { tool: "pg_dump", name: ctx.resource, major: inst.bins.major, from: inst.bins.from ?? inst.bins.binDir, suggestion: "Base backups (`berth db backup`) and point-in-time restores work on every major; a logical dump needs the distribution's package of this major (apt-get install postgresql-client-" + inst.bins.major + ")." });
+    }
     await runProgram(inst.bin("pg_dump"), ["-h", inst.socketDir, "-p", String(inst.port), "-U", "postgres", "--no-password", "-Fc", "-f", path, database], opts);
     await runProgram(inst.bin("pg_restore"), ["--list", path], opts);
     const record: BackupRecord = { id, kind: "dump", resource: ctx.resource, startedAt: new Date(started).toISOString(), finishedAt: new Date(ctx.now()).toISOString(), sizeBytes: sizeOf(path), path, verified: true };

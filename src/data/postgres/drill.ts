@@ -21,6 +21,7 @@ import type { BackupRecord } from "../provider.ts";
 import { chainOf, parseChain, requireChain } from "./archive.ts";
 import { archiveStatus, flushArchive } from "./backup.ts";
 import type { PgInstance } from "./instance.ts";
+import { checkIntegrity } from "./integrity.ts";
 import { ancestry, planRestore, type RestorePlan, type StoreView } from "./lineage.ts";
 import { compareTables, tableChecksums } from "./points.ts";
 import type { PgServer } from "./server.ts";
@@ -142,15 +143,11 @@ export async function runDrill(ctx: DrillContext): Promise<DrillRecord> {
       const diffs = compareTables(point.tables, actual);
       if (diffs.length > 0) throw new Error(`restored data differs from point ${point.name}: ${diffs.slice(0, 5).join("; ")}`);
     }
-    await runProgram(scratch.bin("pg_amcheck"), ["--all", "--install-missing", "--heapallindexed", "-h", scratch.socketDir, "-p", String(scratch.port), "-U", "postgres", "--no-password"], {
-      runAs: scratch.runAs,
-      name: ctx.resource,
-      timeoutMs: 60 * 60_000,
-    });
+    const integrity = await checkIntegrity(scratch, ctx.resource);
     const rtoMs = Date.now() - t0;
     const tables = Object.keys(actual).length;
     const wal = walChecked ? `; WAL ${walChecked.first}..${walChecked.last} (${walChecked.segments} segments) complete and readable` : "";
-    const detail = !point ? `pg_amcheck clean (no WAL archive: pitr is off, no point to compare)${wal}` : tables === 0 ? `nothing to compare yet: no user tables; pg_amcheck clean${wal}` : `pg_amcheck clean; ${tables} tables: row counts and checksums match${wal}`;
+    const detail = !point ? `${integrity} (no WAL archive: pitr is off, no point to compare)${wal}` : tables === 0 ? `nothing to compare yet: no user tables; ${integrity}${wal}` : `${integrity}; ${tables} tables: row counts and checksums match${wal}`;
     const record: DrillRecord = { id, at: new Date(ctx.now()).toISOString(), target, backup, ok: true, rtoMs, rpoMs, tables, detail, ...(walChecked ? { walChecked } : {}) };
     store.saveDrill(record);
     ctx.events.emit({ type: "drill:passed", scope, data: { resource: ctx.resource, drill: id, target, rtoMs, rpoMs, tables } });

@@ -12,7 +12,7 @@ import { BerthError } from "../../core/errors.ts";
 import { mkdirOwned, writeOwned } from "../files.ts";
 import { freePort } from "../net.ts";
 import { currentOsUser, livePid, logTail, type RunAs, runProgram, ServerProcess, stopOrphan, waitReady } from "../proc.ts";
-import type { PgBinaries } from "./binaries.ts";
+import { hasProgram, type PgBinaries, programPath } from "./binaries.ts";
 import { confChange, type HbaEntry, renderHba, renderIdent, renderServerConf, type ServerSettings } from "./config.ts";
 
 export interface InstanceStart {
@@ -64,7 +64,12 @@ export class PgInstance {
   }
 
   bin(program: string): string {
-    return join(this.bins.binDir, program);
+    return programPath(this.bins, program);
+  }
+
+  /** Whether this major's binaries include `program` (the npm server builds carry only the server). */
+  has(program: string): boolean {
+    return hasProgram(this.bins, program);
   }
 
   /** Directory layout, owned by the server's user; the data dir 0700 as PostgreSQL demands. */
@@ -98,6 +103,8 @@ export class PgInstance {
   /** The cluster's system identifier (pg_controldata): restores keep it, a fresh initdb does not. */
   async systemId(): Promise<string | undefined> {
     if (!this.initialized) return undefined;
+    // Without pg_controldata (npm builds): the identifier is the first field of pg_control, in every major.
+    if (!this.has("pg_controldata")) return readFileSync(join(this.dataDir, "global", "pg_control")).readBigUInt64LE(0).toString();
     const out = await runProgram(this.bin("pg_controldata"), ["-D", this.dataDir], { runAs: this.runAs, name: this.name, env: { LC_ALL: "C" } });
     return /Database system identifier:\s+(\d+)/.exec(out.stdout)?.[1];
   }

@@ -18,6 +18,7 @@ import type { BackupRecord, ConnectionProps, HealthReport, Provisioned, Resource
 import { generatePassword, scramVerifier } from "../secret.ts";
 import { type ArchiveStatus, archiveStatus, type BackupContext, takeBaseBackup, takeDump } from "./backup.ts";
 import { runDrill, sweepScratch } from "./drill.ts";
+import { PgDistribution, type PgToolCache } from "./distribution.ts";
 import { DEFAULT_INTERVALS, type DutyIntervals, type DutyResult, planDuties, runDuties } from "./duties.ts";
 import { type PostgresInput, resolvePostgresInput } from "./input.ts";
 import type { PgInstance } from "./instance.ts";
@@ -28,6 +29,7 @@ import { findStores, importStores } from "./recover.ts";
 import { planStorePrune, type StorePrunePlan, walToRemove, widestPolicy } from "./retention.ts";
 import { ensureDatabase, setRoleVerifier } from "./roles.ts";
 import { PgServer } from "./server.ts";
+import { type UpgradeResult, upgradeOp } from "./upgrade.ts";
 import type { DatabaseState } from "./state.ts";
 import type { DrillRecord, VerificationPoint } from "./store.ts";
 
@@ -45,6 +47,8 @@ export interface PostgresProviderOptions {
   readonly random?: () => number;
   /** Root of installed majors; default /usr/lib/postgresql. */
   readonly pgRoot?: string;
+  /** The daemon's tool cache, for majors the distribution lacks (distribution.ts); without it only installed majors run. */
+  readonly tools?: PgToolCache;
   /** Health checks of the live server (data dir, archiver, retiring servers); default 5 s, 0 = off. */
   readonly monitorIntervalMs?: number;
   /** A server replaced by a promoted restore stops at the latest after this; default 10 min. */
@@ -82,12 +86,13 @@ export type { RestoreOptions } from "./restore-op.ts";
 
 export class PostgresProvider implements ResourceProvider<PostgresInput> {
   readonly kind = "postgres" as const;
-  readonly #o: Required<Omit<PostgresProviderOptions, "pgRoot">> & { pgRoot: string | undefined };
+  readonly #o: Required<Omit<PostgresProviderOptions, "pgRoot" | "tools">> & { pgRoot: string | undefined };
   readonly #runAs = runAsFor("postgres");
   readonly #lock = new Mutex();
   readonly #server: PgServer;
   /** Whether this provider swept what a killed daemon's backups and drills left (once, at the first provision). */
   #swept = false;
+  readonly #distribution: PgDistribution;
 
   constructor(opts: PostgresProviderOptions) {
     this.#o = {
@@ -102,7 +107,8 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
       monitorIntervalMs: opts.monitorIntervalMs ?? 5000,
       retireAfterMs: opts.retireAfterMs ?? 10 * 60_000,
     };
-    this.#server = new PgServer({ ...this.#o, runAs: this.#runAs, lock: this.#lock });
+    this.#distribution = new PgDistribution({ pgRoot: opts.pgRoot, tools: opts.tools });
+    this.#server = new PgServer({ ...this.#o, runAs: this.#runAs, lock: this.#lock, distribution: this.#distribution });
   }
 
   get archiveTimeoutMs(): number {
@@ -305,8 +311,19 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
     return this.#lock.run(() => abandonAttempt(this.#op, restore));
   }
 
-  /** Stops and deletes a server kept beside the live one (a --keep restore, or a replaced server). */
+  /**
+   * `berth db upgrade`: the server moves to a newer major through a copy into a new server
+   * (upgrade.ts); the old one is kept. Services must then roll onto the new port (as after a
+   * promoted restore).
+   */
+  upgrade(name: string, to: number, progress?: (step: string, detail?: string) => void): Promise<UpgradeResult> {
+    return this.#lock.run(() => {
+      this.#db(name);
+      return upgradeOp({ server: this.#server, distribution: this.#distribution, rootDir: this.#o.rootDir, events: this.#o.events, now: this.#o.now, runAs: this.#runAs, pgRoot: this.#o.pgRoot, backupContext: (n) => this.#ctx(n), ...(progress ? { progress } : {}) }, name, to);
+    });
+  }
 
+  /** Stops and deletes a server kept beside the live one (a --keep restore, or a replaced server). */
   discardRestore(restore: string): Promise<void> {
     return this.#lock.run(async () => {
       if (restore === this.#state.live) throw new BerthError("BERTH_CONFLICT", { kind: "live instance", name: restore });

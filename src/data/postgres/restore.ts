@@ -10,6 +10,7 @@ import { BerthError, isBerthError } from "../../core/errors.ts";
 import type { BackupRecord, RestoreTarget } from "../provider.ts";
 import { logTail, runProgram } from "../proc.ts";
 import { verifyBackup } from "./backup.ts";
+import { LOWLEVEL_MANIFEST } from "./lowlevel-backup.ts";
 import type { RecoverySettings } from "./config.ts";
 import { writeOwned } from "../files.ts";
 import { type InstanceStart, PgInstance } from "./instance.ts";
@@ -58,6 +59,7 @@ export async function restoreInto(r: RestoreInto): Promise<PgInstance> {
   }
   // The manifest describes the backup, not the new server; the label must stay (recovery reads it).
   rmSync(join(inst.dataDir, "backup_manifest"), { force: true });
+  rmSync(join(inst.dataDir, LOWLEVEL_MANIFEST), { force: true });
   writeOwned(join(inst.dataDir, "recovery.signal"), "", 0o600, inst.runAs);
   try {
     await inst.start({ ...r.start, recovery: r.recovery });

@@ -15,13 +15,15 @@ import { mkdirOwned, writeOwned } from "../files.ts";
 import type { Mutex } from "../lock.ts";
 import { logTail, type RunAs } from "../proc.ts";
 import { type ArchiveStatus, archiveStatus, flushArchive } from "./backup.ts";
-import { findBinaries, type PgBinaries } from "./binaries.ts";
+import type { PgBinaries } from "./binaries.ts";
+import type { PgDistribution } from "./distribution.ts";
 import { Bouncer } from "./bouncer.ts";
 import { renderArchiveScript, renderHba, renderRestoreScript } from "./config.ts";
 import { type InstanceStart, PgInstance } from "./instance.ts";
 import type { StoreView } from "./lineage.ts";
 import { readState, type State, saveState } from "./state.ts";
 import { BackupStore } from "./store.ts";
+import { undoUpgrade } from "./upgrade.ts";
 import { readFileSync } from "node:fs";
 
 export interface PgServerOptions {
@@ -31,7 +33,8 @@ export interface PgServerOptions {
   readonly events: EventSink;
   readonly archiveTimeoutMs: number;
   readonly now: () => number;
-  readonly pgRoot: string | undefined;
+  /** Where each major's programs come from (distribution.ts). */
+  readonly distribution: PgDistribution;
   readonly runAs: RunAs | undefined;
   /** One operation at a time on this server (provider.ts); crash restarts take it too. */
   readonly lock: Mutex;
@@ -70,8 +73,38 @@ export class PgServer {
     return { environment: this.#o.environment, ...(resource ? { service: resource } : {}) };
   }
 
+  /** The major this server runs: the recorded one once created, else the one asked for. */
+  major(requested?: number): number {
+    return this.state.major ?? requested ?? this.#o.distribution.defaultMajor();
+  }
+
+  /** The binaries of the server's major, when on this machine already (provideBins installs them). */
   bins(requested?: number): PgBinaries {
-    this.#bins ??= findBinaries(this.state.major ?? requested, this.#o.pgRoot);
+    if (this.#bins) return this.#bins;
+    const major = this.major(requested);
+    const found = this.#o.distribution.locate(major);
+    if (!found) throw new BerthError("BERTH_DATA_MAJOR_UNAVAILABLE", { name: this.#o.environment, major, detail: "its binaries are not installed yet (the next provisioning installs them)" });
+    this.#bins = found;
+    return found;
+  }
+
+  /** After `berth db upgrade` promoted a server of another major: it is the server's major now. */
+  useMajor(bins: PgBinaries): void {
+    this.#bins = bins;
+    this.state.major = bins.major;
+    this.save();
+  }
+
+  /**
+   * The binaries of the server's major, installed first when they come from the npm registry. A
+   * blueprint asking another major than the server runs changes nothing (only `berth db upgrade`
+   * does): the recorded major keeps running and the mismatch is a warning (sync refuses the edit).
+   */
+  async provideBins(requested: number | undefined, resource: string): Promise<PgBinaries> {
+    const major = this.major(requested);
+    if (this.#bins?.major === major) return this.#bins;
+    if (!this.#o.distribution.locate(major)) this.#o.events.emit({ type: "data:installing", scope: this.scope(resource), data: { kind: "postgres", resource, major } });
+    this.#bins = await this.#o.distribution.provide(major, resource);
     return this.#bins;
   }
 
@@ -153,6 +186,11 @@ export class PgServer {
    * A provisioned database whose data directory is gone or foreign is an error, never an initdb.
    */
   async ensureLive(requested: number | undefined, resource: string): Promise<PgInstance> {
+    const major = this.major(requested);
+    if (requested !== undefined && requested !== major && !this.#raised.has(`major:${requested}`)) {
+      this.#raised.add(`major:${requested}`);
+      this.#o.events.emit({ type: "data:warning", scope: this.scope(resource), data: { resource, message: `runs PostgreSQL ${major}; the blueprint asks for ${requested}, and a blueprint edit never changes a major: run \`berth db upgrade ${resource} --to ${requested}\`` } });
+    }
     if (this.live?.running) {
       // Running: only a change of its own settings (archive on/off, allow-list) restarts it.
       const reason = this.live.configChange(this.startSettings(this.store()), this.live.port);
@@ -161,11 +199,7 @@ export class PgServer {
       await this.live.stop();
       this.live = undefined;
     }
-    const bins = this.bins(requested);
-    if (requested !== undefined && bins.major !== requested && !this.#raised.has("major")) {
-      this.#raised.add("major");
-      this.#o.events.emit({ type: "data:warning", scope: this.scope(resource), data: { resource, message: `PostgreSQL ${requested} is not installed; using ${bins.major}` } });
-    }
+    const bins = await this.provideBins(requested, resource);
     this.#prepareRoot();
     this.#closed = false;
     let fresh = false;
@@ -216,6 +250,7 @@ export class PgServer {
     }
     this.live = inst;
     this.#watch(inst, resource);
+    if (this.state.upgrading) await undoUpgrade(this, inst, resource, this.#o.events); // a daemon died mid-upgrade
     await this.#resumeOthers(settings);
     this.#startMonitor(resource);
     return inst;

@@ -34,6 +34,11 @@ export interface State {
   systemId?: string;
   /** Servers replaced by a promoted restore, still running until no service uses them. */
   retiring?: { instance: string; port: number; since: string }[];
+  /**
+   * A `berth db upgrade` in progress: the live server's databases are read-only and `instance`
+   * is being filled. Found at start-up (the daemon died mid-copy), it is undone (upgrade.ts).
+   */
+  upgrading?: { instance: string; databases: string[] };
 }
 
 export function readState(rootDir: string): State {
