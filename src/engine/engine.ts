@@ -8,6 +8,7 @@
  * `engine/` branches on which engine is in use.
  */
 import type { EventSink } from "../core/events.ts";
+import type { EnvironmentNetwork } from "./network.ts";
 
 /** Identifies a service across projects and environments. */
 export interface ServiceRef {
@@ -241,6 +242,12 @@ export interface Engine {
   stats(service: ServiceRef, instanceId: string): Promise<InstanceStats | undefined>;
   /** Stops every instance of the service (gracefully) and forgets it; disks are kept. */
   remove(service: ServiceRef, signal: AbortSignal): Promise<void>;
+  /**
+   * Makes the environment's internal names resolve for its instances and tasks (issue 22): the
+   * local engine rewrites the hosts file bound into their sandboxes (running ones see the change
+   * at once), Swarm sets network aliases. Idempotent; called before every rollout.
+   */
+  setNetwork(network: EnvironmentNetwork): Promise<void>;
 }
 
 /** What engines are constructed with. */
