@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseBlueprint } from "../index.ts";
 import { importText } from "./index.ts";
+import { privateNetworking } from "./railway.ts";
 
 export const RENDER_PSERV = `services:
   - type: pserv
@@ -37,20 +38,23 @@ test("render.yaml: a pserv becomes a private service and fromService hostport/ho
   assert.deepEqual(env.INVENTORY_PORT, { kind: "fromService", name: "inventory", property: "port" });
 });
 
-test("railway: ${{svc.RAILWAY_PRIVATE_DOMAIN}}, ${{svc.PORT}} and svc.railway.internal become internal-address interpolation", () => {
+test("railway: ${{svc.RAILWAY_PRIVATE_DOMAIN}}, ${{svc.PORT}} and svc.railway.internal map to internal-address interpolation", () => {
+  assert.deepEqual(privateNetworking("http://${{api.RAILWAY_PRIVATE_DOMAIN}}:${{api.PORT}}"), { value: "http://${api.host}:${api.port}", services: ["api"] });
+  assert.deepEqual(privateNetworking("cache.railway.internal:6379"), { value: "${cache.host}:6379", services: ["cache"] });
+  assert.equal(privateNetworking("${{shared.SOME_TOKEN}}"), undefined);
+  // One Railway file is one service: a reference to another becomes a secret, with the exact replacement.
   const r = importText("railway", `[deploy]
 startCommand = "node web.js"
 [variables]
 API_URL = "http://\${{api.RAILWAY_PRIVATE_DOMAIN}}:\${{api.PORT}}"
-CACHE = "cache.railway.internal:6379"
-OTHER = "\${{shared.SOME_TOKEN}}"
+SELF = "\${{web.RAILWAY_PRIVATE_DOMAIN}}"
 `, { file: "railway.toml", project: "shop", service: "web" });
-  assert.match(r.yaml, /API_URL: http:\/\/\$\{api\.host\}:\$\{api\.port\}/);
-  assert.match(r.yaml, /CACHE: \$\{cache\.host\}:6379/);
-  assert.match(r.yaml, /OTHER:\s*\{ secret: true \}|OTHER:\n\s+secret: true/);
-  // With the referenced service added, the blueprint is valid and the reference resolves by name.
-  const yaml = `${r.yaml}\n`.replace(/^services:\n/m, "services:\n  api: { type: private, start: node api.js }\n  cache: { type: private, protocol: tcp, port: 6379, start: node cache.js }\n");
-  const parsed = parseBlueprint(yaml, { file: "berth.yaml" });
+  assert.ok(r.validation.ok, r.yaml);
+  assert.match(r.yaml, /write API_URL: "http:\/\/\$\{api\.host\}:\$\{api\.port\}"/);
+  assert.deepEqual(r.validation.blueprint.services[0]!.env.SELF, { kind: "interpolated", template: "${web.host}", parts: [{ kind: "ref", target: "service", name: "web", property: "host" }] });
+  // With the referenced service added as suggested, the blueprint is valid.
+  const yaml = `${r.yaml}\n`.replace(/^services:\n/m, "services:\n  api: { type: private, start: node api.js }\n");
+  const parsed = parseBlueprint(yaml.replace(/API_URL:[^\n]*(\n\s+secret: true)?/, 'API_URL: "http://${api.host}:${api.port}"'), { file: "berth.yaml" });
   assert.ok(parsed.ok, JSON.stringify(!parsed.ok && parsed.errors));
 });
 

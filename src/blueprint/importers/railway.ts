@@ -147,10 +147,13 @@ function mapService(draft: Draft, src: Obj, at: (string | number)[], outPath: (s
     const v = typeof value === "string" ? value : String(value);
     const privateRef = privateNetworking(v);
     if (/^\$\{\{\s*secret\(/.test(v)) env[key] = { generate: "secret" };
-    else if (privateRef) {
+    else if (privateRef && privateRef.services.every((x) => draft.lookup(x, ["service"]) !== undefined)) {
       // Railway private networking (issue 22): the same names exist in Berth's private network.
       env[key] = privateRef.value;
-      draft.approx([...at, "variables", key], `'${key}' points at ${privateRef.services.map((x) => `'${x}'`).join(", ")} over Railway's private network`, `It became Berth's internal address; ${privateRef.services.join(", ")} must be a service of this blueprint (type: private or web, its port the one it listens on).`, [...outPath, "env", key]);
+    } else if (privateRef) {
+      // One Railway file is one service: the others are not in this blueprint (yet).
+      env[key] = { secret: true };
+      draft.approx([...at, "variables", key], `'${key}' points at ${privateRef.services.map((x) => `'${x}'`).join(", ")} over Railway's private network (${v})`, `Add ${privateRef.services.join(", ")} to this blueprint (type: private, its port the one it listens on) and write ${key}: "${privateRef.value}" — Berth's internal address of the service.`, [...outPath, "env", key]);
     } else if (v.includes("${{")) {
       env[key] = { secret: true };
       draft.approx([...at, "variables", key], `'${key}' uses a Railway reference (${v})`, "Replace it with fromDatabase/fromService or set it with `berth secret set`.", [...outPath, "env", key]);
