@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseBlueprint } from "../index.ts";
 import { importText } from "./index.ts";
-import { privateNetworking } from "./railway.ts";
+import { importRailway, privateNetworking } from "./railway.ts";
 
 export const RENDER_PSERV = `services:
   - type: pserv
@@ -43,7 +43,7 @@ test("railway: ${{svc.RAILWAY_PRIVATE_DOMAIN}}, ${{svc.PORT}} and svc.railway.in
   assert.deepEqual(privateNetworking("cache.railway.internal:6379"), { value: "${cache.host}:6379", services: ["cache"] });
   assert.equal(privateNetworking("${{shared.SOME_TOKEN}}"), undefined);
   // One Railway file is one service: a reference to another becomes a secret, with the exact replacement.
-  const r = importText("railway", `[deploy]
+  const r = importRailway(`[deploy]
 startCommand = "node web.js"
 [variables]
 API_URL = "http://\${{api.RAILWAY_PRIVATE_DOMAIN}}:\${{api.PORT}}"
