@@ -140,8 +140,14 @@ export class RedisProvider implements ResourceProvider<RedisInput> {
     const password = opts.password ?? generatePassword();
     const prev = this.#state(r.name);
     const state: ResourceState = { input: r, live: prev?.live ?? newId("rd").replace("rd_", "rd-"), port: prev?.port ?? 0, passwordSha256: sha256Hex(password) };
+    // Nothing changed and it runs: keep it (a restart drops every client's connection; issue 22
+    // saw one per sync under load).
+    const running = this.#running.get(r.name);
+    if (running?.proc.running && prev && JSON.stringify(prev.input) === JSON.stringify(r) && prev.passwordSha256 === state.passwordSha256) {
+      return { connection: await this.connection(r.name, password), passwordGenerated: opts.password === undefined, version: String(major) };
+    }
     // Settings or password changed: restart with the new file (Redis persists on a clean shutdown).
-    await this.#running.get(r.name)?.proc.stop("SIGTERM", 30_000);
+    await running?.proc.stop("SIGTERM", 30_000);
     const run = await this.#start(r.name, r, join(this.#dir(r.name), state.live), state.port, state.passwordSha256);
     this.#running.set(r.name, run);
     this.#save(r.name, { ...state, port: run.port });
