@@ -8,13 +8,30 @@
  * `engine/` branches on which engine is in use.
  */
 import type { EventSink } from "../core/events.ts";
-import type { EnvironmentNetwork } from "./network.ts";
 
 /** Identifies a service across projects and environments. */
 export interface ServiceRef {
   readonly project: string;
   readonly environment: string;
   readonly service: string;
+}
+
+/** Private networking (issue 22; names and hosts file in network.ts): HTTP (per-request balancing) or plain TCP. */
+export type InternalProtocol = "http" | "tcp";
+
+/** One service's internal address. `address` is the engine-local IP the names resolve to. */
+export interface InternalEntry {
+  readonly service: string;
+  readonly names: readonly string[];
+  readonly address: string;
+  readonly port: number;
+  readonly protocol: InternalProtocol;
+}
+
+/** The private network of one environment, as the engines need it. */
+export interface EnvironmentNetwork {
+  readonly env: EnvironmentRef;
+  readonly entries: readonly InternalEntry[];
 }
 
 export interface EnvironmentRef {

@@ -7,13 +7,12 @@
  * instances (written into a hosts file bound into the sandbox); on Swarm the service's aliases on
  * the environment's overlay network. See docs/design/private-networking.md.
  */
-import type { EnvironmentRef, ServiceRef } from "./engine.ts";
+import type { InternalEntry, InternalProtocol, ServiceRef } from "./engine.ts";
+
+export type { EnvironmentNetwork, InternalEntry, InternalProtocol } from "./engine.ts";
 
 /** The port of an internal address when the blueprint names none (Render's default `PORT`). */
 export const DEFAULT_INTERNAL_PORT = 10_000;
-
-/** How the internal listener treats the bytes: HTTP (per-request balancing) or plain TCP. */
-export type InternalProtocol = "http" | "tcp";
 
 /** The canonical internal host name of a service: `<service>.<environment>.internal`. */
 export function internalHost(ref: ServiceRef): string {
@@ -29,21 +28,6 @@ export function internalNames(ref: ServiceRef): string[] {
 export function internalValues(ref: ServiceRef, port: number, protocol: InternalProtocol): { host: string; port: string; hostport: string; url: string } {
   const host = internalHost(ref);
   return { host, port: String(port), hostport: `${host}:${port}`, url: `${protocol === "tcp" ? "tcp" : "http"}://${host}:${port}` };
-}
-
-/** One service's internal address. `address` is the engine-local IP the names resolve to. */
-export interface InternalEntry {
-  readonly service: string;
-  readonly names: readonly string[];
-  readonly address: string;
-  readonly port: number;
-  readonly protocol: InternalProtocol;
-}
-
-/** The private network of one environment, as the engines need it. */
-export interface EnvironmentNetwork {
-  readonly env: EnvironmentRef;
-  readonly entries: readonly InternalEntry[];
 }
 
 /**

@@ -212,7 +212,8 @@ describe("seed 004 next-fastify on Berth (staging)", () => {
     });
     const t0 = Date.now();
     for (let n = 1; n <= 10; n++) {
-      const next = blueprint.replace("      CORS_ORIGIN: ${web.publicUrl}\n", `      CORS_ORIGIN: \${web.publicUrl}\n      REDEPLOY: "${n}"\n`);
+      const cors = "      CORS_ORIGIN: $" + "{web.publicUrl}\n";
+      const next = blueprint.replace(cors, `${cors}      REDEPLOY: "${n}"\n`);
       assert.notEqual(next, blueprint);
       const r = await t.request("POST", "/v1/sync", { environment: "staging", blueprint: next, file: "berth.yaml", sourceDir: SOURCE });
       assert.equal(r.status, 202, JSON.stringify(r.json));

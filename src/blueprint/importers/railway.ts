@@ -147,7 +147,7 @@ function mapService(draft: Draft, src: Obj, at: (string | number)[], outPath: (s
     const v = typeof value === "string" ? value : String(value);
     const privateRef = privateNetworking(v);
     if (/^\$\{\{\s*secret\(/.test(v)) env[key] = { generate: "secret" };
-    else if (privateRef && privateRef.services.every((x) => draft.lookup(x, ["service"]) !== undefined)) {
+    else if (privateRef?.services.every((x) => draft.lookup(x, ["service"]) !== undefined)) {
       // Railway private networking (issue 22): the same names exist in Berth's private network.
       env[key] = privateRef.value;
     } else if (privateRef) {
