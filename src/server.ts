@@ -44,6 +44,7 @@ import { ServedRepos } from "./reconcile/served-repos.ts"; // git (issue 5)
 import { OperationRunner } from "./reconcile/operations.ts"; // operations (issue 15)
 import { dataOperations } from "./reconcile/data-operations.ts";
 import { GitRepository } from "./store/repositories/git.ts"; // git (issue 5)
+import { InternalAddressRepository } from "./store/repositories/internal-addresses.ts"; // private networking (issue 22)
 import type { NamedValue } from "./secrets/redact.ts";
 import { envOpener } from "./secrets/seal.ts";
 import { openSecrets, type Secrets } from "./secrets/setup.ts";
@@ -244,7 +245,19 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       });
       await router.start();
       cleanups.push(() => router.stop({ graceful: true }));
-      routing = new Routing({ router, store, baseDomain: config.baseDomain, httpPort: config.router.httpPort, events: bus });
+      // Private networking (issue 22): internal addresses, the engine's names, the policy's grants.
+      routing = new Routing({
+        router,
+        store,
+        baseDomain: config.baseDomain,
+        httpPort: config.router.httpPort,
+        events: bus,
+        network: {
+          addresses: new InternalAddressRepository(store.db),
+          setNetwork: (n) => engine.setNetwork(n),
+          ...(loopback ? { setInternalAddresses: (byProject) => loopback.setInternalAddresses(byProject) } : {}),
+        },
+      });
     }
     const pipeline = new DeployPipeline({
       store,

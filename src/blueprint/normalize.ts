@@ -159,7 +159,7 @@ function normalizeService(name: string, svc: RawService, idx: NameIndex, out: Re
         routes: (svc.routes ?? []).map((r) => ({ path: r.path, ...(r.domain ? { domain: r.domain.toLowerCase() } : {}), stripPrefix: r.stripPrefix ?? false })),
       };
     case "private":
-      return { ...base, ...running(svc), type: "private", ...(svc.port !== undefined ? { port: svc.port } : {}) };
+      return { ...base, ...running(svc), type: "private", ...(svc.port !== undefined ? { port: svc.port } : {}), ...(svc.protocol === "tcp" ? { protocol: "tcp" as const } : {}) };
     case "worker":
       return { ...base, ...running(svc), type: "worker" };
   }

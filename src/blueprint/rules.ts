@@ -55,6 +55,10 @@ export function checkRules(bp: Blueprint, raw: RawBlueprint, out: Reporter): voi
         diskNames.add(d.name);
       });
       if (svc.start === undefined) out.warn("BERTH_BLUEPRINT_NO_START", { service: svc.name }, path, true);
+      // A TCP service's health is a TCP connect (issue 22): an HTTP path would be probed in vain.
+      if (svc.type === "private" && svc.protocol === "tcp" && svc.health.path) {
+        out.error("BERTH_BLUEPRINT_BAD_VALUE", { field: formatPath([...path, "health", "path"]), detail: `'${svc.name}' is a TCP service: its health is a TCP connect to its port`, suggestion: "Remove health.path (keep the timings), or use protocol: http." }, [...path, "health"]);
+      }
     }
     if (svc.type === "web" || svc.type === "static") {
       svc.domains.forEach((d, i) => void claim(domainOwner, d, svc.name, [...path, "domains", i], out, d));

@@ -105,7 +105,10 @@ export interface WebService extends ServiceBase, RunningFields {
 
 export interface PrivateService extends ServiceBase, RunningFields {
   readonly type: "private";
+  /** Also the port of its internal address (default 10000). */
   readonly port?: number;
+  /** `tcp`: the internal address passes bytes through (issue 22). Absent: http. */
+  readonly protocol?: "http" | "tcp";
 }
 
 export interface WorkerService extends ServiceBase, RunningFields {

@@ -110,7 +110,8 @@ function extraOf(s: Service): unknown {
     case "web":
       return { domains: s.domains, routes: s.routes, port: s.port ?? null };
     case "private":
-      return { port: s.port ?? null };
+      // `protocol` only when tcp: digests of existing private services stay what they were.
+      return { port: s.port ?? null, ...(s.protocol === "tcp" ? { protocol: "tcp" } : {}) };
     case "cron":
       return {
         schedule: s.schedule,

@@ -16,6 +16,24 @@ export interface ServiceRef {
   readonly service: string;
 }
 
+/** Private networking (issue 22; names and hosts file in network.ts): HTTP (per-request balancing) or plain TCP. */
+export type InternalProtocol = "http" | "tcp";
+
+/** One service's internal address. `address` is the engine-local IP the names resolve to. */
+export interface InternalEntry {
+  readonly service: string;
+  readonly names: readonly string[];
+  readonly address: string;
+  readonly port: number;
+  readonly protocol: InternalProtocol;
+}
+
+/** The private network of one environment, as the engines need it. */
+export interface EnvironmentNetwork {
+  readonly env: EnvironmentRef;
+  readonly entries: readonly InternalEntry[];
+}
+
 export interface EnvironmentRef {
   readonly project: string;
   readonly environment: string;
@@ -243,6 +261,12 @@ export interface Engine {
   stats(service: ServiceRef, instanceId: string): Promise<InstanceStats | undefined>;
   /** Stops every instance of the service (gracefully) and forgets it; disks are kept. */
   remove(service: ServiceRef, signal: AbortSignal): Promise<void>;
+  /**
+   * Makes the environment's internal names resolve for its instances and tasks (issue 22): the
+   * local engine rewrites the hosts file bound into their sandboxes (running ones see the change
+   * at once), Swarm sets network aliases. Idempotent; called before every rollout.
+   */
+  setNetwork(network: EnvironmentNetwork): Promise<void>;
 }
 
 /** What engines are constructed with. */

@@ -105,12 +105,18 @@ function renderBackend(b: RouteBackend, s: HaproxySettings): string[] {
   const slots = Math.max(1, s.slotsPerBackend(b.name));
   const current = s.servers.get(b.name) ?? new Map<number, SlotState>();
   const inter = Math.max(100, b.healthIntervalMs);
+  const tcp = b.internal?.protocol === "tcp";
   const lines = [
     `backend ${word(b.name)}`,
     "  balance roundrobin",
-    "  option httpchk",
-    `  http-check send meth GET uri ${cfgString(b.healthPath)} ver HTTP/1.1 hdr Host ${cfgString(b.healthHost)}`,
-    "  http-check expect status 200-399",
+    // No health path (private services without one, TCP services): a TCP connect is the check.
+    ...(b.healthPath !== undefined && !tcp
+      ? [
+          "  option httpchk",
+          `  http-check send meth GET uri ${cfgString(b.healthPath)} ver HTTP/1.1 hdr Host ${cfgString(b.healthHost)}`,
+          "  http-check expect status 200-399",
+        ]
+      : []),
     // Without it HAProxy's check timeout is `inter`: a busy instance would be marked down.
     `  timeout check ${Math.max(100, b.healthTimeoutMs)}`,
     `  default-server check inter ${inter} fastinter ${Math.max(100, Math.floor(inter / 2))} downinter ${inter} rise 2 fall 2`,
@@ -126,6 +132,25 @@ function renderBackend(b: RouteBackend, s: HaproxySettings): string[] {
     }
   }
   return lines;
+}
+
+/** Name of the internal listener in front of a backend (issue 22). */
+export function internalFrontendName(backend: string): string {
+  return `int.${backend}`;
+}
+
+/**
+ * The internal listener of a service (issue 22): bound to its own loopback address only, so it
+ * is not reachable from outside the machine; the loopback policy keeps other projects out.
+ */
+function renderInternalFrontend(b: RouteBackend): string[] {
+  const i = b.internal!;
+  return [
+    `frontend ${word(internalFrontendName(b.name))}`,
+    `  bind ${word(i.address)}:${i.port}`,
+    ...(i.protocol === "tcp" ? [] : ["  http-request set-header X-Forwarded-Proto http"]),
+    `  default_backend ${word(b.name)}`,
+  ];
 }
 
 /** Pure: the whole haproxy.cfg. */
@@ -215,6 +240,25 @@ export function renderHaproxyConfig(table: RouteTable, s: HaproxySettings): stri
   if (s.acmeResponder) {
     out.push("backend berth.acme", `  server acme ${word(s.acmeResponder.host)}:${s.acmeResponder.port}`, "");
   }
-  for (const b of table.backends) out.push(...renderBackend(b, s), "");
+  const isTcp = (b: RouteBackend): boolean => b.internal?.protocol === "tcp";
+  for (const b of table.backends) if (b.internal && !isTcp(b)) out.push(...renderInternalFrontend(b), "");
+  for (const b of table.backends) if (!isTcp(b)) out.push(...renderBackend(b, s), "");
+  const tcp = table.backends.filter(isTcp);
+  if (tcp.length > 0) {
+    // TCP services (issue 22) after defaults of their own: the HTTP log format and HTTP options
+    // of the first defaults section are errors or noise in TCP proxies.
+    out.push(
+      "defaults",
+      "  mode tcp",
+      "  option redispatch 1",
+      "  retries 3",
+      `  timeout connect ${t.connectMs}ms`,
+      `  timeout client ${t.tunnelMs}ms`,
+      `  timeout server ${t.tunnelMs}ms`,
+      "",
+    );
+    for (const b of tcp) out.push(...renderInternalFrontend(b), "");
+    for (const b of tcp) out.push(...renderBackend(b, s), "");
+  }
   return out.join("\n");
 }

@@ -15,8 +15,23 @@ export interface RouteService {
   readonly domains: readonly string[];
   /** Path prefixes the service answers under on each of its hosts; empty means `/`. */
   readonly pathPrefixes: readonly string[];
-  /** `timeoutMs`: how long one check may take (default 5 s; an overloaded instance is slow, not dead). */
-  readonly health: { readonly path: string; readonly intervalMs: number; readonly timeoutMs?: number };
+  /**
+   * `timeoutMs`: how long one check may take (default 5 s; an overloaded instance is slow, not
+   * dead). No `path`: a TCP connect is the check (private services without an HTTP health path).
+   */
+  readonly health: { readonly path?: string; readonly intervalMs: number; readonly timeoutMs?: number };
+  /** The service's stable internal address (issue 22): a listener of its own, on loopback. */
+  readonly internal?: InternalListener;
+}
+
+/** An internal listener: bound to a loopback address, balancing over the service's backend. */
+export interface InternalListener {
+  readonly address: string;
+  readonly port: number;
+  /** `tcp`: bytes are passed through (gRPC, databases, line protocols); `http`: per request. */
+  readonly protocol: "http" | "tcp";
+  /** The canonical internal name, sent as the Host of HTTP health checks of private services. */
+  readonly host: string;
 }
 
 /** How a host gets its certificate. `none`: plain HTTP only (and HTTPS with the default cert). */
@@ -26,11 +41,14 @@ export type TlsPolicy = { readonly kind: "none" } | { readonly kind: "internal" 
 export interface RouteBackend {
   readonly name: string;
   readonly ref: ServiceRef;
-  readonly healthPath: string;
+  /** Absent: a TCP connect check. */
+  readonly healthPath?: string;
   readonly healthIntervalMs: number;
   readonly healthTimeoutMs: number;
   /** Host header sent with health checks (the service's first host). */
   readonly healthHost: string;
+  /** The internal listener in front of this backend, if the service has an internal address. */
+  readonly internal?: InternalListener;
 }
 
 export interface Route {
@@ -152,8 +170,8 @@ export function buildRouteTable(services: readonly RouteService[], options: Rout
       else if (d === baseDomain || d.endsWith(`.${baseDomain}`)) refuse(svc, d, null, new BerthError("BERTH_ROUTER_DOMAIN_RESERVED", { service: label, domain: d, base: baseDomain }));
       else custom.push({ host: d, generated: false });
     }
-    const healthProblem = urlPathProblem(svc.health.path);
-    if (healthProblem) refuse(svc, gen, svc.health.path, new BerthError("BERTH_ROUTER_PATH_INVALID", { service: label, path: JSON.stringify(svc.health.path), detail: `${healthProblem} (health checks use / instead)` }));
+    const healthProblem = urlPathProblem(svc.health.path ?? "/");
+    if (healthProblem) refuse(svc, gen, svc.health.path ?? "/", new BerthError("BERTH_ROUTER_PATH_INVALID", { service: label, path: JSON.stringify(svc.health.path), detail: `${healthProblem} (health checks use / instead)` }));
     const checked = healthProblem ? { ...svc, health: { ...svc.health, path: "/" } } : svc;
     plans.push({ svc: checked, hosts: [{ host: gen, generated: true }, ...custom], prefixes });
   }
@@ -189,10 +207,26 @@ export function buildRouteTable(services: readonly RouteService[], options: Rout
     backends.push({
       name,
       ref: svc.ref,
-      healthPath: svc.health.path,
+      healthPath: svc.health.path ?? "/",
       healthIntervalMs: svc.health.intervalMs,
       healthTimeoutMs: svc.health.timeoutMs ?? 5_000,
       healthHost,
+      ...(svc.internal ? { internal: svc.internal } : {}),
+    });
+  }
+  // Private services (issue 22): a backend behind their internal listener, never a public route.
+  for (const svc of services) {
+    if (svc.kind !== "private" || !svc.internal) continue;
+    const name = backendName(svc.ref);
+    const path = svc.internal.protocol === "http" && svc.health.path && !urlPathProblem(svc.health.path) ? svc.health.path : undefined;
+    backends.push({
+      name,
+      ref: svc.ref,
+      ...(path ? { healthPath: path } : {}),
+      healthIntervalMs: svc.health.intervalMs,
+      healthTimeoutMs: svc.health.timeoutMs ?? 5_000,
+      healthHost: svc.internal.host,
+      internal: svc.internal,
     });
   }
 

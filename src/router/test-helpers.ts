@@ -68,10 +68,10 @@ export interface SimpleResponse {
   readonly body: string;
 }
 
-/** GET through the router with a chosen Host header. */
-export function get(port: number, host: string, path: string, agent?: Agent): Promise<SimpleResponse> {
+/** GET through the router with a chosen Host header (`address`: another loopback address). */
+export function get(port: number, host: string, path: string, agent?: Agent, address = "127.0.0.1"): Promise<SimpleResponse> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: "127.0.0.1", port, path, headers: { host }, agent: agent ?? false }, (res) => {
+    const req = httpRequest({ host: address, port, path, headers: { host }, agent: agent ?? false }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));

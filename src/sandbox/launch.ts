@@ -24,6 +24,8 @@ export type Isolation =
       readonly readOnlyPaths: readonly string[];
       /** `cgroup.procs` files the process enters before anything else runs. */
       readonly cgroupProcs: readonly string[];
+      /** Bound read-only over /etc/hosts: the environment's internal names (issue 22). */
+      readonly hostsFile?: string;
     };
 
 export interface LaunchInput {
@@ -61,7 +63,7 @@ export function ancestors(path: string): string[] {
 const SYSTEM_ROOTS = ["/usr", "/etc", "/dev", "/proc"];
 
 /** bubblewrap arguments for a root with only the given binds (mount points made world-traversable). */
-export function bwrapArgs(cwd: string, disks: readonly DiskMount[], readOnlyPaths: readonly string[]): string[] {
+export function bwrapArgs(cwd: string, disks: readonly DiskMount[], readOnlyPaths: readonly string[], hostsFile?: string): string[] {
   const args = [
     "--ro-bind", "/usr", "/usr",
     "--symlink", "usr/bin", "/bin",
@@ -69,6 +71,7 @@ export function bwrapArgs(cwd: string, disks: readonly DiskMount[], readOnlyPath
     "--symlink", "usr/lib", "/lib",
     "--symlink", "usr/lib64", "/lib64",
     "--ro-bind", "/etc", "/etc",
+    ...(hostsFile ? ["--ro-bind", hostsFile, "/etc/hosts"] : []),
     "--dev", "/dev",
     "--proc", "/proc",
     "--perms", "1777", "--tmpfs", "/tmp",
@@ -103,7 +106,7 @@ export function planLaunch(input: LaunchInput): LaunchPlan {
   if (iso.kind === "none") return { file: program[0]!, args: program.slice(1), env: input.env, cwd: input.cwd };
   const inner = [
     "bwrap",
-    ...bwrapArgs(input.cwd, input.disks, iso.readOnlyPaths),
+    ...bwrapArgs(input.cwd, input.disks, iso.readOnlyPaths, iso.hostsFile),
     "setpriv", `--reuid=${iso.uid}`, `--regid=${iso.gid}`, "--clear-groups", "--no-new-privs",
     ...program,
   ];

@@ -85,3 +85,29 @@ test("a forgotten project's grants do not pass to a later project given the same
   assert.deepEqual(policy.rules().users, [{ uid: 901, allow: [80] }]);
   assert.deepEqual(policy.rules().owned, [], "a's database port is no longer owned by anyone");
 });
+
+test("internal addresses (issue 22): a project reaches its own first, every other allocated one is refused; nft accepts it", async () => {
+  const script = renderLoopbackRules({
+    table: "berth_int_1",
+    mode: "guarded",
+    owned: [20001, 20002],
+    users: [
+      { uid: 901, allow: [20001] },
+      { uid: 900, allow: [20002] },
+    ],
+    internal: { owned: ["127.64.3.2", "127.64.3.1", "127.64.3.9"], byUid: new Map([[901, ["127.64.3.1", "127.64.3.2"]]]) },
+  });
+  assert.match(script, /set internal \{\n    type ipv4_addr\n    elements = \{ 127\.64\.3\.1, 127\.64\.3\.2, 127\.64\.3\.9 \}\n  \}/);
+  assert.match(script, /set internal_901 \{\n    type ipv4_addr\n    elements = \{ 127\.64\.3\.1, 127\.64\.3\.2 \}\n  \}/);
+  assert.match(script, /set internal_900 \{\n    type ipv4_addr\n  \}/);
+  const chain = script.slice(script.indexOf("chain output"));
+  // Own addresses are accepted before any port rule (a port shared with another project's instance must not block them).
+  assert.ok(chain.indexOf("meta skuid 901 ip daddr @internal_901 accept") < chain.indexOf("meta skuid 901 fib daddr type local tcp dport @deny_901"));
+  assert.match(chain, /meta skuid 900 ip daddr @internal meta l4proto tcp counter reject with tcp reset/);
+  // Without internal addresses the rules are what they were.
+  assert.ok(!renderLoopbackRules({ table: "berth_int_1", mode: "guarded", owned: [], users: [{ uid: 900, allow: [] }] }).includes("internal"));
+  if (process.getuid?.() === 0) {
+    const { execFileSync } = await import("node:child_process");
+    execFileSync("nft", ["-c", "-f", "-"], { input: script.replace(/^table inet berth_int_1\ndelete table inet berth_int_1\n/, "") });
+  }
+});

@@ -15,6 +15,11 @@
  *   sharing a host (tests) never block each other.
  * - `strict` mode: every local port outside the grant is refused (a dedicated host).
  *
+ * Internal addresses (issue 22): the private network's listeners sit on loopback addresses of
+ * their own (127.64.0.0/10). A project's user may reach its own (accepted before any port rule,
+ * so a port number shared with another project's instance never blocks it); every other address
+ * this daemon allocated is refused to it, whatever the port.
+ *
  * Rendering is pure (snapshot-tested); applying is one `nft -f -` transaction that replaces the
  * table atomically. Rules only ever match the uids of projects this daemon runs.
  */
@@ -31,7 +36,12 @@ export interface LoopbackRules {
   readonly users: readonly { readonly uid: number; readonly allow: readonly number[] }[];
   /** Ports this daemon owns (guarded mode refuses those not allowed). */
   readonly owned: readonly number[];
+  /** Internal addresses this daemon allocated (issue 22), and per uid those it may reach. */
+  readonly internal?: { readonly owned: readonly string[]; readonly byUid: ReadonlyMap<number, readonly string[]> };
 }
+
+const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+const sortAddrs = (xs: Iterable<string>): string[] => [...new Set(xs)].filter((a) => IPV4.test(a)).sort();
 
 const sortNum = (xs: Iterable<number>): number[] => [...new Set(xs)].filter((p) => Number.isInteger(p) && p > 0 && p < 65536).sort((a, b) => a - b);
 
@@ -73,12 +83,27 @@ export function renderLoopbackRules(r: LoopbackRules): string {
     ...(ports.length ? [`    elements = { ${sortNum(ports).join(", ")} }`] : []),
     "  }",
   ];
+  const addrSet = (name: string, addrs: readonly string[]): string[] => [
+    `  set ${name} {`,
+    "    type ipv4_addr",
+    ...(addrs.length ? [`    elements = { ${sortAddrs(addrs).join(", ")} }`] : []),
+    "  }",
+  ];
   const out = [`table inet ${r.table}`, `delete table inet ${r.table}`, `table inet ${r.table} {`];
   const rules: string[] = [];
+  const internalOwned = sortAddrs(r.internal?.owned ?? []);
+  if (internalOwned.length) out.push(...addrSet("internal", internalOwned));
   for (const u of [...r.users].sort((a, b) => a.uid - b.uid)) {
     if (!Number.isInteger(u.uid) || u.uid <= 0) throw new Error(`bad uid ${u.uid}`);
     const allow = sortNum(u.allow);
     out.push(...set(`allow_${u.uid}`, allow));
+    if (internalOwned.length) {
+      const own = sortAddrs(r.internal?.byUid.get(u.uid) ?? []).filter((a) => internalOwned.includes(a));
+      out.push(...addrSet(`internal_${u.uid}`, own));
+      rules.push(`    meta skuid ${u.uid} ip daddr @internal_${u.uid} accept`);
+      rules.push(`    meta skuid ${u.uid} ip daddr @internal meta l4proto tcp counter reject with tcp reset`);
+      rules.push(`    meta skuid ${u.uid} ip daddr @internal counter reject`);
+    }
     const match = `meta skuid ${u.uid} fib daddr type local`;
     if (r.mode === "strict") {
       rules.push(`    ${match} tcp dport != @allow_${u.uid} counter reject with tcp reset`);
@@ -119,6 +144,8 @@ export class LoopbackPolicy {
   readonly #projects = new Map<string, ProjectState>();
   /** Grants for projects whose user is not known yet, applied when it is. */
   readonly #pending = new Map<string, number[]>();
+  /** Internal addresses by project (issue 22); projects without a known user only own theirs. */
+  #internal: ReadonlyMap<string, readonly string[]> = new Map();
   #chain: Promise<void> = Promise.resolve();
   #failed = false;
   #applied = false;
@@ -142,10 +169,13 @@ export class LoopbackPolicy {
       for (const port of p.instancePorts) owned.add(port);
       for (const ports of p.grants.values()) for (const port of ports) owned.add(port);
     }
+    const byUid = new Map<number, string[]>();
+    for (const [project, p] of this.#projects) byUid.set(p.uid, [...(byUid.get(p.uid) ?? []), ...(this.#internal.get(project) ?? [])]);
     return {
       table: this.#o.table,
       mode: this.#o.mode,
       owned: sortNum(owned),
+      ...(this.#internal.size > 0 ? { internal: { owned: sortAddrs([...this.#internal.values()].flat()), byUid } } : {}),
       users: [...this.#projects.values()].map((p) => ({ uid: p.uid, allow: sortNum([...p.instancePorts, ...[...p.grants.values()].flat(), ...this.#o.publicPorts]) })),
     };
   }
@@ -172,6 +202,17 @@ export class LoopbackPolicy {
     for (const [project, s] of this.#projects) if (!byProject.has(project)) s.instancePorts = [];
     for (const [project, v] of byProject) this.#state(project, v.uid).instancePorts = sortNum(v.ports);
     return this.apply();
+  }
+
+  /**
+   * The internal addresses of every project (issue 22; replaces what was there). Applied at once
+   * when a project's user is known; otherwise they are still refused to every other project.
+   */
+  setInternalAddresses(byProject: ReadonlyMap<string, readonly string[]>): Promise<void> {
+    const next = new Map([...byProject].map(([p, a]) => [p, sortAddrs(a)] as const));
+    if (JSON.stringify([...next]) === JSON.stringify([...this.#internal]) && this.#applied) return this.#chain;
+    this.#internal = next;
+    return this.#projects.size > 0 ? this.apply() : this.#chain;
   }
 
   /** Records the data-store ports a project's release was given (`key`: environment). */

@@ -55,6 +55,38 @@ export function importRailway(text: string, opts: { file: string; project?: stri
   return emit(draft);
 }
 
+/** Railway's per-service variables that are properties of a service in Berth. */
+const RAILWAY_SERVICE_VARS: Record<string, string> = {
+  RAILWAY_PRIVATE_DOMAIN: "host",
+  PORT: "port",
+  RAILWAY_PUBLIC_DOMAIN: "publicHost",
+};
+
+/**
+ * A value using Railway's private network (`${{api.RAILWAY_PRIVATE_DOMAIN}}`, `${{api.PORT}}`,
+ * `api.railway.internal`) as Berth interpolation of the service's internal address, or
+ * undefined when it uses anything else Railway-specific.
+ */
+export function privateNetworking(value: string): { value: string; services: string[] } | undefined {
+  const services = new Set<string>();
+  let unsupported = false;
+  let out = value.replace(/\$\{\{\s*([A-Za-z0-9_-]+)\.([A-Z_]+)\s*\}\}/g, (_m, svc: string, prop: string) => {
+    const p = RAILWAY_SERVICE_VARS[prop];
+    if (!p) {
+      unsupported = true;
+      return _m;
+    }
+    services.add(svc.toLowerCase());
+    return `\${${svc.toLowerCase()}.${p}}`;
+  });
+  out = out.replace(/\b([a-z0-9-]+)\.railway\.internal\b/gi, (_m, svc: string) => {
+    services.add(svc.toLowerCase());
+    return `\${${svc.toLowerCase()}.host}`;
+  });
+  if (unsupported || services.size === 0 || out.includes("${{")) return undefined;
+  return { value: out, services: [...services] };
+}
+
 /** Nixpacks providers Berth has a runtime for. */
 const PROVIDERS: Record<string, "node" | "python"> = { node: "node", python: "python" };
 
@@ -113,8 +145,16 @@ function mapService(draft: Draft, src: Obj, at: (string | number)[], outPath: (s
   for (const [key, value] of Object.entries(vars)) {
     if (!ENV_KEY_OK.test(key)) continue;
     const v = typeof value === "string" ? value : String(value);
+    const privateRef = privateNetworking(v);
     if (/^\$\{\{\s*secret\(/.test(v)) env[key] = { generate: "secret" };
-    else if (v.includes("${{")) {
+    else if (privateRef?.services.every((x) => draft.lookup(x, ["service"]) !== undefined)) {
+      // Railway private networking (issue 22): the same names exist in Berth's private network.
+      env[key] = privateRef.value;
+    } else if (privateRef) {
+      // One Railway file is one service: the others are not in this blueprint (yet).
+      env[key] = { secret: true };
+      draft.approx([...at, "variables", key], `'${key}' points at ${privateRef.services.map((x) => `'${x}'`).join(", ")} over Railway's private network (${v})`, `Add ${privateRef.services.join(", ")} to this blueprint (type: private, its port the one it listens on) and write ${key}: "${privateRef.value}" — Berth's internal address of the service.`, [...outPath, "env", key]);
+    } else if (v.includes("${{")) {
       env[key] = { secret: true };
       draft.approx([...at, "variables", key], `'${key}' uses a Railway reference (${v})`, "Replace it with fromDatabase/fromService or set it with `berth secret set`.", [...outPath, "env", key]);
     } else env[key] = literal(value);

@@ -142,7 +142,13 @@ const routed = {
 };
 
 export const webService = z.strictObject({ type: z.literal("web").describe("A public HTTP service behind the router."), ...common, ...runs, ...listening, ...routed });
-export const privateService = z.strictObject({ type: z.literal("private").describe("An HTTP/TCP service reachable only by the environment's other services."), ...common, ...runs, ...listening });
+export const privateService = z.strictObject({
+  type: z.literal("private").describe("An HTTP/TCP service reachable only by the environment's other services, at `<name>:<port>` (also `<name>.<environment>.internal`)."),
+  ...common,
+  ...runs,
+  ...listening,
+  protocol: z.enum(["http", "tcp"]).optional().describe("How its internal address carries traffic: `http` (default; balanced per request) or `tcp` (bytes passed through: gRPC, databases, line protocols; health is a TCP connect)."),
+});
 export const workerService = z.strictObject({
   type: z.literal("worker").describe("A background process with no port."),
   ...common,

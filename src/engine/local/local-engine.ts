@@ -18,6 +18,7 @@ import type {
   ServiceRef, ServiceSpec, TaskResult, TaskSpec,
 } from "../engine.ts";
 import { serviceKey } from "../engine.ts";
+import { type EnvironmentNetwork, renderHostsFile } from "../network.ts";
 import { type RolloutDriver, runRollout } from "../rollout/rollout.ts";
 import { effectiveInstanceLimits } from "../../core/limits.ts";
 import { detectCgroups, ensureProjectUser, ownDirectory, removeProjectUser, type Cgroups } from "../../sandbox/isolation.ts";
@@ -275,6 +276,23 @@ export class LocalEngine implements Engine {
     }
   }
 
+  /**
+   * Rewrites the environment's hosts file in place (same inode): sandboxes bind it over
+   * /etc/hosts, so running instances resolve a service added later without a restart.
+   */
+  async setNetwork(network: EnvironmentNetwork): Promise<void> {
+    const file = this.#hostsFile(network.env);
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    const base = existsSync("/etc/hosts") ? readFileSync("/etc/hosts", "utf8") : "127.0.0.1\tlocalhost\n";
+    const text = renderHostsFile(base, network.entries);
+    if (existsSync(file) && readFileSync(file, "utf8") === text) return;
+    writeFileSync(file, text, { mode: 0o644 });
+  }
+
+  #hostsFile(env: EnvironmentRef): string {
+    return join(this.#o.stateDir, "net", env.project, env.environment, "hosts");
+  }
+
   // ---- internals --------------------------------------------------------------------------
 
   #running(): Supervisor {
@@ -310,7 +328,10 @@ export class LocalEngine implements Engine {
     // The release's toolchain (issue 14) lives in Berth's tool cache, outside the release dir.
     const runtimePaths = release.artifact.kind === "dir" ? (release.artifact.runtime?.readOnlyPaths ?? []) : [];
     const readOnlyPaths = [...new Set([...this.#readOnlyPaths, ...runtimePaths])];
-    return { isolation: { kind: "sandbox", uid: user.uid, gid: user.gid, readOnlyPaths, cgroupProcs }, mounts, disks, cgroup };
+    // Private networking (issue 22): the environment's internal names, when it has any yet.
+    const hosts = this.#hostsFile(spec.ref);
+    const hostsFile = existsSync(hosts) ? { hostsFile: hosts } : {};
+    return { isolation: { kind: "sandbox", uid: user.uid, gid: user.gid, readOnlyPaths, cgroupProcs, ...hostsFile }, mounts, disks, cgroup };
   }
 
   /** Hands the loopback policy every project's instance ports (with its user). */

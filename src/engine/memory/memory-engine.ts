@@ -19,6 +19,7 @@ import type {
   Release, Rollout, RolloutEvent, ServiceRef, ServiceSpec, TaskResult, TaskSpec,
 } from "../engine.ts";
 import { noTraffic, serviceKey } from "../engine.ts";
+import type { EnvironmentNetwork } from "../network.ts";
 import { decideRestart, freshHistory, type RestartHistory } from "../rollout/restart-policy.ts";
 import { type RolloutDriver, type RolloutInstance, runRollout } from "../rollout/rollout.ts";
 import { MemoryLogs } from "./memory-logs.ts";
@@ -109,6 +110,13 @@ export class MemoryEngine implements Engine {
   async stop(options: { readonly stopInstances: boolean }): Promise<void> {
     if (options.stopInstances) for (const inst of this.#all()) await this.#stopInstance(inst.ref, inst.id);
     this.#running = false;
+  }
+
+  /** The private networks handed in, by `project/environment` (tests read them). */
+  readonly networks = new Map<string, EnvironmentNetwork>();
+
+  async setNetwork(network: EnvironmentNetwork): Promise<void> {
+    this.networks.set(`${network.env.project}/${network.env.environment}`, network);
   }
 
   apply(spec: ServiceSpec, release: Release, rollout: Rollout, signal: AbortSignal): AsyncIterable<RolloutEvent> {

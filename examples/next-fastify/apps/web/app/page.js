@@ -7,7 +7,7 @@ function env(name) {
 }
 
 async function apiHealth(apiUrl) {
-  if (!apiUrl) return { error: "NEXT_PUBLIC_API_URL is not set" };
+  if (!apiUrl) return { error: "API_INTERNAL_URL is not set" };
   try {
     const res = await fetch(`${apiUrl.replace(/\/$/, "")}/health`, { cache: "no-store", signal: AbortSignal.timeout(2000) });
     return { status: res.status, body: await res.json() };
