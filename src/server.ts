@@ -29,6 +29,7 @@ import { noTraffic } from "./engine/engine.ts";
 import { LocalEngine } from "./engine/local/local-engine.ts";
 import { MemoryEngine } from "./engine/memory/memory-engine.ts";
 import { EventBus } from "./observe/event-bus.ts";
+import { createObservability, type Observability } from "./observe/setup.ts"; // observability (issue 18)
 import { Reconciler } from "./reconcile/reconciler.ts";
 import { ResourceManager } from "./reconcile/resources.ts";
 import { Routing } from "./reconcile/routing.ts";
@@ -70,6 +71,8 @@ export interface DaemonOptions {
   readonly logger?: boolean;
   /** Run builds in the sandbox (project user, bubblewrap, cgroup). Default: when running as root. */
   readonly sandboxBuilds?: boolean;
+  /** Observability intervals (issue 18); tests shorten them. */
+  readonly observe?: { readonly sampleIntervalMs?: number; readonly alertTickMs?: number };
   /** Leave managed database servers running when the daemon stops (they are adopted next start). */
   readonly stopResources?: boolean;
 }
@@ -86,6 +89,8 @@ export interface Daemon {
   readonly operations: OperationRunner;
   /** Runs cron jobs as engine tasks (issue 8). */
   readonly cron: CronScheduler;
+  /** Metrics, alerts, drains, autoscaling (issue 18). */
+  readonly observe: Observability;
   readonly api: FastifyInstance;
   readonly secrets: Secrets;
   /** `http://host:port` once listening. */
@@ -141,6 +146,8 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
         : new LocalEngine({ stateDir: join(config.dataDir, "engine"), events: bus, openEnv: (r) => openEnv(r), redact: (text) => redactText(text), ...(loopback ? { loopback } : {}) });
     await engine.start();
     cleanups.push(() => engine.stop({ stopInstances: false }));
+    // observability (issue 18): metrics from the router and the engine, alerts, drains, autoscaling.
+    const observe = createObservability({ store, bus, engine, clock, ...options.observe });
 
     // security (issue 17): builds run sandboxed as the project's user whenever Berth runs as root.
     const nodeHome = dirname(dirname(process.execPath));
@@ -214,6 +221,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
         bindHost: config.router.bindHost,
         httpPort: config.router.httpPort,
         events: bus,
+        onRequest: observe.onRequest, // issue 18
       });
       await router.start();
       cleanups.push(() => router.stop({ graceful: true }));
@@ -278,7 +286,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       bus.emit({ type: "token:created", data: { name: "owner", role: "owner" } });
     }
 
-    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [], cron, secrets, audit: new AuditRepository(store.db), policies, resources, redact: (text) => redactText(text), git: { deployer: gitDeployer, served: servedRepos }, operations, logger: options.logger ?? false });
+    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [], cron, secrets, audit: new AuditRepository(store.db), policies, resources, redact: (text) => redactText(text), git: { deployer: gitDeployer, served: servedRepos }, operations, observe, logger: options.logger ?? false });
     cleanups.push(() => api.close());
     let url = "";
     if (options.listen !== false) {
@@ -295,6 +303,8 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     cleanups.push(() => servedRepos.stop());
     cron.start(); // after the reconciler, stopped before it (cleanups run in reverse)
     cleanups.push(() => cron.stop());
+    observe.start(); // issue 18
+    cleanups.push(() => observe.stop());
     bus.emit({ type: "daemon:started", data: { version: VERSION, listen: url, dataDir: config.dataDir } });
 
     let stopped = false;
@@ -307,6 +317,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       git: gitDeployer,
       operations,
       cron,
+      observe,
       api,
       secrets,
       url,

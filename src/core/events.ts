@@ -13,8 +13,9 @@ import type { SecretsEvents } from "./events/secrets.ts";
 import type { GitEvents } from "./events/git.ts";
 import type { OperationEvents } from "./events/operations.ts";
 import type { SecurityEvents } from "./events/security.ts";
+import type { ObserveEvents } from "./events/observe.ts";
 
-export interface EventMap extends SpineEvents, DeployEvents, RouterEvents, EngineEvents, DataEvents, SecretsEvents, CronEvents, GitEvents, OperationEvents, SecurityEvents {}
+export interface EventMap extends SpineEvents, DeployEvents, RouterEvents, EngineEvents, DataEvents, SecretsEvents, CronEvents, GitEvents, OperationEvents, SecurityEvents, ObserveEvents {}
 
 export type EventType = keyof EventMap;
 

@@ -1,0 +1,116 @@
+/**
+ * Wires observability (issue 18) for the composition root: the metrics collector and sampler,
+ * the router's request feed, the alert manager, log drains and the autoscaler — each reading
+ * the store and emitting into the bus, started and stopped together.
+ */
+import type { Blueprint } from "../blueprint/types.ts";
+import type { Clock } from "../core/clock.ts";
+import type { Engine } from "../engine/engine.ts";
+import type { Store } from "../store/store.ts";
+import { AlertRepository } from "../store/repositories/alerts.ts";
+import { MetricsRepository } from "../store/repositories/metrics.ts";
+import { AlertManager, type EnvironmentAlerts } from "./alerts/manager.ts";
+import { resolveRules } from "./alerts/rules.ts";
+import type { EventBus } from "./event-bus.ts";
+import { MetricsCollector } from "./metrics/collector.ts";
+import { summarize } from "./metrics/query.ts";
+import { requestRecorder } from "./metrics/requests.ts";
+import { EngineSampler } from "./metrics/sampler.ts";
+
+export interface ObservabilityOptions {
+  readonly store: Store;
+  readonly bus: EventBus;
+  readonly engine: Engine;
+  readonly clock: Clock;
+  readonly sampleIntervalMs?: number;
+  readonly alertTickMs?: number;
+}
+
+export interface Observability {
+  readonly collector: MetricsCollector;
+  readonly repo: MetricsRepository;
+  readonly alerts: AlertManager;
+  /** The router's `onRequest`. */
+  readonly onRequest: ReturnType<typeof requestRecorder>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/** Running (not stopped) environments with their blueprints. */
+export function runningEnvironments(store: Store) {
+  return store.environments.list().filter((e) => e.status !== "stopped" && e.status !== "stopping");
+}
+
+export function createObservability(o: ObservabilityOptions): Observability {
+  const repo = new MetricsRepository(o.store.db);
+  const collector = new MetricsCollector({ repo, clock: o.clock });
+  const sampler = new EngineSampler({
+    engine: o.engine,
+    collector,
+    environments: () => runningEnvironments(o.store).map((e) => ({ project: e.project, environment: e.name })),
+    subscribe: (l) => o.bus.subscribe(l),
+    ...(o.sampleIntervalMs ? { intervalMs: o.sampleIntervalMs } : {}),
+  });
+  // Rules are resolved once per blueprint generation, not on every event.
+  const cache = new Map<string, { generation: number; value: EnvironmentAlerts }>();
+  const environments = (): EnvironmentAlerts[] =>
+    runningEnvironments(o.store).map((e) => {
+      const hit = cache.get(e.id);
+      if (hit && hit.generation === e.generation) return hit.value;
+      const bp = e.blueprint as Blueprint;
+      const value: EnvironmentAlerts = {
+        project: e.project,
+        environment: e.name,
+        services: bp.services.filter((s) => s.type !== "cron").map((s) => s.name),
+        rules: resolveRules(bp.alerts),
+        channels: bp.alerts?.channels ?? {},
+        ...(bp.alerts?.route ? { route: bp.alerts.route } : {}),
+      };
+      cache.set(e.id, { generation: e.generation, value });
+      return value;
+    });
+  const alerts = new AlertManager({
+    repo: new AlertRepository(o.store.db),
+    events: o.bus,
+    clock: o.clock,
+    environments,
+    metric: (ref, metric, windowMs) => {
+      const toS = Math.floor(o.clock.now() / 1000);
+      const s = summarize(repo, ref, toS - Math.floor(windowMs / 1000), toS);
+      const value =
+        metric === "errorRate" ? s.errorRate
+        : metric === "p95" ? s.latencyMs.p95
+        : metric === "p99" ? s.latencyMs.p99
+        : metric === "cpu" ? s.cpuPercent?.avg
+        : metric === "memory" ? s.memoryPercent?.avg
+        : metric === "restarts" ? s.restarts
+        : queueLength(repo, ref, toS - Math.floor(windowMs / 1000), toS);
+      return value === undefined || value === null ? undefined : { value, requests: s.requests };
+    },
+    ...(o.alertTickMs ? { tickMs: o.alertTickMs } : {}),
+  });
+  let off: (() => void) | undefined;
+  return {
+    collector,
+    repo,
+    alerts,
+    onRequest: requestRecorder(collector),
+    start() {
+      collector.start();
+      sampler.start();
+      off = o.bus.subscribe((e) => alerts.onEvent(e));
+      alerts.start();
+    },
+    async stop() {
+      off?.();
+      await alerts.stop();
+      await sampler.stop();
+      collector.stop();
+    },
+  };
+}
+
+function queueLength(repo: MetricsRepository, ref: { project: string; environment: string; service: string }, fromS: number, toS: number): number | undefined {
+  const points = repo.query({ ...ref, names: ["queue.length"], fromS, toS });
+  return points.length ? points.at(-1)!.sum / Math.max(1, points.at(-1)!.count) : undefined;
+}
