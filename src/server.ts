@@ -72,7 +72,7 @@ export interface DaemonOptions {
   /** Run builds in the sandbox (project user, bubblewrap, cgroup). Default: when running as root. */
   readonly sandboxBuilds?: boolean;
   /** Observability intervals (issue 18); tests shorten them. */
-  readonly observe?: { readonly sampleIntervalMs?: number; readonly alertTickMs?: number };
+  readonly observe?: { readonly sampleIntervalMs?: number; readonly alertTickMs?: number; readonly drainRetryMs?: number };
   /** Leave managed database servers running when the daemon stops (they are adopted next start). */
   readonly stopResources?: boolean;
 }

@@ -16,6 +16,7 @@ import { MetricsCollector } from "./metrics/collector.ts";
 import { summarize } from "./metrics/query.ts";
 import { requestRecorder } from "./metrics/requests.ts";
 import { EngineSampler } from "./metrics/sampler.ts";
+import { DrainManager, drainEnvironments } from "./drains/manager.ts";
 
 export interface ObservabilityOptions {
   readonly store: Store;
@@ -24,12 +25,14 @@ export interface ObservabilityOptions {
   readonly clock: Clock;
   readonly sampleIntervalMs?: number;
   readonly alertTickMs?: number;
+  readonly drainRetryMs?: number;
 }
 
 export interface Observability {
   readonly collector: MetricsCollector;
   readonly repo: MetricsRepository;
   readonly alerts: AlertManager;
+  readonly drains: DrainManager;
   /** The router's `onRequest`. */
   readonly onRequest: ReturnType<typeof requestRecorder>;
   start(): void;
@@ -89,20 +92,30 @@ export function createObservability(o: ObservabilityOptions): Observability {
     },
     ...(o.alertTickMs ? { tickMs: o.alertTickMs } : {}),
   });
+  const drains = new DrainManager({
+    engine: o.engine,
+    events: o.bus,
+    clock: o.clock,
+    environments: () => drainEnvironments(runningEnvironments(o.store)),
+    ...(o.drainRetryMs ? { retryMs: o.drainRetryMs, maxRetryMs: o.drainRetryMs * 4 } : {}),
+  });
   let off: (() => void) | undefined;
   return {
     collector,
     repo,
     alerts,
+    drains,
     onRequest: requestRecorder(collector),
     start() {
       collector.start();
       sampler.start();
       off = o.bus.subscribe((e) => alerts.onEvent(e));
       alerts.start();
+      drains.start();
     },
     async stop() {
       off?.();
+      await drains.stop();
       await alerts.stop();
       await sampler.stop();
       collector.stop();
