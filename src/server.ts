@@ -30,6 +30,7 @@ import { LocalEngine } from "./engine/local/local-engine.ts";
 import { MemoryEngine } from "./engine/memory/memory-engine.ts";
 import { EventBus } from "./observe/event-bus.ts";
 import { createObservability, type Observability } from "./observe/setup.ts"; // observability (issue 18)
+import { redisQueueLength } from "./observe/autoscale/queue-depth.ts"; // issue 18
 import { Reconciler } from "./reconcile/reconciler.ts";
 import { ResourceManager } from "./reconcile/resources.ts";
 import { Routing } from "./reconcile/routing.ts";
@@ -72,7 +73,7 @@ export interface DaemonOptions {
   /** Run builds in the sandbox (project user, bubblewrap, cgroup). Default: when running as root. */
   readonly sandboxBuilds?: boolean;
   /** Observability intervals (issue 18); tests shorten them. */
-  readonly observe?: { readonly sampleIntervalMs?: number; readonly alertTickMs?: number; readonly drainRetryMs?: number };
+  readonly observe?: { readonly sampleIntervalMs?: number; readonly alertTickMs?: number; readonly drainRetryMs?: number; readonly autoscaleIntervalMs?: number };
   /** Leave managed database servers running when the daemon stops (they are adopted next start). */
   readonly stopResources?: boolean;
 }
@@ -147,7 +148,8 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     await engine.start();
     cleanups.push(() => engine.stop({ stopInstances: false }));
     // observability (issue 18): metrics from the router and the engine, alerts, drains, autoscaling.
-    const observe = createObservability({ store, bus, engine, clock, ...options.observe });
+    const observeOptions: Parameters<typeof createObservability>[0] = { store, bus, engine, clock, ...options.observe };
+    const observe = createObservability(observeOptions);
 
     // security (issue 17): builds run sandboxed as the project's user whenever Berth runs as root.
     const nodeHome = dirname(dirname(process.execPath));
@@ -261,6 +263,12 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     const requestReconcile = (id: string) => {
       reconciler.request(id);
       cron.wake();
+    };
+    // issue 18: the autoscaler records replica counts and asks for reconciles; queues are read from the environment's Redis.
+    observeOptions.requestReconcile = (id) => reconciler.request(id);
+    observeOptions.queueLength = async (env, kv, key) => {
+      const { redis } = await resources.providers(env);
+      return redisQueueLength(await redis.connection(kv, resources.password(env, "kv", kv) ?? ""), key);
     };
     const policies = new ProjectPolicyRepository(store.db); // security (issue 17)
     const sync = makeSync({

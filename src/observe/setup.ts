@@ -17,6 +17,8 @@ import { summarize } from "./metrics/query.ts";
 import { requestRecorder } from "./metrics/requests.ts";
 import { EngineSampler } from "./metrics/sampler.ts";
 import { DrainManager, drainEnvironments } from "./drains/manager.ts";
+import { Autoscaler } from "./autoscale/autoscaler.ts";
+import type { EnvironmentRow } from "../store/repositories/environments.ts";
 
 export interface ObservabilityOptions {
   readonly store: Store;
@@ -26,6 +28,11 @@ export interface ObservabilityOptions {
   readonly sampleIntervalMs?: number;
   readonly alertTickMs?: number;
   readonly drainRetryMs?: number;
+  readonly autoscaleIntervalMs?: number;
+  /** Queue depth for `scaling.queue` (the composition root reads the environment's Redis). */
+  queueLength?: (env: EnvironmentRow, keyValue: string, key: string) => Promise<number | undefined>;
+  /** Set by the composition root once the reconciler exists. */
+  requestReconcile?: (environmentId: string) => void;
 }
 
 export interface Observability {
@@ -33,6 +40,7 @@ export interface Observability {
   readonly repo: MetricsRepository;
   readonly alerts: AlertManager;
   readonly drains: DrainManager;
+  readonly autoscaler: Autoscaler;
   /** The router's `onRequest`. */
   readonly onRequest: ReturnType<typeof requestRecorder>;
   start(): void;
@@ -99,12 +107,27 @@ export function createObservability(o: ObservabilityOptions): Observability {
     environments: () => drainEnvironments(runningEnvironments(o.store)),
     ...(o.drainRetryMs ? { retryMs: o.drainRetryMs, maxRetryMs: o.drainRetryMs * 4 } : {}),
   });
+  const autoscaler = new Autoscaler({
+    store: o.store,
+    events: o.bus,
+    clock: o.clock,
+    collector,
+    summary: (sel, windowMs) => {
+      collector.flush();
+      const toS = Math.floor(o.clock.now() / 1000);
+      return summarize(repo, sel, toS - Math.floor(windowMs / 1000), toS);
+    },
+    queueLength: (env, kv, key) => o.queueLength?.(env, kv, key) ?? Promise.resolve(undefined),
+    requestReconcile: (id) => o.requestReconcile?.(id),
+    ...(o.autoscaleIntervalMs ? { intervalMs: o.autoscaleIntervalMs } : {}),
+  });
   let off: (() => void) | undefined;
   return {
     collector,
     repo,
     alerts,
     drains,
+    autoscaler,
     onRequest: requestRecorder(collector),
     start() {
       collector.start();
@@ -112,9 +135,11 @@ export function createObservability(o: ObservabilityOptions): Observability {
       off = o.bus.subscribe((e) => alerts.onEvent(e));
       alerts.start();
       drains.start();
+      autoscaler.start();
     },
     async stop() {
       off?.();
+      await autoscaler.stop();
       await drains.stop();
       await alerts.stop();
       await sampler.stop();

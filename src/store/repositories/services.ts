@@ -88,6 +88,11 @@ export class ServiceRepository {
       .run(releaseId, toJson(inputs), inputsDigest, now, serviceId);
   }
 
+  /** Autoscaling (issue 18): changes only the desired instance count; the inputs digest stays, so no new release. */
+  setReplicas(serviceId: string, replicas: number, now: string): void {
+    this.#db.sql.prepare("UPDATE services SET spec = json_set(spec, '$.replicas', ?), updated_at = ? WHERE id = ?").run(replicas, now, serviceId);
+  }
+
   list(environmentId: string): ServiceRow[] {
     return (this.#db.sql.prepare("SELECT * FROM services WHERE environment_id = ? ORDER BY name").all(environmentId) as unknown as Raw[]).map(toRow);
   }
