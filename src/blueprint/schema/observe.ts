@@ -7,35 +7,35 @@ const url = (description: string) => z.string().regex(/^https?:\/\//, "an http:/
 const channel = z
   .discriminatedUnion("type", [
     z.strictObject({
-      type: z.literal("webhook"),
+      type: z.literal("webhook").describe("A generic HTTPS webhook."),
       url: url("Endpoint receiving a JSON POST per alert change."),
       secret: z.string().min(8).optional().describe("HMAC-SHA256 key: the body is signed in `X-Berth-Signature: sha256=<hex of HMAC(timestamp + '.' + body)>` with `X-Berth-Timestamp`."),
     }),
-    z.strictObject({ type: z.literal("slack"), url: url("Slack incoming-webhook URL.") }),
-    z.strictObject({ type: z.literal("discord"), url: url("Discord webhook URL.") }),
+    z.strictObject({ type: z.literal("slack").describe("Slack, through an incoming webhook."), url: url("Slack incoming-webhook URL.") }),
+    z.strictObject({ type: z.literal("discord").describe("Discord, through a channel webhook."), url: url("Discord webhook URL.") }),
     z.strictObject({
-      type: z.literal("pagerduty"),
+      type: z.literal("pagerduty").describe("PagerDuty Events API v2 (trigger and resolve share a dedup key)."),
       routingKey: z.string().min(1).describe("Integration (routing) key of a PagerDuty Events API v2 service."),
       url: url("Events API endpoint (default https://events.pagerduty.com/v2/enqueue).").optional(),
     }),
     z.strictObject({
-      type: z.literal("email"),
+      type: z.literal("email").describe("Email over SMTP."),
       to: z.array(z.string().email()).min(1).describe("Recipients."),
       from: z.string().email().optional().describe("Sender (default berth@<host>)."),
       smtp: z
         .strictObject({
-          host: z.string().min(1),
+          host: z.string().min(1).describe("SMTP server host."),
           port: z.number().int().min(1).max(65535).optional().describe("Default 587 (465 with secure)."),
           secure: z.boolean().optional().describe("TLS from the start (port 465); otherwise STARTTLS when offered."),
-          user: z.string().optional(),
-          password: z.string().optional(),
+          user: z.string().optional().describe("SMTP user, when the server wants a login."),
+          password: z.string().optional().describe("SMTP password."),
         })
         .describe("SMTP server that relays the mail."),
     }),
   ])
   .describe("A place alerts are sent to.");
 
-const severity = z.enum(["critical", "warning", "info"]);
+const severity = z.enum(["critical", "warning", "info"]).describe("critical pages (PagerDuty), warning and info notify.");
 
 const rule = z
   .strictObject({
@@ -56,25 +56,25 @@ export const alerts = z
     channels: z.record(z.string(), channel).optional().describe("Channels by name."),
     route: z.record(severity, z.array(z.string())).optional().describe("Channels per severity, e.g. `{ critical: [pager, slack], warning: [slack] }`."),
     defaults: z.boolean().optional().describe("The default rules (crash loop, OOM, health, deploy, error rate, p95, cron, backups, drills); default true."),
-    rules: z.array(rule).optional(),
+    rules: z.array(rule).optional().describe("Rules added to, or changing, the defaults."),
   })
   .describe("Alerts: rules (sensible defaults included) and the channels they reach.");
 
 export const logDrain = z
   .discriminatedUnion("type", [
     z.strictObject({
-      type: z.literal("http"),
+      type: z.literal("http").describe("HTTP POSTs of NDJSON."),
       url: url("Receives POSTs of newline-delimited JSON, one object per log line."),
       headers: z.record(z.string(), z.string()).optional().describe("Extra request headers (an API key)."),
     }),
     z.strictObject({
-      type: z.literal("syslog"),
+      type: z.literal("syslog").describe("RFC 5424 syslog."),
       url: z.string().regex(/^(tcp|tls):\/\/[^/]+:\d+$/, "tcp://host:port or tls://host:port").describe("RFC 5424 syslog over TCP or TLS (octet-counted framing)."),
     }),
     z.strictObject({
-      type: z.literal("otlp"),
+      type: z.literal("otlp").describe("OpenTelemetry logs over HTTP."),
       url: url("OTLP/HTTP logs endpoint (…/v1/logs), JSON encoding."),
-      headers: z.record(z.string(), z.string()).optional(),
+      headers: z.record(z.string(), z.string()).optional().describe("Extra request headers (an API key)."),
     }),
   ])
   .describe("A copy of every service's logs, sent elsewhere.");

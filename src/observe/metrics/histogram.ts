@@ -4,11 +4,17 @@
  * off). Sparse maps merge by addition, so raw points roll up into coarser ones and any time
  * range sums into one histogram; quantiles are read from that sum, never averaged.
  */
-import { latencyBucket } from "../../router/request-metrics.ts";
-
 export type Hist = Record<string, number>;
 
-export { latencyBucket };
+/**
+ * Exact below 100 ms, two significant digits above. The same buckets as the router's in-memory
+ * counters (router/request-metrics.ts, a sibling layer this one may not import).
+ */
+export function latencyBucket(ms: number): number {
+  if (ms < 100) return Math.max(0, Math.round(ms));
+  const scale = 10 ** (Math.floor(Math.log10(ms)) - 1);
+  return Math.ceil(ms / scale) * scale;
+}
 
 /** Adds `n` observations of `ms` into `h` (mutates). */
 export function observe(h: Hist, ms: number, n = 1): void {

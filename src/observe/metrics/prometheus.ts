@@ -58,14 +58,17 @@ export function renderPrometheus(totals: readonly Total[], visible: (project: st
     const f = familyOf(t.key.name);
     if (!f) continue;
     let fam = byFamily.get(f.name);
-    if (!fam) byFamily.set(f.name, (fam = { f, lines: [] }));
+    if (!fam) {
+      fam = { f, lines: [] };
+      byFamily.set(f.name, fam);
+    }
     const labels = [`project="${esc(t.key.project)}"`, `environment="${esc(t.key.environment)}"`, `service="${esc(t.key.service)}"`];
     if (t.key.instance) labels.push(`instance_id="${esc(t.key.instance)}"`);
     if (f.label) labels.push(`${f.label[0]}="${esc(f.label[1])}"`);
     const l = labels.join(",");
     if (f.type === "histogram") {
       const cum = cumulative(t.hist ?? {});
-      PROM_BUCKETS_S.forEach((le, i) => fam.lines.push(`${f.name}_bucket{${l},le="${le}"} ${cum[i]}`));
+      for (const [i, le] of PROM_BUCKETS_S.entries()) fam.lines.push(`${f.name}_bucket{${l},le="${le}"} ${cum[i]}`);
       fam.lines.push(`${f.name}_bucket{${l},le="+Inf"} ${cum.at(-1)}`);
       fam.lines.push(`${f.name}_sum{${l}} ${t.sum / 1000}`);
       fam.lines.push(`${f.name}_count{${l}} ${t.value}`);

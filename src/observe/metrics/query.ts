@@ -115,7 +115,10 @@ export function series(repo: MetricsRepository, sel: ServiceSelector, fromS: num
   for (const p of points(repo, sel, start, toS)) {
     const b = Math.floor(p.ts / step) * step;
     let list = buckets.get(b);
-    if (!list) buckets.set(b, (list = []));
+    if (!list) {
+      list = [];
+      buckets.set(b, list);
+    }
     list.push(p);
   }
   const out = { t: [] as number[], requests: [] as number[], errors: [] as number[], errorRate: [] as (number | null)[], p50: [] as (number | null)[], p95: [] as (number | null)[], p99: [] as (number | null)[], cpuPercent: [] as (number | null)[], memoryBytes: [] as (number | null)[], instances: [] as (number | null)[] };
