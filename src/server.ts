@@ -31,6 +31,8 @@ import { MemoryEngine } from "./engine/memory/memory-engine.ts";
 import { EventBus } from "./observe/event-bus.ts";
 import { createObservability, type Observability } from "./observe/setup.ts"; // observability (issue 18)
 import { redisQueueLength } from "./observe/autoscale/queue-depth.ts"; // issue 18
+import { runningEnvironments } from "./observe/setup.ts"; // issue 18
+import { probeDatastores } from "./reconcile/datastore-probe.ts"; // issue 18
 import { Reconciler } from "./reconcile/reconciler.ts";
 import { ResourceManager } from "./reconcile/resources.ts";
 import { Routing } from "./reconcile/routing.ts";
@@ -73,7 +75,7 @@ export interface DaemonOptions {
   /** Run builds in the sandbox (project user, bubblewrap, cgroup). Default: when running as root. */
   readonly sandboxBuilds?: boolean;
   /** Observability intervals (issue 18); tests shorten them. */
-  readonly observe?: { readonly sampleIntervalMs?: number; readonly alertTickMs?: number; readonly drainRetryMs?: number; readonly autoscaleIntervalMs?: number };
+  readonly observe?: { readonly sampleIntervalMs?: number; readonly alertTickMs?: number; readonly drainRetryMs?: number; readonly autoscaleIntervalMs?: number; readonly datastoreIntervalMs?: number };
   /** Leave managed database servers running when the daemon stops (they are adopted next start). */
   readonly stopResources?: boolean;
 }
@@ -266,6 +268,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     };
     // issue 18: the autoscaler records replica counts and asks for reconciles; queues are read from the environment's Redis.
     observeOptions.requestReconcile = (id) => reconciler.request(id);
+    observeOptions.probeDatastores = () => probeDatastores(runningEnvironments(store), resources, clock.now());
     observeOptions.queueLength = async (env, kv, key) => {
       const { redis } = await resources.providers(env);
       return redisQueueLength(await redis.connection(kv, resources.password(env, "kv", kv) ?? ""), key);

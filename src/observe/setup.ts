@@ -18,6 +18,7 @@ import { requestRecorder } from "./metrics/requests.ts";
 import { EngineSampler } from "./metrics/sampler.ts";
 import { DrainManager, drainEnvironments } from "./drains/manager.ts";
 import { Autoscaler } from "./autoscale/autoscaler.ts";
+import { type DatastoreSample, DatastoreSampler } from "./metrics/datastores.ts";
 import type { EnvironmentRow } from "../store/repositories/environments.ts";
 
 export interface ObservabilityOptions {
@@ -31,6 +32,9 @@ export interface ObservabilityOptions {
   readonly autoscaleIntervalMs?: number;
   /** Queue depth for `scaling.queue` (the composition root reads the environment's Redis). */
   queueLength?: (env: EnvironmentRow, keyValue: string, key: string) => Promise<number | undefined>;
+  /** Postgres/Redis numbers (set by the composition root, which has the data providers). */
+  probeDatastores?: () => Promise<readonly DatastoreSample[]>;
+  readonly datastoreIntervalMs?: number;
   /** Set by the composition root once the reconciler exists. */
   requestReconcile?: (environmentId: string) => void;
 }
@@ -121,6 +125,7 @@ export function createObservability(o: ObservabilityOptions): Observability {
     requestReconcile: (id) => o.requestReconcile?.(id),
     ...(o.autoscaleIntervalMs ? { intervalMs: o.autoscaleIntervalMs } : {}),
   });
+  const datastores = new DatastoreSampler({ collector, probe: () => o.probeDatastores?.() ?? Promise.resolve([]), ...(o.datastoreIntervalMs ? { intervalMs: o.datastoreIntervalMs } : {}) });
   let off: (() => void) | undefined;
   return {
     collector,
@@ -136,9 +141,11 @@ export function createObservability(o: ObservabilityOptions): Observability {
       alerts.start();
       drains.start();
       autoscaler.start();
+      datastores.start();
     },
     async stop() {
       off?.();
+      await datastores.stop();
       await autoscaler.stop();
       await drains.stop();
       await alerts.stop();

@@ -43,7 +43,7 @@ before(async () => {
           return "run";
         },
       }),
-    observe: { autoscaleIntervalMs: 250 },
+    observe: { autoscaleIntervalMs: 250, datastoreIntervalMs: 500 },
   });
 });
 after(async () => {
@@ -79,5 +79,12 @@ test("queue depth scales a worker 1 -> 4 and back to 1 without flapping", { time
   assert.ok(scaled.slice(firstDown).every((s) => s.to < s.from), `no flapping: ${scaled.map((s) => `${s.from}->${s.to}`).join(" ")}`);
   assert.equal(scaled.at(-1)!.to, 1);
   assert.ok(scaled.some((s) => s.to === 4));
+  // The managed Redis is sampled too (datastore metrics), and the queue length is a series.
+  t.daemon.observe.collector.flush();
+  const fromS = Math.floor(Date.now() / 1000) - 600;
+  const redisMem = t.daemon.observe.repo.query({ project: "jobs", environment: "production", service: "queue", names: ["redis.used_memory", "redis.up"], fromS });
+  assert.ok(redisMem.some((p) => p.name === "redis.used_memory" && p.max > 0), JSON.stringify(redisMem.slice(0, 2)));
+  const queue = t.daemon.observe.repo.query({ project: "jobs", environment: "production", service: "worker", names: ["queue.length"], fromS });
+  assert.ok(queue.some((p) => p.max >= 35));
   process.stdout.write(`# decisions: ${scaled.map((s) => `${s.from}->${s.to} (queue ${s.value})`).join(", ")}\n`);
 });

@@ -5,7 +5,7 @@
 import { Redis } from "ioredis";
 
 export async function redisQueueLength(connection: { host: string; port: number; password: string }, key: string): Promise<number> {
-  const c = new Redis({ host: connection.host, port: connection.port, password: connection.password || undefined, lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000 });
+  const c = new Redis({ host: connection.host, port: connection.port, password: connection.password || undefined, lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: () => null });
   c.on("error", () => {}); // reported by the rejected call below
   try {
     await c.connect();

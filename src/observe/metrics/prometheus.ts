@@ -43,8 +43,12 @@ function familyOf(name: string): Family | undefined {
       return { name: "berth_cron_run_duration_seconds", type: "histogram", help: "Duration of successful cron runs." };
     case "queue.length":
       return { name: "berth_queue_length", type: "gauge", help: "Length of a declared queue (Redis list)." };
-    default:
+    default: {
+      // Datastores: pg.connections -> berth_pg_connections, redis.used_memory -> berth_redis_used_memory.
+      const ds = /^(pg|redis)\.([a-z_]+)$/.exec(name);
+      if (ds) return { name: `berth_${ds[1]}_${ds[2]}`, type: "gauge", help: `Managed ${ds[1] === "pg" ? "PostgreSQL" : "Redis"}: ${ds[2]!.replace(/_/g, " ")}.` };
       return undefined;
+    }
   }
 }
 
