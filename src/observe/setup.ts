@@ -3,6 +3,8 @@
  * the router's request feed, the alert manager, log drains and the autoscaler — each reading
  * the store and emitting into the bus, started and stopped together.
  */
+import { statfsSync } from "node:fs";
+import { dirname } from "node:path";
 import type { Blueprint } from "../blueprint/types.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Engine } from "../engine/engine.ts";
@@ -84,12 +86,35 @@ export function createObservability(o: ObservabilityOptions): Observability {
       cache.set(e.id, { generation: e.generation, value });
       return value;
     });
+  // The data disk, sampled with the alerts' tick: one figure for the whole host.
+  let diskPercent: number | undefined;
+  const sampleDisk = () => {
+    try {
+      const st = statfsSync(dirname(o.store.db.path));
+      diskPercent = st.blocks > 0 ? (1 - st.bavail / st.blocks) * 100 : undefined;
+    } catch {
+      diskPercent = undefined;
+    }
+  };
   const alerts = new AlertManager({
     repo: new AlertRepository(o.store.db),
     events: o.bus,
     clock: o.clock,
     environments,
+    scopeOf: (e) => {
+      const domain = (e.data as { domain?: unknown }).domain;
+      if (typeof domain !== "string") return undefined;
+      const hit = runningEnvironments(o.store).find((env) =>
+        (env.blueprint as Blueprint).services.some((s) => ((s as { domains?: readonly string[] }).domains ?? []).some((d) => d === domain || (d.startsWith("*.") && domain.endsWith(d.slice(1))))),
+      );
+      return hit ? { project: hit.project, environment: hit.name } : undefined;
+    },
     metric: (ref, metric, windowMs) => {
+      if (metric === "disk") {
+        if (ref.service !== "") return undefined;
+        sampleDisk();
+        return diskPercent === undefined ? undefined : { value: diskPercent, requests: 0 };
+      }
       const toS = Math.floor(o.clock.now() / 1000);
       const s = summarize(repo, ref, toS - Math.floor(windowMs / 1000), toS);
       const value =

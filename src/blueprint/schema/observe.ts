@@ -41,8 +41,8 @@ const rule = z
   .strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "lowercase letters, digits and dashes").describe("Rule name; naming a default rule (crash-loop, error-rate, ...) changes it."),
     enabled: z.boolean().optional().describe("false turns a (default) rule off."),
-    metric: z.enum(["errorRate", "p95", "p99", "cpu", "memory", "queue", "restarts"]).optional().describe("The metric a new rule watches."),
-    above: z.union([z.number(), z.string()]).optional().describe("Threshold: a percentage for errorRate/cpu/memory (`5%`), a duration for p95/p99 (`2s`), a count for queue and restarts."),
+    metric: z.enum(["errorRate", "p95", "p99", "cpu", "memory", "queue", "restarts", "disk"]).optional().describe("The metric a new rule watches (`disk`: the data disk of the host, percent used)."),
+    above: z.union([z.number(), z.string()]).optional().describe("Threshold: a percentage for errorRate/cpu/memory/disk (`5%`), a duration for p95/p99 (`2s`), a count for queue and restarts."),
     service: z.string().optional().describe("Only this service (default: every service)."),
     window: duration("Time range the metric is computed over (default 5m).").optional(),
     for: duration("How long the condition must hold before the alert fires (default: the rule's).").optional(),

@@ -95,3 +95,27 @@ test("blueprint rules change and extend the defaults", () => {
   assert.deepEqual({ ...q.when, forMs: q.forMs, channels: q.channels }, { kind: "metric", metric: "queue", above: 1000, windowMs: 300_000, minRequests: 0, service: "worker", forMs: 120_000, channels: ["pd"] });
   assert.equal(resolveRules({ defaults: false }).length, 0);
 });
+
+test("a certificate failure without a project is routed by its domain, and resolved by the next issue", () => {
+  const clock = new ManualClock();
+  const emitted: EventInput[] = [];
+  const env: EnvironmentAlerts = { project: "p", environment: "prod", services: ["api"], rules: resolveRules(undefined), channels: {} };
+  const m = new AlertManager({
+    repo: new AlertRepository(openDb(":memory:")),
+    events: { emit: (e) => void emitted.push(e) },
+    clock,
+    environments: () => [env],
+    metric: (ref, metric) => (metric === "disk" && ref.service === "" ? { value: 95, requests: 0 } : undefined),
+    scopeOf: (e) => ((e.data as { domain?: string }).domain === "shop.example.com" ? { project: "p", environment: "prod" } : undefined),
+  });
+  const ev = (type: string, data: unknown) => m.onEvent({ seq: 1, at: "", type, scope: {}, actor: "system", data } as unknown as BerthEvent);
+  ev("router:cert-failed", { domain: "shop.example.com", detail: "rate limited" });
+  ev("router:cert-failed", { domain: "other.example.com", detail: "x" });
+  assert.deepEqual(m.list({ state: "firing" }).map((a) => [a.rule, a.service]), [["certificate", "shop.example.com"]]);
+  ev("router:cert-issued", { domain: "shop.example.com", issuer: "acme", notAfter: "" });
+  assert.equal(m.list({ state: "firing" }).length, 0);
+  m.tick();
+  clock.advance(61_000);
+  m.tick();
+  assert.deepEqual(m.list({ state: "firing" }).map((a) => [a.rule, a.service, a.value]), [["disk-full", "", 95]], "the host disk, once per environment");
+});

@@ -27,6 +27,8 @@ export interface AlertManagerOptions {
   readonly environments: () => readonly EnvironmentAlerts[];
   /** A metric of a service over a window; undefined when there is no data. */
   readonly metric: (ref: { project: string; environment: string; service: string }, metric: MetricName, windowMs: number) => { value: number; requests: number } | undefined;
+  /** Where an unscoped event belongs (a certificate's domain -> the environment serving it). */
+  readonly scopeOf?: (e: BerthEvent) => { project: string; environment: string } | undefined;
   readonly send?: (channel: ChannelConfig, notice: AlertNotice, signal: AbortSignal) => Promise<void>;
   /** Default 5 s. */
   readonly tickMs?: number;
@@ -95,7 +97,7 @@ export class AlertManager {
   /** Feeds one event (subscribed to the bus by the composition root). */
   onEvent(e: BerthEvent): void {
     if (e.type.startsWith("alert:")) return;
-    const { project, environment } = e.scope;
+    const { project, environment } = e.scope.project ? e.scope : (this.#o.scopeOf?.(e) ?? {});
     if (!project || !environment) return;
     const env = this.#o.environments().find((x) => x.project === project && x.environment === environment);
     if (!env) return;
@@ -103,7 +105,7 @@ export class AlertManager {
     for (const rule of env.rules) {
       if (rule.when.kind !== "event") continue;
       const w = rule.when;
-      const service = w.byResource ? String(data.resource ?? "") : (e.scope.service ?? "");
+      const service = w.keyField ? String(data[w.keyField] ?? "") : (e.scope.service ?? "");
       const key = keyOf(rule.name, project, environment, service);
       if (w.fire.includes(e.type) && matchesWhere(e.data, w.where)) {
         this.#raise(env, rule, service, `${rule.describe}${detailOf(e) ? ` (${detailOf(e)})` : ""}`, null);
@@ -127,7 +129,7 @@ export class AlertManager {
       for (const rule of env.rules) {
         if (rule.when.kind !== "metric") continue;
         const w = rule.when;
-        for (const service of w.service ? [w.service] : env.services) {
+        for (const service of w.service !== undefined ? [w.service] : env.services) {
           const m = this.#o.metric({ project: env.project, environment: env.environment, service }, w.metric, w.windowMs);
           const key = keyOf(rule.name, env.project, env.environment, service);
           if (m && m.requests >= w.minRequests && m.value > w.above) this.#raise(env, rule, service, `${rule.describe}: ${format(w.metric, m.value)}`, m.value);
@@ -246,7 +248,7 @@ function scopeOf(a: { project: string; environment: string; service: string }) {
 
 function format(metric: MetricName, value: number): string {
   if (metric === "errorRate") return `${(value * 100).toFixed(1)} %`;
-  if (metric === "cpu" || metric === "memory") return `${value.toFixed(0)} %`;
+  if (metric === "cpu" || metric === "memory" || metric === "disk") return `${value.toFixed(0)} %`;
   if (metric === "p95" || metric === "p99") return `${Math.round(value)} ms`;
   return String(Math.round(value));
 }

@@ -7,7 +7,7 @@ import type { AlertsConfig } from "../../blueprint/types.ts";
 import { durationMs, percent } from "../../blueprint/schema/fields.ts";
 
 export type Severity = "critical" | "warning" | "info";
-export type MetricName = "errorRate" | "p95" | "p99" | "cpu" | "memory" | "queue" | "restarts";
+export type MetricName = "errorRate" | "p95" | "p99" | "cpu" | "memory" | "queue" | "restarts" | "disk";
 
 export interface EventCondition {
   readonly kind: "event";
@@ -19,8 +19,8 @@ export interface EventCondition {
   readonly renew?: readonly string[];
   /** Resolve when no firing event came for this long (events with no natural "fixed" event). */
   readonly quietMs?: number;
-  /** The alert is per data resource (`data.resource`) rather than per service. */
-  readonly byResource?: boolean;
+  /** The alert is per this data field (`resource`, `domain`) rather than per service. */
+  readonly keyField?: string;
 }
 
 export interface MetricCondition {
@@ -57,10 +57,12 @@ export const DEFAULT_RULES: readonly AlertRule[] = [
   { name: "deploy-failed", severity: "warning", forMs: 0, clearForMs: 0, when: ev(["deploy:failed"], ["deploy:live"]), describe: "A deploy failed" },
   { name: "cron-failed", severity: "warning", forMs: 0, clearForMs: 0, when: ev(["cron:run:failed", "cron:run:timeout"], ["cron:run:succeeded"], { where: { willRetry: false } }), describe: "A cron run failed" },
   { name: "cron-missed", severity: "warning", forMs: 0, clearForMs: 0, when: ev(["cron:slot:missed"], ["cron:run:succeeded"], { quietMs: 24 * 3_600_000 }), describe: "Cron slots did not run on time" },
-  { name: "backup-failed", severity: "critical", forMs: 0, clearForMs: 0, when: ev(["backup:failed"], ["backup:completed"], { byResource: true }), describe: "A database backup failed" },
-  { name: "archive-lag", severity: "critical", forMs: 0, clearForMs: 0, when: ev(["backup:archive:missed"], ["backup:completed"], { byResource: true, quietMs: 30 * 60_000 }), describe: "WAL archiving is behind the recovery point objective" },
-  { name: "drill-failed", severity: "critical", forMs: 0, clearForMs: 0, when: ev(["drill:failed"], ["drill:passed"], { byResource: true }), describe: "A restore drill failed" },
+  { name: "backup-failed", severity: "critical", forMs: 0, clearForMs: 0, when: ev(["backup:failed"], ["backup:completed"], { keyField: "resource" }), describe: "A database backup failed" },
+  { name: "archive-lag", severity: "critical", forMs: 0, clearForMs: 0, when: ev(["backup:archive:missed"], ["backup:completed"], { keyField: "resource", quietMs: 30 * 60_000 }), describe: "WAL archiving is behind the recovery point objective" },
+  { name: "drill-failed", severity: "critical", forMs: 0, clearForMs: 0, when: ev(["drill:failed"], ["drill:passed"], { keyField: "resource" }), describe: "A restore drill failed" },
   { name: "autoscale-at-max", severity: "warning", forMs: 10 * 60_000, clearForMs: 60_000, when: ev(["autoscale:pinned"], ["autoscale:scaled"]), describe: "Autoscaling is pinned at its maximum" },
+  { name: "certificate", severity: "critical", forMs: 0, clearForMs: 0, when: ev(["router:cert-failed"], ["router:cert-issued"], { keyField: "domain" }), describe: "A TLS certificate could not be issued or renewed" },
+  { name: "disk-full", severity: "critical", forMs: 60_000, clearForMs: 60_000, when: { kind: "metric", metric: "disk", above: 90, windowMs: 5 * 60_000, minRequests: 0, service: "" }, describe: "The data disk is over 90 % full" },
   { name: "error-rate", severity: "critical", forMs: 60_000, clearForMs: 60_000, when: { kind: "metric", metric: "errorRate", above: 0.05, windowMs: 5 * 60_000, minRequests: 20 }, describe: "Error rate (5xx) above 5 %" },
   { name: "latency-p95", severity: "warning", forMs: 2 * 60_000, clearForMs: 60_000, when: { kind: "metric", metric: "p95", above: 2000, windowMs: 5 * 60_000, minRequests: 20 }, describe: "p95 latency above 2 s" },
   { name: "cpu-high", severity: "warning", forMs: 5 * 60_000, clearForMs: 60_000, when: { kind: "metric", metric: "cpu", above: 90, windowMs: 5 * 60_000, minRequests: 0 }, describe: "CPU above 90 % of a core" },
@@ -71,7 +73,7 @@ export const DEFAULT_RULES: readonly AlertRule[] = [
 function threshold(metric: MetricName, above: string | number | undefined): number | undefined {
   if (above === undefined) return undefined;
   if (metric === "errorRate") return percent(above) !== undefined ? percent(above)! / 100 : undefined;
-  if (metric === "cpu" || metric === "memory") return percent(above);
+  if (metric === "cpu" || metric === "memory" || metric === "disk") return percent(above);
   if (metric === "p95" || metric === "p99") return typeof above === "number" ? above : durationMs(above);
   return Number(above);
 }
@@ -96,7 +98,7 @@ export function resolveRules(config: AlertsConfig | undefined): AlertRule[] {
         above: threshold(metric, r.above) ?? prev?.above ?? 0,
         windowMs: r.window !== undefined ? durationMs(r.window)! : (prev?.windowMs ?? 5 * 60_000),
         minRequests: prev?.minRequests ?? (metric === "errorRate" || metric.startsWith("p9") ? 20 : 0),
-        ...(r.service ? { service: r.service } : prev?.service ? { service: prev.service } : {}),
+        ...(r.service ? { service: r.service } : prev?.service !== undefined ? { service: prev.service } : {}),
       };
     }
     if (!when) continue; // a new rule without a metric has nothing to watch (the schema's rules say so)
