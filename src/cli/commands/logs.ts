@@ -18,6 +18,8 @@ interface Line {
   instance: string;
   stream?: string;
   line: string;
+  /** Parsed fields of a structured (JSON) line. */
+  fields?: Record<string, unknown>;
 }
 type LogsOpts = Target & { follow?: boolean; since?: string; grep?: string; build?: boolean; instance?: string };
 
@@ -43,7 +45,7 @@ async function instanceLines(client: ApiClient, path: string): Promise<Line[]> {
   for await (const raw of client.lines(path)) {
     const l = JSON.parse(raw) as Partial<Line> & { error?: string };
     if (l.error) throw new BerthError("BERTH_INTERNAL", { detail: `logs: ${l.error}` });
-    out.push({ at: l.at ?? "", instance: l.instance ?? "", ...(l.stream ? { stream: l.stream } : {}), line: l.line ?? "" });
+    out.push({ at: l.at ?? "", instance: l.instance ?? "", ...(l.stream ? { stream: l.stream } : {}), line: l.line ?? "", ...(l.fields ? { fields: l.fields } : {}) });
   }
   return out;
 }
