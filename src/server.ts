@@ -32,6 +32,10 @@ import { noTraffic } from "./engine/engine.ts";
 import { LocalEngine } from "./engine/local/local-engine.ts";
 import { MemoryEngine } from "./engine/memory/memory-engine.ts";
 import { EventBus } from "./observe/event-bus.ts";
+import { createObservability, type Observability } from "./observe/setup.ts"; // observability (issue 18)
+import { redisQueueLength } from "./observe/autoscale/queue-depth.ts"; // issue 18
+import { runningEnvironments } from "./observe/setup.ts"; // issue 18
+import { probeDatastores } from "./reconcile/datastore-probe.ts"; // issue 18
 import { Reconciler } from "./reconcile/reconciler.ts";
 import { ResourceManager } from "./reconcile/resources.ts";
 import { dbUpgradeOperation } from "./reconcile/db-upgrade.ts";
@@ -76,6 +80,8 @@ export interface DaemonOptions {
   readonly logger?: boolean;
   /** Run builds in the sandbox (project user, bubblewrap, cgroup). Default: when running as root. */
   readonly sandboxBuilds?: boolean;
+  /** Observability intervals (issue 18); tests shorten them. */
+  readonly observe?: { readonly sampleIntervalMs?: number; readonly alertTickMs?: number; readonly drainRetryMs?: number; readonly autoscaleIntervalMs?: number; readonly datastoreIntervalMs?: number };
   /**
    * Whether managed database servers stop with the daemon. Default: they do when its instances do
    * (`stop({ stopInstances: true })`); otherwise they keep running and the next start adopts them.
@@ -95,6 +101,8 @@ export interface Daemon {
   readonly operations: OperationRunner;
   /** Runs cron jobs as engine tasks (issue 8). */
   readonly cron: CronScheduler;
+  /** Metrics, alerts, drains, autoscaling (issue 18). */
+  readonly observe: Observability;
   readonly api: FastifyInstance;
   readonly secrets: Secrets;
   /** `http://host:port` once listening. */
@@ -150,6 +158,9 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
         : new LocalEngine({ stateDir: join(config.dataDir, "engine"), events: bus, openEnv: (r) => openEnv(r), redact: (text) => redactText(text), ...(loopback ? { loopback } : {}) });
     await engine.start();
     cleanups.push(() => engine.stop({ stopInstances: false }));
+    // observability (issue 18): metrics from the router and the engine, alerts, drains, autoscaling.
+    const observeOptions: Parameters<typeof createObservability>[0] = { store, bus, engine, clock, ...options.observe };
+    const observe = createObservability(observeOptions);
 
     // security (issue 17): builds run sandboxed as the project's user whenever Berth runs as root.
     const nodeHome = dirname(dirname(process.execPath));
@@ -242,6 +253,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
         // BERTH_HTTPS_PORT (issue 15: it was ignored); 0 turns the HTTPS listener off.
         ...(config.router.httpsPort > 0 ? { httpsPort: config.router.httpsPort } : {}),
         events: bus,
+        onRequest: observe.onRequest, // issue 18
       });
       await router.start();
       cleanups.push(() => router.stop({ graceful: true }));
@@ -294,6 +306,13 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       reconciler.request(id);
       cron.wake();
     };
+    // issue 18: the autoscaler records replica counts and asks for reconciles; queues are read from the environment's Redis.
+    observeOptions.requestReconcile = (id) => reconciler.request(id);
+    observeOptions.probeDatastores = () => probeDatastores(runningEnvironments(store), resources, clock.now());
+    observeOptions.queueLength = async (env, kv, key) => {
+      const { redis } = await resources.providers(env);
+      return redisQueueLength(await redis.connection(kv, resources.password(env, "kv", kv) ?? ""), key);
+    };
     const policies = new ProjectPolicyRepository(store.db); // security (issue 17)
     const sync = makeSync({
       store,
@@ -324,7 +343,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       bus.emit({ type: "token:created", data: { name: "owner", role: "owner" } });
     }
 
-    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [], cron, secrets, audit: new AuditRepository(store.db), policies, resources, redact: (text) => redactText(text), git: { deployer: gitDeployer, served: servedRepos }, operations, logger: options.logger ?? false });
+    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [], cron, secrets, audit: new AuditRepository(store.db), policies, resources, redact: (text) => redactText(text), git: { deployer: gitDeployer, served: servedRepos }, operations, observe, logger: options.logger ?? false });
     cleanups.push(() => api.close());
     let url = "";
     if (options.listen !== false) {
@@ -347,6 +366,8 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     cleanups.push(() => servedRepos.stop());
     cron.start(); // after the reconciler, stopped before it (cleanups run in reverse)
     cleanups.push(() => cron.stop());
+    observe.start(); // issue 18
+    cleanups.push(() => observe.stop());
     bus.emit({ type: "daemon:started", data: { version: VERSION, listen: url, dataDir: config.dataDir } });
 
     let stopped = false;
@@ -359,6 +380,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       git: gitDeployer,
       operations,
       cron,
+      observe,
       api,
       secrets,
       url,

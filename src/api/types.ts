@@ -16,6 +16,9 @@ import type { ResourceManager } from "../reconcile/resources.ts";
 import type { GitDeployer } from "../reconcile/git-deploy.ts";
 import type { ServedRepos } from "../reconcile/served-repos.ts";
 import type { OperationRunner } from "../reconcile/operations.ts";
+import type { MetricsCollector } from "../observe/metrics/collector.ts";
+import type { MetricsRepository } from "../store/repositories/metrics.ts";
+import type { AlertManager } from "../observe/alerts/manager.ts";
 
 export interface ApiDeps {
   readonly store: Store;
@@ -45,6 +48,8 @@ export interface ApiDeps {
   readonly operations?: Pick<OperationRunner, "enqueue" | "cancel">;
   /** Quotas and allowed ports per project, set by owners (issue 17). */
   readonly policies?: ProjectPolicyRepository;
+  /** Metrics and alerts (issue 18). */
+  readonly observe?: { readonly collector: MetricsCollector; readonly repo: MetricsRepository; readonly alerts?: AlertManager };
   /** Tests want quiet servers. */
   readonly logger?: boolean;
 }

@@ -26,7 +26,7 @@ const SERVICE_ALIASES: Record<string, string> = {
   disk: "disks",
   envVars: "env",
 };
-const SCALING_ALIASES: Record<string, string> = { minInstances: "min", maxInstances: "max", targetCPUPercent: "cpu", targetMemoryPercent: "memory" };
+const SCALING_ALIASES: Record<string, string> = { minInstances: "min", maxInstances: "max", targetCPUPercent: "cpu", targetMemoryPercent: "memory", targetCPU: "cpu", targetMemory: "memory", targetP95: "p95" };
 const DATABASE_ALIASES: Record<string, string> = { postgresMajorVersion: "postgres" };
 const KEYVALUE_ALIASES: Record<string, string> = { maxmemoryPolicy: "eviction" };
 const ENV_ALIASES: Record<string, string> = { generateValue: "generate", sync: "secret" };

@@ -78,7 +78,8 @@ export function normalize(raw: RawBlueprint, out: Reporter): Blueprint {
     ...(raw.previews?.expireAfterDays !== undefined ? { expireAfterDays: raw.previews.expireAfterDays } : {}),
     ...(raw.previews?.baseEnvironment !== undefined ? { baseEnvironment: raw.previews.baseEnvironment } : {}),
   } as const;
-  return { version: 1, project: raw.project, services, databases, keyValues, envGroups, environments, previews, source: raw as Record<string, unknown> };
+  const observe = { ...(raw.alerts ? { alerts: raw.alerts } : {}), ...(raw.logDrains ? { logDrains: raw.logDrains } : {}) };
+  return { version: 1, project: raw.project, services, databases, keyValues, envGroups, environments, previews, ...observe, source: raw as Record<string, unknown> };
 }
 
 function limitsOf(raw: { memory?: string | number; cpu?: string | number; pids?: number } | undefined): Limits {
@@ -191,6 +192,9 @@ function running(svc: RunningRaw): RunningFields {
         ...(sc.cpu !== undefined ? { targetCpuPercent: percent(sc.cpu)! } : {}),
         ...(sc.memory !== undefined ? { targetMemoryPercent: percent(sc.memory)! } : {}),
         ...(sc.queue ? { queue: sc.queue } : {}),
+        ...(sc.p95 !== undefined ? { targetP95Ms: ms(sc.p95, 0) } : {}),
+        ...(sc.stabilizationWindow !== undefined ? { stabilizationWindowMs: ms(sc.stabilizationWindow, 0) } : {}),
+        ...(sc.cooldown !== undefined ? { cooldownMs: ms(sc.cooldown, 0) } : {}),
       }
     : undefined;
   const singleton = svc.singleton ?? false;

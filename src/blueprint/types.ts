@@ -58,6 +58,10 @@ export interface Scaling {
   readonly targetCpuPercent?: number;
   readonly targetMemoryPercent?: number;
   readonly queue?: { readonly keyValue: string; readonly key: string; readonly targetPerReplica: number };
+  readonly targetP95Ms?: number;
+  /** Scale-downs follow the highest recommendation in this window (issue 18). */
+  readonly stabilizationWindowMs?: number;
+  readonly cooldownMs?: number;
 }
 
 export interface Route {
@@ -200,6 +204,14 @@ export interface Blueprint {
   readonly previews: Previews;
   /** Set by `resolveEnvironment`: which environment this copy is for. */
   readonly environment?: Environment;
+  /** Alert channels and rules (issue 18); absent: the default rules, no channels. */
+  readonly alerts?: AlertsConfig;
+  /** Log drains of every environment (issue 18). */
+  readonly logDrains?: readonly LogDrainConfig[];
   /** The validated source (aliases rewritten), kept so environments can be resolved later. */
   readonly source: Readonly<Record<string, unknown>>;
 }
+
+/** `alerts:` as written (validated); rules are resolved against the defaults by observe/alerts. */
+export type AlertsConfig = import("zod").infer<typeof import("./schema/observe.ts").alerts>;
+export type LogDrainConfig = import("zod").infer<typeof import("./schema/observe.ts").logDrain>;

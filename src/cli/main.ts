@@ -15,6 +15,7 @@ import { registerEventsCommand } from "./commands/events.ts";
 import { registerGitCommands } from "./commands/git.ts";
 import { registerOperationCommands } from "./commands/operations.ts";
 import { registerLinkCommands } from "./commands/link.ts";
+import { registerMetricsCommands } from "./commands/metrics.ts";
 import { registerReleaseCommands } from "./commands/releases.ts";
 import { registerServerCommand } from "./commands/server.ts";
 import { registerStatusCommand } from "./commands/status.ts";
@@ -49,6 +50,7 @@ export async function buildProgram(ctx: CliContext): Promise<Command> {
   registerOperationCommands(program, ctx); // recorded operations (issue 15)
   registerBlueprintCommands(program); // validate, import, schema: local, no daemon
   registerLinkCommands(program, ctx); // link, unlink (issue 13)
+  registerMetricsCommands(program, ctx); // metrics, alerts (issue 18)
   installDirDefaults(program, ctx); // --project/--env from the directory's link
   // Subcommands inherit the one-line error style and the exit override.
   for (const c of program.commands) c.exitOverride().showSuggestionAfterError(true).configureOutput(program.configureOutput());

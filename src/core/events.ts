@@ -14,8 +14,9 @@ import type { GitEvents } from "./events/git.ts";
 import type { OperationEvents } from "./events/operations.ts";
 import type { ControlEvents } from "./events/control.ts";
 import type { SecurityEvents } from "./events/security.ts";
+import type { ObserveEvents } from "./events/observe.ts";
 
-export interface EventMap extends SpineEvents, DeployEvents, RouterEvents, EngineEvents, DataEvents, SecretsEvents, CronEvents, GitEvents, OperationEvents, ControlEvents, SecurityEvents {}
+export interface EventMap extends SpineEvents, DeployEvents, RouterEvents, EngineEvents, DataEvents, SecretsEvents, CronEvents, GitEvents, OperationEvents, ControlEvents, SecurityEvents, ObserveEvents {}
 
 export type EventType = keyof EventMap;
 

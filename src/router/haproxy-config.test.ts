@@ -70,10 +70,12 @@ describe("renderHaproxyConfig", () => {
   });
 
   test("the request log format is what the metrics parser reads", () => {
-    assert.equal(LOG_FORMAT, "berth %b %ST %Ta %Tr %B");
+    assert.equal(LOG_FORMAT, "berth %b %ST %Ta %Tr %B %s");
     assert.deepEqual(parseRequestLog("<134>Nov 22 04:00:00 haproxy[1]: berth svc.a.b.c 502 12 -1 230"), {
       backend: "svc.a.b.c", status: 502, totalMs: 12, serverMs: -1, bytes: 230,
     });
+    assert.deepEqual(parseRequestLog("berth svc.a.b.c 200 3 2 10 s2"), { backend: "svc.a.b.c", status: 200, totalMs: 3, serverMs: 2, bytes: 10, server: "s2" });
+    assert.deepEqual(parseRequestLog("berth svc.a.b.c 503 3 -1 10 <NOSRV>"), { backend: "svc.a.b.c", status: 503, totalMs: 3, serverMs: -1, bytes: 10 });
   });
 
   test("argv of the master and of validation", () => {

@@ -68,8 +68,8 @@ export const MAP_FILES = { exact: "routes-exact.map", prefix: "routes-prefix.map
 /** The ring buffer holding request logs until Berth reads them. */
 export const REQUEST_RING = "berth_requests";
 
-/** Format of request log lines; parsed by request-metrics.ts. Fields: backend status Ta Tr bytes. */
-export const LOG_FORMAT = "berth %b %ST %Ta %Tr %B";
+/** Format of request log lines; parsed by request-metrics.ts. Fields: backend status Ta Tr bytes server (slot). */
+export const LOG_FORMAT = "berth %b %ST %Ta %Tr %B %s";
 
 /** Name of slot n of a backend. */
 export function slotName(n: number): string {

@@ -14,6 +14,8 @@ export interface RequestLogEntry {
   /** Time the server took to send its response headers (%Tr), -1 if it never answered. */
   readonly serverMs: number;
   readonly bytes: number;
+  /** The server slot that answered (`s1`), absent when none did or the line predates it. */
+  readonly server?: string;
 }
 
 /** What the metrics API shows for a service. */
@@ -28,13 +30,14 @@ export interface RequestMetrics {
   readonly sampleEvery: number;
 }
 
-const LINE = /berth (\S+) (-?\d+) (-?\d+) (-?\d+) (\d+)\s*$/;
+const LINE = /berth (\S+) (-?\d+) (-?\d+) (-?\d+) (\d+)(?: (\S+))?\s*$/;
 
 /** Parses one line in `LOG_FORMAT` (with or without a syslog header); undefined if it is not one. */
 export function parseRequestLog(line: string): RequestLogEntry | undefined {
   const m = LINE.exec(line);
   if (!m) return undefined;
-  return { backend: m[1]!, status: Number(m[2]), totalMs: Number(m[3]), serverMs: Number(m[4]), bytes: Number(m[5]) };
+  const server = m[6] && m[6] !== "<NOSRV>" ? { server: m[6] } : {};
+  return { backend: m[1]!, status: Number(m[2]), totalMs: Number(m[3]), serverMs: Number(m[4]), bytes: Number(m[5]), ...server };
 }
 
 void LOG_FORMAT; // the regex above mirrors it; haproxy-config.test.ts keeps them in step

@@ -44,6 +44,8 @@ export interface RouterOptions {
   /** Answer ACME HTTP-01 challenges on the HTTP listener. Default: on when HTTPS is. */
   readonly acmeChallenges?: boolean;
   readonly timeouts?: Partial<HaproxySettings["timeouts"]>;
+  /** Every logged request, with the instance that served it (observability, issue 18). */
+  readonly onRequest?: (sample: { backend: string; status: number; totalMs: number; instance?: string; weight: number }) => void;
 }
 
 export interface ApplyResult {
@@ -87,7 +89,14 @@ export class Router {
         this.#logs.reattach();
       },
     });
-    this.#logs = new RequestLogReader(this.#haproxy.options.adminSocketPath, (e) => this.#metrics.record(e));
+    const weight = Math.max(1, Math.floor(options.requestLogSampleEvery ?? 1));
+    this.#logs = new RequestLogReader(this.#haproxy.options.adminSocketPath, (e) => {
+      this.#metrics.record(e);
+      if (!options.onRequest) return;
+      // issue 18: the slot (`s3`) names the instance that served the request.
+      const slot = e.server?.startsWith("s") ? this.#slots.get(e.backend, Number(e.server.slice(1))) : undefined;
+      options.onRequest({ backend: e.backend, status: e.status, totalMs: e.totalMs, weight, ...(slot ? { instance: slot.instanceId } : {}) });
+    });
     this.trafficPort = new HaproxyTrafficPort({
       api: () => this.#haproxy.api,
       slots: this.#slots,

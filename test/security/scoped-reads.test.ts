@@ -54,6 +54,12 @@ describe("project-scoped tokens read only their projects", () => {
       const svc = (await engine.actual({ project: p, environment: "production" })).find((x) => x.ref.service === "web");
       for (const i of svc!.instances) engine.writeLog(ref, i.id, `${p}-secret-log-line`);
     }
+    // Issue 18: both projects have metrics (router requests) and a firing alert (a crash loop).
+    for (const p of ["s17alpha", "s17bravo"]) {
+      for (const status of [200, 500]) t.daemon.observe.onRequest({ backend: `svc.${p}.production.web`, status, totalMs: 12, instance: `${p}-web-1` });
+      t.daemon.bus.emit({ type: "instance:crash-looping", scope: { project: p, environment: "production", service: "web" }, actor: "system", data: { instance: `${p}-web-1`, failures: 5, windowMs: 600_000 } });
+    }
+    assert.ok(t.daemon.observe.alerts.list({ project: "s17bravo" }).some((a) => a.state === "firing"), "bravo has a firing alert");
     const now = new Date().toISOString();
     for (const role of ["viewer", "deployer", "owner"] as const) tokens[role] = t.daemon.store.tokens.create({ name: `alpha-${role}`, role, projects: ["s17alpha"] }, now).token;
     // Global events: a rejected token (with the client's address) and a token creation.
@@ -73,7 +79,7 @@ describe("project-scoped tokens read only their projects", () => {
     let checked = 0;
     for (const [role, token] of Object.entries(tokens)) {
       for (const r of routes) {
-        for (const query of ["", r.url.startsWith("/v1/events") || r.url === "/v1/cron/jobs" ? "?project=s17bravo" : ""]) {
+        for (const query of ["", r.url.startsWith("/v1/events") || r.url === "/v1/cron/jobs" || r.url === "/v1/alerts" ? "?project=s17bravo" : ""]) {
           const url = concrete(r.url, "s17alpha") + query + (query ? "&" : "?") + "limit=5000";
           const res = await fetch(`${t.daemon.url}${url.replace("?&", "?")}`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(1500) })
             .then(async (x) => ({ status: x.status, body: await x.text() }))
@@ -88,6 +94,11 @@ describe("project-scoped tokens read only their projects", () => {
       }
     }
     assert.ok(checked >= 60, `only ${checked} requests`);
+    // Issue 18: alpha's own metrics and alerts do show (the routes are not merely empty).
+    const prom = await fetch(`${t.daemon.url}/metrics`, { headers: { authorization: `Bearer ${tokens.viewer}` } }).then((x) => x.text());
+    assert.ok(prom.includes('project="s17alpha"') && !prom.includes("s17bravo"), prom.slice(0, 300));
+    const alerts = (await t.request("GET", "/v1/alerts", undefined, tokens.viewer)).json as { project: string }[];
+    assert.ok(alerts.length > 0 && alerts.every((a) => a.project === "s17alpha"), JSON.stringify(alerts));
   });
 
   test("the event stream and the log stream, followed live, show only alpha", async () => {

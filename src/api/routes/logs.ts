@@ -41,7 +41,8 @@ export const logRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         })) {
           if (abort.signal.aborted) break;
           // Hijacked: the API's onSend redaction does not see this stream (issue 9).
-          reply.raw.write(`${deps.redact ? deps.redact(JSON.stringify(line)) : JSON.stringify(line)}\n`);
+          const text = JSON.stringify(withFields(line));
+          reply.raw.write(`${deps.redact ? deps.redact(text) : text}\n`);
         }
       } catch (e) {
         if (!abort.signal.aborted) reply.raw.write(`${JSON.stringify({ error: (e as Error).message })}\n`);
@@ -50,3 +51,14 @@ export const logRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     },
   );
 };
+
+/** A structured (JSON object) line keeps its text and gains its parsed `fields` (issue 18). */
+export function withFields<T extends { line: string }>(l: T): T & { fields?: Record<string, unknown> } {
+  if (!l.line.startsWith("{")) return l;
+  try {
+    const v = JSON.parse(l.line) as unknown;
+    return v && typeof v === "object" && !Array.isArray(v) ? { ...l, fields: v as Record<string, unknown> } : l;
+  } catch {
+    return l;
+  }
+}

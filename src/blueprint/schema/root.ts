@@ -4,6 +4,7 @@ import { envMap } from "./env.ts";
 import { name, nameKey } from "./fields.ts";
 import { database, keyValue } from "./resources.ts";
 import { service } from "./service.ts";
+import { alerts, logDrains } from "./observe.ts";
 
 const overrides = z.record(z.string(), z.record(z.string(), z.unknown()));
 
@@ -41,6 +42,8 @@ export const blueprintSchema = z
     envGroups: z.record(nameKey, envMap).optional().describe("Named sets of variables shared by services (`envGroups: [name]`)."),
     environments: z.record(nameKey, environment).optional().describe("Environments by name (default: one named production, following main)."),
     previews: previews.optional(),
+    alerts: alerts.optional(),
+    logDrains: logDrains.optional(),
   })
   .describe("A Berth blueprint (berth.yaml).");
 

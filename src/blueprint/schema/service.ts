@@ -66,6 +66,9 @@ const scaling = z
       })
       .optional()
       .describe("Scale on queue depth."),
+    p95: duration("Target p95 request latency at the router (web services).").optional(),
+    stabilizationWindow: duration("A scale-down waits until every recommendation in this window allows it (default 5m).").optional(),
+    cooldown: duration("Least time between two scaling changes (default 1m).").optional(),
   })
   .describe("Autoscaling between min and max instances on CPU, memory or queue depth.");
 

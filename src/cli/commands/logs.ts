@@ -18,8 +18,10 @@ interface Line {
   instance: string;
   stream?: string;
   line: string;
+  /** Parsed fields of a structured (JSON) line. */
+  fields?: Record<string, unknown>;
 }
-type LogsOpts = Target & { follow?: boolean; since?: string; grep?: string; build?: boolean };
+type LogsOpts = Target & { follow?: boolean; since?: string; grep?: string; build?: boolean; instance?: string };
 
 const BUILD_TYPES = "deploy:build:started,deploy:build:log,deploy:task:log";
 
@@ -43,7 +45,7 @@ async function instanceLines(client: ApiClient, path: string): Promise<Line[]> {
   for await (const raw of client.lines(path)) {
     const l = JSON.parse(raw) as Partial<Line> & { error?: string };
     if (l.error) throw new BerthError("BERTH_INTERNAL", { detail: `logs: ${l.error}` });
-    out.push({ at: l.at ?? "", instance: l.instance ?? "", ...(l.stream ? { stream: l.stream } : {}), line: l.line ?? "" });
+    out.push({ at: l.at ?? "", instance: l.instance ?? "", ...(l.stream ? { stream: l.stream } : {}), line: l.line ?? "", ...(l.fields ? { fields: l.fields } : {}) });
   }
   return out;
 }
@@ -56,7 +58,8 @@ export function registerLogsCommand(program: Command, ctx: CliContext): void {
       .option("-f, --follow", "keep streaming")
       .option("--build", "only the latest build and its pre-deploy commands")
       .option("--since <duration>", "only lines newer than this, e.g. 10m")
-      .option("--grep <text>", "only lines containing this"),
+      .option("--grep <text>", "only lines containing this")
+      .option("--instance <id>", "only this instance's lines (no build output)"),
   ).action(async (service: string, opts: LogsOpts) => {
     const sinceMs = opts.since === undefined ? undefined : parseDurationMs(opts.since);
     if (opts.since !== undefined && sinceMs === undefined) throw new BerthError("BERTH_USAGE", { detail: `--since: '${opts.since}' is not a duration such as 10m or 2h` });
@@ -71,7 +74,8 @@ export function registerLogsCommand(program: Command, ctx: CliContext): void {
     await client.request("GET", `/v1/projects/${encodeURIComponent(project)}/environments/${encodeURIComponent(opts.env)}`);
     const events = await client.request<BerthEvent[]>("GET", `/v1/events?${scope}&type=${BUILD_TYPES}&limit=5000`);
     const build = buildLines(events, service, { tasks: !!opts.build, ...(sinceAt ? { sinceAt } : {}), ...(opts.grep ? { grep: opts.grep } : {}) });
-    const q = new URLSearchParams({ follow: String(!!opts.follow), ...(opts.since ? { since: opts.since } : {}), ...(opts.grep ? { grep: opts.grep } : {}) });
+    const q = new URLSearchParams({ follow: String(!!opts.follow), ...(opts.since ? { since: opts.since } : {}), ...(opts.grep ? { grep: opts.grep } : {}), ...(opts.instance ? { instance: opts.instance } : {}) });
+    if (opts.instance) build.length = 0; // one instance: its own lines only
     if (!opts.follow) {
       const instances = opts.build ? [] : await instanceLines(client, `${path}/logs?${q}`);
       // Merged by time: a build's lines come before the instances of the release it made.

@@ -137,6 +137,11 @@ export class ServiceRepository {
     return (this.#db.sql.prepare("SELECT COUNT(*) AS n FROM services WHERE environment_id = ?").get(environmentId) as { n: number }).n;
   }
 
+  /** Autoscaling (issue 18): changes only the desired instance count; the inputs digest stays, so no new release. */
+  setReplicas(serviceId: string, replicas: number, now: string): void {
+    this.#db.sql.prepare("UPDATE services SET spec = json_set(spec, '$.replicas', ?), replicas = ?, updated_at = ? WHERE id = ?").run(replicas, replicas, now, serviceId);
+  }
+
   list(environmentId: string): ServiceRow[] {
     return (this.#db.sql.prepare("SELECT * FROM services WHERE environment_id = ? ORDER BY name").all(environmentId) as unknown as Raw[]).map(toRow);
   }

@@ -1,0 +1,121 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ManualClock } from "../../core/clock.ts";
+import type { BerthEvent, EventInput } from "../../core/events.ts";
+import { openDb } from "../../store/db.ts";
+import { AlertRepository } from "../../store/repositories/alerts.ts";
+import type { AlertNotice } from "./channels.ts";
+import { AlertManager, type EnvironmentAlerts } from "./manager.ts";
+import { resolveRules } from "./rules.ts";
+
+function setup(rules = resolveRules(undefined), metric?: (s: string) => { value: number; requests: number } | undefined) {
+  const clock = new ManualClock();
+  const emitted: EventInput[] = [];
+  const sent: { channel: string; notice: AlertNotice }[] = [];
+  const env: EnvironmentAlerts = { project: "p", environment: "prod", services: ["api"], rules, channels: { hook: { type: "webhook", url: "http://127.0.0.1:1/x" }, pd: { type: "pagerduty", routingKey: "k" } }, route: { critical: ["pd", "hook"], warning: ["hook"] } };
+  let seq = 0;
+  const m = new AlertManager({
+    repo: new AlertRepository(openDb(":memory:")),
+    events: { emit: (e) => void emitted.push(e) },
+    clock,
+    environments: () => [env],
+    metric: (ref) => metric?.(ref.service),
+    send: async (c, n) => void sent.push({ channel: c.type, notice: n }),
+  });
+  const event = (type: string, data: Record<string, unknown>, service = "api"): void =>
+    m.onEvent({ seq: ++seq, at: new Date(clock.now()).toISOString(), type, scope: { project: "p", environment: "prod", service }, actor: "system", data } as unknown as BerthEvent);
+  return { m, clock, emitted, sent, event };
+}
+
+const flush = () => new Promise((r) => setImmediate(r));
+
+test("a crash loop fires once (deduplicated), resolves only after being clear for 30 s, both notified with one dedup key", async () => {
+  const { m, clock, emitted, sent, event } = setup();
+  event("instance:crash-looping", { instance: "i1", failures: 5 });
+  event("instance:crash-looping", { instance: "i1", failures: 6 });
+  await flush();
+  assert.deepEqual(emitted.filter((e) => e.type === "alert:firing").length, 1);
+  assert.deepEqual(sent.map((s) => `${s.channel}:${s.notice.state}`).sort(), ["pagerduty:firing", "webhook:firing"]);
+  event("instance:healthy", { instance: "i1" });
+  clock.advance(20_000);
+  event("instance:restarting", { instance: "i1", attempt: 7 }); // not fixed after all
+  clock.advance(20_000);
+  m.tick();
+  assert.equal(emitted.filter((e) => e.type === "alert:resolved").length, 0);
+  event("instance:healthy", { instance: "i1" });
+  clock.advance(30_000);
+  m.tick();
+  await flush();
+  assert.equal(emitted.filter((e) => e.type === "alert:resolved").length, 1);
+  const pd = sent.filter((s) => s.channel === "pagerduty");
+  assert.deepEqual(pd.map((s) => s.notice.state), ["firing", "resolved"]);
+  assert.equal(pd[0]!.notice.dedupKey, pd[1]!.notice.dedupKey);
+  assert.equal(m.list({ state: "resolved" }).length, 1);
+});
+
+test("a condition shorter than `for` never fires; a longer one does", () => {
+  const { m, clock, emitted, event } = setup();
+  event("instance:unhealthy", { instance: "i1", reason: "HTTP 500" });
+  clock.advance(10_000);
+  m.tick();
+  event("instance:healthy", { instance: "i1" });
+  clock.advance(60_000);
+  m.tick();
+  assert.equal(emitted.filter((e) => e.type === "alert:firing").length, 0);
+  assert.equal(m.list({}).length, 0, "the pending alert is discarded");
+  event("instance:unhealthy", { instance: "i1", reason: "HTTP 500" });
+  clock.advance(31_000);
+  m.tick();
+  assert.equal(emitted.filter((e) => e.type === "alert:firing").length, 1);
+});
+
+test("metric rules: error rate above 5 % for a minute fires, below it for a minute resolves", () => {
+  let rate = 0.2;
+  const { m, clock, emitted } = setup(undefined, (s) => (s === "api" ? { value: rate, requests: 100 } : undefined));
+  m.tick();
+  clock.advance(61_000);
+  m.tick();
+  const fired = emitted.filter((e) => e.type === "alert:firing");
+  assert.equal(fired.length, 1);
+  assert.match(String((fired[0]!.data as { summary: string }).summary), /20\.0 %/);
+  rate = 0.01;
+  m.tick();
+  clock.advance(61_000);
+  m.tick();
+  assert.equal(emitted.filter((e) => e.type === "alert:resolved").length, 1);
+});
+
+test("blueprint rules change and extend the defaults", () => {
+  const rules = resolveRules({ rules: [{ name: "crash-loop", enabled: false }, { name: "error-rate", above: "1%", severity: "warning" }, { name: "queue-backlog", metric: "queue", above: 1000, service: "worker", for: "2m", channels: ["pd"] }] });
+  assert.ok(!rules.some((r) => r.name === "crash-loop"));
+  const er = rules.find((r) => r.name === "error-rate")!;
+  assert.equal(er.when.kind === "metric" && er.when.above, 0.01);
+  assert.equal(er.severity, "warning");
+  const q = rules.find((r) => r.name === "queue-backlog")!;
+  assert.deepEqual({ ...q.when, forMs: q.forMs, channels: q.channels }, { kind: "metric", metric: "queue", above: 1000, windowMs: 300_000, minRequests: 0, service: "worker", forMs: 120_000, channels: ["pd"] });
+  assert.equal(resolveRules({ defaults: false }).length, 0);
+});
+
+test("a certificate failure without a project is routed by its domain, and resolved by the next issue", () => {
+  const clock = new ManualClock();
+  const emitted: EventInput[] = [];
+  const env: EnvironmentAlerts = { project: "p", environment: "prod", services: ["api"], rules: resolveRules(undefined), channels: {} };
+  const m = new AlertManager({
+    repo: new AlertRepository(openDb(":memory:")),
+    events: { emit: (e) => void emitted.push(e) },
+    clock,
+    environments: () => [env],
+    metric: (ref, metric) => (metric === "disk" && ref.service === "" ? { value: 95, requests: 0 } : undefined),
+    scopeOf: (e) => ((e.data as { domain?: string }).domain === "shop.example.com" ? { project: "p", environment: "prod" } : undefined),
+  });
+  const ev = (type: string, data: unknown) => m.onEvent({ seq: 1, at: "", type, scope: {}, actor: "system", data } as unknown as BerthEvent);
+  ev("router:cert-failed", { domain: "shop.example.com", detail: "rate limited" });
+  ev("router:cert-failed", { domain: "other.example.com", detail: "x" });
+  assert.deepEqual(m.list({ state: "firing" }).map((a) => [a.rule, a.service]), [["certificate", "shop.example.com"]]);
+  ev("router:cert-issued", { domain: "shop.example.com", issuer: "acme", notAfter: "" });
+  assert.equal(m.list({ state: "firing" }).length, 0);
+  m.tick();
+  clock.advance(61_000);
+  m.tick();
+  assert.deepEqual(m.list({ state: "firing" }).map((a) => [a.rule, a.service, a.value]), [["disk-full", "", 95]], "the host disk, once per environment");
+});

@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ManualClock } from "../../core/clock.ts";
+import { openDb } from "../../store/db.ts";
+import { MetricsRepository } from "../../store/repositories/metrics.ts";
+import { MetricsCollector } from "./collector.ts";
+import { cumulative, latencyBucket, quantile } from "./histogram.ts";
+import { series, summarize } from "./query.ts";
+import { requestRecorder } from "./requests.ts";
+
+const ref = { project: "p", environment: "prod", service: "api" };
+
+test("histogram buckets and quantiles from merged counts", () => {
+  assert.deepEqual([0, 7, 99, 101, 149, 1234].map(latencyBucket), [0, 7, 99, 110, 150, 1300]);
+  const h: Record<string, number> = { "5": 90, "300": 10 };
+  assert.deepEqual([quantile(h, 0.5), quantile(h, 0.9), quantile(h, 0.91), quantile({}, 0.5)], [5, 5, 300, 0]);
+  assert.deepEqual(cumulative(h).slice(0, 7), [90, 90, 90, 90, 90, 90, 100]);
+});
+
+test("points roll up into 5-minute points with the same totals and percentiles, then expire", () => {
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const repo = new MetricsRepository(openDb(":memory:"));
+  const c = new MetricsCollector({ repo, clock, rawRetentionMs: 3_600_000, rollupRetentionMs: 2 * 86_400_000 });
+  const record = requestRecorder(c);
+  for (let i = 0; i < 60; i++) {
+    for (let r = 0; r < 10; r++) record({ backend: "svc.p.prod.api", status: r === 0 ? 503 : 200, totalMs: r === 9 ? 800 : 4, instance: "i1" });
+    c.gauge({ ...ref, instance: "", name: "cpu.percent" }, i % 2 ? 10 : 30);
+    c.flush();
+    clock.advance(10_000);
+  }
+  const startS = Date.UTC(2026, 0, 1) / 1000;
+  const before = summarize(repo, ref, startS, startS + 600);
+  assert.deepEqual([before.requests, before.statusClasses["5xx"], before.latencyMs.p50, before.latencyMs.p95, before.cpuPercent?.avg], [600, 60, 4, 800, 20]);
+  clock.advance(2 * 3_600_000);
+  c.maintain();
+  const after = summarize(repo, ref, startS, startS + 600);
+  assert.deepEqual(after, before, "rolled up: same totals");
+  assert.ok(repo.query({ ...ref, names: ["http.2xx"], fromS: startS }).every((p) => p.resS === 300));
+  const s = series(repo, ref, startS, startS + 599, 300);
+  assert.deepEqual(s.requests, [300, 300]);
+  assert.deepEqual(s.errorRate, [0.1, 0.1]);
+  clock.advance(3 * 86_400_000);
+  c.maintain();
+  assert.equal(summarize(repo, ref, startS, startS + 600).requests, 0, "past retention");
+});
+
+test("running totals keep counting across flushes (Prometheus)", () => {
+  const c = new MetricsCollector({ repo: new MetricsRepository(openDb(":memory:")), clock: new ManualClock() });
+  c.count({ ...ref, instance: "", name: "restarts" });
+  c.flush();
+  c.count({ ...ref, instance: "", name: "restarts" }, 2);
+  assert.equal(c.totals().find((t) => t.key.name === "restarts")!.value, 3);
+});
