@@ -32,7 +32,7 @@ async function eventually<T>(what: string, fn: () => Promise<T | undefined>, tim
   throw new Error(`${what} did not happen${last ? `: ${String(last)}` : ""}`);
 }
 
-describe("examples: seed 001 (reminders) API, worker and scheduler outside Berth", { timeout: 120_000 }, () => {
+describe("examples: seed 001 (reminders) API, worker and scheduler outside Berth", { timeout: 240_000 }, () => {
   let dir: string;
   let postgres: TestServer;
   let redis: TestServer;

@@ -26,7 +26,7 @@ function pythonReady(): boolean {
 
 const skip = pythonReady() ? false : "Debian's python3-fastapi python3-uvicorn gunicorn python3-psycopg2 python3-venv are not installed";
 
-describe("examples: seed 003 (book tracker) FastAPI under gunicorn outside Berth", { skip, timeout: 90_000 }, () => {
+describe("examples: seed 003 (book tracker) FastAPI under gunicorn outside Berth", { skip, timeout: 240_000 }, () => {
   let root: string;
   let postgres: TestServer;
   let disk: string;
