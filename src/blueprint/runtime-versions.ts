@@ -7,6 +7,16 @@ import semver from "semver";
 /** PostgreSQL majors Berth provides (the distribution's packages or the npm server builds: src/data/postgres/distribution.ts). */
 export const POSTGRES_MAJORS: readonly number[] = Object.freeze([14, 15, 16, 17, 18]);
 
+/**
+ * The major an imported database gets for the one its platform file asked: itself when Berth
+ * provides it, else the nearest provided one above it (a newer server runs an older app's SQL;
+ * dumps restore forward), else the newest. `substituted` tells the importer to say so.
+ */
+export function importedPostgresMajor(asked: number): { readonly major: number; readonly substituted: boolean } {
+  if (POSTGRES_MAJORS.includes(asked)) return { major: asked, substituted: false };
+  return { major: POSTGRES_MAJORS.find((m) => m > asked) ?? POSTGRES_MAJORS.at(-1)!, substituted: true };
+}
+
 /** PostgreSQL major of a database whose blueprint names none: Render's default. */
 export const DEFAULT_POSTGRES_MAJOR = 16;
 

@@ -261,3 +261,15 @@ volumes: { jobdata: {} }
   });
 });
 
+
+test("issue 14: a PostgreSQL major Berth cannot provide is imported as the nearest one above, with a note where it was written", () => {
+  const r = importText("render", "databases:\n  - name: db\n    postgresMajorVersion: 13\n", { file: "render.yaml", project: "demo" });
+  assert.ok(r.validation.ok, JSON.stringify(r.validation));
+  assert.match(r.yaml, /postgres: 14/);
+  const note = r.warnings.find((w) => /PostgreSQL 13 cannot be provided; imported as 14/.test(w.message));
+  assert.ok(note, JSON.stringify(r.warnings));
+  const compose = importText("compose", "services:\n  db:\n    image: postgres:12\n", { file: "docker-compose.yml", project: "demo" });
+  assert.ok(compose.validation.ok);
+  assert.match(compose.yaml, /postgres: 14/);
+  assert.ok(compose.warnings.some((w) => /PostgreSQL 12 cannot be provided/.test(w.message)));
+});
