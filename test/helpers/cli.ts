@@ -49,7 +49,9 @@ export function scratch(prefix = "berth-cli-"): Scratch {
   for (const d of [dir, home]) mkdirSync(d, { recursive: true });
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !INHERITED_CONTEXT.includes(k)) base[k] = v;
-  const env = { ...base, NO_COLOR: "1", HOME: home, XDG_CONFIG_HOME: join(home, ".config"), BERTH_DATA_DIR: dataDir };
+  // No HTTPS listener unless a test asks for one: the router refuses a taken port (no reuseport),
+  // and tests running side by side would otherwise all want 443.
+  const env = { ...base, NO_COLOR: "1", HOME: home, XDG_CONFIG_HOME: join(home, ".config"), BERTH_DATA_DIR: dataDir, BERTH_HTTPS_PORT: "0" };
   return { dir, home, dataDir, env };
 }
 
