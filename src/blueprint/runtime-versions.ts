@@ -10,11 +10,15 @@ export const POSTGRES_MAJORS: readonly number[] = Object.freeze([14, 15, 16, 17,
 /**
  * The major an imported database gets for the one its platform file asked: itself when Berth
  * provides it, else the nearest provided one above it (a newer server runs an older app's SQL;
- * dumps restore forward), else the newest. `substituted` tells the importer to say so.
+ * dumps restore forward), else the newest — with the note the importer records for a substitution.
  */
-export function importedPostgresMajor(asked: number): { readonly major: number; readonly substituted: boolean } {
-  if (POSTGRES_MAJORS.includes(asked)) return { major: asked, substituted: false };
-  return { major: POSTGRES_MAJORS.find((m) => m > asked) ?? POSTGRES_MAJORS.at(-1)!, substituted: true };
+export function importedPostgresMajor(asked: number): { readonly major: number; readonly note?: { readonly detail: string; readonly suggestion: string } } {
+  if (POSTGRES_MAJORS.includes(asked)) return { major: asked };
+  const major = POSTGRES_MAJORS.find((m) => m > asked) ?? POSTGRES_MAJORS.at(-1)!;
+  return {
+    major,
+    note: { detail: `PostgreSQL ${asked} cannot be provided; imported as ${major}`, suggestion: `Berth provides PostgreSQL ${POSTGRES_MAJORS.join(", ")}; move existing data with a dump and restore.` },
+  };
 }
 
 /** PostgreSQL major of a database whose blueprint names none: Render's default. */

@@ -5,7 +5,7 @@
  * restart and named volumes map where Berth has an equivalent, with a comment where it is close.
  */
 import { slug } from "../issues.ts";
-import { DEFAULT_POSTGRES_MAJOR, importedPostgresMajor, POSTGRES_MAJORS } from "../runtime-versions.ts";
+import { DEFAULT_POSTGRES_MAJOR, importedPostgresMajor } from "../runtime-versions.ts";
 import { parseYamlSource } from "../source.ts";
 import { Draft, ENV_KEY_OK, isObj, literal, type Obj } from "./draft.ts";
 import { type ImportResult, emit } from "./emit.ts";
@@ -55,8 +55,8 @@ export function importCompose(text: string, opts: { file: string; project?: stri
       const name = draft.nameFor(svcName, "database");
       const env = Object.fromEntries(envEntries(svc.environment));
       const dbName = str(env.POSTGRES_DB);
-      const pg = tag ? importedPostgresMajor(Number(tag)) : { major: DEFAULT_POSTGRES_MAJOR, substituted: false };
-      if (pg.substituted) draft.approx(["services", svcName, "image"], `PostgreSQL ${tag} cannot be provided; imported as ${pg.major}`, `Berth provides PostgreSQL ${POSTGRES_MAJORS.join(", ")}; move existing data with a dump and restore.`, ["databases", name, "postgres"]);
+      const pg = tag ? importedPostgresMajor(Number(tag)) : { major: DEFAULT_POSTGRES_MAJOR };
+      if (pg.note) draft.approx(["services", svcName, "image"], pg.note.detail, pg.note.suggestion, ["databases", name, "postgres"]);
       draft.set(["databases", name], { postgres: pg.major, ...(dbName && /^[a-zA-Z_]\w*$/.test(dbName) ? { databaseName: dbName } : {}), backups: { schedule: "daily" } }, `From the '${image}' container; Berth manages the server, its backups and PITR.`);
       stores.set(svcName, { kind: "database", name });
     } else if (/(^|\/)(redis|valkey\/valkey|bitnami\/redis)(:|$)/.test(image)) {

@@ -4,7 +4,7 @@
  * sync: false, fromDatabase, fromService, fromGroup), previews, projects/environments, and the
  * deprecated spellings (`env:` for runtime, `previewsEnabled`, `type: redis`).
  */
-import { importedPostgresMajor, POSTGRES_MAJORS } from "../runtime-versions.ts";
+import { importedPostgresMajor } from "../runtime-versions.ts";
 import { parseYamlSource } from "../source.ts";
 import { Draft, domainOk, ENV_KEY_OK, isObj, literal, type Obj } from "./draft.ts";
 import { type ImportResult, emit } from "./emit.ts";
@@ -109,9 +109,9 @@ function database(draft: Draft, d: unknown, at: (string | number)[]): void {
   const name = draft.nameFor(d.name as string, "database");
   const out: Obj = {};
   if (d.postgresMajorVersion !== undefined && /^\d+$/.test(String(d.postgresMajorVersion))) {
-    const { major, substituted } = importedPostgresMajor(Number(d.postgresMajorVersion));
+    const { major, note } = importedPostgresMajor(Number(d.postgresMajorVersion));
     out.postgres = major;
-    if (substituted) draft.approx([...at, "postgresMajorVersion"], `PostgreSQL ${String(d.postgresMajorVersion)} cannot be provided; imported as ${major}`, `Berth provides PostgreSQL ${POSTGRES_MAJORS.join(", ")}; move existing data with a dump and restore.`, ["databases", name, "postgres"]);
+    if (note) draft.approx([...at, "postgresMajorVersion"], note.detail, note.suggestion, ["databases", name, "postgres"]);
   }
   if (typeof d.databaseName === "string" && /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(d.databaseName)) out.databaseName = d.databaseName;
   if (typeof d.user === "string" && /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(d.user)) out.user = d.user;

@@ -47,6 +47,9 @@ test("kill -9 of the daemon with 10 instances and a singleton: restart finds exa
     processesWithEnv(ENGINE_ID_VAR, engineId).filter(
       (p) => (!service || p.env.BERTH_SERVICE === service) && argv0(p.pid) === process.execPath,
     );
+  // The engine reports an instance once its sandbox is spawned; on a loaded machine the app
+  // inside may still be starting (argv0 still bwrap), so wait for all eleven to be node.
+  const elevenApps = (what: string) => eventually(async () => (apps().length === 11 ? true : undefined), 10_000, what);
     // Watch the singleton the whole time: there must never be two.
   let maxSingletons = 0;
   const sampler = setInterval(() => {
@@ -61,9 +64,7 @@ test("kill -9 of the daemon with 10 instances and a singleton: restart finds exa
     const single = r1.services.find((s) => s.service === "scheduler")!.instances;
     assert.equal(workers.length, 10);
     assert.equal(single.length, 1);
-    // The engine reports an instance once its sandbox is spawned; on a loaded machine the app
-    // inside may still be starting (argv0 still bwrap), so wait for all eleven to be node.
-    await eventually(async () => (apps().length === 11 ? true : undefined), 10_000, "11 app processes");
+    await elevenApps("11 app processes");
 
     first.child.kill("SIGKILL");
     await new Promise((r) => first.child.once("exit", r));
@@ -89,7 +90,7 @@ test("kill -9 of the daemon with 10 instances and a singleton: restart finds exa
     assert.equal(s2[0]!.id, single[0]!.id);
     assert.notEqual(s2[0]!.pid, single[0]!.pid, "the singleton killed while the daemon was down was restarted");
     assert.equal(settled.events.filter((e) => e === "instance:adopted").length, 9);
-    await eventually(async () => (apps().length === 11 ? true : undefined), 10_000, "11 app processes after the restart");
+    await elevenApps("11 app processes after the restart");
     assert.equal(apps("scheduler").length, 1);
 
     second.child.stdin!.write("stop\n");
