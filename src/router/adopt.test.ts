@@ -22,7 +22,7 @@ import { freePort, get, startBackend, type TestBackend } from "./test-helpers.ts
 const ref = { project: "shop", environment: "prod", service: "web" };
 const table = buildRouteTable([{ ref, kind: "web", domains: ["shop.example.com"], pathPrefixes: [], health: { path: "/health", intervalMs: 200 } }]);
 
-describe("a restarted daemon adopts its router", { timeout: 90_000 }, () => {
+describe("a restarted daemon adopts its router", { timeout: 300_000 }, () => {
   const dirs: string[] = [];
   const children: ChildProcess[] = [];
   const routers: Router[] = [];

@@ -135,6 +135,18 @@ export class Router {
    * from it, and nothing is re-rendered until the first `setRoutes` brings the real table.
    */
   async start(): Promise<void> {
+    try {
+      await this.#start();
+    } catch (e) {
+      // A start that fails (a taken port, HAProxy refusing its configuration) leaves nothing
+      // listening: the challenge responder would otherwise keep the daemon's process alive.
+      this.#logs.stop();
+      await this.challenges.stop().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async #start(): Promise<void> {
     await mkdir(this.options.stateDir, { recursive: true, mode: 0o700 });
     if (this.#acmeOn) await this.challenges.start();
     if (this.options.httpsPort !== undefined && !this.certs.has(DEFAULT_CERT)) {

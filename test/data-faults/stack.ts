@@ -80,7 +80,7 @@ export async function startStack(opts: { resyncIntervalMs: number; blueprint?: s
   const env = opts.environment ?? "development";
   const config = resolveConfig({
     flags: { "data-dir": dataDir, listen: "127.0.0.1:0", engine: "local" },
-    env: { BERTH_RESYNC_INTERVAL_MS: String(opts.resyncIntervalMs), BERTH_RECONCILE_RETRY_MS: "200", BERTH_ROUTER: "on", BERTH_HTTP_PORT: String(port) },
+    env: { BERTH_RESYNC_INTERVAL_MS: String(opts.resyncIntervalMs), BERTH_RECONCILE_RETRY_MS: "200", BERTH_ROUTER: "on", BERTH_HTTP_PORT: String(port), BERTH_HTTPS_PORT: "0" },
     isRoot: false,
   });
   const stateDir = join(dataDir, "engine");
