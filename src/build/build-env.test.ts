@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
 import { DEFAULT_BUILD_ENV_ALLOW, buildEnvAllowlist, diagnoseTrust, hostBuildEnv, hostNpmGlobalConfig } from "./build-env.ts";
+import { trustPaths } from "./sandbox.ts";
 
 const host = {
   PATH: "/usr/bin",
@@ -60,4 +64,22 @@ test("the host's global npmrc: the explicit setting wins, else the system Node's
   assert.equal(hostNpmGlobalConfig({ npm_config_globalconfig: "/opt/npmrc" }, () => true), "/opt/npmrc");
   assert.equal(hostNpmGlobalConfig({}, (p) => p === "/etc/npmrc"), "/etc/npmrc");
   assert.equal(hostNpmGlobalConfig({}, () => false), undefined);
+});
+
+describe("trust paths a sandboxed build gets bound", () => {
+  test("a symlinked npmrc is bound by its target; a link into /usr or /etc needs no bind", () => {
+    // The bootstrapped Node's <prefix>/etc/npmrc links to the system npmrc: binding the link
+    // itself made bubblewrap fail every sandboxed build ("Can't create file at .../etc/npmrc").
+    const dir = mkdtempSync(join(tmpdir(), "berth-trust-"));
+    try {
+      const own = join(dir, "corp-ca.pem");
+      writeFileSync(own, "pem");
+      symlinkSync(own, join(dir, "ca-link.pem"));
+      symlinkSync("/etc/hostname", join(dir, "npmrc"));
+      assert.deepEqual(trustPaths({ NODE_EXTRA_CA_CERTS: join(dir, "ca-link.pem"), npm_config_globalconfig: join(dir, "npmrc") }), [own]);
+      assert.deepEqual(trustPaths({ SSL_CERT_FILE: "/etc/ssl/certs/ca-certificates.crt", npm_config_cafile: join(dir, "missing.pem") }), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

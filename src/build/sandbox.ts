@@ -11,7 +11,7 @@
  * are bound read-only so those variables keep working. HOME and package caches point into the
  * project's build cache, never root's home.
  */
-import { chownSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, readFileSync, realpathSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { BerthError } from "../core/errors.ts";
@@ -43,13 +43,19 @@ export function buildLimitsOf(raised: { memoryBytes?: number; cpuMillicores?: nu
   };
 }
 
-/** Host paths a build must see read-only: CA files and npmrc named by the env, outside /etc and /usr. */
-export function trustPaths(env: Readonly<Record<string, string | undefined>>): string[] {
+/**
+ * Host paths a build must see read-only: CA files and npmrc named by the env, outside /etc and
+ * /usr. Symlinks are resolved first (the bootstrapped Node's `etc/npmrc` links to the system
+ * npmrc): bubblewrap cannot bind onto a symlink, and a link into /usr or /etc needs no bind.
+ */
+export function trustPaths(env: Readonly<Record<string, string | undefined>>, resolve: (path: string) => string = realpathSync): string[] {
   const out = new Set<string>();
   for (const name of PATH_VARS) {
     const v = env[name];
-    if (!v || !isAbsolute(v) || SYSTEM_PREFIXES.some((p) => v.startsWith(p)) || !existsSync(v)) continue;
-    out.add(v);
+    if (!v || !isAbsolute(v) || !existsSync(v)) continue;
+    const real = resolve(v);
+    if (SYSTEM_PREFIXES.some((p) => real.startsWith(p))) continue;
+    out.add(real);
   }
   return [...out];
 }
@@ -162,7 +168,10 @@ export class BuildSandbox {
     } catch (e) {
       return fail("cgroups", e);
     }
-    const readOnlyPaths = [...new Set([...this.#o.readOnlyPaths, ...trustPaths(env)])];
+    // A path inside one already bound (the Node home) is visible through that bind.
+    const bound = this.#o.readOnlyPaths;
+    const extra = trustPaths(env).filter((p) => !bound.some((b) => p === b || p.startsWith(`${b}/`)));
+    const readOnlyPaths = [...new Set([...bound, ...extra])];
     return {
       user,
       cacheDir,
