@@ -54,6 +54,6 @@ export interface EventSink {
 /** Severity used for log level and alert routing. */
 export function eventLevel(type: EventType): "info" | "warn" | "error" {
   if (/(:failed|:crash-looping|:oom|:missed|:timeout|:error|:limit-exceeded)$/.test(type)) return "error";
-  if (/(:warning|:unhealthy|:retry|:rejected|:refused)$/.test(type)) return "warn";
+  if (/(:warning|:unhealthy|:retry|:rejected|:refused|:expiring)$/.test(type)) return "warn";
   return "info";
 }

@@ -119,3 +119,45 @@ test("a certificate failure without a project is routed by its domain, and resol
   m.tick();
   assert.deepEqual(m.list({ state: "firing" }).map((a) => [a.rule, a.service, a.value]), [["disk-full", "", 95]], "the host disk, once per environment");
 });
+
+test("an expiring certificate fires `certificate-expiring` (warning) for its domain's environment; a new certificate resolves it, and so do 3 quiet hours", () => {
+  const rule = resolveRules(undefined).find((r) => r.name === "certificate-expiring");
+  assert.deepEqual(rule && { severity: rule.severity, when: rule.when }, {
+    severity: "warning",
+    when: { kind: "event", fire: ["router:cert-expiring"], resolve: ["router:cert-issued"], keyField: "domain", quietMs: 3 * 3_600_000 },
+  });
+  assert.ok(!resolveRules({ rules: [{ name: "certificate-expiring", enabled: false }] }).some((r) => r.name === "certificate-expiring"), "a blueprint can turn it off");
+  const clock = new ManualClock();
+  const emitted: EventInput[] = [];
+  const env: EnvironmentAlerts = { project: "p", environment: "prod", services: ["api"], rules: resolveRules(undefined), channels: {} };
+  const m = new AlertManager({
+    repo: new AlertRepository(openDb(":memory:")),
+    events: { emit: (e) => void emitted.push(e) },
+    clock,
+    environments: () => [env],
+    metric: () => undefined,
+    scopeOf: (e) => ((e.data as { domain?: string }).domain?.endsWith("shop.example.com") ? { project: "p", environment: "prod" } : undefined),
+  });
+  const ev = (type: string, data: unknown) => m.onEvent({ seq: 1, at: "", type, scope: {}, actor: "system", data } as unknown as BerthEvent);
+  const expiring = (domain: string) => ev("router:cert-expiring", { domain, notAfter: "2026-01-11T00:00:00.000Z", remainingMs: 10 * 86_400_000 });
+  expiring("shop.example.com");
+  expiring("www.shop.example.com");
+  expiring("other.example.com"); // served by no environment
+  const firing = () => m.list({ state: "firing" }).map((a) => [a.rule, a.service]);
+  assert.deepEqual(firing().sort(), [
+    ["certificate-expiring", "shop.example.com"],
+    ["certificate-expiring", "www.shop.example.com"],
+  ]);
+  assert.match(m.list({ state: "firing" })[0]!.summary, /expires soon.*domain .*shop\.example\.com.*notAfter 2026-01-11/);
+  ev("router:cert-issued", { domain: "shop.example.com", issuer: "acme", notAfter: "2026-04-01T00:00:00.000Z" });
+  assert.deepEqual(firing(), [["certificate-expiring", "www.shop.example.com"]]);
+  clock.advance(2 * 3_600_000);
+  expiring("www.shop.example.com"); // the hourly report: still expiring
+  clock.advance(2 * 3_600_000);
+  m.tick();
+  assert.deepEqual(firing(), [["certificate-expiring", "www.shop.example.com"]]);
+  clock.advance(3_600_000); // no report for 3 hours: the domain is no longer routed
+  m.tick();
+  assert.deepEqual(firing(), []);
+  assert.equal(emitted.filter((e) => e.type === "alert:resolved").length, 2);
+});

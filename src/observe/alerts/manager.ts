@@ -54,7 +54,7 @@ function matchesWhere(data: unknown, where: Readonly<Record<string, unknown>> | 
 
 function detailOf(e: BerthEvent): string {
   const d = e.data as Record<string, unknown>;
-  const parts = ["instance", "reason", "resource", "step", "exitCode", "failures", "count"].filter((k) => d[k] !== undefined && d[k] !== null).map((k) => `${k} ${String(d[k])}`);
+  const parts = ["instance", "reason", "resource", "domain", "notAfter", "step", "exitCode", "failures", "count"].filter((k) => d[k] !== undefined && d[k] !== null).map((k) => `${k} ${String(d[k])}`);
   return parts.join(", ");
 }
 

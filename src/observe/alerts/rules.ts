@@ -62,6 +62,9 @@ export const DEFAULT_RULES: readonly AlertRule[] = [
   { name: "drill-failed", severity: "critical", forMs: 0, clearForMs: 0, when: ev(["drill:failed"], ["drill:passed"], { keyField: "resource" }), describe: "A restore drill failed" },
   { name: "autoscale-at-max", severity: "warning", forMs: 10 * 60_000, clearForMs: 60_000, when: ev(["autoscale:pinned"], ["autoscale:scaled"]), describe: "Autoscaling is pinned at its maximum" },
   { name: "certificate", severity: "critical", forMs: 0, clearForMs: 0, when: ev(["router:cert-failed"], ["router:cert-issued"], { keyField: "domain" }), describe: "A TLS certificate could not be issued or renewed" },
+  // Expiring = under 1/6 of the lifetime left, so renewals (from 2/3) have been failing a while. Reported
+  // hourly while it lasts; quiet for 3 hours (the domain left the table) resolves it too.
+  { name: "certificate-expiring", severity: "warning", forMs: 0, clearForMs: 0, when: ev(["router:cert-expiring"], ["router:cert-issued"], { keyField: "domain", quietMs: 3 * 3_600_000 }), describe: "A TLS certificate expires soon and was not renewed" },
   { name: "disk-full", severity: "critical", forMs: 60_000, clearForMs: 60_000, when: { kind: "metric", metric: "disk", above: 90, windowMs: 5 * 60_000, minRequests: 0, service: "" }, describe: "The data disk is over 90 % full" },
   { name: "error-rate", severity: "critical", forMs: 60_000, clearForMs: 60_000, when: { kind: "metric", metric: "errorRate", above: 0.05, windowMs: 5 * 60_000, minRequests: 20 }, describe: "Error rate (5xx) above 5 %" },
   { name: "latency-p95", severity: "warning", forMs: 2 * 60_000, clearForMs: 60_000, when: { kind: "metric", metric: "p95", above: 2000, windowMs: 5 * 60_000, minRequests: 20 }, describe: "p95 latency above 2 s" },
