@@ -3,7 +3,7 @@
  * builds the store, event bus, secrets, engine, deploy pipeline, reconciler and HTTP API from a
  * resolved config, and returns a handle whose `stop()` undoes it all in reverse order.
  */
-import { chmodSync, existsSync, mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
@@ -20,6 +20,7 @@ import { capture } from "./build/toolchains/capture.ts";
 import { ToolCache } from "./build/toolchains/tool-cache.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
 import type { BerthConfig } from "./core/config.ts";
+import { BerthError } from "./core/errors.ts";
 import { storeTaskResolver } from "./cron/resolve-task.ts"; // cron (issue 8)
 import { CronScheduler } from "./cron/scheduler.ts"; // cron (issue 8)
 import { httpHealthGate } from "./deploy/health-gate.ts";
@@ -41,6 +42,7 @@ import { ResourceManager } from "./reconcile/resources.ts";
 import { dbUpgradeOperation } from "./reconcile/db-upgrade.ts";
 import { Routing } from "./reconcile/routing.ts";
 import { Router } from "./router/router.ts";
+import { type AcmeSettings, Certificates } from "./router/tls/certificates.ts";
 import { envVersions, secretChangeHandler } from "./reconcile/env-version.ts";
 import { makeSync } from "./reconcile/sync.ts";
 import { GitDeployer } from "./reconcile/git-deploy.ts"; // git (issue 5)
@@ -110,6 +112,20 @@ export interface Daemon {
   /** Set only on the first start, when the owner token was created. */
   readonly ownerToken: string | undefined;
   stop(options?: { stopInstances?: boolean }): Promise<void>;
+}
+
+/** The ACME side of the configuration, with its trusted CA read (undefined: ACME is off). */
+function acmeSettings(acme: BerthConfig["acme"]): AcmeSettings | undefined {
+  if (acme.kind === "off") return undefined;
+  let trustedCaPem: string | undefined;
+  if (acme.caFile) {
+    try {
+      trustedCaPem = readFileSync(acme.caFile, "utf8");
+    } catch (e) {
+      throw new BerthError("BERTH_CONFIG_INVALID", { field: "BERTH_ACME_CA_FILE", detail: `cannot read ${acme.caFile}: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
+    }
+  }
+  return { directoryUrl: acme.directoryUrl, ...(acme.email ? { email: acme.email } : {}), ...(trustedCaPem ? { trustedCaPem } : {}) };
 }
 
 export async function startDaemon(config: BerthConfig, options: DaemonOptions = {}): Promise<Daemon> {
@@ -246,6 +262,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     // The HAProxy data plane (issue 6): started, supervised and stopped by the daemon.
     let routing: Routing | undefined;
     if (config.router.enabled && !options.traffic) {
+      const acme = acmeSettings(config.acme); // a CA file that cannot be read stops the start before anything listens
       const router = new Router({
         stateDir: join(config.dataDir, "router"),
         bindHost: config.router.bindHost,
@@ -257,6 +274,15 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       });
       await router.start();
       cleanups.push(() => router.stop({ graceful: true }));
+      // TLS: the HTTPS listener's hosts get certificates after each route change and hourly.
+      const certificates =
+        router.options.httpsPort !== undefined
+          ? new Certificates({ router, ...(acme ? { acme } : {}), clock, events: bus, onError: (e) => print(`warning: certificates: ${e instanceof Error ? e.message : String(e)}`) })
+          : undefined;
+      if (certificates) {
+        await certificates.start();
+        cleanups.push(() => certificates.stop()); // before the router stops (cleanups run in reverse)
+      }
       // Private networking (issue 22): internal addresses, the engine's names, the policy's grants.
       routing = new Routing({
         router,
@@ -264,6 +290,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
         baseDomain: config.baseDomain,
         httpPort: config.router.httpPort,
         events: bus,
+        ...(certificates ? { certificates } : {}),
         network: {
           addresses: new InternalAddressRepository(store.db),
           setNetwork: (n) => engine.setNetwork(n),

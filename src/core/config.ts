@@ -34,9 +34,22 @@ export interface BerthConfig {
    * (BERTH_BUILD_ENV / --build-env, comma-separated: `NAME` or `PREFIX*` adds, `-NAME` removes).
    */
   readonly buildEnv: readonly string[];
+  /**
+   * Certificates for custom domains (ACME over HTTP-01). `off` (BERTH_ACME_DIRECTORY=off) asks no
+   * CA: such hosts are reported once and keep the default certificate. `caFile` is a PEM the
+   * directory's HTTPS is trusted with (a test CA such as pebble's).
+   */
+  readonly acme: AcmeConfig;
   /** Key-encryption key: base64 keys in BERTH_KEK (current first, comma-separated), else a file. */
   readonly kek: { readonly kind: "file"; readonly path: string } | { readonly kind: "value"; readonly value: string; readonly origin: string };
 }
+
+export type AcmeConfig =
+  | { readonly kind: "off" }
+  | { readonly kind: "on"; readonly directoryUrl: string; readonly email?: string; readonly caFile?: string };
+
+/** Let's Encrypt's production directory: the default CA of custom domains. */
+export const LETS_ENCRYPT_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory";
 
 export interface ConfigInput {
   readonly flags: Readonly<Record<string, string | boolean | undefined>>;
@@ -60,6 +73,21 @@ function intSetting(value: string | undefined, field: string, fallback: number):
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new BerthError("BERTH_CONFIG_INVALID", { field, detail: `'${value}' is not a whole number` });
   return n;
+}
+
+/** BERTH_ACME_DIRECTORY (a URL or `off`), BERTH_ACME_EMAIL, BERTH_ACME_CA_FILE. */
+function acmeSetting(env: ConfigInput["env"]): AcmeConfig {
+  const directory = env.BERTH_ACME_DIRECTORY || LETS_ENCRYPT_DIRECTORY;
+  if (directory === "off") return Object.freeze({ kind: "off" as const });
+  if (!URL.canParse(directory) || new URL(directory).protocol !== "https:") {
+    throw new BerthError("BERTH_CONFIG_INVALID", { field: "BERTH_ACME_DIRECTORY", detail: `'${directory}' is not an https:// ACME directory URL (or off)` });
+  }
+  const email = env.BERTH_ACME_EMAIL || undefined;
+  if (email !== undefined && !/^[^@\s]+@[^@\s]+$/.test(email)) {
+    throw new BerthError("BERTH_CONFIG_INVALID", { field: "BERTH_ACME_EMAIL", detail: `'${email}' is not an email address` });
+  }
+  const caFile = env.BERTH_ACME_CA_FILE || undefined;
+  return Object.freeze({ kind: "on" as const, directoryUrl: directory, ...(email ? { email } : {}), ...(caFile ? { caFile: resolve(caFile) } : {}) });
 }
 
 export function defaultDataDir(isRoot: boolean, home = homedir()): string {
@@ -108,6 +136,7 @@ export function resolveConfig(input: ConfigInput): BerthConfig {
       httpsPort: intSetting(str("https-port", "BERTH_HTTPS_PORT"), "https-port", isRoot ? 443 : 8443),
     }),
     loopback,
+    acme: acmeSetting(env),
     reconcileRetryMs: intSetting(env.BERTH_RECONCILE_RETRY_MS, "BERTH_RECONCILE_RETRY_MS", 1000),
     reconcileRetryMaxMs: intSetting(env.BERTH_RECONCILE_RETRY_MAX_MS, "BERTH_RECONCILE_RETRY_MAX_MS", 60_000),
     resyncIntervalMs: intSetting(env.BERTH_RESYNC_INTERVAL_MS, "BERTH_RESYNC_INTERVAL_MS", 30_000),

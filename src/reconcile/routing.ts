@@ -16,6 +16,7 @@ import type { ActualService, ServiceRef, ServiceSpec, TrafficPort } from "../eng
 import { serviceKey } from "../engine/engine.ts";
 import { DEFAULT_INTERNAL_PORT, type EnvironmentNetwork, type InternalProtocol, internalHost, internalNames, internalValues } from "../engine/network.ts";
 import type { Router } from "../router/router.ts";
+import type { Certificates } from "../router/tls/certificates.ts";
 import { backendName, buildRouteTable, generatedHost, type InternalListener, type RouteService, type RouteTable } from "../router/routes.ts";
 import type { InternalAddressRepository } from "../store/repositories/internal-addresses.ts";
 import type { Store } from "../store/store.ts";
@@ -108,9 +109,12 @@ export class Routing {
   #reported = new Set<string>();
 
   readonly #network: PrivateNetworkDeps | undefined;
+  /** Asked for a run after each table is applied (absent: no HTTPS listener). */
+  readonly #certificates: Pick<Certificates, "request"> | undefined;
 
-  constructor(deps: { router: Router; store: Store; baseDomain: string; httpPort: number; events?: EventSink; network?: PrivateNetworkDeps }) {
+  constructor(deps: { router: Router; store: Store; baseDomain: string; httpPort: number; events?: EventSink; network?: PrivateNetworkDeps; certificates?: Pick<Certificates, "request"> }) {
     this.#network = deps.network;
+    this.#certificates = deps.certificates;
     this.#router = deps.router;
     this.#store = deps.store;
     this.#baseDomain = deps.baseDomain;
@@ -135,6 +139,8 @@ export class Routing {
     this.#table = buildRouteTable(services, { baseDomain: this.#baseDomain });
     this.#reportRefused(this.#table);
     await this.#router.setRoutes(this.#table);
+    // Hosts are routed (and `/.well-known/acme-challenge/` answered) now: certificates can follow.
+    this.#certificates?.request();
     this.#routed.clear();
     this.#public.clear();
     for (const s of services) {

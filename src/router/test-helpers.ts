@@ -3,7 +3,9 @@
  * the Host header. Used only by `*.test.ts` files and the benchmark.
  */
 import { request as httpRequest, type Agent, createServer, type Server } from "node:http";
+import { once } from "node:events";
 import { createServer as createNetServer } from "node:net";
+import { connect as tlsConnect, type PeerCertificate } from "node:tls";
 
 /** A port that was free a moment ago (HAProxy cannot report which port 0 became). */
 export async function freePort(): Promise<number> {
@@ -90,4 +92,13 @@ export async function eventually(fn: () => Promise<boolean> | boolean, timeoutMs
     await new Promise((r) => setTimeout(r, stepMs));
   }
   throw new Error(`condition not met within ${timeoutMs} ms`);
+}
+
+/** The certificate an HTTPS listener presents for `servername` (SNI), and the ALPN it picked. */
+export async function peer(port: number, servername: string): Promise<{ cert: PeerCertificate; alpn: string | false }> {
+  const sock = tlsConnect({ host: "127.0.0.1", port, servername, rejectUnauthorized: false, ALPNProtocols: ["h2", "http/1.1"] });
+  await once(sock, "secureConnect");
+  const out = { cert: sock.getPeerCertificate(), alpn: sock.alpnProtocol ?? false };
+  sock.destroy();
+  return out;
 }

@@ -23,6 +23,18 @@ export function registerServerCommand(program: Command): void {
     .option("--base-domain <domain>", "base domain of generated hostnames (default localhost)")
     .option("--build-env <list>", "adjust the variables builds receive from this environment: NAME or PREFIX* adds, -NAME removes, comma-separated (env BERTH_BUILD_ENV; see docs/design/build-env.md)")
     .option("--credentials-file <path>", "where the CLI on this machine finds the daemon: {url, token, pid}, mode 0600 (default <data dir>/daemon.json)")
+    .addHelpText(
+      "after",
+      [
+        "",
+        "Router and certificates (environment):",
+        "  BERTH_HTTP_PORT       the router's HTTP port (default 80 as root, 8080 otherwise)",
+        "  BERTH_HTTPS_PORT      its HTTPS port (default 443 as root, 8443 otherwise; 0: no HTTPS listener)",
+        "  BERTH_ACME_DIRECTORY  ACME directory for custom domains (default Let's Encrypt's; off: none)",
+        "  BERTH_ACME_EMAIL      contact address of the ACME account",
+        "  BERTH_ACME_CA_FILE    PEM file trusted for the ACME directory's HTTPS (a private or test CA)",
+      ].join("\n"),
+    )
     .action(async (opts: Record<string, string | undefined>) => {
       const config = resolveConfig({
         flags: { "data-dir": opts.dataDir, listen: opts.listen, engine: opts.engine, "base-domain": opts.baseDomain, "build-env": opts.buildEnv },

@@ -28,6 +28,32 @@ export function renewAtMs(v: Validity): number {
   return from + ((v.notAfter.getTime() - from) * 2) / 3;
 }
 
+/**
+ * When a certificate is called expiring: 1/6 of its lifetime left (15 days of a 90-day one). Renewal
+ * starts at 2/3, so by then renewals have been failing for a sixth of the lifetime.
+ */
+export function expiringAtMs(v: Validity): number {
+  const to = v.notAfter.getTime();
+  return to - (to - v.notBefore.getTime()) / 6;
+}
+
+export interface ExpiringCert {
+  readonly domain: string;
+  readonly notAfter: Date;
+  /** Negative once it has expired. */
+  readonly remainingMs: number;
+}
+
+/** Pure: the stored certificates of TLS hosts still in the table that are expiring at `nowMs`. */
+export function planExpiring(hosts: readonly HostTls[], stored: ReadonlyMap<string, Validity>, nowMs: number): ExpiringCert[] {
+  const out: ExpiringCert[] = [];
+  for (const h of hosts) {
+    const v = h.tls.kind === "none" ? undefined : stored.get(h.host);
+    if (v && nowMs >= expiringAtMs(v)) out.push({ domain: h.host, notAfter: v.notAfter, remainingMs: v.notAfter.getTime() - nowMs });
+  }
+  return out;
+}
+
 /** Pure: which hosts need a certificate now. */
 export function planCertificates(hosts: readonly HostTls[], stored: ReadonlyMap<string, Validity>, nowMs: number): CertTask[] {
   const tasks: CertTask[] = [];
@@ -43,6 +69,7 @@ export function planCertificates(hosts: readonly HostTls[], stored: ReadonlyMap<
 export interface CertManagerDeps {
   readonly clock: Clock;
   readonly ca: InternalCa;
+  /** Absent: ACME is off; ACME hosts are skipped (see `CertRunResult.skipped`). */
   readonly acme?: AcmeIssuer;
   readonly ledger: IssuanceLedger;
   readonly budget?: BudgetPolicy;
@@ -56,6 +83,8 @@ export interface CertManagerDeps {
 export interface CertRunResult {
   readonly issued: readonly CertTask[];
   readonly failed: ReadonlyArray<{ readonly task: CertTask; readonly error: BerthError }>;
+  /** ACME tasks left alone because no ACME issuer is configured (ACME is off): the caller reports them. */
+  readonly skipped: readonly CertTask[];
 }
 
 export class CertManager {
@@ -65,18 +94,24 @@ export class CertManager {
     this.#d = deps;
   }
 
-  /** Issues what is missing or due; one failing domain does not stop the others. */
-  async ensure(hosts: readonly HostTls[]): Promise<CertRunResult> {
-    const stored = new Map<string, Validity>();
-    for (const h of hosts) {
-      const v = h.tls.kind === "none" ? undefined : await this.#d.stored(h.host);
-      if (v) stored.set(h.host, v);
-    }
+  /**
+   * Issues what is missing or due; one failing domain does not stop the others. An aborted
+   * `signal` (the daemon stopping) leaves the tasks not yet started for the next run.
+   */
+  async ensure(hosts: readonly HostTls[], options: { signal?: AbortSignal } = {}): Promise<CertRunResult> {
+    const stored = await this.#storedOf(hosts);
     const issued: CertTask[] = [];
     const failed: Array<{ task: CertTask; error: BerthError }> = [];
+    const skipped: CertTask[] = [];
     for (const task of planCertificates(hosts, stored, this.#d.clock.now())) {
+      if (options.signal?.aborted) break;
+      const acme = task.issuer === "acme" ? this.#d.acme : undefined;
+      if (task.issuer === "acme" && !acme) {
+        skipped.push(task);
+        continue;
+      }
       try {
-        const cert = await this.#issue(task);
+        const cert = acme ? await this.#issueAcme(task.domain, acme) : await this.#d.ca.issue(task.domain);
         await this.#d.install(task.domain, haproxyPem(cert));
         this.#d.events?.emit({ type: "router:cert-issued", data: { domain: task.domain, issuer: task.issuer, notAfter: cert.notAfter.toISOString() } });
         issued.push(task);
@@ -86,23 +121,35 @@ export class CertManager {
         failed.push({ task, error });
       }
     }
-    return { issued, failed };
+    return { issued, failed, skipped };
   }
 
-  async #issue(task: CertTask): Promise<IssuedCert> {
-    if (task.issuer === "internal") return this.#d.ca.issue(task.domain);
-    if (!this.#d.acme) throw new BerthError("BERTH_ROUTER_CERT_FAILED", { domain: task.domain, detail: "no ACME directory configured" });
+  /** The stored certificates of `hosts` that are expiring now (read them after `ensure`). */
+  async expiring(hosts: readonly HostTls[]): Promise<ExpiringCert[]> {
+    return planExpiring(hosts, await this.#storedOf(hosts), this.#d.clock.now());
+  }
+
+  async #storedOf(hosts: readonly HostTls[]): Promise<Map<string, Validity>> {
+    const stored = new Map<string, Validity>();
+    for (const h of hosts) {
+      const v = h.tls.kind === "none" ? undefined : await this.#d.stored(h.host);
+      if (v) stored.set(h.host, v);
+    }
+    return stored;
+  }
+
+  async #issueAcme(domain: string, acme: AcmeIssuer): Promise<IssuedCert> {
     const policy = this.#d.budget ?? letsEncryptBudget;
     const now = this.#d.clock.now();
-    const decision = decideBudget(this.#d.ledger.history, task.domain, now, policy);
+    const decision = decideBudget(this.#d.ledger.history, domain, now, policy);
     if (!decision.allowed) {
       throw new BerthError("BERTH_ROUTER_CERT_BUDGET", { registeredDomain: decision.registeredDomain, count: decision.count, windowDays: Math.round(policy.windowMs / 86_400_000) });
     }
     if (decision.warn) {
       this.#d.events?.emit({ type: "router:cert-budget-warning", data: { registeredDomain: decision.registeredDomain, count: decision.count + 1, limit: policy.limit } });
     }
-    const cert = await this.#d.acme.issue(task.domain);
-    await this.#d.ledger.record(task.domain, now);
+    const cert = await acme.issue(domain);
+    await this.#d.ledger.record(domain, now);
     return cert;
   }
 }

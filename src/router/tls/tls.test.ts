@@ -1,35 +1,21 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { once } from "node:events";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { request as httpsRequest } from "node:https";
-import { connect as netConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect, type PeerCertificate } from "node:tls";
-import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import { ManualClock } from "../../core/clock.ts";
 import type { EventInput, EventSink, EventType } from "../../core/events.ts";
 import type { ServiceRef } from "../../engine/engine.ts";
 import { Router } from "../router.ts";
 import { buildRouteTable } from "../routes.ts";
-import { eventually, freePort, get, startBackend, type TestBackend } from "../test-helpers.ts";
+import { freePort, get, peer, startBackend, type TestBackend } from "../test-helpers.ts";
+import { type Pebble, startPebble } from "../testing/pebble.ts";
 import { AcmeIssuer } from "./acme.ts";
 import { IssuanceLedger } from "./budget.ts";
 import { CertManager, renewAtMs } from "./cert-manager.ts";
 
-const run = promisify(execFile);
 const ref: ServiceRef = { project: "shop", environment: "prod", service: "web" };
-
-/** The certificate the HTTPS listener presents for `servername`, and the ALPN it picked. */
-async function peer(port: number, servername: string): Promise<{ cert: PeerCertificate; alpn: string | false }> {
-  const sock = connect({ host: "127.0.0.1", port, servername, rejectUnauthorized: false, ALPNProtocols: ["h2", "http/1.1"] });
-  await once(sock, "secureConnect");
-  const out = { cert: sock.getPeerCertificate(), alpn: sock.alpnProtocol ?? false };
-  sock.destroy();
-  return out;
-}
 
 function httpsGet(port: number, host: string, path: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
@@ -53,56 +39,14 @@ describe("TLS: ACME HTTP-01 against pebble, internal CA, redirects", { timeout: 
   let backend: TestBackend;
   let manager: CertManager;
   const clock = new ManualClock(Date.now());
-  const children: ChildProcess[] = [];
+  let pebble: Pebble | undefined;
   const events: EventInput[] = [];
   const sink: EventSink = { emit: <T extends EventType>(e: EventInput<T>) => void events.push(e as unknown as EventInput) };
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "berth-tls-"));
-    // pebble's own HTTPS certificate (the Debian package ships none).
-    await run("openssl", [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-      "-keyout", join(dir, "pebble.key"), "-out", join(dir, "pebble.pem"), "-subj", "/CN=localhost",
-      "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-    ]);
     [httpPort, httpsPort] = [await freePort(), await freePort()];
-    const [acmePort, acmeMgmt, dnsPort, dnsMgmt, tlsAlpn] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
-    children.push(
-      spawn("pebble-challtestsrv", ["-defaultIPv4", "127.0.0.1", "-defaultIPv6", "", "-dns01", `127.0.0.1:${dnsPort}`, "-http01", "", "-https01", "", "-tlsalpn01", "", "-management", `127.0.0.1:${dnsMgmt}`], { stdio: "ignore" }),
-    );
-    await writeFile(
-      join(dir, "pebble.json"),
-      JSON.stringify({
-        pebble: {
-          listenAddress: `127.0.0.1:${acmePort}`,
-          managementListenAddress: `127.0.0.1:${acmeMgmt}`,
-          certificate: join(dir, "pebble.pem"),
-          privateKey: join(dir, "pebble.key"),
-          httpPort,
-          tlsPort: tlsAlpn,
-          ocspResponderURL: "",
-          externalAccountBindingRequired: false,
-          certificateValidityPeriod: 3600,
-        },
-      }),
-    );
-    children.push(
-      spawn("pebble", ["-config", join(dir, "pebble.json"), "-dnsserver", `127.0.0.1:${dnsPort}`], {
-        stdio: "ignore",
-        env: { ...process.env, PEBBLE_VA_NOSLEEP: "1", PEBBLE_WFE_NONCEREJECT: "0" },
-      }),
-    );
-    const trustedCaPem = await readFile(join(dir, "pebble.pem"), "utf8");
-    await eventually(async () => {
-      const sock = netConnect(acmePort, "127.0.0.1");
-      const ok = await once(sock, "connect").then(
-        () => true,
-        () => false,
-      );
-      sock.destroy();
-      return ok;
-    });
-
+    pebble = await startPebble({ dir, httpPort });
     router = new Router({ stateDir: join(dir, "router"), bindHost: "127.0.0.1", httpPort, httpsPort, events: sink, healthTimeoutMs: 10_000 });
     await router.start();
     backend = await startBackend("app");
@@ -113,7 +57,7 @@ describe("TLS: ACME HTTP-01 against pebble, internal CA, redirects", { timeout: 
     manager = new CertManager({
       clock,
       ca: router.ca,
-      acme: new AcmeIssuer({ directoryUrl: `https://127.0.0.1:${acmePort}/dir`, accountKeyPath: join(dir, "router", "acme", "account.key"), challenges: router.challenges, trustedCaPem }),
+      acme: new AcmeIssuer({ directoryUrl: pebble.directoryUrl, accountKeyPath: join(dir, "router", "acme", "account.key"), challenges: router.challenges, trustedCaPem: pebble.caPem }),
       ledger: new IssuanceLedger(join(dir, "issuance.jsonl")),
       stored: (d) => router.certs.validity(d),
       install: (d, pem) => router.installCertificate(d, pem),
@@ -124,12 +68,7 @@ describe("TLS: ACME HTTP-01 against pebble, internal CA, redirects", { timeout: 
   after(async () => {
     await router?.stop();
     await backend?.close();
-    for (const c of children) {
-      if (c.exitCode === null) {
-        c.kill("SIGTERM");
-        await once(c, "exit");
-      }
-    }
+    await pebble?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 
