@@ -203,8 +203,11 @@ export class DeployPipeline {
     };
     events.emit({ type: "deploy:started", scope, actor, data: { deploy: deploy.id, service: service.name, release: release.number } });
     // The release runs as it was cut: an older one enforced after newer inputs failed keeps its
-    // own start command, health check and replicas, not the failed inputs' ones.
-    const spec = (release.config as Partial<ReleaseConfig>).spec ?? service.spec;
+    // own start command and health check, not the failed inputs' ones. The instance count is not
+    // the release's: it is the service's (the blueprint's, or the autoscaler's since), as scaling
+    // on Heroku or Render cuts no release.
+    const cut = (release.config as Partial<ReleaseConfig>).spec;
+    const spec = cut ? { ...cut, replicas: service.spec.replicas } : service.spec;
     const engineRelease = toEngineRelease(release, spec);
     const inputs = service.inputs as ReleaseInputs;
 
