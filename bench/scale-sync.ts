@@ -112,6 +112,9 @@ try {
   await Promise.all([...samplers, rssWatch]);
   await sleep(30_000);
   const after = rssMb(child.pid!);
+  // V8's memory reducer and the allocator give pages back over minutes, not seconds.
+  await sleep(90_000);
+  const later = rssMb(child.pid!);
   if (process.env.BENCH_HEAP) {
     child.kill("SIGUSR2");
     await sleep(20_000);
@@ -123,7 +126,7 @@ try {
   console.log("| endpoint during processing | samples | p50 ms | p95 ms | p99 ms | max ms | p99 vs 100 ms goal |\n|---|---|---|---|---|---|---|");
   console.log(row("/healthz", health));
   console.log(row("/v1/status", status));
-  console.log(`RSS: idle before ${idleBefore.toFixed(1)} MB, peak ${peak.toFixed(1)} MB, 30 s after live ${after.toFixed(1)} MB (${(after / idleBefore).toFixed(2)}x idle; goal < 100 MB)`);
+  console.log(`RSS: idle before ${idleBefore.toFixed(1)} MB, peak ${peak.toFixed(1)} MB, 30 s after live ${after.toFixed(1)} MB, 2 min after ${later.toFixed(1)} MB (${(later / idleBefore).toFixed(2)}x idle; goal < 100 MB)`);
 } finally {
   child.kill("SIGTERM");
   await new Promise((r) => child.once("exit", r));

@@ -15,7 +15,7 @@ import { AlertManager, type EnvironmentAlerts } from "./alerts/manager.ts";
 import { resolveRules } from "./alerts/rules.ts";
 import type { EventBus } from "./event-bus.ts";
 import { MetricsCollector } from "./metrics/collector.ts";
-import { summarize } from "./metrics/query.ts";
+import { type MetricsSummary, summarize, summarizeEnvironment } from "./metrics/query.ts";
 import { requestRecorder } from "./metrics/requests.ts";
 import { EngineSampler } from "./metrics/sampler.ts";
 import { DrainManager, drainEnvironments } from "./drains/manager.ts";
@@ -96,6 +96,20 @@ export function createObservability(o: ObservabilityOptions): Observability {
       diskPercent = undefined;
     }
   };
+  // Metric rules read one query per environment and window, shared by every rule and service of a
+  // tick (a query per service and rule blocked the event loop for seconds with 1,000 services).
+  let summaries = { toS: -1, byWindow: new Map<string, Map<string, MetricsSummary>>() };
+  const serviceSummary = (ref: { project: string; environment: string; service: string }, windowMs: number, toS: number): MetricsSummary | undefined => {
+    if (summaries.toS !== toS) summaries = { toS, byWindow: new Map() };
+    const fromS = toS - Math.floor(windowMs / 1000);
+    const key = `${ref.project}\0${ref.environment}\0${fromS}`;
+    let byService = summaries.byWindow.get(key);
+    if (!byService) {
+      byService = summarizeEnvironment(repo, ref, fromS, toS);
+      summaries.byWindow.set(key, byService);
+    }
+    return byService.get(ref.service);
+  };
   const alerts = new AlertManager({
     repo: new AlertRepository(o.store.db),
     events: o.bus,
@@ -116,15 +130,19 @@ export function createObservability(o: ObservabilityOptions): Observability {
         return diskPercent === undefined ? undefined : { value: diskPercent, requests: 0 };
       }
       const toS = Math.floor(o.clock.now() / 1000);
-      const s = summarize(repo, ref, toS - Math.floor(windowMs / 1000), toS);
+      if (metric === "queue") {
+        const q = queueLength(repo, ref, toS - Math.floor(windowMs / 1000), toS);
+        return q === undefined || q === null ? undefined : { value: q, requests: 0 };
+      }
+      const s = serviceSummary(ref, windowMs, toS);
+      if (!s) return undefined; // no points in the window: nothing to judge
       const value =
         metric === "errorRate" ? s.errorRate
         : metric === "p95" ? s.latencyMs.p95
         : metric === "p99" ? s.latencyMs.p99
         : metric === "cpu" ? s.cpuPercent?.avg
         : metric === "memory" ? s.memoryPercent?.avg
-        : metric === "restarts" ? s.restarts
-        : queueLength(repo, ref, toS - Math.floor(windowMs / 1000), toS);
+        : s.restarts;
       return value === undefined || value === null ? undefined : { value, requests: s.requests };
     },
     ...(o.alertTickMs ? { tickMs: o.alertTickMs } : {}),

@@ -172,6 +172,9 @@ export class AlertManager {
   }
 
   #clear(env: EnvironmentAlerts, rule: AlertRule, key: string): void {
+    // Every open alert has a live entry (loaded at start, set when raised): most keys have none,
+    // and a store lookup per rule and service on every tick is what they would cost.
+    if (!this.#live.has(key)) return;
     const open = this.#o.repo.openByKey(key);
     if (!open) return;
     if (open.state === "pending") {

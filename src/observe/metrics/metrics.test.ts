@@ -5,7 +5,7 @@ import { openDb } from "../../store/db.ts";
 import { MetricsRepository } from "../../store/repositories/metrics.ts";
 import { MetricsCollector } from "./collector.ts";
 import { cumulative, latencyBucket, quantile } from "./histogram.ts";
-import { series, summarize } from "./query.ts";
+import { series, summarize, summarizeEnvironment } from "./query.ts";
 import { requestRecorder } from "./requests.ts";
 
 const ref = { project: "p", environment: "prod", service: "api" };
@@ -50,4 +50,24 @@ test("running totals keep counting across flushes (Prometheus)", () => {
   c.flush();
   c.count({ ...ref, instance: "", name: "restarts" }, 2);
   assert.equal(c.totals().find((t) => t.key.name === "restarts")!.value, 3);
+});
+
+test("an environment's summaries from one query equal each service's own summary", () => {
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const repo = new MetricsRepository(openDb(":memory:"));
+  const c = new MetricsCollector({ repo, clock });
+  const record = requestRecorder(c);
+  for (let i = 0; i < 30; i++) {
+    for (let r = 0; r < 8; r++) record({ backend: "svc.p.prod.api", status: r === 0 ? 500 : 200, totalMs: r === 7 ? 900 : 6, instance: "i1" });
+    record({ backend: "svc.p.prod.web", status: 404, totalMs: 30, instance: "i2" });
+    c.gauge({ ...ref, instance: "", name: "cpu.percent" }, i % 3 ? 15 : 60);
+    c.gauge({ ...ref, service: "worker", instance: "", name: "memory.percent" }, 40 + i);
+    c.gauge({ ...ref, environment: "staging", instance: "", name: "cpu.percent" }, 99);
+    c.flush();
+    clock.advance(10_000);
+  }
+  const startS = Date.UTC(2026, 0, 1) / 1000;
+  const all = summarizeEnvironment(repo, { project: "p", environment: "prod" }, startS + 60, startS + 240);
+  assert.deepEqual([...all.keys()].sort(), ["api", "web", "worker"]);
+  for (const service of all.keys()) assert.deepEqual(all.get(service), summarize(repo, { ...ref, service }, startS + 60, startS + 240), service);
 });

@@ -90,7 +90,31 @@ function reduce(ps: readonly MetricPoint[]) {
 
 /** Totals and percentiles over [fromS, toS]. */
 export function summarize(repo: MetricsRepository, sel: ServiceSelector, fromS: number, toS: number): MetricsSummary {
-  const r = reduce(points(repo, sel, fromS, toS));
+  return toSummary(reduce(points(repo, sel, fromS, toS)), fromS, toS);
+}
+
+/**
+ * Every service of an environment with points in [fromS, toS], summarized from one query (the
+ * alert rules' view: a service without points has no summary).
+ */
+export function summarizeEnvironment(repo: MetricsRepository, env: { readonly project: string; readonly environment: string }, fromS: number, toS: number): Map<string, MetricsSummary> {
+  const byService = new Map<string, MetricPoint[]>();
+  // Totals per service and series come summed from SQL (reduce adds counts and sums and keeps the
+  // max, so one summed point reduces like the many it stands for); only histograms come raw.
+  const totals = repo.totalsByService({ ...env, names: NAMES.filter((n) => n !== "http.latency"), fromS, toS });
+  const latency = repo.queryEnvironment({ ...env, names: ["http.latency"], fromS, toS });
+  for (const p of [...totals, ...latency]) {
+    let list = byService.get(p.service);
+    if (!list) {
+      list = [];
+      byService.set(p.service, list);
+    }
+    list.push(p);
+  }
+  return new Map([...byService].map(([service, ps]) => [service, toSummary(reduce(ps), fromS, toS)]));
+}
+
+function toSummary(r: ReturnType<typeof reduce>, fromS: number, toS: number): MetricsSummary {
   return {
     fromS,
     toS,

@@ -104,6 +104,31 @@ export class MetricsRepository {
     return rows.map(toPoint);
   }
 
+  /** Service-level points (instance '') of every service of an environment in a time range, oldest first. */
+  queryEnvironment(q: { readonly project: string; readonly environment: string; readonly names: readonly string[]; readonly fromS: number; readonly toS: number }): MetricPoint[] {
+    const names = q.names.map(() => "?").join(", ");
+    const rows = this.#db.sql
+      .prepare(`SELECT * FROM metric_points WHERE project = ? AND environment = ? AND instance = '' AND ts >= ? AND ts <= ? AND name IN (${names}) ORDER BY ts`)
+      .all(q.project, q.environment, q.fromS, q.toS, ...q.names) as unknown as Raw[];
+    return rows.map(toPoint);
+  }
+
+  /**
+   * Service-level points of every service of an environment in a time range, summed per service
+   * and series in SQL (one point each: counts and sums added, the max kept; no histograms) — the
+   * alert rules' read, which would otherwise carry every raw point of every service into JS.
+   */
+  totalsByService(q: { readonly project: string; readonly environment: string; readonly names: readonly string[]; readonly fromS: number; readonly toS: number }): MetricPoint[] {
+    const names = q.names.map(() => "?").join(", ");
+    const rows = this.#db.sql
+      .prepare(
+        `SELECT service, name, SUM(count) AS count, SUM(sum) AS sum, MAX(max) AS max FROM metric_points
+         WHERE project = ? AND environment = ? AND instance = '' AND ts >= ? AND ts <= ? AND name IN (${names}) GROUP BY service, name`,
+      )
+      .all(q.project, q.environment, q.fromS, q.toS, ...q.names) as unknown as { service: string; name: string; count: number; sum: number; max: number }[];
+    return rows.map((r) => ({ project: q.project, environment: q.environment, service: r.service, instance: "", name: r.name, resS: 0, ts: q.fromS, count: r.count, sum: r.sum, max: r.max }));
+  }
+
   /** Services (and cron jobs, datastores) with points since `fromS`, for listings and /metrics. */
   seriesSince(fromS: number): SeriesKey[] {
     return (this.#db.sql.prepare("SELECT DISTINCT project, environment, service, instance, name FROM metric_points WHERE ts >= ?").all(fromS) as unknown as SeriesKey[]).map((r) => ({ ...r }));
