@@ -123,13 +123,13 @@ export function createObservability(o: ObservabilityOptions): Observability {
       );
       return hit ? { project: hit.project, environment: hit.name } : undefined;
     },
-    metric: (ref, metric, windowMs) => {
+    metric: (ref, metric, windowMs, nowMs) => {
       if (metric === "disk") {
         if (ref.service !== "") return undefined;
         sampleDisk();
         return diskPercent === undefined ? undefined : { value: diskPercent, requests: 0 };
       }
-      const toS = Math.floor(o.clock.now() / 1000);
+      const toS = Math.floor(nowMs / 1000);
       if (metric === "queue") {
         const q = queueLength(repo, ref, toS - Math.floor(windowMs / 1000), toS);
         return q === undefined || q === null ? undefined : { value: q, requests: 0 };
@@ -145,7 +145,7 @@ export function createObservability(o: ObservabilityOptions): Observability {
         : s.restarts;
       return value === undefined || value === null ? undefined : { value, requests: s.requests };
     },
-    ...(o.alertTickMs ? { tickMs: o.alertTickMs } : {}),
+    ...(o.alertTickMs ? { tickMs: o.alertTickMs, metricEveryMs: o.alertTickMs } : {}),
   });
   const drains = new DrainManager({
     engine: o.engine,

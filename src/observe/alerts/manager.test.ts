@@ -20,6 +20,7 @@ function setup(rules = resolveRules(undefined), metric?: (s: string) => { value:
     clock,
     environments: () => [env],
     metric: (ref) => metric?.(ref.service),
+    metricEveryMs: 0,
     send: async (c, n) => void sent.push({ channel: c.type, notice: n }),
   });
   const event = (type: string, data: Record<string, unknown>, service = "api"): void =>

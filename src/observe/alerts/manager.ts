@@ -25,13 +25,19 @@ export interface AlertManagerOptions {
   readonly clock: Clock;
   /** The environments and their resolved rules and channels (read on every tick and event). */
   readonly environments: () => readonly EnvironmentAlerts[];
-  /** A metric of a service over a window; undefined when there is no data. */
-  readonly metric: (ref: { project: string; environment: string; service: string }, metric: MetricName, windowMs: number) => { value: number; requests: number } | undefined;
+  /** A metric of a service over the window ending at `nowMs` (one instant for a whole evaluation); undefined when there is no data. */
+  readonly metric: (ref: { project: string; environment: string; service: string }, metric: MetricName, windowMs: number, nowMs: number) => { value: number; requests: number } | undefined;
   /** Where an unscoped event belongs (a certificate's domain -> the environment serving it). */
   readonly scopeOf?: (e: BerthEvent) => { project: string; environment: string } | undefined;
   readonly send?: (channel: ChannelConfig, notice: AlertNotice, signal: AbortSignal) => Promise<void>;
   /** Default 5 s. */
   readonly tickMs?: number;
+  /**
+   * Metric rules are evaluated at most this often (default 30 s; Prometheus evaluates every
+   * minute): their `for` is a minute or more, and each evaluation reads every service's window.
+   * Event rules and pending/resolving alerts move on every tick.
+   */
+  readonly metricEveryMs?: number;
   /** Delivery attempts per channel and the first retry delay (doubling). Default 6 and 1 s. */
   readonly attempts?: number;
   readonly retryMs?: number;
@@ -64,6 +70,7 @@ export class AlertManager {
   readonly #chains = new Map<string, Promise<void>>();
   readonly #abort = new AbortController();
   #timer: NodeJS.Timeout | undefined;
+  #metricsAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: AlertManagerOptions) {
     this.#o = options;
@@ -125,12 +132,14 @@ export class AlertManager {
   tick(): void {
     const now = this.#o.clock.now();
     const envs = this.#o.environments();
-    for (const env of envs) {
+    const evaluate = now - this.#metricsAt >= (this.#o.metricEveryMs ?? 30_000);
+    if (evaluate) this.#metricsAt = now;
+    for (const env of evaluate ? envs : []) {
       for (const rule of env.rules) {
         if (rule.when.kind !== "metric") continue;
         const w = rule.when;
         for (const service of w.service !== undefined ? [w.service] : env.services) {
-          const m = this.#o.metric({ project: env.project, environment: env.environment, service }, w.metric, w.windowMs);
+          const m = this.#o.metric({ project: env.project, environment: env.environment, service }, w.metric, w.windowMs, now);
           const key = keyOf(rule.name, env.project, env.environment, service);
           if (m && m.requests >= w.minRequests && m.value > w.above) this.#raise(env, rule, service, `${rule.describe}: ${format(w.metric, m.value)}`, m.value);
           else this.#clear(env, rule, key);
