@@ -171,7 +171,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       ? options.engine({ bus, openEnv, redact: (text) => redactText(text), loopback })
       : config.engine === "memory"
         ? new MemoryEngine({ events: bus, openEnv: (r) => openEnv(r) })
-        : new LocalEngine({ stateDir: join(config.dataDir, "engine"), events: bus, openEnv: (r) => openEnv(r), redact: (text) => redactText(text), ...(loopback ? { loopback } : {}) });
+        : new LocalEngine({ stateDir: join(config.dataDir, "engine"), events: bus, openEnv: (r) => openEnv(r), redact: (text) => redactText(text), logRetentionMs: config.logRetentionMs, ...(loopback ? { loopback } : {}) });
     await engine.start();
     cleanups.push(() => engine.stop({ stopInstances: false }));
     // observability (issue 18): metrics from the router and the engine, alerts, drains, autoscaling.

@@ -33,6 +33,9 @@ export function registerServerCommand(program: Command): void {
         "  BERTH_ACME_DIRECTORY  ACME directory for custom domains (default Let's Encrypt's; off: none)",
         "  BERTH_ACME_EMAIL      contact address of the ACME account",
         "  BERTH_ACME_CA_FILE    PEM file trusted for the ACME directory's HTTPS (a private or test CA)",
+        "",
+        "Logs (environment):",
+        "  BERTH_LOG_RETENTION_DAYS  log files of instances gone for longer are removed (default 7)",
       ].join("\n"),
     )
     .action(async (opts: Record<string, string | undefined>) => {

@@ -24,7 +24,7 @@ import { effectiveInstanceLimits } from "../../core/limits.ts";
 import { detectCgroups, ensureProjectUser, ownDirectory, removeProjectUser, type Cgroups } from "../../sandbox/isolation.ts";
 import type { LoopbackPolicy } from "../../sandbox/loopback-policy.ts";
 import { instanceEnv, prepareDisks, serviceDir, ENGINE_ID_VAR } from "./instance-env.ts";
-import { defaultLogLimits, type LogLimits, LogFile, matches, readLogDir } from "./log-files.ts";
+import { defaultLogLimits, type LogLimits, LogFile, matches, pruneLogs, readLogDir } from "./log-files.ts";
 import { defaultPortRange, PortPool, type PortRange } from "./ports.ts";
 import { groupUsage, isSameProcess, processesWithEnv } from "./proc.ts";
 import { reapGroup } from "./process-group.ts";
@@ -38,6 +38,8 @@ export interface LocalEngineOptions extends EngineDeps {
   readonly portRange?: PortRange;
   readonly clock?: Clock;
   readonly logLimits?: LogLimits;
+  /** Log files of instances gone for longer than this are removed (default 7 days). */
+  readonly logRetentionMs?: number;
   /** Isolate with users, bubblewrap and cgroups. Default: when running as root. */
   readonly sandbox?: boolean;
   /** Extra host paths visible read-only in the sandbox. Default: the Node install running Berth when it is outside /usr. */
@@ -69,6 +71,7 @@ export class LocalEngine implements Engine {
   readonly #redact: (text: string) => string;
   #sup: Supervisor | undefined;
   #warned = false;
+  #pruneTimer: NodeJS.Timeout | undefined;
 
   constructor(options: LocalEngineOptions) {
     this.#o = options;
@@ -140,12 +143,26 @@ export class LocalEngine implements Engine {
     for (const f of readdirSync(pipesDir)) if (!kept.has(f.replace(/\.(out|err)$/, ""))) rmSync(join(pipesDir, f), { force: true });
     this.#sup = sup;
     if (this.#sandboxed && this.#o.loopback) await this.#grantPorts(sup).catch(() => {});
+    this.#pruneLogs();
+    this.#pruneTimer = setInterval(() => this.#pruneLogs(), 3_600_000);
+    this.#pruneTimer.unref();
+  }
+
+  /** Time-based log retention (the files of instances that are gone), at start and hourly. */
+  #pruneLogs(): void {
+    try {
+      const running = new Set(this.#records.instances().map((r) => r.id));
+      pruneLogs(join(this.#o.stateDir, "logs"), running, this.#clock.now(), this.#o.logRetentionMs ?? 7 * 86_400_000);
+    } catch (e) {
+      this.#emitGlobal("engine:warning", { message: `log retention: ${e instanceof Error ? e.message : String(e)}` });
+    }
   }
 
   async stop(options: { readonly stopInstances: boolean }): Promise<void> {
     const sup = this.#sup;
     if (!sup) return;
     this.#sup = undefined;
+    clearInterval(this.#pruneTimer);
     await sup.shutdown(options.stopInstances);
     if (options.stopInstances) for (const key of this.#services.keys()) this.#records.deleteService(key);
     this.#services.clear();

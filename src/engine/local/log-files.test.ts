@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { LineSplitter, LogFile, parseLogLine, readLogDir } from "./log-files.ts";
+import { LineSplitter, LogFile, parseLogLine, pruneLogs, readLogDir } from "./log-files.ts";
 
 test("lines are split across chunks, CR stripped, long lines cut", () => {
   const s = new LineSplitter(5);
@@ -35,4 +35,30 @@ test("a log file rotates by size and keeps at most keepFiles old files", () => {
 test("malformed stored lines are skipped", () => {
   assert.equal(parseLogLine("garbage", "i"), undefined);
   assert.deepEqual(parseLogLine("2026-01-01T00:00:00.000Z err a b", "i"), { at: "2026-01-01T00:00:00.000Z", instance: "i", stream: "stderr", line: "a b" });
+});
+
+test("time-based retention removes the files of instances gone past it, never a running instance's", () => {
+  const root = mkdtempSync(join(tmpdir(), "berth-log-retention-"));
+  try {
+    const dir = join(root, "shop", "prod", "web");
+    mkdirSync(dir, { recursive: true });
+    const DAY = 86_400_000;
+    const now = Date.UTC(2026, 11, 5);
+    const write = (name: string, ageMs: number) => {
+      writeFileSync(join(dir, name), "2026-12-01T00:00:00.000Z out hello\n");
+      utimesSync(join(dir, name), (now - ageMs) / 1000, (now - ageMs) / 1000);
+    };
+    write("in_old.log", 9 * DAY);
+    write("in_old.log.1", 10 * DAY);
+    write("in_recent.log", 2 * DAY);
+    write("in_running.log", 30 * DAY); // a quiet instance that still runs
+    write("in_mixed.log", 1 * DAY); // rotated long ago, written lately: kept whole
+    write("in_mixed.log.1", 20 * DAY);
+    writeFileSync(join(dir, "notes.txt"), "not a log");
+    const removed = pruneLogs(root, new Set(["in_running"]), now, 7 * DAY).map((f) => f.slice(dir.length + 1)).sort();
+    assert.deepEqual(removed, ["in_old.log", "in_old.log.1"]);
+    assert.deepEqual(readdirSync(dir).sort(), ["in_mixed.log", "in_mixed.log.1", "in_recent.log", "in_running.log", "notes.txt"]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });

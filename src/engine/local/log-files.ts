@@ -4,7 +4,7 @@
  * `.1`, `.2`, ... keeping `keepFiles` old ones, so an instance never holds more than
  * `maxFileBytes * (keepFiles + 1)` on disk.
  */
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { LogLine, LogSelector } from "../engine.ts";
 
@@ -100,6 +100,33 @@ export class LineSplitter {
     this.#rest = "";
     return r ? [r] : [];
   }
+}
+
+/**
+ * Time-based retention: the log files of instances that no longer run, last written more than
+ * `retentionMs` ago, are removed (rotation bounds what one instance holds, but every deploy
+ * replaces instances, and their files were kept forever). Walks `<root>/<project>/<env>/<service>`;
+ * returns the files removed.
+ */
+export function pruneLogs(root: string, running: ReadonlySet<string>, nowMs: number, retentionMs: number): string[] {
+  const removed: string[] = [];
+  const dirs = (d: string) => (existsSync(d) ? readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(d, e.name)) : []);
+  for (const service of dirs(root).flatMap(dirs).flatMap(dirs)) {
+    const byInstance = new Map<string, string[]>();
+    for (const f of readdirSync(service)) {
+      if (!/\.log(\.\d+)?$/.test(f)) continue;
+      const instance = f.replace(/\.log(\.\d+)?$/, "");
+      byInstance.set(instance, [...(byInstance.get(instance) ?? []), join(service, f)]);
+    }
+    for (const [instance, files] of byInstance) {
+      if (running.has(instance)) continue;
+      const last = Math.max(...files.map((f) => statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? 0));
+      if (nowMs - last <= retentionMs) continue;
+      for (const f of files) rmSync(f, { force: true });
+      removed.push(...files);
+    }
+  }
+  return removed;
 }
 
 /** Reads the stored lines of a service directory (all instances, or one), oldest first. */
