@@ -9,6 +9,8 @@ export interface RouterEvents {
   "router:server-removed": { backend: string; instance: string; drainedMs: number };
   "router:cert-issued": { domain: string; issuer: "acme" | "internal"; notAfter: string };
   "router:cert-failed": { domain: string; detail: string };
+  /** A host that wants an ACME certificate while ACME is off (a choice, not a failure: no alert). */
+  "router:cert-skipped": { domain: string; reason: string };
   /** A stored certificate of a routed host has less than 1/6 of its lifetime left (renewals keep failing). */
   "router:cert-expiring": { domain: string; notAfter: string; remainingMs: number };
   "router:cert-budget-warning": { registeredDomain: string; count: number; limit: number };

@@ -77,9 +77,10 @@ describe("Certificates: the daemon's runs against a real router", { timeout: 60_
     await certificates.whenIdle();
     assert.equal(certificates.runs, 3, "one run, then exactly one more for the requests made during it");
     assert.deepEqual(of("router:cert-issued").map((d) => d.domain), ["shop.internal"]);
-    const failed = of("router:cert-failed");
-    assert.deepEqual(failed.map((d) => d.domain), ["shop.example.com"]);
-    assert.match(failed[0]!.detail!, /ACME is off \(BERTH_ACME_DIRECTORY=off\)/);
+    const skipped = events.filter((e) => e.type === "router:cert-skipped").map((e) => e.data as { domain: string; reason: string });
+    assert.deepEqual(skipped.map((d) => d.domain), ["shop.example.com"]);
+    assert.match(skipped[0]!.reason, /ACME is off \(BERTH_ACME_DIRECTORY=off\)/);
+    assert.deepEqual(of("router:cert-failed"), [], "a choice, not a failure");
     assert.match(JSON.stringify((await peer(httpsPort, "shop.internal")).cert.issuer), /Berth Internal CA/);
     certificates.request(); // the same table again: nothing to do, nothing reported twice
     await certificates.whenIdle();
@@ -110,17 +111,18 @@ describe("Certificates: the daemon's runs against a real router", { timeout: 60_
     await certificates.stop();
     const expiring = events.filter((e) => e.type === "router:cert-expiring").map((e) => e.data);
     assert.deepEqual(expiring, [{ domain: "shop.example.com", notAfter: c.notAfter.toISOString(), remainingMs: 10 * DAY }]);
-    assert.deepEqual(of("router:cert-failed").map((d) => d.domain), ["shop.example.com"], "its renewal is due, and ACME is off");
+    assert.deepEqual(
+      events.filter((e) => e.type === "router:cert-skipped").map((e) => (e.data as { domain: string }).domain),
+      ["shop.example.com"],
+      "its renewal is due, and ACME is off",
+    );
     for (const [i, e] of events.entries()) alerts.onEvent({ seq: i + 1, at: new Date(clock.now()).toISOString(), scope: {}, actor: "system", ...e } as BerthEvent);
     assert.deepEqual(
       alerts
         .list({ state: "firing" })
         .map((a) => [a.rule, a.severity, a.service])
         .sort(),
-      [
-        ["certificate", "critical", "shop.example.com"],
-        ["certificate-expiring", "warning", "shop.example.com"],
-      ],
+      [["certificate-expiring", "warning", "shop.example.com"]],
     );
   });
 });

@@ -13,7 +13,6 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Clock } from "../../core/clock.ts";
-import { BerthError } from "../../core/errors.ts";
 import type { EventSink } from "../../core/events.ts";
 import type { Router } from "../router.ts";
 import type { HostTls } from "../routes.ts";
@@ -156,13 +155,15 @@ export class Certificates {
     this.#reportExpiring(await this.#manager.expiring(hosts), periodic);
   }
 
-  /** One `router:cert-failed` per ACME host while ACME is off (again if it leaves and comes back). */
+  /**
+   * One `router:cert-skipped` per ACME host while ACME is off (again if it leaves and comes back):
+   * the operator chose it, so it is said, not alerted (a certificate running out still alerts).
+   */
   #reportAcmeOff(skipped: readonly CertTask[]): void {
     const now = new Set(skipped.map((t) => t.domain));
     for (const domain of now) {
       if (this.#reportedOff.has(domain)) continue;
-      const error = new BerthError("BERTH_ROUTER_CERT_FAILED", { domain, detail: "ACME is off (BERTH_ACME_DIRECTORY=off), so none is requested" });
-      this.#o.events.emit({ type: "router:cert-failed", data: { domain, detail: error.message } });
+      this.#o.events.emit({ type: "router:cert-skipped", data: { domain, reason: "ACME is off (BERTH_ACME_DIRECTORY=off): no certificate is requested, the host keeps the one it has" } });
     }
     this.#reportedOff = now;
   }
