@@ -92,6 +92,19 @@ export function mastersFor(configPath: string): number[] {
   return [...mine].filter(([, s]) => !mine.has(s.ppid)).map(([pid]) => pid);
 }
 
+/** Every HAProxy process (masters and workers) running on this configuration file. */
+export function processesFor(configPath: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    if (!isHaproxyFor(argv(pid), configPath)) continue;
+    const s = stat(pid);
+    if (s && !s.zombie) out.push(pid);
+  }
+  return out;
+}
+
 /** Whether `pid` is alive (and not a zombie). */
 export function alive(pid: number): boolean {
   return startTicksOf(pid) !== undefined;

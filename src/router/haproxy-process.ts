@@ -16,7 +16,7 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { BerthError } from "../core/errors.ts";
 import type { EventSink } from "../core/events.ts";
-import { alive, liveRecordedMaster, mastersFor, removeMasterRecord, startTicksOf, writeMasterRecord } from "./haproxy-pids.ts";
+import { alive, liveRecordedMaster, mastersFor, processesFor, removeMasterRecord, startTicksOf, writeMasterRecord } from "./haproxy-pids.ts";
 import { bindFailure, portHolder } from "./port-holder.ts";
 import { RuntimeApi } from "./runtime-api.ts";
 
@@ -119,6 +119,9 @@ export class HaproxyProcess {
       await Promise.all(strays.map((pid) => terminate(pid, 5_000)));
       this.options.events?.emit({ type: "router:strays-stopped", data: { pids: strays } });
     }
+    // Workers of those masters outlive them while they finish connections (up to
+    // hard-stop-after): a new master must not start beside them.
+    await sweep(this.options.configPath, 0);
     removeMasterRecord(this.recordPath);
     return false;
   }
@@ -243,7 +246,29 @@ export class HaproxyProcess {
       await exited;
       clearTimeout(timer);
     }
+    // stop() leaves nothing behind: workers finishing their connections are waited for, then killed.
+    await sweep(this.options.configPath, options.timeoutMs ?? 10_000);
     removeMasterRecord(this.recordPath);
+  }
+}
+
+/** Waits up to `graceMs` for every HAProxy process on this configuration to end, then kills what is left. */
+async function sweep(configPath: string, graceMs: number): Promise<void> {
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    const left = processesFor(configPath);
+    if (left.length === 0) return;
+    if (Date.now() >= deadline) {
+      for (const pid of left) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // gone meanwhile
+        }
+      }
+      if (Date.now() >= deadline + 2_000) return; // killed: they are gone in moments, sockets with them
+    }
+    await sleep(25);
   }
 }
 
