@@ -76,11 +76,8 @@ export function liveRecordedMaster(path: string, configPath: string): MasterReco
   return { pid: r.pid, startTicks: r.startTicks, configPath };
 }
 
-/**
- * Masters running on this configuration file: HAProxy processes with `-f <configPath>` whose
- * parent is not one of them (workers are forked by their master and share its command line).
- */
-export function mastersFor(configPath: string): number[] {
+/** Live (non-zombie) HAProxy processes on this configuration file, masters and workers, with their stat. */
+function onConfig(configPath: string): Map<number, Stat> {
   const mine = new Map<number, Stat>();
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
@@ -89,20 +86,21 @@ export function mastersFor(configPath: string): number[] {
     const s = stat(pid);
     if (s && !s.zombie) mine.set(pid, s);
   }
+  return mine;
+}
+
+/**
+ * Masters running on this configuration file: HAProxy processes with `-f <configPath>` whose
+ * parent is not one of them (workers are forked by their master and share its command line).
+ */
+export function mastersFor(configPath: string): number[] {
+  const mine = onConfig(configPath);
   return [...mine].filter(([, s]) => !mine.has(s.ppid)).map(([pid]) => pid);
 }
 
 /** Every HAProxy process (masters and workers) running on this configuration file. */
 export function processesFor(configPath: string): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    const pid = Number(name);
-    if (!isHaproxyFor(argv(pid), configPath)) continue;
-    const s = stat(pid);
-    if (s && !s.zombie) out.push(pid);
-  }
-  return out;
+  return [...onConfig(configPath).keys()];
 }
 
 /** Whether `pid` is alive (and not a zombie). */

@@ -102,6 +102,9 @@ export class LineSplitter {
   }
 }
 
+/** `<instance>.log` and its rotated `<instance>.log.N`. */
+const LOG_FILE = /\.log(\.\d+)?$/;
+
 /**
  * Time-based retention: the log files of instances that no longer run, last written more than
  * `retentionMs` ago, are removed (rotation bounds what one instance holds, but every deploy
@@ -114,8 +117,8 @@ export function pruneLogs(root: string, running: ReadonlySet<string>, nowMs: num
   for (const service of dirs(root).flatMap(dirs).flatMap(dirs)) {
     const byInstance = new Map<string, string[]>();
     for (const f of readdirSync(service)) {
-      if (!/\.log(\.\d+)?$/.test(f)) continue;
-      const instance = f.replace(/\.log(\.\d+)?$/, "");
+      if (!LOG_FILE.test(f)) continue;
+      const instance = f.replace(LOG_FILE, "");
       byInstance.set(instance, [...(byInstance.get(instance) ?? []), join(service, f)]);
     }
     for (const [instance, files] of byInstance) {
@@ -132,9 +135,9 @@ export function pruneLogs(root: string, running: ReadonlySet<string>, nowMs: num
 /** Reads the stored lines of a service directory (all instances, or one), oldest first. */
 export function readLogDir(dir: string, selector: LogSelector): LogLine[] {
   if (!existsSync(dir)) return [];
-  const files = readdirSync(dir).filter((f) => /\.log(\.\d+)?$/.test(f));
+  const files = readdirSync(dir).filter((f) => LOG_FILE.test(f));
   const out: LogLine[] = [];
-  const instances = new Set(files.map((f) => f.replace(/\.log(\.\d+)?$/, "")));
+  const instances = new Set(files.map((f) => f.replace(LOG_FILE, "")));
   for (const instance of instances) {
     if (selector.instance && instance !== selector.instance) continue;
     const rotated = files

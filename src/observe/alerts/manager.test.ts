@@ -5,7 +5,7 @@ import type { BerthEvent, EventInput } from "../../core/events.ts";
 import { openDb } from "../../store/db.ts";
 import { AlertRepository } from "../../store/repositories/alerts.ts";
 import type { AlertNotice } from "./channels.ts";
-import { AlertManager, type EnvironmentAlerts } from "./manager.ts";
+import { AlertManager, type AlertManagerOptions, type EnvironmentAlerts } from "./manager.ts";
 import { resolveRules } from "./rules.ts";
 
 function setup(rules = resolveRules(undefined), metric?: (s: string) => { value: number; requests: number } | undefined) {
@@ -29,6 +29,16 @@ function setup(rules = resolveRules(undefined), metric?: (s: string) => { value:
 }
 
 const flush = () => new Promise((r) => setImmediate(r));
+
+/** A manager for unscoped (domain) events: `scopeOf` places them, `metric` feeds the metric rules. */
+function domainRouted(metric: AlertManagerOptions["metric"], scopeOf: NonNullable<AlertManagerOptions["scopeOf"]>) {
+  const clock = new ManualClock();
+  const emitted: EventInput[] = [];
+  const env: EnvironmentAlerts = { project: "p", environment: "prod", services: ["api"], rules: resolveRules(undefined), channels: {} };
+  const m = new AlertManager({ repo: new AlertRepository(openDb(":memory:")), events: { emit: (e) => void emitted.push(e) }, clock, environments: () => [env], metric, scopeOf });
+  const ev = (type: string, data: unknown) => m.onEvent({ seq: 1, at: "", type, scope: {}, actor: "system", data } as unknown as BerthEvent);
+  return { m, clock, emitted, ev };
+}
 
 test("a crash loop fires once (deduplicated), resolves only after being clear for 30 s, both notified with one dedup key", async () => {
   const { m, clock, emitted, sent, event } = setup();
@@ -98,18 +108,10 @@ test("blueprint rules change and extend the defaults", () => {
 });
 
 test("a certificate failure without a project is routed by its domain, and resolved by the next issue", () => {
-  const clock = new ManualClock();
-  const emitted: EventInput[] = [];
-  const env: EnvironmentAlerts = { project: "p", environment: "prod", services: ["api"], rules: resolveRules(undefined), channels: {} };
-  const m = new AlertManager({
-    repo: new AlertRepository(openDb(":memory:")),
-    events: { emit: (e) => void emitted.push(e) },
-    clock,
-    environments: () => [env],
-    metric: (ref, metric) => (metric === "disk" && ref.service === "" ? { value: 95, requests: 0 } : undefined),
-    scopeOf: (e) => ((e.data as { domain?: string }).domain === "shop.example.com" ? { project: "p", environment: "prod" } : undefined),
-  });
-  const ev = (type: string, data: unknown) => m.onEvent({ seq: 1, at: "", type, scope: {}, actor: "system", data } as unknown as BerthEvent);
+  const { m, clock, ev } = domainRouted(
+    (ref, metric) => (metric === "disk" && ref.service === "" ? { value: 95, requests: 0 } : undefined),
+    (e) => ((e.data as { domain?: string }).domain === "shop.example.com" ? { project: "p", environment: "prod" } : undefined),
+  );
   ev("router:cert-failed", { domain: "shop.example.com", detail: "rate limited" });
   ev("router:cert-failed", { domain: "other.example.com", detail: "x" });
   assert.deepEqual(m.list({ state: "firing" }).map((a) => [a.rule, a.service]), [["certificate", "shop.example.com"]]);
@@ -128,18 +130,10 @@ test("an expiring certificate fires `certificate-expiring` (warning) for its dom
     when: { kind: "event", fire: ["router:cert-expiring"], resolve: ["router:cert-issued"], keyField: "domain", quietMs: 3 * 3_600_000 },
   });
   assert.ok(!resolveRules({ rules: [{ name: "certificate-expiring", enabled: false }] }).some((r) => r.name === "certificate-expiring"), "a blueprint can turn it off");
-  const clock = new ManualClock();
-  const emitted: EventInput[] = [];
-  const env: EnvironmentAlerts = { project: "p", environment: "prod", services: ["api"], rules: resolveRules(undefined), channels: {} };
-  const m = new AlertManager({
-    repo: new AlertRepository(openDb(":memory:")),
-    events: { emit: (e) => void emitted.push(e) },
-    clock,
-    environments: () => [env],
-    metric: () => undefined,
-    scopeOf: (e) => ((e.data as { domain?: string }).domain?.endsWith("shop.example.com") ? { project: "p", environment: "prod" } : undefined),
-  });
-  const ev = (type: string, data: unknown) => m.onEvent({ seq: 1, at: "", type, scope: {}, actor: "system", data } as unknown as BerthEvent);
+  const { m, clock, emitted, ev } = domainRouted(
+    () => undefined,
+    (e) => ((e.data as { domain?: string }).domain?.endsWith("shop.example.com") ? { project: "p", environment: "prod" } : undefined),
+  );
   const expiring = (domain: string) => ev("router:cert-expiring", { domain, notAfter: "2026-01-11T00:00:00.000Z", remainingMs: 10 * 86_400_000 });
   expiring("shop.example.com");
   expiring("www.shop.example.com");
