@@ -144,7 +144,10 @@ export async function archiveStatus(inst: PgInstance, nowMs: number): Promise<Ar
   if (!r) throw new BerthError("BERTH_INTERNAL", { detail: "pg_stat_archiver returned no row" });
   const failing = r.failed_at !== null && (r.at === null || r.failed_at > r.at);
   const since = (r.at ?? r.started).getTime();
-  return { lastArchivedWal: r.wal, lastArchivedAt: r.at?.toISOString() ?? null, failing, lastFailedWal: r.failed_wal, unarchivedAgeMs: r.pending || failing ? Math.max(0, nowMs - since) : 0 };
+  // Pending WAL is never "0 ms old": the archiver can finish the previous segment after `nowMs`
+  // was taken and before this query ran, which put `since` in the future and read as "all
+  // archived" while new rows were still only in the current segment.
+  return { lastArchivedWal: r.wal, lastArchivedAt: r.at?.toISOString() ?? null, failing, lastFailedWal: r.failed_wal, unarchivedAgeMs: r.pending || failing ? Math.max(1, nowMs - since) : 0 };
 }
 
 /**
