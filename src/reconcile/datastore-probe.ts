@@ -3,7 +3,7 @@
  * Postgres and Redis for a few numbers. Lives here because it needs both the data providers and
  * the store; `observe/metrics/datastores.ts` turns the numbers into metrics.
  */
-import { Redis } from "ioredis";
+import { redisClient } from "../data/redis/client.ts";
 import pg from "pg";
 import type { Blueprint } from "../blueprint/types.ts";
 import type { DatastoreSample } from "../observe/metrics/datastores.ts";
@@ -43,8 +43,7 @@ export async function probeDatastores(envs: readonly EnvironmentRow[], resources
     }
     for (const k of bp.keyValues) {
       const values: Record<string, number> = {};
-      const c = new Redis({ ...(await redis.connection(k.name, resources.password(env, "kv", k.name) ?? "").catch(() => ({ host: "127.0.0.1", port: 1, password: "" }))), lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: () => null });
-      c.on("error", () => {});
+      const c = await redisClient({ ...(await redis.connection(k.name, resources.password(env, "kv", k.name) ?? "").catch(() => ({ host: "127.0.0.1", port: 1, password: "" }))), connectTimeout: 3000 });
       try {
         await c.connect();
         const info = Object.fromEntries(

@@ -7,7 +7,8 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
+import { redisClient } from "./client.ts";
 import { BerthError, isBerthError } from "../../core/errors.ts";
 import type { EventSink } from "../../core/events.ts";
 import { newId } from "../../core/ids.ts";
@@ -197,8 +198,7 @@ export class RedisProvider implements ResourceProvider<RedisInput> {
   async #client(name: string, password?: string): Promise<Redis> {
     const r = this.#running.get(name);
     if (!r?.proc.running) throw new BerthError("BERTH_DATA_NOT_RUNNING", { kind: "redis", name });
-    const c = new Redis({ host: "127.0.0.1", port: r.port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, ...(password ? { password } : {}) });
-    c.on("error", () => {});
+    const c = await redisClient({ host: "127.0.0.1", port: r.port, password });
     await c.connect();
     return c;
   }
@@ -363,8 +363,7 @@ export class RedisProvider implements ResourceProvider<RedisInput> {
 
   /** Turns AOF on at runtime: Redis then rewrites the AOF from memory, so the loaded RDB is kept. */
   async #enableAof(port: number, password: string): Promise<void> {
-    const c = new Redis({ host: "127.0.0.1", port, password, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
-    c.on("error", () => {});
+    const c = await redisClient({ host: "127.0.0.1", port, password });
     try {
       await c.connect();
       await c.config("SET", "appendonly", "yes");

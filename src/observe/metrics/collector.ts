@@ -43,7 +43,9 @@ export interface Total {
   hist?: Hist;
 }
 
-const keyOf = (k: SeriesKey): string => `${k.project}\n${k.environment}\n${k.service}\n${k.instance}\n${k.name}`;
+// join() makes one flat string; a template literal keeps a chain of ~10 cons-string pieces
+// (~300 bytes) alive as the map key, for every series: 35,000 of them at 5,000 instances.
+const keyOf = (k: SeriesKey, ts?: number): string => [k.project, k.environment, k.service, k.instance, k.name, ...(ts === undefined ? [] : [ts])].join("\n");
 
 export class MetricsCollector {
   readonly #o: Required<Omit<CollectorOptions, "repo" | "clock">> & Pick<CollectorOptions, "repo" | "clock">;
@@ -153,7 +155,7 @@ export class MetricsCollector {
   #acc(key: SeriesKey): Acc {
     const res = this.#o.resolutionS;
     const ts = Math.floor(this.#o.clock.now() / 1000 / res) * res;
-    const k = `${keyOf(key)}\n${ts}`;
+    const k = keyOf(key, ts);
     let a = this.#pending.get(k);
     if (!a) {
       a = { key, ts, count: 0, sum: 0, max: 0 };

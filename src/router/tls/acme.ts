@@ -1,13 +1,15 @@
 /**
  * ACME (RFC 8555) issuance over HTTP-01 with the `acme-client` library: the account key is
  * stored under the router's state dir and reused; challenges are answered by the
- * ChallengeResponder that HAProxy routes `/.well-known/acme-challenge/` to.
+ * ChallengeResponder that HAProxy routes `/.well-known/acme-challenge/` to. The library (with
+ * axios, node-forge and @peculiar/x509: ~9 MB of heap and ~20 MB of RSS) is loaded on the first
+ * issuance, not at daemon start: most daemons issue nothing for months at a time.
  */
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { Agent } from "node:https";
 import { dirname } from "node:path";
-import * as acme from "acme-client";
+import type * as Acme from "acme-client";
 import { BerthError } from "../../core/errors.ts";
 import type { ChallengeResponder } from "./challenges.ts";
 import { certValidity, type IssuedCert } from "./internal-ca.ts";
@@ -25,17 +27,25 @@ export interface AcmeIssuerOptions {
   readonly trustedCaPem?: string;
 }
 
+type AcmeModule = typeof Acme;
+
+let loaded: Promise<AcmeModule> | undefined;
+function acmeModule(): Promise<AcmeModule> {
+  loaded ??= import("acme-client");
+  return loaded;
+}
+
 export class AcmeIssuer {
   readonly #o: AcmeIssuerOptions;
-  #client: acme.Client | undefined;
+  #client: Acme.Client | undefined;
 
   constructor(options: AcmeIssuerOptions) {
     this.#o = options;
-    if (options.trustedCaPem) acme.axios.defaults.httpsAgent = new Agent({ ca: options.trustedCaPem });
   }
 
-  async #accountClient(): Promise<acme.Client> {
+  async #accountClient(acme: AcmeModule): Promise<Acme.Client> {
     if (this.#client) return this.#client;
+    if (this.#o.trustedCaPem) acme.axios.defaults.httpsAgent = new Agent({ ca: this.#o.trustedCaPem });
     let key: string;
     if (existsSync(this.#o.accountKeyPath)) {
       key = await readFile(this.#o.accountKeyPath, "utf8");
@@ -51,7 +61,8 @@ export class AcmeIssuer {
   /** Obtains a certificate for `domain` (HTTP-01). Throws BERTH_ROUTER_CERT_FAILED. */
   async issue(domain: string): Promise<IssuedCert> {
     try {
-      const client = await this.#accountClient();
+      const acme = await acmeModule();
+      const client = await this.#accountClient(acme);
       const [key, csr] = await acme.crypto.createCsr({ commonName: domain, altNames: [domain] }, await acme.crypto.createPrivateEcdsaKey());
       const certPem = await client.auto({
         csr,
