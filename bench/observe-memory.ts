@@ -45,7 +45,7 @@ const daemon = await startDaemon(config, {
   clock,
 });
 const services = Array.from({ length: SERVICES }, (_, i) => `  s${i}: { type: web, start: node server.js, replicas: 2, limits: { memory: 256mb } }`).join("\n");
-const yaml = `version: 1\nproject: bench\nservices:\n${services}\nalerts:\n  channels:\n    hook: { type: webhook, url: "${hookUrl}", secret: "bench-secret" }\n`;
+const yaml = `version: 1\nproject: bench\nservices:\n${services}\nenvGroups:\n  alerting:\n    HOOK_SECRET: { secret: true }\nalerts:\n  channels:\n    hook: { type: webhook, url: "${hookUrl}", secret: { fromGroup: alerting.HOOK_SECRET } }\n`;
 const src = join(dataDir, "src");
 mkdirSync(src);
 writeFileSync(join(src, "berth.yaml"), yaml);
@@ -54,6 +54,9 @@ daemon.api; // built
 const token = daemon.ownerToken!;
 const res = await daemon.api.inject({ method: "POST", url: "/v1/sync", headers: { authorization: `Bearer ${token}` }, payload: { environment: "production", blueprint: yaml, sourceDir: src } });
 if (res.statusCode !== 202) throw new Error(res.body);
+// The webhook's signing key lives in the secret store (set once the first sync created the project).
+const set = await daemon.api.inject({ method: "PUT", url: "/v1/projects/bench/environments/production/secrets", headers: { authorization: `Bearer ${token}` }, payload: { owner: "group:alerting", values: { HOOK_SECRET: "bench-secret" } } });
+if (set.statusCode !== 200) throw new Error(set.body);
 await daemon.reconciler.whenIdle();
 
 const gc = (globalThis as { gc?: () => void }).gc;

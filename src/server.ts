@@ -44,6 +44,7 @@ import { Routing } from "./reconcile/routing.ts";
 import { Router } from "./router/router.ts";
 import { type AcmeSettings, Certificates } from "./router/tls/certificates.ts";
 import { envVersions, secretChangeHandler } from "./reconcile/env-version.ts";
+import { storedKey } from "./reconcile/alert-secrets.ts";
 import { makeSync } from "./reconcile/sync.ts";
 import { GitDeployer } from "./reconcile/git-deploy.ts"; // git (issue 5)
 import { ServedRepos } from "./reconcile/served-repos.ts"; // git (issue 5)
@@ -175,7 +176,12 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     await engine.start();
     cleanups.push(() => engine.stop({ stopInstances: false }));
     // observability (issue 18): metrics from the router and the engine, alerts, drains, autoscaling.
-    const observeOptions: Parameters<typeof createObservability>[0] = { store, bus, engine, clock, ...options.observe };
+    // Alert channel credentials are read from the secret store when an alert is sent (issue 18).
+    const alertSecret = (scope: { project: string; environment: string }, group: string, key: string): string | undefined => {
+      const project = store.projects.byName(scope.project);
+      return project ? secrets.store.read({ project, environment: scope.environment, owner: `group:${group}`, name: key }) : undefined;
+    };
+    const observeOptions: Parameters<typeof createObservability>[0] = { store, bus, engine, clock, secret: alertSecret, ...options.observe };
     const observe = createObservability(observeOptions);
 
     // security (issue 17): builds run sandboxed as the project's user whenever Berth runs as root.
@@ -349,6 +355,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       staticServer: [process.execPath, join(SRC, "router", "static", `serve${import.meta.url.endsWith(".js") ? ".js" : ".ts"}`)],
       requestReconcile,
       envVersion: (project, environment, bp) => envVersions(secretRows, store.projects.byName(project)?.id, environment, bp),
+      secretNames: (projectId, environment) => new Set(secretRows.listValues(projectId, { environments: [environment, "*"] }).map((r) => storedKey(r.owner, r.name))),
       maxServicesPerProject: config.maxServicesPerProject,
       postgresMajor: (project, environment) => resources.postgresMajor(project, environment),
     });

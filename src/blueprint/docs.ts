@@ -73,7 +73,9 @@ function section(title: string, s: S, depth: number, out: string[], seen: Map<st
     if (name === "type") continue;
     const objects = objectsIn(prop);
     objects.forEach((o, i) => {
-      const label = objects.length > 1 ? `${title} › ${name} (form ${i + 1})` : `${title} › ${name}`;
+      // Variants of a tagged union are named by their tag (`alerts › channels (slack)`).
+      const tag = o.properties?.type?.const;
+      const label = objects.length > 1 ? `${title} › ${name} (${typeof tag === "string" ? tag : `form ${i + 1}`})` : `${title} › ${name}`;
       section(label, { ...o, description: o.description ?? prop.description }, depth + 1, out, seen);
     });
   }
@@ -107,7 +109,7 @@ export function renderBlueprintDocs(): string {
     const t = String(variant.properties?.type?.const ?? "?");
     section(`${t} service`, { ...variant, description: variant.properties?.type?.description }, 2, out, seen);
   }
-  for (const key of ["databases", "keyValues", "envGroups", "environments", "previews"]) {
+  for (const key of ["databases", "keyValues", "envGroups", "environments", "previews", "alerts"]) {
     const p = props[key];
     if (!p) continue;
     for (const o of objectsIn(p)) section(key, { ...o, description: o.description ?? p.description }, 2, out, seen);

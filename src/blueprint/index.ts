@@ -2,6 +2,7 @@
  * The blueprint (`berth.yaml`): parse, validate, normalize, resolve environments, export the
  * JSON Schema, and import other platforms' files. Everything else reads blueprints through here.
  */
+export { alertSecretRefs } from "./alerts.ts";
 export type { Diagnostic } from "./diagnostics.ts";
 export { resolveEnvironment } from "./environments.ts";
 export { blueprintJsonSchema } from "./json-schema.ts";

@@ -4,6 +4,7 @@
  * value a field holds (duration, size, cron, ...).
  */
 import type { z } from "zod";
+import { secretStoreHowTo, suggestedSecretName } from "./alerts.ts";
 import { formatPath, type Path, type Reporter, suggest } from "./diagnostics.ts";
 import { cronProblem, type FieldKind, fieldKinds, type TextKind, textKindLabel, textProblem } from "./schema/fields.ts";
 import { serviceKeysByType } from "./schema/service.ts";
@@ -165,6 +166,10 @@ function reportOne(issue: AnyIssue, root: z.ZodType, data: unknown, out: Reporte
         out.error("BERTH_BLUEPRINT_MISSING_FIELD", { key: last, where: formatPath(parentPath) }, parentPath, parentPath.length > 0);
         return;
       }
+      if (kindAt(root, data, path) === "secretRef") {
+        reportLiteralSecret(path, out);
+        return;
+      }
       const expected = EXPECTED[issue.expected ?? ""] ?? `a ${issue.expected}`;
       out.error("BERTH_BLUEPRINT_WRONG_TYPE", { field, expected, received: describeValue(value), suggestion: wrongTypeHint(issue.expected, value) }, path);
       return;
@@ -250,6 +255,14 @@ function reportOne(issue: AnyIssue, root: z.ZodType, data: unknown, out: Reporte
     default:
       out.error("BERTH_BLUEPRINT_BAD_VALUE", { field, detail: issue.message, suggestion: "See docs/blueprint.md for this field." }, path);
   }
+}
+
+/** A value written where only a secret reference is accepted: said without repeating the value. */
+function reportLiteralSecret(path: Path, out: Reporter): void {
+  const field = formatPath(path);
+  const key = suggestedSecretName(String(path[2] ?? "alert"), String(path.at(-1)));
+  const detail = "a credential may not be written in berth.yaml (it would sit unencrypted in the file, its git history and Berth's recorded desired state); it comes from the secret store";
+  out.error("BERTH_BLUEPRINT_LITERAL_SECRET", { field, detail, suggestion: secretStoreHowTo(String(path.at(-1)), "alerting", key) }, path);
 }
 
 function reportKind(kind: FieldKind, field: string, value: unknown, path: Path, out: Reporter): void {

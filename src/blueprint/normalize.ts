@@ -4,6 +4,7 @@
  */
 import type { HealthSpec, RestartPolicy } from "../engine/engine.ts";
 import type { Reporter } from "./diagnostics.ts";
+import { normalizeAlerts } from "./alerts.ts";
 import { type NameIndex, normalizeEnv } from "./envsources.ts";
 import { durationMs, percent, sizeBytes } from "./schema/fields.ts";
 import type { RawBlueprint, RawService } from "./schema/root.ts";
@@ -78,7 +79,8 @@ export function normalize(raw: RawBlueprint, out: Reporter): Blueprint {
     ...(raw.previews?.expireAfterDays !== undefined ? { expireAfterDays: raw.previews.expireAfterDays } : {}),
     ...(raw.previews?.baseEnvironment !== undefined ? { baseEnvironment: raw.previews.baseEnvironment } : {}),
   } as const;
-  const observe = { ...(raw.alerts ? { alerts: raw.alerts } : {}), ...(raw.logDrains ? { logDrains: raw.logDrains } : {}) };
+  const alerts = normalizeAlerts(raw, out);
+  const observe = { ...(alerts ? { alerts } : {}), ...(raw.logDrains ? { logDrains: raw.logDrains } : {}) };
   return { version: 1, project: raw.project, services, databases, keyValues, envGroups, environments, previews, ...observe, source: raw as Record<string, unknown> };
 }
 

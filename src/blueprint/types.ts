@@ -212,6 +212,32 @@ export interface Blueprint {
   readonly source: Readonly<Record<string, unknown>>;
 }
 
-/** `alerts:` as written (validated); rules are resolved against the defaults by observe/alerts. */
-export type AlertsConfig = import("zod").infer<typeof import("./schema/observe.ts").alerts>;
+type RawAlerts = import("zod").infer<typeof import("./schema/observe.ts").alerts>;
+
+/**
+ * A credential kept in the secret store: variable `key` (declared `{ secret: true }`) of env group
+ * `name`, owner `group:<name>`, environment-specific over `*`. Read when it is used, never copied
+ * into the blueprint, the store's desired state or any output.
+ */
+export interface SecretRef {
+  readonly kind: "fromGroup";
+  readonly name: string;
+  readonly key: string;
+}
+
+/** An alert channel with its credentials as secret references (issue 18). */
+export type AlertChannel =
+  | { readonly type: "webhook"; readonly url: string | SecretRef; readonly secret?: SecretRef }
+  | { readonly type: "slack"; readonly url: SecretRef }
+  | { readonly type: "discord"; readonly url: SecretRef }
+  | { readonly type: "pagerduty"; readonly routingKey: SecretRef; readonly url?: string }
+  | {
+      readonly type: "email";
+      readonly to: readonly string[];
+      readonly from?: string;
+      readonly smtp: { readonly host: string; readonly port?: number; readonly secure?: boolean; readonly user?: string; readonly password?: SecretRef };
+    };
+
+/** `alerts:` validated, channel credentials as references; rules are resolved against the defaults by observe/alerts. */
+export type AlertsConfig = Omit<RawAlerts, "channels"> & { readonly channels?: Readonly<Record<string, AlertChannel>> };
 export type LogDrainConfig = import("zod").infer<typeof import("./schema/observe.ts").logDrain>;

@@ -39,6 +39,8 @@ export interface ObservabilityOptions {
   readonly datastoreIntervalMs?: number;
   /** Set by the composition root once the reconciler exists. */
   requestReconcile?: (environmentId: string) => void;
+  /** An alert channel's credential from the secret store (env group variable, environment over `*`). */
+  readonly secret?: (scope: { readonly project: string; readonly environment: string }, group: string, key: string) => string | undefined;
 }
 
 export interface Observability {
@@ -145,6 +147,7 @@ export function createObservability(o: ObservabilityOptions): Observability {
         : s.restarts;
       return value === undefined || value === null ? undefined : { value, requests: s.requests };
     },
+    ...(o.secret ? { secret: o.secret } : {}),
     ...(o.alertTickMs ? { tickMs: o.alertTickMs, metricEveryMs: o.alertTickMs } : {}),
   });
   const drains = new DrainManager({

@@ -19,6 +19,7 @@ import { inputsDigest, type SourceRef } from "../deploy/inputs.ts";
 import type { Store } from "../store/store.ts";
 import type { ProjectQuota } from "../core/limits.ts";
 import type { EnvGraphShape } from "./env-version.ts";
+import { checkAlertSecrets } from "./alert-secrets.ts";
 import { ArrivalOrder } from "./arrival-order.ts";
 import { checkQuota, environmentUsage } from "./quota.ts";
 import { prepareInWorker } from "./sync-offthread.ts";
@@ -88,6 +89,11 @@ export interface SyncDeps {
   readonly policy?: (project: string) => { readonly host: HostPolicy; readonly quota: ProjectQuota };
   /** The PostgreSQL major an environment's server runs, once created (issue 14): a blueprint edit never changes it. */
   readonly postgresMajor?: (project: string, environment: string) => number | undefined;
+  /**
+   * Names of the secret values set for an environment or `*` (`storedKey(owner, name)`), never
+   * values: alert channel credentials must be set before a sync is recorded (alert-secrets.ts).
+   */
+  readonly secretNames?: (projectId: string, environment: string) => ReadonlySet<string>;
 }
 
 /** Blueprints longer than this are prepared in a worker thread (a 5,000-service one takes seconds). */
@@ -150,6 +156,11 @@ async function record(deps: SyncDeps, request: SyncRequest, actor: string, prepa
   authorizeSource(store, project, request);
   // A blueprint edit never changes a database server's major: `berth db upgrade` does (issue 14).
   const warnings = [...prepared.warnings, ...checkPostgresMajor(bp, deps.postgresMajor?.(project, request.environment), request)];
+  // Alert channel credentials (issue 18): set in the secret store, or the sync is refused.
+  if (deps.secretNames) {
+    const existing = store.projects.byName(project);
+    warnings.push(...checkAlertSecrets(bp, existing ? deps.secretNames(existing.id, request.environment) : undefined, request));
+  }
   const quota = deps.policy?.(project).quota;
   if (quota) checkQuota(project, [...otherEnvironmentsUsage(store, project, request.environment), ...environmentUsage(request.environment, bp)], quota);
   if (!request.git && !request.force) assertSameDirectory(store, project, request.sourceDir);

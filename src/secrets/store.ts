@@ -123,6 +123,17 @@ export class SecretStore {
   }
 
   /**
+   * The one value that applies to `ref.environment` (its own, else the `*` default), decrypted;
+   * undefined when neither is set. For Berth's own use of a credential (an alert channel's),
+   * not a way to show values: nothing is audited or emitted.
+   */
+  read(ref: SecretRef): string | undefined {
+    validateRef(ref);
+    const row = this.#d.rows.value(keyOf(ref)) ?? (ref.environment === "*" ? undefined : this.#d.rows.value(keyOf({ ...ref, environment: "*" })));
+    return row ? this.#decrypt(row) : undefined;
+  }
+
+  /**
    * Every value that applies to `environment`, decrypted, environment-specific over `*`. Throws
    * on the first value that fails to decrypt: a caller never gets a partial set.
    */

@@ -46,6 +46,13 @@ describe("secret store", () => {
     assert.equal(staging["service:api"]!.ONLY_STAGING, "staging-only");
   });
 
+  test("read (an alert channel's credential): the environment's value, else the '*' default, else undefined", () => {
+    assert.equal(s.store.read(ref("STRIPE_KEY")), "sk_live_listed");
+    assert.equal(s.store.read(ref("STRIPE_KEY", "staging")), "sk_test_default");
+    assert.equal(s.store.read(ref("ONLY_STAGING", "production")), undefined);
+    assert.equal(s.store.read(ref("NOT_SET", "production", "group:alerting")), undefined);
+  });
+
   test("generated secrets are created once and never replaced", () => {
     const first = s.store.get(ref("JWT_SECRET"));
     assert.match(first, /^[A-Za-z0-9_-]{43}$/);

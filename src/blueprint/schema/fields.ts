@@ -17,6 +17,7 @@ export type FieldKind =
   | "name"
   | "version"
   | "envKey"
+  | "secretRef"
   | TextKind;
 
 /** Text fields that reach a rendered file: each has a check saying what is wrong (safe-text.ts). */
@@ -136,6 +137,27 @@ export const command = (description: string) => z.string().min(1).describe(descr
 /** A string checked by `textProblem[kind]`; failures become BERTH_BLUEPRINT_BAD_TEXT with the reason. */
 export const text = (kind: TextKind, description: string) =>
   register(z.string().refine((v) => textProblem[kind](v) === undefined, { params: { berth: kind } }).describe(description), kind);
+
+/**
+ * A credential read from the secret store when it is used (alert channels, issue 18):
+ * `{ fromGroup: group.KEY }` names a `{ secret: true }` variable of an env group, whose value is
+ * set with `berth secret set --group group KEY=-`. Only the reference is accepted: a literal here
+ * is reported as BERTH_BLUEPRINT_LITERAL_SECRET, without echoing it (issues.ts).
+ */
+export const secretRef = (description: string) =>
+  register(
+    z
+      .strictObject({
+        fromGroup: z
+          .union([
+            z.string().describe("`group.KEY`"),
+            z.strictObject({ name: z.string().describe("Name of the env group."), key: z.string().describe("The variable of the group (declared `{ secret: true }`).") }),
+          ])
+          .describe("A `{ secret: true }` variable of an env group: `group.KEY`, or `{ name, key }`."),
+      })
+      .describe(`${description} A secret: write \`{ fromGroup: group.KEY }\` and set the value with \`berth secret set --group group KEY=-\`; a literal value is refused.`),
+    "secretRef",
+  );
 
 /** Sanity bound on instance counts (quotas per project are checked at sync). */
 export const MAX_REPLICAS = 1000;

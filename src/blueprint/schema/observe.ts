@@ -1,21 +1,23 @@
 /** Alerts and log drains (issue 18): where alerts go, which rules apply, where logs are copied. */
 import { z } from "zod";
-import { duration } from "./fields.ts";
+import { duration, secretRef } from "./fields.ts";
 
 const url = (description: string) => z.string().regex(/^https?:\/\//, "an http:// or https:// URL").describe(description);
 
+// Credentials (signing secrets, routing keys, passwords, webhook URLs that embed a token) come
+// from the secret store: `secretRef` takes only a reference (docs/design/alert-secrets.md).
 const channel = z
   .discriminatedUnion("type", [
     z.strictObject({
       type: z.literal("webhook").describe("A generic HTTPS webhook."),
-      url: url("Endpoint receiving a JSON POST per alert change."),
-      secret: z.string().min(8).optional().describe("HMAC-SHA256 key: the body is signed in `X-Berth-Signature: sha256=<hex of HMAC(timestamp + '.' + body)>` with `X-Berth-Timestamp`."),
+      url: z.union([url("Endpoint receiving a JSON POST per alert change."), secretRef("Endpoint receiving a JSON POST per alert change, kept in the secret store (a URL that embeds a token).")]).describe("Endpoint receiving a JSON POST per alert change: a URL, or `{ fromGroup: group.KEY }` when the URL embeds a token."),
+      secret: secretRef("HMAC-SHA256 key: the body is signed in `X-Berth-Signature: sha256=<hex of HMAC(timestamp + '.' + body)>` with `X-Berth-Timestamp`.").optional(),
     }),
-    z.strictObject({ type: z.literal("slack").describe("Slack, through an incoming webhook."), url: url("Slack incoming-webhook URL.") }),
-    z.strictObject({ type: z.literal("discord").describe("Discord, through a channel webhook."), url: url("Discord webhook URL.") }),
+    z.strictObject({ type: z.literal("slack").describe("Slack, through an incoming webhook."), url: secretRef("Slack incoming-webhook URL (the URL is the credential).") }),
+    z.strictObject({ type: z.literal("discord").describe("Discord, through a channel webhook."), url: secretRef("Discord webhook URL (the URL is the credential).") }),
     z.strictObject({
       type: z.literal("pagerduty").describe("PagerDuty Events API v2 (trigger and resolve share a dedup key)."),
-      routingKey: z.string().min(1).describe("Integration (routing) key of a PagerDuty Events API v2 service."),
+      routingKey: secretRef("Integration (routing) key of a PagerDuty Events API v2 service."),
       url: url("Events API endpoint (default https://events.pagerduty.com/v2/enqueue).").optional(),
     }),
     z.strictObject({
@@ -28,7 +30,7 @@ const channel = z
           port: z.number().int().min(1).max(65535).optional().describe("Default 587 (465 with secure)."),
           secure: z.boolean().optional().describe("TLS from the start (port 465); otherwise STARTTLS when offered."),
           user: z.string().optional().describe("SMTP user, when the server wants a login."),
-          password: z.string().optional().describe("SMTP password."),
+          password: secretRef("SMTP password.").optional(),
         })
         .describe("SMTP server that relays the mail."),
     }),

@@ -51,6 +51,19 @@ describe("berth validate / import / schema", () => {
     assert.deepEqual([parsed.errors[0]?.line, parsed.errors[0]?.column, parsed.errors[0]?.code], [6, 5, "BERTH_BLUEPRINT_UNKNOWN_KEY"]);
   });
 
+  test("validate: an alert channel credential written in the file is refused without being echoed; a secret reference passes", async () => {
+    const head = "version: 1\nproject: p\nservices:\n  api: { type: web, start: node s.js }\nenvGroups:\n  alerting:\n    PD_ROUTING_KEY: { secret: true }\nalerts:\n  channels:\n";
+    await writeFile(join(dir, "berth.yaml"), `${head}    pager: { type: pagerduty, routingKey: "R0UTING-in-the-file" }\n`);
+    const r = await berth(["validate"], dir);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /berth\.yaml:10:43 {2}error: alerts\.channels\.pager\.routingKey: a credential may not be written in berth\.yaml/);
+    assert.match(r.stderr, /hint: .*routingKey: \{ fromGroup: alerting\.PAGER_ROUTING_KEY \}.*berth secret set --group alerting PAGER_ROUTING_KEY=-/);
+    assert.ok(!r.stderr.includes("R0UTING-in-the-file"));
+    await writeFile(join(dir, "berth.yaml"), `${head}    pager: { type: pagerduty, routingKey: { fromGroup: alerting.PD_ROUTING_KEY } }\n`);
+    const ok = await berth(["validate"], dir);
+    assert.equal(ok.code, 0, ok.stderr);
+  });
+
   test("validate: a missing file exits 4", async () => {
     const r = await berth(["validate", "nope.yaml"], dir);
     assert.equal(r.code, 4);

@@ -213,6 +213,12 @@ export const blueprintErrors = defineErrors({
     http: 422,
     exit: 2,
   },
+  BERTH_BLUEPRINT_LITERAL_SECRET: {
+    message: "{field}: {detail}",
+    hint: "{suggestion}",
+    http: 422,
+    exit: 2,
+  },
   // --- warnings ---
   BERTH_BLUEPRINT_DEPRECATED_ALIAS: {
     message: "'{alias}' is a deprecated name for '{name}'",

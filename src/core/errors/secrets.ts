@@ -59,6 +59,12 @@ export const secretsErrors = defineErrors({
     http: 422,
     exit: 2,
   },
+  BERTH_ALERT_SECRET_MISSING: {
+    message: "{field} reads secret {name} of env group '{group}', which has no value in environment '{environment}'{more}",
+    hint: "Set it with `berth secret set --group {group} {name}=- --env {environment}` (reads the value from stdin; --env '*' sets it for every environment). {after}",
+    http: 422,
+    exit: 2,
+  },
   BERTH_ENV_SEALED_CORRUPT: {
     message: "sealed environment of {what} cannot be opened: {detail}",
     hint: "Nothing was started. Deploy again to create a fresh release, or restore the store from a backup.",

@@ -1,13 +1,60 @@
 /**
  * Alert channels: what each one sends for a firing or resolved alert. Payload builders are pure
- * (tested by shape); `send` does the I/O: HTTP POSTs for webhook, Slack, Discord and PagerDuty
- * Events v2, SMTP (nodemailer) for email. A send throws on failure; the notifier retries.
+ * (tested by shape); `resolveChannel` reads the channel's credentials from the secret store at
+ * the moment of sending; `send` does the I/O: HTTP POSTs for webhook, Slack, Discord and
+ * PagerDuty Events v2, SMTP (nodemailer) for email. A send throws on failure; the notifier retries.
  */
 import { createHmac } from "node:crypto";
 import { hostname } from "node:os";
-import type { AlertsConfig } from "../../blueprint/types.ts";
+import type { AlertChannel, SecretRef } from "../../blueprint/types.ts";
+import { BerthError } from "../../core/errors.ts";
 
-export type ChannelConfig = NonNullable<AlertsConfig["channels"]>[string];
+/** A channel as the blueprint records it: credentials are secret references. */
+export type ChannelConfig = AlertChannel;
+
+/** A channel with its credentials read: what `send` uses, held only while sending. */
+export type ResolvedChannel =
+  | { readonly type: "webhook"; readonly url: string; readonly secret?: string }
+  | { readonly type: "slack" | "discord"; readonly url: string }
+  | { readonly type: "pagerduty"; readonly routingKey: string; readonly url?: string }
+  | {
+      readonly type: "email";
+      readonly to: readonly string[];
+      readonly from?: string;
+      readonly smtp: { readonly host: string; readonly port?: number; readonly secure?: boolean; readonly user?: string; readonly password?: string };
+    };
+
+/** The value of env group `group`'s variable `key` in the alert's environment (or `*`); undefined when unset. */
+export type SecretLookup = (group: string, key: string) => string | undefined;
+
+/**
+ * Reads a channel's credentials. Throws BERTH_ALERT_SECRET_MISSING (naming the field, the
+ * variable and the command that sets it; never a value) when one has no value.
+ */
+export function resolveChannel(name: string, channel: ChannelConfig, environment: string, lookup: SecretLookup): ResolvedChannel {
+  const read = (field: string, v: string | SecretRef): string => {
+    // A blueprint recorded before credentials were references holds a literal until its next sync.
+    if (typeof v === "string") return v;
+    const value = lookup(v.name, v.key);
+    if (value === undefined) {
+      throw new BerthError("BERTH_ALERT_SECRET_MISSING", { field: `alerts.channels.${name}.${field}`, name: v.key, group: v.name, environment, more: "", after: "Alerts sent after that use it." });
+    }
+    return value;
+  };
+  switch (channel.type) {
+    case "webhook":
+      return { type: "webhook", url: read("url", channel.url), ...(channel.secret ? { secret: read("secret", channel.secret) } : {}) };
+    case "slack":
+    case "discord":
+      return { type: channel.type, url: read("url", channel.url) };
+    case "pagerduty":
+      return { type: "pagerduty", routingKey: read("routingKey", channel.routingKey), ...(channel.url ? { url: channel.url } : {}) };
+    case "email": {
+      const { password, ...smtp } = channel.smtp;
+      return { ...channel, smtp: { ...smtp, ...(password ? { password: read("smtp.password", password) } : {}) } };
+    }
+  }
+}
 
 /** An alert as channels see it. */
 export interface AlertNotice {
@@ -88,14 +135,31 @@ export function emailMessage(a: AlertNotice): { subject: string; text: string } 
   return { subject: title(a), text: `${lines.join("\n")}\n` };
 }
 
+/** Where a request went, for errors: the host only, since a webhook URL may carry a token in its path or query. */
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return "the channel's URL";
+  }
+}
+
 async function post(url: string, body: string, headers: Record<string, string>, signal: AbortSignal): Promise<void> {
-  const res = await fetch(url, { method: "POST", body, headers, signal });
+  let res: Response;
+  try {
+    res = await fetch(url, { method: "POST", body, headers, signal });
+  } catch (e) {
+    if (signal.aborted) throw e;
+    // fetch's own messages can quote the URL; the cause's code says what happened.
+    const cause = (e as { cause?: { code?: unknown } }).cause;
+    throw new Error(`${hostOf(url)}: ${typeof cause?.code === "string" ? cause.code : "request failed"}`);
+  }
   await res.body?.cancel();
-  if (res.status >= 300) throw new Error(`${url} answered HTTP ${res.status}`);
+  if (res.status >= 300) throw new Error(`${hostOf(url)} answered HTTP ${res.status}`);
 }
 
 /** Sends one notice through one channel. */
-export async function send(channel: ChannelConfig, a: AlertNotice, signal: AbortSignal, nowMs = Date.now()): Promise<void> {
+export async function send(channel: ResolvedChannel, a: AlertNotice, signal: AbortSignal, nowMs = Date.now()): Promise<void> {
   const json = { "content-type": "application/json" };
   switch (channel.type) {
     case "webhook": {

@@ -4,15 +4,16 @@ import { ManualClock } from "../../core/clock.ts";
 import type { BerthEvent, EventInput } from "../../core/events.ts";
 import { openDb } from "../../store/db.ts";
 import { AlertRepository } from "../../store/repositories/alerts.ts";
-import type { AlertNotice } from "./channels.ts";
+import type { AlertNotice, ResolvedChannel } from "./channels.ts";
 import { AlertManager, type AlertManagerOptions, type EnvironmentAlerts } from "./manager.ts";
 import { resolveRules } from "./rules.ts";
 
-function setup(rules = resolveRules(undefined), metric?: (s: string) => { value: number; requests: number } | undefined) {
+function setup(rules = resolveRules(undefined), metric?: (s: string) => { value: number; requests: number } | undefined, stored: Record<string, string> = { "p/prod/alerting/PD_KEY": "k" }) {
   const clock = new ManualClock();
   const emitted: EventInput[] = [];
-  const sent: { channel: string; notice: AlertNotice }[] = [];
-  const env: EnvironmentAlerts = { project: "p", environment: "prod", services: ["api"], rules, channels: { hook: { type: "webhook", url: "http://127.0.0.1:1/x" }, pd: { type: "pagerduty", routingKey: "k" } }, route: { critical: ["pd", "hook"], warning: ["hook"] } };
+  const sent: { channel: string; notice: AlertNotice; resolved: ResolvedChannel }[] = [];
+  const pdKey = { kind: "fromGroup", name: "alerting", key: "PD_KEY" } as const;
+  const env: EnvironmentAlerts = { project: "p", environment: "prod", services: ["api"], rules, channels: { hook: { type: "webhook", url: "http://127.0.0.1:1/x" }, pd: { type: "pagerduty", routingKey: pdKey } }, route: { critical: ["pd", "hook"], warning: ["hook"] } };
   let seq = 0;
   const m = new AlertManager({
     repo: new AlertRepository(openDb(":memory:")),
@@ -21,7 +22,8 @@ function setup(rules = resolveRules(undefined), metric?: (s: string) => { value:
     environments: () => [env],
     metric: (ref) => metric?.(ref.service),
     metricEveryMs: 0,
-    send: async (c, n) => void sent.push({ channel: c.type, notice: n }),
+    secret: (scope, group, key) => stored[`${scope.project}/${scope.environment}/${group}/${key}`],
+    send: async (c, n) => void sent.push({ channel: c.type, notice: n, resolved: c }),
   });
   const event = (type: string, data: Record<string, unknown>, service = "api"): void =>
     m.onEvent({ seq: ++seq, at: new Date(clock.now()).toISOString(), type, scope: { project: "p", environment: "prod", service }, actor: "system", data } as unknown as BerthEvent);
@@ -62,6 +64,25 @@ test("a crash loop fires once (deduplicated), resolves only after being clear fo
   assert.deepEqual(pd.map((s) => s.notice.state), ["firing", "resolved"]);
   assert.equal(pd[0]!.notice.dedupKey, pd[1]!.notice.dedupKey);
   assert.equal(m.list({ state: "resolved" }).length, 1);
+});
+
+test("channel credentials come from the secret store when sent; a missing one fails at once, naming the field, the secret and the command", async () => {
+  const ok = setup();
+  ok.event("instance:crash-looping", { instance: "i1", failures: 5 });
+  await flush();
+  const pd = ok.sent.find((s) => s.channel === "pagerduty")!.resolved;
+  assert.deepEqual(pd, { type: "pagerduty", routingKey: "k" }, "the stored value, read for the environment");
+
+  const missing = setup(undefined, undefined, {});
+  missing.event("instance:crash-looping", { instance: "i1", failures: 5 });
+  await flush();
+  assert.deepEqual(missing.sent.map((s) => s.channel), ["webhook"], "the other channel still gets it");
+  const failed = missing.emitted.filter((e) => e.type === "alert:notify-failed").map((e) => e.data as { channel: string; attempts: number; reason: string });
+  assert.equal(failed.length, 1);
+  assert.equal(failed[0]!.channel, "pd");
+  assert.equal(failed[0]!.attempts, 1, "not retried: retrying cannot set a secret");
+  assert.match(failed[0]!.reason, /alerts\.channels\.pd\.routingKey reads secret PD_KEY of env group 'alerting', which has no value in environment 'prod'/);
+  assert.match(failed[0]!.reason, /berth secret set --group alerting PD_KEY=- --env prod/);
 });
 
 test("a condition shorter than `for` never fires; a longer one does", () => {

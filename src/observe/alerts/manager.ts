@@ -6,8 +6,9 @@
  */
 import type { BerthEvent, EventSink } from "../../core/events.ts";
 import type { Clock } from "../../core/clock.ts";
+import { BerthError } from "../../core/errors.ts";
 import type { AlertRepository, AlertRow } from "../../store/repositories/alerts.ts";
-import { type AlertNotice, type ChannelConfig, send as sendChannel } from "./channels.ts";
+import { type AlertNotice, type ChannelConfig, type ResolvedChannel, resolveChannel, send as sendChannel } from "./channels.ts";
 import type { AlertRule, MetricName, Severity } from "./rules.ts";
 
 export interface EnvironmentAlerts {
@@ -29,7 +30,12 @@ export interface AlertManagerOptions {
   readonly metric: (ref: { project: string; environment: string; service: string }, metric: MetricName, windowMs: number, nowMs: number) => { value: number; requests: number } | undefined;
   /** Where an unscoped event belongs (a certificate's domain -> the environment serving it). */
   readonly scopeOf?: (e: BerthEvent) => { project: string; environment: string } | undefined;
-  readonly send?: (channel: ChannelConfig, notice: AlertNotice, signal: AbortSignal) => Promise<void>;
+  /**
+   * A channel credential: env group `group`'s variable `key` in the environment (or `*`), read
+   * from the secret store at each delivery attempt and held only while sending. Absent: none.
+   */
+  readonly secret?: (scope: { readonly project: string; readonly environment: string }, group: string, key: string) => string | undefined;
+  readonly send?: (channel: ResolvedChannel, notice: AlertNotice, signal: AbortSignal) => Promise<void>;
   /** Default 5 s. */
   readonly tickMs?: number;
   /**
@@ -237,18 +243,28 @@ export class AlertManager {
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if (this.#abort.signal.aborted) return;
       try {
-        await send(channel, notice, AbortSignal.any([this.#abort.signal, AbortSignal.timeout(15_000)]));
+        const resolved = resolveChannel(name, channel, notice.environment, (group, key) => this.#o.secret?.(notice, group, key));
+        await send(resolved, notice, AbortSignal.any([this.#abort.signal, AbortSignal.timeout(15_000)]));
         this.#o.events.emit({ type: "alert:notified", scope: scopeOf(notice), actor: "system", data: { alert: notice.id, channel: name, state: notice.state, attempt } });
         return;
       } catch (e) {
         reason = (e as Error).message;
+        // Retrying cannot set a secret: say so at once, with the command that does.
+        if (e instanceof BerthError && e.code === "BERTH_ALERT_SECRET_MISSING") {
+          this.#failed(notice, name, attempt, `${e.message}. ${e.hint}`);
+          return;
+        }
       }
       if (attempt < attempts) {
         await new Promise((r) => setTimeout(r, delay).unref());
         delay *= 2;
       }
     }
-    this.#o.events.emit({ type: "alert:notify-failed", scope: scopeOf(notice), actor: "system", data: { alert: notice.id, channel: name, state: notice.state, attempts, reason: reason.slice(0, 300) } });
+    this.#failed(notice, name, attempts, reason);
+  }
+
+  #failed(notice: AlertNotice, channel: string, attempts: number, reason: string): void {
+    this.#o.events.emit({ type: "alert:notify-failed", scope: scopeOf(notice), actor: "system", data: { alert: notice.id, channel, state: notice.state, attempts, reason: reason.slice(0, 600) } });
   }
 }
 
