@@ -56,9 +56,8 @@ export function mayDecide(who: Decider, action: "approve" | "reject"): Verdict {
 export function decide(who: Decider, deploy: HeldDeploy, action: "approve" | "reject"): Verdict {
   const role = mayDecide(who, action);
   if (!role.ok) return role;
-  if (who.projects.length > 0 && !who.projects.includes(deploy.project)) {
-    return { ok: false, code: "BERTH_FORBIDDEN", params: { token: who.name, role: who.role, action: `${action} deploys of project ${deploy.project}`, required: `${APPROVER_ROLE} of ${deploy.project}` } };
-  }
+  // A token scoped to other projects learns nothing about this id (as for operations).
+  if (who.projects.length > 0 && !who.projects.includes(deploy.project)) return { ok: false, code: "BERTH_NOT_FOUND", params: { kind: "pending deploy", name: deploy.id } };
   if (deploy.state === "pending") return { ok: true };
   const detail =
     deploy.state === "superseded"
