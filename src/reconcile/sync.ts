@@ -282,7 +282,7 @@ function hold(deps: SyncDeps, request: SyncRequest, actor: string, prepared: Pre
 function summarize(origin: HeldOrigin, request: SyncRequest): string {
   switch (origin.via) {
     case "sync":
-      return `deploy of ${request.file} from ${request.sourceDir}`;
+      return `deploy from ${request.sourceDir}`;
     case "push":
       return `push of ${origin.branch}@${origin.commit.slice(0, 12)}`;
     case "promote":

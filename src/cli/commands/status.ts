@@ -82,6 +82,11 @@ export function registerStatusCommand(program: Command, ctx: CliContext): void {
       const link = opts.all ? undefined : ctx.here().link;
       if (link && link.project === opts.project) process.stderr.write(`linked: ${link.dir} -> ${link.project}/${link.environment} on ${describeDaemon(link.daemon)}\n`);
       if (environments.length === 0 && r.environments.length > 0) {
+        // A first deploy held for approval has no environment yet, but is worth showing.
+        if (pendingDeploys.length) {
+          process.stdout.write(`${opts.project ?? "*"}/${opts.env ?? "*"}: nothing deployed yet\n\n${renderPendingDeploys(pendingDeploys, outFor(opts))}\n`);
+          return;
+        }
         process.stdout.write(`no stack matches ${opts.project ?? "*"}/${opts.env ?? "*"}; \`berth status --all\` lists every one\n`);
         return;
       }

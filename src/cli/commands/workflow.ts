@@ -149,17 +149,21 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext): voi
       process.stdout.write(`rejected ${d.id} (${d.summary}) of ${d.project}/${d.environment}\n`);
     });
 
-  program
-    .command("pending")
-    .description("deploys held for approval, newest first (with --all-states: decided and superseded ones too)")
-    .option("--project <name>", "only this project")
-    .option("--env <name>", "only this environment")
-    .option("--all-states", "also approved, rejected and superseded ones")
-    .option("--limit <n>", "how many", "50")
-    .option("--json", "machine-readable output")
-    .action(async (opts: { project?: string; env?: string; allStates?: boolean; limit: string; json?: boolean }) => {
+  // Own context: a directory linked to staging still lists production's held deploys (the ones
+  // waiting for someone); only the project comes from the directory.
+  ownContext(
+    program
+      .command("pending")
+      .description("deploys held for approval, newest first (with --all-states: decided and superseded ones too)")
+      .option("--project <name>", "only this project (default: the directory's)")
+      .option("--env <name>", "only this environment")
+      .option("--all-states", "also approved, rejected and superseded ones")
+      .option("--limit <n>", "how many", "50")
+      .option("--json", "machine-readable output"),
+  ).action(async (opts: { project?: string; env?: string; allStates?: boolean; limit: string; json?: boolean }) => {
       const q = new URLSearchParams({ limit: opts.limit });
-      if (opts.project) q.set("project", opts.project);
+      const project = opts.project ?? ctx.here().project?.value;
+      if (project) q.set("project", project);
       if (opts.env) q.set("environment", opts.env);
       if (!opts.allStates) q.set("state", "pending");
       const rows = await ctx.client().request<PendingDeployOut[]>("GET", `/v1/pending-deploys?${q}`);
