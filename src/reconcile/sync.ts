@@ -151,7 +151,16 @@ export function makeSync(deps: SyncDeps): (request: SyncRequest, actor: string) 
         const { pins } = request.origin;
         let previous: Map<string, SourceRef> | undefined;
         const recorded = (project: string) => (previous ??= previousSources(store, project, request.environment));
-        const promoted = Object.fromEntries(Object.entries(pins).map(([name, p]) => [name, { environment: p.environment, release: p.release, artifact: p.artifact as unknown as Artifact }]));
+        // Services promoted before and not now keep their pin: their inputs stay the same, so
+        // promoting one service cuts no new release of the others.
+        const env = store.environments.byName(request.project ?? "", request.environment);
+        const kept = Object.fromEntries(
+          (env ? store.services.list(env.id) : []).flatMap((row) => {
+            const p = (row.inputs as Partial<ReleaseInputs> | null)?.promoted;
+            return p && !pins[row.name] ? [[row.name, p]] : [];
+          }),
+        );
+        const promoted = { ...kept, ...Object.fromEntries(Object.entries(pins).map(([name, p]) => [name, { environment: p.environment, release: p.release, artifact: p.artifact as unknown as Artifact }])) };
         prepared = prepareSync(input, { ...hooks, promoted, revisionOf: (s, project) => pins[s.name]?.source ?? recorded(project).get(s.name) });
       } else if (request.blueprintText.length > WORKER_THRESHOLD_CHARS) {
         prepared = await prepareInWorker(input, hostPolicy);
