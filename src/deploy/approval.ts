@@ -49,7 +49,11 @@ export type Verdict = { readonly ok: true } | Refusal;
  */
 export function mayDecide(who: Decider, action: "approve" | "reject"): Verdict {
   if (who.role === APPROVER_ROLE) return { ok: true };
-  return { ok: false, code: "BERTH_APPROVAL_FORBIDDEN", params: { token: who.name, role: who.role, action, required: APPROVER_ROLE } };
+  return {
+    ok: false,
+    code: "BERTH_FORBIDDEN",
+    params: { token: who.name, role: who.role, action: `${action} deploys held for approval (deployers request deploys, owners decide them)`, required: APPROVER_ROLE },
+  };
 }
 
 /** Whether `who` may approve or reject this held deploy now; the refusal names why. */

@@ -94,11 +94,11 @@ describe("an environment that requires approval", () => {
   test("a viewer, a deployer and an owner of another project cannot approve; a superseded deploy cannot be approved", async () => {
     const viewer = await cli("vic", ["approve", second]);
     assert.equal(viewer.status, 3, viewer.stderr);
-    assert.match(viewer.stderr, /token 'vic' with role viewer may not approve deploys \[BERTH_APPROVAL_FORBIDDEN\]/);
-    assert.match(viewer.stderr, /hint: .*owner/);
+    assert.match(viewer.stderr, /token 'vic' with role viewer may not approve deploys held for approval \(deployers request deploys, owners decide them\) \[BERTH_FORBIDDEN\]/);
+    assert.match(viewer.stderr, /hint: Use a token with the owner role/);
     const deployer = await cli("carol", ["approve", second]);
     assert.equal(deployer.status, 3, deployer.stderr);
-    assert.match(deployer.stderr, /role deployer may not approve deploys/);
+    assert.match(deployer.stderr, /role deployer may not approve deploys held for approval/);
     const rejectByViewer = await cli("vic", ["reject", second]);
     assert.equal(rejectByViewer.status, 3);
     const stranger = await cli("olga", ["approve", second]);

@@ -50,7 +50,8 @@ export function pendingDeployOut(r: PendingDeployRow): PendingDeployOut {
   };
 }
 
-const IdParams = z.object({ id: z.string().regex(/^pdep_[a-z0-9]+$/, "a pending deploy id (pdep_...)") });
+// Any string: a malformed id is simply not found, after the role check (a viewer gets 403 first).
+const IdParams = z.object({ id: z.string().max(64).describe("a pending deploy id (pdep_...)") });
 const Decided = z.object({ deploy: PendingDeploy, generation: z.number() });
 
 export const workflowRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {

@@ -2,12 +2,6 @@ import { defineErrors } from "./spec.ts";
 
 /** Errors of environments as a workflow (issue 19): approval gates and promotion. */
 export const environmentErrors = defineErrors({
-  BERTH_APPROVAL_FORBIDDEN: {
-    message: "token '{token}' with role {role} may not {action} deploys",
-    hint: "Held deploys are approved or rejected by an {required} token of the project (deployers request deploys, owners decide them); ask one, or `berth token create --role {required}`.",
-    http: 403,
-    exit: 3,
-  },
   BERTH_DEPLOY_NOT_PENDING: {
     message: "deploy {id} of {environment} is not pending: {detail}",
     hint: "Nothing to decide on it: {next}.",
