@@ -90,6 +90,11 @@ describe("promotion from staging to production", () => {
     assert.match(single.stderr, /shop\/production was never deployed/);
     assert.match(single.stderr, /--all/);
     assert.equal((await t.request("GET", "/v1/projects/shop/environments/production")).status, 404);
+    // A token scoped to another project cannot promote in this one.
+    const scoped = t.daemon.store.tokens.create({ name: "blog-ci", role: "deployer", projects: ["blog"] }, new Date().toISOString()).token;
+    const foreign = await berth(["promote", "--all", "--from", "staging", "--to", "production", "--project", "shop"], { scratch: world, cwd: dir, env: { BERTH_URL: t.daemon.url, BERTH_TOKEN: scoped, BERTH_CLI_CONFIG: "/nonexistent/cli.json" } });
+    assert.equal(foreign.status, 3, foreign.stderr);
+    assert.match(foreign.stderr, /token 'blog-ci' with role deployer may not access project shop \[BERTH_FORBIDDEN\]/);
   });
 
   test("--all deploys staging's very artifacts to production, with production's env", async () => {
