@@ -194,7 +194,7 @@ async function record(deps: SyncDeps, request: SyncRequest, actor: string, prepa
   // deploy what was requested.
   const recordedEnv = store.environments.byName(project, request.environment);
   if (request.approval) assertSameRevisions(request.approval, prepared);
-  else if (needsApproval((recordedEnv?.blueprint as Partial<Blueprint> | undefined)?.environment, bp.environment ?? { approvalRequired: false })) {
+  else if (needsApproval(recordedEnv ? { approvalRequired: store.environments.approvalRequired(recordedEnv.id) } : undefined, bp.environment ?? { approvalRequired: false })) {
     return hold(deps, request, actor, prepared, recordedEnv, warnings, now);
   }
   const versionOf = deps.envVersion?.(project, request.environment, bp);

@@ -3,7 +3,7 @@
  * repository Berth serves, a push to `develop` deploys staging at once; a push to `main` (whose
  * production requires approval) is held as a pending deploy of that commit; a newer push
  * supersedes it; the held push survives a daemon restart; an owner's approval deploys exactly the
- * commit that was pushed (memory engine: instances are records, the builds are real).
+ * commit that was pushed, and a push cannot lift the gate it is held by (memory engine: instances are records, the builds are real).
  */
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
@@ -97,5 +97,15 @@ describe("pushes to branches that environments follow", () => {
     await t.daemon.reconciler.whenIdle();
     assert.deepEqual(revisions(t, "gated", "production"), { web: sha });
     assert.equal(t.daemon.store.environments.byName("gated", "production")?.status, "live");
+  });
+
+  test("a push that deletes `approval: required` is itself held: the recorded gate holds it", async () => {
+    const before = revisions(t, "gated", "production");
+    const sha = commit(work, { "berth.yaml": BLUEPRINT.replace(", approval: required", ""), "server.js": "// v3\n" }, "lift the gate");
+    gitIn(work, ["push", "--quiet", remote, "main"]);
+    await synced("main", sha);
+    const [newest] = await held();
+    assert.deepEqual([newest?.state, newest?.summary], ["pending", `push of main@${sha.slice(0, 12)}`]);
+    assert.deepEqual(revisions(t, "gated", "production"), before, "production still runs the approved commit");
   });
 });
