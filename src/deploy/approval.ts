@@ -70,7 +70,7 @@ export function decide(who: Decider, deploy: HeldDeploy, action: "approve" | "re
   const hint =
     deploy.state === "superseded" && deploy.supersededBy
       ? `approve the newer one: \`berth approve ${deploy.supersededBy}\``
-      : "nothing is left to decide; `berth status` shows what runs";
+      : "`berth status` shows what runs";
   return { ok: false, code: "BERTH_DEPLOY_NOT_PENDING", params: { id: deploy.id, environment: `${deploy.project}/${deploy.environment}`, detail, next: hint } };
 }
 

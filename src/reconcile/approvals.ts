@@ -76,8 +76,9 @@ export class Approvals {
     const row = this.#decidable(id, who, "reject");
     const now = new Date(this.#d.clock.now()).toISOString();
     if (!this.#d.store.pendingDeploys.decide(id, { state: "rejected", by: who.name, reason }, now)) {
+      // Decided or superseded since it was read: say by whom, as a refusal would have.
       const verdict = decide(who, this.#d.store.pendingDeploys.byId(id) ?? row, "reject");
-      if (!verdict.ok) throw new BerthError(verdict.code, verdict.params);
+      throw verdict.ok ? new BerthError("BERTH_DEPLOY_NOT_PENDING", { id, environment: `${row.project}/${row.environment}`, detail: "decided meanwhile", next: "`berth status` shows what runs" }) : new BerthError(verdict.code, verdict.params);
     }
     this.#d.events.emit({
       type: "deploy:rejected",
