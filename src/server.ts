@@ -49,6 +49,8 @@ import { makeSync } from "./reconcile/sync.ts";
 import { GitDeployer } from "./reconcile/git-deploy.ts"; // git (issue 5)
 import { ServedRepos } from "./reconcile/served-repos.ts"; // git (issue 5)
 import { OperationRunner } from "./reconcile/operations.ts"; // operations (issue 15)
+import { Approvals } from "./reconcile/approvals.ts"; // approval gates (issue 19)
+import { Promoter } from "./reconcile/promote.ts"; // promotion (issue 19)
 import { dataOperations } from "./reconcile/data-operations.ts";
 import { GitRepository } from "./store/repositories/git.ts"; // git (issue 5)
 import { InternalAddressRepository } from "./store/repositories/internal-addresses.ts"; // private networking (issue 22)
@@ -368,6 +370,11 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     for (const handler of dataOperations({ store, resources })) operations.register(handler);
     resources.useOperations(operations);
     operations.register(dbUpgradeOperation({ store, resources })); // berth db upgrade (issue 14)
+    // Environments as a workflow (issue 19): held deploys decided by owners, promotion between environments.
+    const workflow = {
+      approvals: new Approvals({ store, sync, events: bus, clock, replayPush: (origin) => gitDeployer.replay(origin) }),
+      promoter: new Promoter({ store, sync, events: bus, clock, checkout: (source) => gitSources.checkoutSource(source) }),
+    };
     const servedRepos = new ServedRepos({ dir: join(config.dataDir, "git"), deployer: gitDeployer });
     secretsChanged = secretChangeHandler({ store, rows: secretRows, clock, refreshRedactor, requestReconcile });
 
@@ -377,7 +384,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       bus.emit({ type: "token:created", data: { name: "owner", role: "owner" } });
     }
 
-    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [], cron, secrets, audit: new AuditRepository(store.db), policies, resources, redact: (text) => redactText(text), git: { deployer: gitDeployer, served: servedRepos }, operations, observe, logger: options.logger ?? false });
+    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [], cron, secrets, audit: new AuditRepository(store.db), policies, resources, redact: (text) => redactText(text), git: { deployer: gitDeployer, served: servedRepos }, operations, observe, workflow, logger: options.logger ?? false });
     cleanups.push(() => api.close());
     let url = "";
     if (options.listen !== false) {

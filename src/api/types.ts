@@ -16,6 +16,8 @@ import type { ResourceManager } from "../reconcile/resources.ts";
 import type { GitDeployer } from "../reconcile/git-deploy.ts";
 import type { ServedRepos } from "../reconcile/served-repos.ts";
 import type { OperationRunner } from "../reconcile/operations.ts";
+import type { Approvals } from "../reconcile/approvals.ts";
+import type { Promoter } from "../reconcile/promote.ts";
 import type { MetricsCollector } from "../observe/metrics/collector.ts";
 import type { MetricsRepository } from "../store/repositories/metrics.ts";
 import type { AlertManager } from "../observe/alerts/manager.ts";
@@ -50,6 +52,8 @@ export interface ApiDeps {
   readonly policies?: ProjectPolicyRepository;
   /** Metrics and alerts (issue 18). */
   readonly observe?: { readonly collector: MetricsCollector; readonly repo: MetricsRepository; readonly alerts?: AlertManager };
+  /** Environments as a workflow (issue 19): promotion and the decisions on held deploys. */
+  readonly workflow?: { readonly approvals: Approvals; readonly promoter: Promoter };
   /** Tests want quiet servers. */
   readonly logger?: boolean;
 }

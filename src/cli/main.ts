@@ -20,6 +20,7 @@ import { registerReleaseCommands } from "./commands/releases.ts";
 import { registerServerCommand } from "./commands/server.ts";
 import { registerStatusCommand } from "./commands/status.ts";
 import { registerUpCommands } from "./commands/up.ts";
+import { registerWorkflowCommands } from "./commands/workflow.ts";
 import { type CliContext, defaultContext } from "./context.ts";
 import { installDirDefaults } from "./defaults.ts";
 import { reportError } from "./output.ts";
@@ -51,6 +52,7 @@ export async function buildProgram(ctx: CliContext): Promise<Command> {
   registerBlueprintCommands(program); // validate, import, schema: local, no daemon
   registerLinkCommands(program, ctx); // link, unlink (issue 13)
   registerMetricsCommands(program, ctx); // metrics, alerts (issue 18)
+  registerWorkflowCommands(program, ctx); // promote, approve, reject, pending (issue 19)
   installDirDefaults(program, ctx); // --project/--env from the directory's link
   // Subcommands inherit the one-line error style and the exit override.
   for (const c of program.commands) c.exitOverride().showSuggestionAfterError(true).configureOutput(program.configureOutput());

@@ -13,6 +13,7 @@ import { formatTail } from "./failure-tail.ts";
 import { ensureLocalDaemon } from "./local-daemon.ts";
 import { progress } from "./output.ts";
 import type { EnvStatus } from "./commands/status.ts";
+import type { PendingDeployOut } from "./commands/workflow.ts";
 import { lastSeq, waitForEnvironment } from "./wait.ts";
 
 interface SyncOut {
@@ -21,6 +22,8 @@ interface SyncOut {
   generation: number;
   services: string[];
   warnings: { code: string; message: string; line: number; column: number }[];
+  /** Issue 19: the environment requires approval; nothing was recorded but this held deploy. */
+  pending?: PendingDeployOut | null;
 }
 
 /** A client for the stack's daemon; `start` lets `up` start the local daemon when none runs. */
@@ -62,13 +65,17 @@ export function targetFlags(ctx: CliContext, project: string, environment: strin
   return ` --project ${project} --env ${environment}`;
 }
 
-/** Records `dir`'s blueprint as `environment` and waits, showing progress and failure tails. */
+/**
+ * Records `dir`'s blueprint as `environment` and waits, showing progress and failure tails. An
+ * environment that requires approval holds the deploy (issue 19): that is returned instead,
+ * without waiting.
+ */
 export async function syncAndWait(
   client: ApiClient,
   ctx: CliContext,
   target: { dir: string; environment: string; force: boolean; retry?: boolean; json: boolean },
   onSynced: (r: SyncOut) => void = () => {},
-): Promise<EnvStatus> {
+): Promise<EnvStatus | { held: PendingDeployOut }> {
   const bp = readBlueprint(target.dir);
   const p = progress({ json: target.json, color: false });
   const after = await lastSeq(client);
@@ -82,6 +89,7 @@ export async function syncAndWait(
   });
   onSynced(r);
   for (const w of r.warnings) p.update(`warning: ${bp.file}:${w.line}:${w.column} ${w.message}`);
+  if (r.pending) return { held: r.pending };
   p.update(`${r.project}/${r.environment}: generation ${r.generation}, ${r.services.length} service(s)`);
   const flags = targetFlags(ctx, r.project, r.environment);
   const env = await waitForEnvironment(client, { project: r.project, environment: r.environment, generation: r.generation, afterSeq: after }, {

@@ -19,6 +19,7 @@ import { operationErrors } from "./errors/operations.ts";
 import { controlErrors } from "./errors/control.ts";
 import { cliErrors } from "./errors/cli.ts";
 import { securityErrors } from "./errors/security.ts";
+import { environmentErrors } from "./errors/environments.ts";
 
 export type { ErrorSpec } from "./errors/spec.ts";
 
@@ -37,6 +38,7 @@ export const catalogue = {
   ...controlErrors,
   ...cliErrors,
   ...securityErrors,
+  ...environmentErrors,
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof catalogue;

@@ -4,7 +4,7 @@
  * Subsystems add their events in `events/<area>.ts` and extend `EventMap` here.
  */
 import type { SpineEvents } from "./events/spine.ts";
-import type { DeployEvents } from "./events/deploy.ts";
+import type { ApprovalEvents, DeployEvents } from "./events/deploy.ts";
 import type { RouterEvents } from "./events/router.ts";
 import type { EngineEvents } from "./events/engine.ts";
 import type { CronEvents } from "./events/cron.ts";
@@ -16,7 +16,7 @@ import type { ControlEvents } from "./events/control.ts";
 import type { SecurityEvents } from "./events/security.ts";
 import type { ObserveEvents } from "./events/observe.ts";
 
-export interface EventMap extends SpineEvents, DeployEvents, RouterEvents, EngineEvents, DataEvents, SecretsEvents, CronEvents, GitEvents, OperationEvents, ControlEvents, SecurityEvents, ObserveEvents {}
+export interface EventMap extends SpineEvents, DeployEvents, ApprovalEvents, RouterEvents, EngineEvents, DataEvents, SecretsEvents, CronEvents, GitEvents, OperationEvents, ControlEvents, SecurityEvents, ObserveEvents {}
 
 export type EventType = keyof EventMap;
 

@@ -4,7 +4,7 @@
  * inputs digest (build digest + everything else: a new release is cut when it changes).
  */
 import { createHash } from "node:crypto";
-import type { ServiceSpec } from "../engine/engine.ts";
+import type { Artifact, ServiceSpec } from "../engine/engine.ts";
 
 export type SourceRef =
   | { readonly kind: "dir"; readonly path: string; readonly revision: string }
@@ -32,6 +32,18 @@ export interface ReleaseInputs {
   readonly versions?: RuntimeVersions;
   /** Raised limits of build steps (absent: the defaults of core/limits.ts). Not part of the build digest. */
   readonly buildLimits?: { readonly memoryBytes?: number; readonly cpuMillicores?: number; readonly pids?: number; readonly timeoutMs?: number };
+  /**
+   * Promotion (issue 19): the artifact another environment's live release runs, used as is (no
+   * build). Absent on every service that was not promoted, so their digests stay what they were.
+   */
+  readonly promoted?: PromotedArtifact;
+}
+
+/** Where a promoted service's artifact comes from: `environment`'s release #`release`. */
+export interface PromotedArtifact {
+  readonly environment: string;
+  readonly release: number;
+  readonly artifact: Artifact;
 }
 
 export interface RuntimeVersions {

@@ -87,6 +87,13 @@ export class DeployPipeline {
     const artifacts = new Map<string, Artifact>();
     await bounded(services, BUILD_CONCURRENCY, signal, async (service) => {
       const scope = this.#scope(env, service);
+      // Promotion (issue 19): the very artifact the other environment runs, never rebuilt.
+      const promoted = (service.inputs as ReleaseInputs).promoted;
+      if (promoted) {
+        events.emit({ type: "deploy:build:log", scope, actor, data: { line: `promoted: the artifact of ${promoted.environment} release #${promoted.release} (${promoted.artifact.digest.slice(0, 12)}), no build`, stream: "stdout" } });
+        artifacts.set(service.id, promoted.artifact);
+        return;
+      }
       events.emit({ type: "deploy:build:started", scope, actor, data: { service: service.name } });
       try {
         const artifact = await this.#d.builder.build({

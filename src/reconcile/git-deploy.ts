@@ -28,7 +28,7 @@ import type { OperationRow } from "../store/repositories/operations.ts";
 import type { ProjectRow } from "../store/repositories/projects.ts";
 import type { Store } from "../store/store.ts";
 import type { OperationRunner } from "./operations.ts";
-import type { SyncRequest, SyncResult } from "./sync.ts";
+import type { GitSyncSource, SyncRequest, SyncResult } from "./sync.ts";
 
 export interface GitDeployDeps {
   readonly store: Store;
@@ -64,8 +64,10 @@ export interface PushRequest {
 
 export interface PushOutcome {
   readonly commit: string;
-  /** Environments whose desired state was recorded at this commit. */
+  /** Environments whose desired state was recorded at this commit (or held, see `pending`). */
   readonly environments: readonly string[];
+  /** Issue 19: held deploys this push made (environments that require approval). */
+  readonly pending?: readonly string[];
 }
 
 /**
@@ -136,6 +138,16 @@ export class GitDeployer {
     });
   }
 
+  /**
+   * Issue 19: what an approved, held push needs to be replayed: the checkout of its commit and
+   * the git side of its sync (revisions narrowed by build filters, as when it was pushed).
+   */
+  async replay(origin: { url: string; branch: string; defaultBranch: string; commit: string }): Promise<{ sourceDir: string; git: GitSyncSource }> {
+    const commit = validateCommit(origin.commit);
+    const sourceDir = await this.#d.sources.checkout(origin.url, commit);
+    return { sourceDir, git: { url: origin.url, branch: origin.branch, defaultBranch: origin.defaultBranch, revisionOf: this.#revisionOf(origin.url, origin.branch, commit) } };
+  }
+
   /** Resolves once no operation is in flight (tests, shutdown). */
   whenIdle(): Promise<void> {
     return this.#d.operations.whenIdle();
@@ -168,13 +180,27 @@ export class GitDeployer {
       }
       const environments = environmentsFollowing(parsed.blueprint, branch, defaultBranch, request.via !== "api");
       const revisionOf = this.#revisionOf(url, branch, commit);
+      const pending: string[] = [];
       for (const [i, environment] of environments.entries()) {
         ctx.progress("sync", environment, { done: i, total: environments.length });
-        await this.#d.sync({ project: request.project, environment, blueprintText: text, file: "berth.yaml", sourceDir: checkout, git: { url, branch, defaultBranch, revisionOf } }, request.actor);
+        const r = await this.#d.sync(
+          {
+            project: request.project,
+            environment,
+            blueprintText: text,
+            file: "berth.yaml",
+            sourceDir: checkout,
+            git: { url, branch, defaultBranch, revisionOf },
+            // Issue 19: an environment that requires approval holds the push; this replays it.
+            origin: { via: "push", url, branch, defaultBranch, commit },
+          },
+          request.actor,
+        );
+        if (r.pending) pending.push(r.pending.id);
       }
       this.#d.rows.setHead(row.id, branch, commit, this.#now());
       this.#d.events.emit({ type: "git:synced", scope: { project: request.project }, actor: request.actor, data: { project: request.project, branch, commit, environments } });
-      return { commit, environments };
+      return { commit, environments, ...(pending.length ? { pending } : {}) };
     } catch (e) {
       // Recorded even on failure, so a served repository does not retry a broken commit forever;
       // the next push (or an explicit deploy) tries again.

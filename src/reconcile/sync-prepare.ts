@@ -11,7 +11,7 @@ import type { Blueprint, Service } from "../blueprint/types.ts";
 import { directoryDigest } from "../build/source-digest.ts";
 import { BerthError } from "../core/errors.ts";
 import { type DesiredService, desiredServices, serviceDir } from "../deploy/desired.ts";
-import type { SourceRef } from "../deploy/inputs.ts";
+import { inputsDigest, type ReleaseInputs, type SourceRef } from "../deploy/inputs.ts";
 
 export interface PrepareInput {
   readonly blueprintText: string;
@@ -29,8 +29,13 @@ export interface PrepareInput {
 
 /** In-process hooks (functions do not cross to the worker thread; it builds its own). */
 export interface PrepareHooks {
-  /** How a service's source revision is found (git syncs); default: its directory's content digest. */
-  readonly revisionOf?: (service: Service, project: string) => SourceRef;
+  /** How a service's source revision is found (git syncs); undefined (or absent): its directory's content digest. */
+  readonly revisionOf?: (service: Service, project: string) => SourceRef | undefined;
+  /**
+   * Promotion (issue 19): services that run another environment's artifact instead of a build.
+   * Recorded in their inputs, so the release is new and the pipeline uses the artifact as is.
+   */
+  readonly promoted?: Readonly<Record<string, NonNullable<ReleaseInputs["promoted"]>>>;
   /** The host's rules for the project (issue 17), checked with located errors while parsing. */
   readonly policy?: (project: string) => HostPolicy;
 }
@@ -75,7 +80,8 @@ export function prepareSync(input: PrepareInput, hooks: PrepareHooks = {}): Prep
     revisionOf: (s) => {
       const dir = serviceDir(input.sourceDir, s);
       if (!existsSync(dir)) throw new BerthError("BERTH_BAD_REQUEST", { detail: `services.${s.name}.rootDir: '${dir}' does not exist` });
-      if (revisionOf) return revisionOf(s, project);
+      const given = revisionOf?.(s, project);
+      if (given) return given;
       let revision = digests.get(dir);
       if (revision === undefined) {
         revision = directoryDigest(dir);
@@ -84,5 +90,13 @@ export function prepareSync(input: PrepareInput, hooks: PrepareHooks = {}): Prep
       return { kind: "dir", path: input.sourceDir, revision };
     },
   });
-  return { project, blueprint: bp, services, warnings: parsed.warnings };
+  const promoted = hooks.promoted;
+  if (!promoted) return { project, blueprint: bp, services, warnings: parsed.warnings };
+  const pinned = services.map((d) => {
+    const pin = promoted[d.spec.ref.service];
+    if (!pin) return d;
+    const inputs: ReleaseInputs = { ...d.inputs, promoted: pin };
+    return { ...d, inputs, inputsDigest: inputsDigest(inputs, d.spec, "") };
+  });
+  return { project, blueprint: bp, services: pinned, warnings: parsed.warnings };
 }

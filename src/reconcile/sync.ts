@@ -15,7 +15,11 @@ import { BerthError } from "../core/errors.ts";
 import { syncJobs } from "../cron/api.ts";
 import { cronJobsFromBlueprint } from "../cron/from-blueprint.ts";
 import type { EventSink } from "../core/events.ts";
-import { inputsDigest, type SourceRef } from "../deploy/inputs.ts";
+import { inputsDigest, type ReleaseInputs, type SourceRef } from "../deploy/inputs.ts";
+import { needsApproval, supersededBy } from "../deploy/approval.ts";
+import type { Artifact } from "../engine/engine.ts";
+import type { EnvironmentRow } from "../store/repositories/environments.ts";
+import type { HeldOrigin, PendingDeployRow } from "../store/repositories/pending-deploys.ts";
 import type { Store } from "../store/store.ts";
 import type { ProjectQuota } from "../core/limits.ts";
 import type { EnvGraphShape } from "./env-version.ts";
@@ -51,6 +55,17 @@ export interface SyncRequest {
     /** Throws unless the token may act on the project; called before anything is recorded. */
     readonly authorizeProject: (project: string) => void;
   };
+  /**
+   * Issue 19: where the request comes from, as an approval gate holds and later replays it
+   * (default: a sync). A promotion's pins take each promoted service's source and artifact from
+   * the other environment's live release; the project keeps its recorded source.
+   */
+  readonly origin?: HeldOrigin;
+  /**
+   * Issue 19: this is an approved held deploy being replayed: it is not held again, must deploy
+   * the revisions that were requested, and marks the held row approved in the same transaction.
+   */
+  readonly approval?: { readonly id: string; readonly actor: string; readonly revisions: Readonly<Record<string, string>> };
 }
 
 /** git (issue 5): a followed branch's commit; revisions are commits, narrowed by build filters. */
@@ -70,6 +85,8 @@ export interface SyncResult {
   readonly generation: number;
   readonly services: readonly string[];
   readonly warnings: readonly Diagnostic[];
+  /** Issue 19: the environment requires approval: nothing was recorded but this held deploy. */
+  readonly pending?: PendingDeployRow;
 }
 
 export interface SyncDeps {
@@ -134,6 +151,23 @@ export function makeSync(deps: SyncDeps): (request: SyncRequest, actor: string) 
           return previous;
         };
         prepared = prepareSync(input, { ...hooks, revisionOf: (s, project) => git.revisionOf(s, recorded(project).get(s.name)) });
+      } else if (request.origin?.via === "promote") {
+        // Promotion (issue 19): promoted services take the source environment's source and
+        // artifact; the others keep what this environment recorded.
+        const { pins } = request.origin;
+        let previous: Map<string, SourceRef> | undefined;
+        const recorded = (project: string) => (previous ??= previousSources(store, project, request.environment));
+        // Services promoted before and not now keep their pin: their inputs stay the same, so
+        // promoting one service cuts no new release of the others.
+        const env = store.environments.byName(request.project ?? "", request.environment);
+        const kept = Object.fromEntries(
+          (env ? store.services.list(env.id) : []).flatMap((row) => {
+            const p = (row.inputs as Partial<ReleaseInputs> | null)?.promoted;
+            return p && !pins[row.name] ? [[row.name, p]] : [];
+          }),
+        );
+        const promoted = { ...kept, ...Object.fromEntries(Object.entries(pins).map(([name, p]) => [name, { environment: p.environment, release: p.release, artifact: p.artifact as unknown as Artifact }])) };
+        prepared = prepareSync(input, { ...hooks, promoted, revisionOf: (s, project) => pins[s.name]?.source ?? recorded(project).get(s.name) });
       } else if (request.blueprintText.length > WORKER_THRESHOLD_CHARS) {
         prepared = await prepareInWorker(input, hostPolicy);
       } else {
@@ -153,7 +187,9 @@ async function record(deps: SyncDeps, request: SyncRequest, actor: string, prepa
   await before;
   // Before anything is recorded: a token scoped to A must not write B's desired state (issue 17).
   request.requester?.authorizeProject(project);
-  authorizeSource(store, project, request);
+  const promoting = request.origin?.via === "promote";
+  // A promotion deploys from the project's recorded source: it names no directory of its own.
+  if (!promoting) authorizeSource(store, project, request);
   // A blueprint edit never changes a database server's major: `berth db upgrade` does (issue 14).
   const warnings = [...prepared.warnings, ...checkPostgresMajor(bp, deps.postgresMajor?.(project, request.environment), request)];
   // Alert channel credentials (issue 18): set in the secret store, or the sync is refused.
@@ -163,8 +199,15 @@ async function record(deps: SyncDeps, request: SyncRequest, actor: string, prepa
   }
   const quota = deps.policy?.(project).quota;
   if (quota) checkQuota(project, [...otherEnvironmentsUsage(store, project, request.environment), ...environmentUsage(request.environment, bp)], quota);
-  if (!request.git && !request.force) assertSameDirectory(store, project, request.sourceDir);
+  if (!request.git && !request.force && !promoting) assertSameDirectory(store, project, request.sourceDir);
   const now = new Date(deps.clock.now()).toISOString();
+  // Approval gates (issue 19): a held deploy records nothing but itself; a replayed one must
+  // deploy what was requested.
+  const recordedEnv = store.environments.byName(project, request.environment);
+  if (request.approval) assertSameRevisions(request.approval, prepared);
+  else if (needsApproval(recordedEnv ? { approvalRequired: store.environments.approvalRequired(recordedEnv.id) } : undefined, bp.environment ?? { approvalRequired: false })) {
+    return hold(deps, request, actor, prepared, recordedEnv, warnings, now);
+  }
   const versionOf = deps.envVersion?.(project, request.environment, bp);
   let services = prepared.services;
   if (versionOf) {
@@ -177,7 +220,8 @@ async function record(deps: SyncDeps, request: SyncRequest, actor: string, prepa
     services = out;
   }
   const env = store.db.tx(() => {
-    const source = request.git ? { kind: "git" as const, url: request.git.url, ref: request.git.defaultBranch } : { kind: "dir" as const, path: request.sourceDir };
+    const existing = promoting ? store.projects.byName(project)?.source : undefined;
+    const source = request.git ? { kind: "git" as const, url: request.git.url, ref: request.git.defaultBranch } : (existing ?? { kind: "dir" as const, path: request.sourceDir });
     const p = store.projects.upsert(project, source, now);
     const e = store.environments.record(p.id, request.environment, bp, now);
     store.services.replaceAll(e.id, services, now);
@@ -187,7 +231,13 @@ async function record(deps: SyncDeps, request: SyncRequest, actor: string, prepa
     syncJobs(store.db, envRef, cronJobsFromBlueprint(envRef, bp), deps.clock.now());
     // A sync is an explicit request to run: it revives a stopped environment.
     store.environments.setStatus(e.id, "pending", null, now);
-    return store.environments.requireId(e.id);
+    const recorded = store.environments.requireId(e.id);
+    // The held row is approved with the desired state it stands for, or not at all.
+    if (request.approval && !store.pendingDeploys.decide(request.approval.id, { state: "approved", by: request.approval.actor, generation: recorded.generation }, now)) {
+      const row = store.pendingDeploys.byId(request.approval.id);
+      throw new BerthError("BERTH_DEPLOY_NOT_PENDING", { id: request.approval.id, environment: `${project}/${request.environment}`, detail: `already ${row?.state ?? "gone"}`, next: "`berth status` shows what runs" });
+    }
+    return recorded;
   });
   deps.events.emit({
     type: "project:synced",
@@ -204,6 +254,73 @@ async function record(deps: SyncDeps, request: SyncRequest, actor: string, prepa
     services: services.map((s) => s.spec.ref.service),
     warnings,
   };
+}
+
+/** Issue 19: records the request as a held deploy (superseding older pending ones) instead of desired state. */
+function hold(deps: SyncDeps, request: SyncRequest, actor: string, prepared: Prepared, recordedEnv: EnvironmentRow | undefined, warnings: readonly Diagnostic[], now: string): SyncResult {
+  const { store } = deps;
+  const { project } = prepared;
+  const environment = request.environment;
+  const origin: HeldOrigin = request.origin ?? { via: "sync" };
+  const revisions = Object.fromEntries(prepared.services.map((s) => [s.spec.ref.service, (s.inputs as ReleaseInputs).source.revision]));
+  const supersede = supersededBy(store.pendingDeploys.list({ project, environment, states: ["pending"], limit: 500 }), { project, environment });
+  const row = store.pendingDeploys.create(
+    {
+      project,
+      environment,
+      summary: summarize(origin, request),
+      request: {
+        ...(request.project ? { project: request.project } : {}),
+        blueprintText: request.blueprintText,
+        file: request.file,
+        sourceDir: request.sourceDir,
+        retry: !!request.retry,
+        force: !!request.force,
+        origin,
+        revisions,
+      },
+      requestedBy: actor,
+      supersede,
+    },
+    now,
+  );
+  const scope = { project, environment };
+  for (const old of supersede) deps.events.emit({ type: "deploy:superseded", scope, actor, data: { id: old, environment, by: row.id } });
+  deps.events.emit({ type: "deploy:pending", scope, actor, data: { id: row.id, environment, via: origin.via, summary: row.summary, supersedes: supersede } });
+  return {
+    project,
+    environment,
+    environmentId: recordedEnv?.id ?? "",
+    generation: recordedEnv?.generation ?? 0,
+    services: prepared.services.map((s) => s.spec.ref.service),
+    warnings,
+    pending: row,
+  };
+}
+
+/** One line saying what a held deploy would do. */
+function summarize(origin: HeldOrigin, request: SyncRequest): string {
+  switch (origin.via) {
+    case "sync":
+      return `deploy from ${request.sourceDir}`;
+    case "push":
+      return `push of ${origin.branch}@${origin.commit.slice(0, 12)}`;
+    case "promote":
+      return `promotion of ${origin.services.join(", ")} from ${origin.from} (${Object.entries(origin.pins).map(([s, p]) => `${s} #${p.release}`).join(", ")})`;
+  }
+}
+
+/** An approved deploy builds what was requested: a directory that changed since is refused. */
+function assertSameRevisions(approval: NonNullable<SyncRequest["approval"]>, prepared: Prepared): void {
+  const changed = prepared.services
+    .filter((s) => {
+      const was = approval.revisions[s.spec.ref.service];
+      return was !== undefined && was !== (s.inputs as ReleaseInputs).source.revision;
+    })
+    .map((s) => s.spec.ref.service);
+  if (changed.length > 0) {
+    throw new BerthError("BERTH_APPROVAL_STALE", { id: approval.id, detail: `the source of ${changed.join(", ")} changed since it was requested` });
+  }
 }
 
 /** The real path, so a symlinked or relative spelling of one directory is the same directory. */

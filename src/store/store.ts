@@ -8,6 +8,7 @@ import { EnvironmentRepository } from "./repositories/environments.ts";
 import { EventRepository } from "./repositories/events.ts";
 import { InstanceRepository } from "./repositories/instances.ts";
 import { OperationRepository } from "./repositories/operations.ts";
+import { PendingDeployRepository } from "./repositories/pending-deploys.ts";
 import { ProjectRepository } from "./repositories/projects.ts";
 import { ReconcileQueue } from "./repositories/reconcile-queue.ts";
 import { ReleaseRepository } from "./repositories/releases.ts";
@@ -29,6 +30,8 @@ export interface Store {
   readonly queue: ReconcileQueue;
   /** Recorded intent for long work (issue 15): git-push deploys, backups, restores. */
   readonly operations: OperationRepository;
+  /** Deploys held by approval gates (issue 19). */
+  readonly pendingDeploys: PendingDeployRepository;
   close(): void;
 }
 
@@ -47,6 +50,7 @@ export function openStore(path: string): Store {
     tokens: new TokenRepository(db),
     queue: new ReconcileQueue(db),
     operations: new OperationRepository(db),
+    pendingDeploys: new PendingDeployRepository(db),
     close: () => db.close(),
   };
 }

@@ -233,6 +233,11 @@ describe("seed 000 (trip playlists) through the daemon", () => {
     for (const sub of ["apps/api", "apps/pwa"]) mkdirSync(join(dir, sub), { recursive: true });
     const res = await t.request("POST", "/v1/sync", { environment: "production", blueprint: readFileSync(example, "utf8"), sourceDir: dir });
     assert.equal(res.status, 202, JSON.stringify(res.json));
+    // Seed 000's production requires approval (issue 19): the sync is held until an owner approves it.
+    const held = (res.json as { pending: { id: string } | null }).pending;
+    assert.ok(held, "production requires approval: the sync is held");
+    const approved = await t.request("POST", `/v1/pending-deploys/${held.id}/approve`, {});
+    assert.equal(approved.status, 202, JSON.stringify(approved.json));
   });
   after(async () => {
     for (const o of open.splice(0)) o.end();

@@ -5,6 +5,7 @@ import { assertSameDirectory } from "../../reconcile/sync.ts";
 import type { ApiDeps } from "../types.ts";
 import { Operation, operationOut } from "./operations.ts";
 import { Datastore, datastoresOf } from "./status-data.ts";
+import { PendingDeploy, pendingDeployOut } from "./workflow.ts";
 
 const Instance = z.object({
   id: z.string(),
@@ -95,6 +96,7 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
             generation: z.number(),
             services: z.array(z.string()),
             warnings: z.array(z.object({ code: z.string(), message: z.string(), line: z.number(), column: z.number() })),
+            pending: PendingDeploy.nullable().describe("the environment requires approval: nothing was recorded but this held deploy (issue 19)"),
           }),
         },
       },
@@ -118,7 +120,14 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
       request.auditProject = r.project;
       requireProject(request, r.project);
       reply.status(202);
-      return { project: r.project, environment: r.environment, generation: r.generation, services: [...r.services], warnings: r.warnings.map((w) => ({ ...w })) };
+      return {
+        project: r.project,
+        environment: r.environment,
+        generation: r.generation,
+        services: [...r.services],
+        warnings: r.warnings.map((w) => ({ ...w })),
+        pending: r.pending ? pendingDeployOut(r.pending) : null,
+      };
     },
   );
 
@@ -128,7 +137,13 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
       config: { role: "viewer" },
       schema: {
         tags: ["projects"],
-        response: { 200: z.object({ environments: z.array(StatusEnvironment), operations: z.array(Operation).describe("operations pending or running, and those finished in the last hour") }) },
+        response: {
+          200: z.object({
+            environments: z.array(StatusEnvironment),
+            operations: z.array(Operation).describe("operations pending or running, and those finished in the last hour"),
+            pendingDeploys: z.array(PendingDeploy).describe("deploys held for approval, and those decided or superseded in the last hour (issue 19)"),
+          }),
+        },
       },
     },
     async (request) => {
@@ -143,6 +158,7 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
         // `GET /v1/projects/:p/environments/:e` has them all.
         environments: await Promise.all(envs.map(async (e) => ({ ...describe(e.id, STATUS_SERVICES), ...(await datastoresOf(e, store.environments.datastores(e.id), deps.resources)) }))),
         operations: [...active, ...recent].map(operationOut),
+        pendingDeploys: store.pendingDeploys.list({ ...scope, since, limit: 100 }).map(pendingDeployOut),
       };
     },
   );

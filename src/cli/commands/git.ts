@@ -55,6 +55,10 @@ export function registerGitCommands(program: Command, ctx: CliContext): void {
         const p = progress(outFor(opts));
         op = await waitForOperation(client, op.id, (line) => p.update(line));
         p.done(describeOperation(op));
+        // Issue 19: environments that require approval held the push.
+        for (const id of (op.result as { pending?: string[] } | null)?.pending ?? []) {
+          if (!opts.json) process.stdout.write(`held for approval: deploy ${id}; an owner approves it with \`berth approve ${id}\`\n`);
+        }
       }
       if (opts.json) printJson(op);
       else if (!opts.wait) process.stdout.write(`${op.id}\n`);

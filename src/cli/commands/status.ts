@@ -4,6 +4,7 @@ import type { OperationOut } from "../operation-wait.ts";
 import { describeDaemon } from "../link.ts";
 import { type Out, outFor, paint, printJson, table } from "../output.ts";
 import { renderOperations } from "./operations.ts";
+import { type PendingDeployOut, renderPendingDeploys } from "./workflow.ts";
 
 /** A database or key-value store as `GET /v1/status` lists it (never a password). */
 export interface DatastoreStatus {
@@ -71,20 +72,28 @@ export function registerStatusCommand(program: Command, ctx: CliContext): void {
     .option("--all", "every project and environment, whatever the directory")
     .option("--json", "machine-readable output")
     .action(async (opts: { project?: string; env?: string; all?: boolean; json?: boolean }) => {
-      const r = await ctx.client().request<{ environments: EnvStatus[]; operations?: OperationOut[] }>("GET", "/v1/status");
+      const r = await ctx.client().request<{ environments: EnvStatus[]; operations?: OperationOut[]; pendingDeploys?: PendingDeployOut[] }>("GET", "/v1/status");
       const mine = (p: { project: string | null; environment?: string | null }) =>
         opts.all || ((!opts.project || p.project === opts.project) && (!opts.env || !p.environment || p.environment === opts.env));
       const environments = r.environments.filter((e) => mine({ project: e.project, environment: e.name }));
       const operations = (r.operations ?? []).filter((o) => mine(o));
-      if (opts.json) return printJson({ environments, operations });
+      const pendingDeploys = (r.pendingDeploys ?? []).filter((d) => mine(d));
+      if (opts.json) return printJson({ environments, operations, pendingDeploys });
       const link = opts.all ? undefined : ctx.here().link;
       if (link && link.project === opts.project) process.stderr.write(`linked: ${link.dir} -> ${link.project}/${link.environment} on ${describeDaemon(link.daemon)}\n`);
       if (environments.length === 0 && r.environments.length > 0) {
+        // A first deploy held for approval has no environment yet, but is worth showing.
+        if (pendingDeploys.length) {
+          process.stdout.write(`${opts.project ?? "*"}/${opts.env ?? "*"}: nothing deployed yet\n\n${renderPendingDeploys(pendingDeploys, outFor(opts))}\n`);
+          return;
+        }
         process.stdout.write(`no stack matches ${opts.project ?? "*"}/${opts.env ?? "*"}; \`berth status --all\` lists every one\n`);
         return;
       }
       process.stdout.write(`${renderStatus(environments, outFor(opts))}\n`);
       // Operations (issue 15): what is pending or running, and what finished in the last hour.
       if (operations.length) process.stdout.write(`\n${renderOperations(operations, outFor(opts))}\n`);
+      // Approval gates (issue 19): held deploys, and those decided or superseded in the last hour.
+      if (pendingDeploys.length) process.stdout.write(`\n${renderPendingDeploys(pendingDeploys, outFor(opts))}\n`);
     });
 }

@@ -16,6 +16,7 @@ import { outFor, printJson } from "../output.ts";
 import { connect, failedDeploy, stackEnvironment, syncAndWait, targetFlags } from "../stack.ts";
 import { lastSeq, waitForEnvironment } from "../wait.ts";
 import { type EnvStatus, renderStatus } from "./status.ts";
+import { heldMessage } from "./workflow.ts";
 
 /** Routed URLs first; services the router does not route show their instances' ports. */
 function urls(env: EnvStatus): string[] {
@@ -64,6 +65,7 @@ export function registerUpCommands(program: Command, ctx: CliContext): void {
       }
       writeLink(root, { project: r.project, environment: r.environment, daemon: daemonRef(here.daemon) });
     });
+    if ("held" in env) return void (opts.json ? printJson(env) : process.stdout.write(`${heldMessage(env.held)}\n`));
     if (opts.json) printJson(env);
     else {
       process.stdout.write(`${renderStatus([env], outFor(opts))}\n\n`);
@@ -142,6 +144,8 @@ export function registerUpCommands(program: Command, ctx: CliContext): void {
       // A directory's first deploy links it; an existing link (its `up` stack) is kept.
       if (!here.link) writeLink(root, { project: r.project, environment: r.environment, daemon: daemonRef(here.daemon) });
     });
+    // Issue 19: held for approval; the owner's `berth approve` rolls it out.
+    if ("held" in env) return void (opts.json ? printJson(env) : process.stdout.write(`${heldMessage(env.held)}\n`));
     if (opts.json) printJson(env);
     else process.stdout.write(`${renderStatus([env], outFor(opts))}\n`);
     const failed = failedDeploy(env, opts.service);

@@ -10,3 +10,14 @@ export interface DeployEvents {
   "deploy:failed": { deploy: string; service: string; step: string; reason: string };
   "deploy:rollback": { service: string; from: number | null; to: number };
 }
+
+/** Environments as a workflow (issue 19): deploys held for approval, their decisions, promotions. */
+export interface ApprovalEvents {
+  /** A deploy to an environment that requires approval was recorded and waits (`via`: sync, push, promote). */
+  "deploy:pending": { id: string; environment: string; via: string; summary: string; supersedes: string[] };
+  "deploy:superseded": { id: string; environment: string; by: string };
+  "deploy:approved": { id: string; environment: string; via: string; generation: number };
+  "deploy:rejected": { id: string; environment: string; via: string; reason: string | null };
+  /** Services of `from` recorded in `to` with the very artifacts `from` runs. */
+  "deploy:promoted": { from: string; to: string; services: { service: string; release: number; digest: string }[]; pending: string | null };
+}

@@ -125,6 +125,17 @@ export class EnvironmentRepository {
     return value;
   }
 
+  /**
+   * Whether the environment's recorded blueprint requires approval (issue 19), read by SQLite
+   * (json_extract) so a sync does not parse a large document in JS just for this flag.
+   */
+  approvalRequired(id: string): boolean {
+    const r = this.#db.sql.prepare("SELECT json_extract(blueprint, '$.environment.approvalRequired') AS required FROM environment_blueprints WHERE environment_id = ?").get(id) as
+      | { required: number | null }
+      | undefined;
+    return r?.required === 1;
+  }
+
   /** The id of `project`/`name`, without reading anything else (instance events, hot paths). */
   idByName(project: string, name: string): string | undefined {
     return (this.#db.sql.prepare("SELECT e.id FROM environments e JOIN projects p ON p.id = e.project_id WHERE p.name = ? AND e.name = ?").get(project, name) as { id: string } | undefined)?.id;
