@@ -3,7 +3,7 @@
  * Postgres and Redis for a few numbers. Lives here because it needs both the data providers and
  * the store; `observe/metrics/datastores.ts` turns the numbers into metrics.
  */
-import { redisClient } from "../data/redis/client.ts";
+import { redisClient } from "../core/redis-client.ts";
 import pg from "pg";
 import type { Blueprint } from "../blueprint/types.ts";
 import type { DatastoreSample } from "../observe/metrics/datastores.ts";

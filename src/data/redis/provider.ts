@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync,
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import type { Redis } from "ioredis";
-import { redisClient } from "./client.ts";
+import { redisClient } from "../../core/redis-client.ts";
 import { BerthError, isBerthError } from "../../core/errors.ts";
 import type { EventSink } from "../../core/events.ts";
 import { newId } from "../../core/ids.ts";

@@ -2,7 +2,7 @@
  * Queue depth from Redis: a list's length (LLEN), or a sorted set's size (ZCARD) for queues
  * kept that way (BullMQ's prioritized and delayed sets); BullMQ's wait list is `bull:<queue>:wait`.
  */
-import { redisClient } from "../../data/redis/client.ts";
+import { redisClient } from "../../core/redis-client.ts";
 
 export async function redisQueueLength(connection: { host: string; port: number; password: string }, key: string): Promise<number> {
   const c = await redisClient({ ...connection, connectTimeout: 3000 });
