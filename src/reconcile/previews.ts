@@ -343,6 +343,11 @@ export class Previews {
     const removed: string[] = [];
     const env = store.environments.byName(project, environment);
     if (env) {
+      // Every commit this environment ran (its releases'): checkouts no other environment uses go too.
+      const mine = new Set<string | undefined>([row.headSha]);
+      for (const svc of store.services.list(env.id)) {
+        for (const r of store.releases.list(svc.id)) mine.add((r.config as { inputs?: { source?: { revision?: string } } } | null)?.inputs?.source?.revision);
+      }
       ctx.progress("stop", environment);
       const now = this.#now();
       store.db.tx(() => {
@@ -357,9 +362,6 @@ export class Previews {
       }
       ctx.progress("data", environment);
       removed.push(...(await this.#d.resources.destroyEnvironment(env)));
-      // Commits this environment ran that no other environment uses: their checkouts go too.
-      const mine = new Set(store.services.list(env.id).map((s) => (s.inputs as { source?: { revision?: string } } | null)?.source?.revision));
-      mine.add(row.headSha);
       store.environments.remove(env.id);
       this.#removeCheckouts(mine, removed);
     } else {
