@@ -9,7 +9,7 @@
  * command runs in the parent's source — never the pull request's: a pull request must not be able
  * to turn the scrub into a no-op and read real data.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Blueprint, PreviewData } from "../blueprint/types.ts";
@@ -42,6 +42,7 @@ export async function forkPreviewData(resources: ResourceManager, f: ForkInput):
   const { pg: parentPg } = await resources.providers(f.parent);
   const { pg: previewPg } = await resources.providers(f.preview);
   const work = mkdtempSync(join(tmpdir(), "berth-fork-"));
+  chmodSync(work, 0o711); // the servers' OS user enters it to its own subdirectory
   const copied: string[] = [];
   try {
     for (const name of names) {
@@ -59,7 +60,7 @@ export async function forkPreviewData(resources: ResourceManager, f: ForkInput):
         }
         const restore = await parentPg.restore(name, target, { mode: "keep", id: `rst-${f.id}-${name}`.slice(0, 60) });
         try {
-          await previewPg.forkFrom(parentPg, restore.restore, name, join(work, `${name}.sql`), 30 * 60_000);
+          await previewPg.forkFrom(parentPg, restore.restore, name, join(work, name, `${name}.sql`), 30 * 60_000);
         } finally {
           await parentPg.discardRestore(restore.restore).catch(() => {});
         }

@@ -8,10 +8,11 @@
  * self-describing backup stores; the server's lifecycle is server.ts.
  */
 import { rmSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { escapeIdentifier } from "pg";
 import { BerthError } from "../../core/errors.ts";
 import type { EventSink } from "../../core/events.ts";
+import { mkdirOwned } from "../files.ts";
 import { Mutex } from "../lock.ts";
 import { runAsFor, runProgram } from "../proc.ts";
 import { copyDatabase, psqlArgs } from "./fork.ts";
@@ -332,6 +333,8 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
     return this.#lock.run(async () => {
       const from = source.#server.kept.get(restore);
       if (!from) throw new BerthError("BERTH_NOT_FOUND", { kind: "kept restore", name: restore });
+      // The dump is written and read by the servers' OS user (as root: postgres).
+      mkdirOwned(dirname(file), 0o700, this.#runAs);
       await copyDatabase(from, this.#requireLive(name), this.#db(name).database, file, { runAs: this.#runAs, name, timeoutMs });
     });
   }
