@@ -254,7 +254,7 @@ function checkPreviews(bp: Blueprint, envNames: readonly string[], lists: { data
     out.error("BERTH_BLUEPRINT_BAD_VALUE", { field: "previews.data.mode", detail: "`fork` copies databases and the blueprint declares none", suggestion: "Declare a database under `databases:`, or use `mode: empty`." }, ["previews", "data", "mode"]);
   }
   const s = p.data.scrub;
-  if (s && s.database && !lists.databases.includes(s.database)) {
+  if (s?.database && !lists.databases.includes(s.database)) {
     out.error("BERTH_BLUEPRINT_UNKNOWN_REFERENCE", { field: "previews.data.scrub.database", kind: "database", name: s.database, suggestion: suggest(s.database, lists.databases, "Defined databases") }, ["previews", "data", "scrub", "database"]);
   }
 }
