@@ -50,6 +50,7 @@ import { GitDeployer } from "./reconcile/git-deploy.ts"; // git (issue 5)
 import { ServedRepos } from "./reconcile/served-repos.ts"; // git (issue 5)
 import { OperationRunner } from "./reconcile/operations.ts"; // operations (issue 15)
 import { Approvals } from "./reconcile/approvals.ts"; // approval gates (issue 19)
+import { Previews } from "./reconcile/previews.ts"; // preview environments (issue 19)
 import { Promoter } from "./reconcile/promote.ts"; // promotion (issue 19)
 import { dataOperations } from "./reconcile/data-operations.ts";
 import { GitRepository } from "./store/repositories/git.ts"; // git (issue 5)
@@ -102,6 +103,8 @@ export interface Daemon {
   readonly reconciler: Reconciler;
   /** Git auto-deploy (issue 5): pushes to followed branches become syncs. */
   readonly git: GitDeployer;
+  /** Preview environments per pull request (issue 19). */
+  readonly previews: Previews;
   /** Carries out recorded operations (issue 15): git-push deploys, data operations. */
   readonly operations: OperationRunner;
   /** Runs cron jobs as engine tasks (issue 8). */
@@ -375,6 +378,10 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       approvals: new Approvals({ store, sync, events: bus, clock, replayPush: (origin) => gitDeployer.replay(origin) }),
       promoter: new Promoter({ store, sync, events: bus, clock, checkout: (source) => gitSources.checkoutSource(source) }),
     };
+    // Preview environments per pull request (issue 19): webhook, served branches, expiry.
+    const previews = new Previews({ store, sources: gitSources, sync, resources, secrets: secrets.store, events: bus, clock, operations, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [] });
+    operations.register(previews.operation());
+    gitDeployer.usePreviews(previews);
     const servedRepos = new ServedRepos({ dir: join(config.dataDir, "git"), deployer: gitDeployer });
     secretsChanged = secretChangeHandler({ store, rows: secretRows, clock, refreshRedactor, requestReconcile });
 
@@ -384,7 +391,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       bus.emit({ type: "token:created", data: { name: "owner", role: "owner" } });
     }
 
-    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [], cron, secrets, audit: new AuditRepository(store.db), policies, resources, redact: (text) => redactText(text), git: { deployer: gitDeployer, served: servedRepos }, operations, observe, workflow, logger: options.logger ?? false });
+    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [], cron, secrets, audit: new AuditRepository(store.db), policies, resources, redact: (text) => redactText(text), git: { deployer: gitDeployer, served: servedRepos }, previews, operations, observe, workflow, logger: options.logger ?? false });
     cleanups.push(() => api.close());
     let url = "";
     if (options.listen !== false) {
@@ -403,6 +410,8 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     // After the reconciler, stopped before it: resumes (or fails cleanly) what a killed daemon left.
     await operations.start();
     cleanups.push(() => operations.stop());
+    previews.start(); // issue 19: the expiry beat
+    cleanups.push(() => previews.stop());
     servedRepos.start(); // git (issue 5): after the operations, stopped before them
     cleanups.push(() => servedRepos.stop());
     cron.start(); // after the reconciler, stopped before it (cleanups run in reverse)
@@ -419,6 +428,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       engine,
       reconciler,
       git: gitDeployer,
+      previews,
       operations,
       cron,
       observe,

@@ -17,6 +17,7 @@ import type { GitDeployer } from "../reconcile/git-deploy.ts";
 import type { ServedRepos } from "../reconcile/served-repos.ts";
 import type { OperationRunner } from "../reconcile/operations.ts";
 import type { Approvals } from "../reconcile/approvals.ts";
+import type { Previews } from "../reconcile/previews.ts";
 import type { Promoter } from "../reconcile/promote.ts";
 import type { MetricsCollector } from "../observe/metrics/collector.ts";
 import type { MetricsRepository } from "../store/repositories/metrics.ts";
@@ -46,6 +47,8 @@ export interface ApiDeps {
   readonly resources?: Pick<ResourceManager, "providers" | "password" | "refresh" | "recover">;
   /** Git auto-deploy (issue 5): followed repositories, served bare repositories, the push webhook. */
   readonly git?: { readonly deployer: GitDeployer; readonly served: ServedRepos };
+  /** Preview environments per pull request (issue 19). */
+  readonly previews?: Previews;
   /** Recorded operations (issue 15): entry points enqueue, `/v1/operations` shows and cancels. */
   readonly operations?: Pick<OperationRunner, "enqueue" | "cancel">;
   /** Quotas and allowed ports per project, set by owners (issue 17). */

@@ -8,7 +8,7 @@ import { normalizeAlerts } from "./alerts.ts";
 import { type NameIndex, normalizeEnv } from "./envsources.ts";
 import { durationMs, percent, sizeBytes } from "./schema/fields.ts";
 import type { RawBlueprint, RawService } from "./schema/root.ts";
-import type { Blueprint, BuildInfo, Database, Environment, KeyValue, Limits, RunningFields, Service } from "./types.ts";
+import type { Blueprint, BuildInfo, Database, Environment, KeyValue, Limits, PreviewData, RunningFields, ScrubStep, Service } from "./types.ts";
 
 const ms = (v: string | number | undefined, fallback: number): number => (v === undefined ? fallback : (durationMs(v) ?? fallback));
 
@@ -78,6 +78,10 @@ export function normalize(raw: RawBlueprint, out: Reporter): Blueprint {
     mode: raw.previews?.mode ?? "off",
     ...(raw.previews?.expireAfterDays !== undefined ? { expireAfterDays: raw.previews.expireAfterDays } : {}),
     ...(raw.previews?.baseEnvironment !== undefined ? { baseEnvironment: raw.previews.baseEnvironment } : {}),
+    maxPreviews: raw.previews?.maxPreviews ?? DEFAULT_MAX_PREVIEWS,
+    branches: raw.previews?.branches ?? [],
+    data: previewData(raw, databases[0]?.name ?? "", out),
+    envGroups: raw.previews?.envGroups ?? [],
   } as const;
   const alerts = normalizeAlerts(raw, out);
   const observe = { ...(alerts ? { alerts } : {}), ...(raw.logDrains ? { logDrains: raw.logDrains } : {}) };
@@ -213,4 +217,31 @@ function running(svc: RunningRaw): RunningFields {
     limits: limitsOf(svc.limits),
     disks: (svc.disks ?? []).map((d) => ({ name: d.name, mountPath: d.mountPath, sizeBytes: d.size !== undefined ? sizeBytes(d.size)! : 1024 ** 3 })),
   };
+}
+
+/** Previews a project runs at once unless `previews.maxPreviews` says otherwise. */
+export const DEFAULT_MAX_PREVIEWS = 5;
+
+/** `previews.data` as the previews runner reads it; problems of shape are reported with their path. */
+function previewData(raw: RawBlueprint, firstDatabase: string, out: Reporter): PreviewData {
+  const d = raw.previews?.data;
+  const mode = d?.mode ?? "empty";
+  if (mode !== "fork") return { mode };
+  const from = d?.from ?? raw.previews?.baseEnvironment ?? "";
+  const s = d?.scrub;
+  if (!s) return { mode, from };
+  const path = ["previews", "data", "scrub"];
+  if ((s.sql === undefined) === (s.command === undefined)) {
+    out.error("BERTH_BLUEPRINT_BAD_VALUE", { field: "previews.data.scrub", detail: s.sql === undefined ? "names neither `sql` nor `command`" : "names both `sql` and `command`", suggestion: "Write exactly one: `sql: UPDATE users SET email = ...` or `command: [node, scripts/scrub.js]`." }, path);
+    return { mode, from };
+  }
+  let timeoutMs = 5 * 60_000;
+  if (s.timeout !== undefined) {
+    const ms = durationMs(s.timeout);
+    if (ms === undefined || ms <= 0) out.error("BERTH_BLUEPRINT_BAD_VALUE", { field: "previews.data.scrub.timeout", detail: `'${s.timeout}' is not a duration`, suggestion: "Write a duration such as `90s` or `10m`." }, [...path, "timeout"]);
+    else timeoutMs = ms;
+  }
+  const database = s.database ?? firstDatabase;
+  const scrub: ScrubStep = s.sql !== undefined ? { kind: "sql", database, sql: s.sql, timeoutMs } : { kind: "command", database, argv: s.command!, timeoutMs };
+  return { mode, from, scrub };
 }

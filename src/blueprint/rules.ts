@@ -176,6 +176,7 @@ function checkEnvironments(bp: Blueprint, raw: RawBlueprint, services: readonly 
     out.error("BERTH_BLUEPRINT_UNKNOWN_REFERENCE", { field: "previews.baseEnvironment", kind: "environment", name: bp.previews.baseEnvironment, suggestion: suggest(bp.previews.baseEnvironment, envNames, "Defined environments") }, ["previews", "baseEnvironment"]);
   }
   const lists = { services, databases: bp.databases.map((d) => d.name), keyValues: bp.keyValues.map((k) => k.name), envGroups: bp.envGroups.map((g) => g.name) };
+  checkPreviews(bp, envNames, lists, out);
   for (const [envName, env] of Object.entries(raw.environments ?? {})) {
     for (const section of ["databases", "keyValues", "envGroups"] as const) {
       for (const name of Object.keys(env[section] ?? {})) {
@@ -229,5 +230,31 @@ function checkPostgresMajors(bp: Blueprint, out: Reporter): void {
         ["databases", d.name, "postgres"],
       );
     }
+  }
+}
+
+/** Issue 19: `previews.data` and `previews.envGroups` name things that exist, and `fork` has something to copy. */
+function checkPreviews(bp: Blueprint, envNames: readonly string[], lists: { databases: string[]; envGroups: string[] }, out: Reporter): void {
+  const p = bp.previews;
+  for (const [i, g] of p.envGroups.entries()) {
+    if (!lists.envGroups.includes(g)) out.error("BERTH_BLUEPRINT_UNKNOWN_REFERENCE", { field: `previews.envGroups[${i}]`, kind: "env group", name: g, suggestion: suggest(g, lists.envGroups, "Defined groups") }, ["previews", "envGroups", i]);
+  }
+  if (p.data.mode !== "fork") {
+    const raw = (bp.source.previews as { data?: { scrub?: unknown; from?: unknown } } | undefined)?.data;
+    if (raw?.scrub !== undefined) out.error("BERTH_BLUEPRINT_BAD_VALUE", { field: "previews.data.scrub", detail: `a scrub step cleans forked data, and previews.data.mode is ${p.data.mode}`, suggestion: "Write `mode: fork` to copy the parent's data, or remove `scrub`." }, ["previews", "data", "scrub"]);
+    if (raw?.from !== undefined) out.error("BERTH_BLUEPRINT_BAD_VALUE", { field: "previews.data.from", detail: `only a fork copies from an environment, and previews.data.mode is ${p.data.mode}`, suggestion: "Write `mode: fork`, or remove `from`." }, ["previews", "data", "from"]);
+    return;
+  }
+  if (!p.data.from) {
+    out.error("BERTH_BLUEPRINT_BAD_VALUE", { field: "previews.data.from", detail: "a fork needs a parent environment to copy", suggestion: "Write `from: staging` (or set previews.baseEnvironment)." }, ["previews", "data"]);
+  } else if (!envNames.includes(p.data.from)) {
+    out.error("BERTH_BLUEPRINT_UNKNOWN_REFERENCE", { field: "previews.data.from", kind: "environment", name: p.data.from, suggestion: suggest(p.data.from, [...envNames], "Defined environments") }, ["previews", "data", "from"]);
+  }
+  if (lists.databases.length === 0) {
+    out.error("BERTH_BLUEPRINT_BAD_VALUE", { field: "previews.data.mode", detail: "`fork` copies databases and the blueprint declares none", suggestion: "Declare a database under `databases:`, or use `mode: empty`." }, ["previews", "data", "mode"]);
+  }
+  const s = p.data.scrub;
+  if (s?.database && !lists.databases.includes(s.database)) {
+    out.error("BERTH_BLUEPRINT_UNKNOWN_REFERENCE", { field: "previews.data.scrub.database", kind: "database", name: s.database, suggestion: suggest(s.database, lists.databases, "Defined databases") }, ["previews", "data", "scrub", "database"]);
   }
 }

@@ -187,10 +187,28 @@ export interface Environment {
   readonly approvalRequired: boolean;
 }
 
+/** Issue 19: a step that must succeed on a forked preview's data before it gets traffic. */
+export type ScrubStep =
+  | { readonly kind: "sql"; readonly database: string; readonly sql: string; readonly timeoutMs: number }
+  | { readonly kind: "command"; readonly database: string; readonly argv: readonly string[]; readonly timeoutMs: number };
+
+/** Issue 19: what a preview's databases start with. */
+export type PreviewData =
+  | { readonly mode: "empty" }
+  | { readonly mode: "seed" }
+  | { readonly mode: "fork"; readonly from: string; readonly scrub?: ScrubStep };
+
 export interface Previews {
   readonly mode: "off" | "manual" | "automatic";
   readonly expireAfterDays?: number;
   readonly baseEnvironment?: string;
+  /** Previews running at once per project (default 5). */
+  readonly maxPreviews: number;
+  /** Branch globs whose pushes to a served repository open a preview. */
+  readonly branches: readonly string[];
+  readonly data: PreviewData;
+  /** Env groups whose secrets previews receive. */
+  readonly envGroups: readonly string[];
 }
 
 export interface Blueprint {

@@ -7,7 +7,7 @@
  */
 import { execFile, execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, matchesGlob } from "node:path";
 import { promisify } from "node:util";
 import { BerthError } from "../core/errors.ts";
@@ -106,6 +106,33 @@ export class GitSources {
     signal?.throwIfAborted();
     await git(["--git-dir", mirror, "fetch", "--quiet", "--force", "--no-tags", "--end-of-options", url, `+refs/heads/${branch}:refs/heads/${branch}`], { step: `fetch ${branch}` });
     return (await git(["--git-dir", mirror, "rev-parse", "--verify", "--end-of-options", `refs/heads/${branch}^{commit}`], { step: "rev-parse" })).trim();
+  }
+
+  /**
+   * Issue 19: fetches a pull request's head (`refs/pull/<n>/head`, which the forge keeps in the
+   * base repository also for forks) into the mirror; returns the commit it points at.
+   */
+  async fetchPullHead(url: string, number: number, signal?: AbortSignal): Promise<string> {
+    if (!Number.isInteger(number) || number < 1) throw new BerthError("BERTH_GIT_REF_INVALID", { ref: String(number), kind: "pull request number" });
+    const mirror = this.mirrorOf(url);
+    if (!existsSync(join(mirror, "HEAD"))) await git(["init", "--quiet", "--bare", "--end-of-options", mirror], { step: "init" });
+    signal?.throwIfAborted();
+    const ref = `refs/pull/${number}/head`;
+    await git(["--git-dir", mirror, "fetch", "--quiet", "--force", "--no-tags", "--end-of-options", url, `+${ref}:${ref}`], { step: `fetch pull request #${number}` });
+    return (await git(["--git-dir", mirror, "rev-parse", "--verify", "--end-of-options", `${ref}^{commit}`], { step: "rev-parse" })).trim();
+  }
+
+  /** Issue 19: deletes the checkout of `commit` (a destroyed preview's); true when there was one. */
+  removeCheckout(commit: string): boolean {
+    const dir = join(this.#dir, "checkouts", validateCommit(commit));
+    const had = existsSync(dir);
+    rmSync(dir, { recursive: true, force: true });
+    return had;
+  }
+
+  /** Issue 19: the checkouts present (commit ids), for cleanup accounting. */
+  checkouts(): string[] {
+    return readdirSync(join(this.#dir, "checkouts")).filter((n) => /^[0-9a-f]{40}$/.test(n));
   }
 
   /** True when the mirror holds `commit` (as a commit object). */

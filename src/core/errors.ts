@@ -20,6 +20,7 @@ import { controlErrors } from "./errors/control.ts";
 import { cliErrors } from "./errors/cli.ts";
 import { securityErrors } from "./errors/security.ts";
 import { environmentErrors } from "./errors/environments.ts";
+import { previewErrors } from "./errors/previews.ts";
 
 export type { ErrorSpec } from "./errors/spec.ts";
 
@@ -39,6 +40,7 @@ export const catalogue = {
   ...cliErrors,
   ...securityErrors,
   ...environmentErrors,
+  ...previewErrors,
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof catalogue;

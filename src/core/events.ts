@@ -15,8 +15,9 @@ import type { OperationEvents } from "./events/operations.ts";
 import type { ControlEvents } from "./events/control.ts";
 import type { SecurityEvents } from "./events/security.ts";
 import type { ObserveEvents } from "./events/observe.ts";
+import type { PreviewEvents } from "./events/previews.ts";
 
-export interface EventMap extends SpineEvents, DeployEvents, ApprovalEvents, RouterEvents, EngineEvents, DataEvents, SecretsEvents, CronEvents, GitEvents, OperationEvents, ControlEvents, SecurityEvents, ObserveEvents {}
+export interface EventMap extends SpineEvents, DeployEvents, ApprovalEvents, RouterEvents, EngineEvents, DataEvents, SecretsEvents, CronEvents, GitEvents, OperationEvents, ControlEvents, SecurityEvents, ObserveEvents, PreviewEvents {}
 
 export type EventType = keyof EventMap;
 

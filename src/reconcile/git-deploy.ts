@@ -80,10 +80,21 @@ export function environmentsFollowing(bp: Pick<Blueprint, "environments">, branc
   return bp.environments.filter((e) => (e.branch ?? defaultBranch) === branch && (!automatic || e.autoDeploy)).map((e) => e.name);
 }
 
+/** Issue 19: where a served branch push matching `previews.branches` goes. */
+export interface BranchPreviews {
+  onBranchPush(project: string, branch: string, commit: string, bp: Blueprint, actor: string): OperationRow | undefined;
+}
+
 export class GitDeployer {
   readonly #d: GitDeployDeps;
+  #previews: BranchPreviews | undefined;
   constructor(deps: GitDeployDeps) {
     this.#d = deps;
+  }
+
+  /** Issue 19: served branch pushes may open previews (set once by server.ts). */
+  usePreviews(previews: BranchPreviews): void {
+    this.#previews = previews;
   }
 
   /** The project's git source, or BERTH_GIT_NOT_FOLLOWED. */
@@ -199,6 +210,8 @@ export class GitDeployer {
         if (r.pending) pending.push(r.pending.id);
       }
       this.#d.rows.setHead(row.id, branch, commit, this.#now());
+      // Issue 19: a served branch no environment follows may be a preview's (previews.branches).
+      if (request.via === "served" && environments.length === 0) this.#previews?.onBranchPush(request.project, branch, commit, parsed.blueprint, request.actor);
       this.#d.events.emit({ type: "git:synced", scope: { project: request.project }, actor: request.actor, data: { project: request.project, branch, commit, environments } });
       return { commit, environments, ...(pending.length ? { pending } : {}) };
     } catch (e) {

@@ -6,7 +6,7 @@
  * idempotent: a provider adopts the servers a previous daemon left running.
  */
 import { createHash } from "node:crypto";
-import { chmodSync, mkdirSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { BerthError, reviveError } from "../core/errors.ts";
 import type { Blueprint } from "../blueprint/types.ts";
@@ -323,6 +323,34 @@ export class ResourceManager {
     await p.redis.stop();
     this.#providers.delete(env.id);
     this.#provisioned.delete(env.id);
+  }
+
+  /**
+   * Issue 19: removes an environment's datastores for good (a destroyed preview): every server
+   * stopped, its data directories and backup stores deleted, its passwords forgotten. Returns
+   * the directories removed.
+   */
+  async destroyEnvironment(env: EnvironmentRow): Promise<string[]> {
+    const bp = env.blueprint as Blueprint;
+    const root = join(this.#d.dataDir, "resources", env.project, env.name);
+    const backups = join(this.#d.dataDir, "backups", env.project, env.name);
+    if (existsSync(root) || bp.databases.length > 0 || bp.keyValues.length > 0) {
+      const { pg, redis } = await this.#providersFor(env);
+      await pg.stop().catch(() => {});
+      for (const kv of bp.keyValues) await redis.remove(kv.name, { withBackups: true }).catch(() => {});
+      await redis.stop().catch(() => {});
+    }
+    this.#providers.delete(env.id);
+    this.#provisioned.delete(env.id);
+    const removed = [root, backups].filter((d) => existsSync(d));
+    for (const d of removed) rmSync(d, { recursive: true, force: true });
+    const project = this.#d.store.projects.byId(env.projectId);
+    if (project) {
+      for (const s of this.#d.secrets.store.list({ id: project.id, name: project.name }, { environment: env.name })) {
+        if (s.environment === env.name) this.#d.secrets.store.unset({ project: { id: project.id, name: project.name }, environment: env.name, owner: s.owner, name: s.name }, "system");
+      }
+    }
+    return removed;
   }
 
   /** Stops the servers this daemon manages (data stays on disk). */

@@ -9,6 +9,7 @@ import { EventRepository } from "./repositories/events.ts";
 import { InstanceRepository } from "./repositories/instances.ts";
 import { OperationRepository } from "./repositories/operations.ts";
 import { PendingDeployRepository } from "./repositories/pending-deploys.ts";
+import { PreviewRepository } from "./repositories/previews.ts";
 import { ProjectRepository } from "./repositories/projects.ts";
 import { ReconcileQueue } from "./repositories/reconcile-queue.ts";
 import { ReleaseRepository } from "./repositories/releases.ts";
@@ -32,6 +33,8 @@ export interface Store {
   readonly operations: OperationRepository;
   /** Deploys held by approval gates (issue 19). */
   readonly pendingDeploys: PendingDeployRepository;
+  /** Preview environments per pull request (issue 19). */
+  readonly previews: PreviewRepository;
   close(): void;
 }
 
@@ -51,6 +54,7 @@ export function openStore(path: string): Store {
     queue: new ReconcileQueue(db),
     operations: new OperationRepository(db),
     pendingDeploys: new PendingDeployRepository(db),
+    previews: new PreviewRepository(db),
     close: () => db.close(),
   };
 }

@@ -13,6 +13,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { validateBranch, validateCommit } from "../../build/git-source.ts";
 import { BerthError } from "../../core/errors.ts";
+import { readPullRequest } from "../../deploy/previews.ts";
 import type { SecretOwner } from "../../secrets/ports.ts";
 import { generateSecretValue } from "../../secrets/store.ts";
 import { mayChooseHostPaths } from "../auth.ts";
@@ -44,7 +45,7 @@ export function validSignature(secret: string, body: Buffer, header: unknown): b
 }
 
 /** The JSON of a push delivery: `application/json`, or the form encoding's `payload` field. */
-function payloadOf(request: FastifyRequest, raw: Buffer): { ref?: unknown; after?: unknown; deleted?: unknown } {
+function payloadOf(request: FastifyRequest, raw: Buffer): { ref?: unknown; after?: unknown; deleted?: unknown; [k: string]: unknown } {
   const type = String(request.headers["content-type"] ?? "");
   const text = type.startsWith("application/x-www-form-urlencoded") ? (new URLSearchParams(raw.toString("utf8")).get("payload") ?? "") : raw.toString("utf8");
   try {
@@ -156,7 +157,15 @@ export const gitRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
           params: Params,
           response: {
             200: z.object({ event: z.string() }),
-            202: z.object({ accepted: z.boolean(), branch: z.string().nullable(), commit: z.string().nullable(), operation: z.string().nullable() }),
+            202: z.object({
+              accepted: z.boolean(),
+              branch: z.string().nullable(),
+              commit: z.string().nullable(),
+              operation: z.string().nullable(),
+              preview: z.string().nullable().optional().describe("pull_request: the preview environment (pr-<n>)"),
+              decision: z.string().optional().describe("pull_request: deploy | await-approval | destroy | refuse | ignore"),
+              reason: z.string().nullable().optional(),
+            }),
           },
         },
       },
@@ -180,6 +189,15 @@ export const gitRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         if (!DELIVERY.test(delivery)) refuse("missing or malformed X-GitHub-Delivery");
         if (!git().deployer.recordDelivery(p.id, delivery, raw)) refuse(`delivery ${delivery} (or its body) was already received (replay)`);
         const event = String(request.headers["x-github-event"] ?? "");
+        if (event === "pull_request") {
+          // Issue 19: previews. Recorded (a row and an operation) before answering, as pushes are.
+          if (!deps.previews) return { event };
+          const pr = readPullRequest(payloadOf(request, raw));
+          if (!pr.ok) throw new BerthError("BERTH_BAD_REQUEST", { detail: pr.reason });
+          reply.status(202);
+          const answer = deps.previews.onPullRequest(p.name, pr.event);
+          return { accepted: answer.accepted, branch: pr.event.headRef, commit: pr.event.headSha, operation: answer.operation, preview: answer.preview, decision: answer.decision, reason: answer.reason };
+        }
         if (event !== "push") return { event };
         const push = payloadOf(request, raw);
         const ref = typeof push.ref === "string" ? push.ref : "";

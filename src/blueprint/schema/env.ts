@@ -32,6 +32,7 @@ export const envSourceObject = z
     length: z.number().int().min(8).max(512).optional().describe("Bytes of randomness for `generate` (default 32)."),
     secret: z.literal(true).optional().describe("A secret set later with `berth secret set KEY` (never in the file)."),
     description: z.string().optional().describe("What the variable is for; shown by `berth secret list`."),
+    previewValue: z.union([z.string(), z.number(), z.boolean()]).optional().describe("The value preview environments get instead (previews never receive secrets or base values otherwise)."),
     fromDatabase: ref("database", DATABASE_PROPERTIES.join(", ")).optional(),
     fromKeyValue: ref("key-value store", KEYVALUE_PROPERTIES.join(", ")).optional(),
     fromService: ref("service", SERVICE_PROPERTIES.join(", ")).optional(),

@@ -23,11 +23,39 @@ export const environment = z
   })
   .describe("An environment: a running copy of the project with its own data, secrets and domains.");
 
+const scrub = z
+  .strictObject({
+    database: z.string().optional().describe("Database the step runs against (default: the first database)."),
+    sql: z.string().min(1).optional().describe("SQL run in one transaction on the preview's copy (e.g. `UPDATE users SET email = id || '@example.invalid'`)."),
+    command: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe("Program and arguments (an argv array, no shell), run in the checkout with DATABASE_URL set to the preview's copy."),
+    timeout: z.string().optional().describe("Give up after this long (default 5m)."),
+  })
+  .describe("Scrub step for `fork` data: exactly one of `sql` or `command`; it must succeed before the preview gets any traffic.");
+
+const previewData = z
+  .strictObject({
+    mode: z.enum(["empty", "seed", "fork"]).optional().describe("empty (default): new empty databases; seed: services' `initialDeploy` runs once; fork: a point-in-time copy of the parent environment's databases, scrubbed."),
+    from: z.string().optional().describe("Parent environment a `fork` copies (default: `baseEnvironment`)."),
+    scrub: scrub.optional(),
+  })
+  .describe("What the preview's databases start with.");
+
 export const previews = z
   .strictObject({
     mode: z.enum(["off", "manual", "automatic"]).optional().describe("off (default), manual (`berth preview create`), automatic (one per pull request)."),
     expireAfterDays: z.number().int().min(1).optional().describe("Delete a preview after this many days without a push."),
     baseEnvironment: z.string().optional().describe("Environment whose overrides previews start from (default: none, the base blueprint)."),
+    maxPreviews: z.number().int().min(1).max(100).optional().describe("Previews a project may run at once (default 5); a pull request over the cap gets a failed commit status and a `preview:refused` event."),
+    branches: z
+      .array(z.string().min(1))
+      .optional()
+      .describe("Branches (globs: `feature/*`) whose pushes to Berth's own git server open a preview (numbered by Berth); none by default."),
+    data: previewData.optional(),
+    envGroups: z.array(z.string()).optional().describe("Env groups whose secret values previews receive as set for the base environment; other secrets are empty in previews unless they name a `previewValue`."),
   })
   .describe("Preview environments for pull requests.");
 

@@ -8,12 +8,14 @@
  * self-describing backup stores; the server's lifecycle is server.ts.
  */
 import { rmSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { escapeIdentifier } from "pg";
 import { BerthError } from "../../core/errors.ts";
 import type { EventSink } from "../../core/events.ts";
+import { mkdirOwned } from "../files.ts";
 import { Mutex } from "../lock.ts";
-import { runAsFor } from "../proc.ts";
+import { runAsFor, runProgram } from "../proc.ts";
+import { copyDatabase, psqlArgs } from "./fork.ts";
 import type { BackupRecord, ConnectionProps, HealthReport, Provisioned, ResourceProvider, RestoreResult, RestoreTarget } from "../provider.ts";
 import { generatePassword, scramVerifier } from "../secret.ts";
 import { type ArchiveStatus, archiveStatus, type BackupContext, takeBaseBackup, takeDump } from "./backup.ts";
@@ -320,6 +322,28 @@ export class PostgresProvider implements ResourceProvider<PostgresInput> {
     return this.#lock.run(() => {
       this.#db(name);
       return upgradeOp({ server: this.#server, distribution: this.#distribution, rootDir: this.#o.rootDir, events: this.#o.events, now: this.#o.now, runAs: this.#runAs, pgRoot: this.#o.pgRoot, backupContext: (n) => this.#ctx(n), ...(progress ? { progress } : {}) }, name, to);
+    });
+  }
+
+  /**
+   * Issue 19, `fork` preview data: copies `name`'s database out of a kept restore of `source`
+   * (another environment's provider) into this provider's live server.
+   */
+  forkFrom(source: PostgresProvider, restore: string, name: string, file: string, timeoutMs: number): Promise<void> {
+    return this.#lock.run(async () => {
+      const from = source.#server.kept.get(restore);
+      if (!from) throw new BerthError("BERTH_NOT_FOUND", { kind: "kept restore", name: restore });
+      // The dump is written and read by the servers' OS user (as root: postgres).
+      mkdirOwned(dirname(file), 0o700, this.#runAs);
+      await copyDatabase(from, this.#requireLive(name), this.#db(name).database, file, { runAs: this.#runAs, name, timeoutMs });
+    });
+  }
+
+  /** Issue 19: a scrub step's SQL on `name`'s database, in one transaction (superuser). */
+  runSql(name: string, sql: string, timeoutMs: number): Promise<void> {
+    return this.#lock.run(async () => {
+      const live = this.#requireLive(name);
+      await runProgram(live.bin("psql"), psqlArgs(live, this.#db(name).database, { sql }), { runAs: this.#runAs, name, timeoutMs });
     });
   }
 
