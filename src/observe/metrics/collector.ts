@@ -53,6 +53,9 @@ export class MetricsCollector {
   readonly #totals = new Map<string, Total>();
   #timer: NodeJS.Timeout | undefined;
   #lastMaintenanceMs = 0;
+  #flushing: Promise<void> | undefined;
+  /** The slices `flushInSlices` has yet to write; `stop()` writes them at once. */
+  #inflight: { points: Acc[]; next: number } | undefined;
 
   constructor(options: CollectorOptions) {
     this.#o = { resolutionS: 10, rollupS: 300, rawRetentionMs: 24 * 3_600_000, rollupRetentionMs: 30 * 86_400_000, ...options };
@@ -117,8 +120,31 @@ export class MetricsCollector {
     const pending = this.#pending;
     this.#pending = new Map();
     const points: MetricPoint[] = [];
-    for (const a of pending.values()) points.push({ ...a.key, resS: this.#o.resolutionS, ts: a.ts, count: a.count, sum: a.sum, max: a.max, ...(a.hist ? { hist: a.hist } : {}) });
+    for (const a of pending.values()) points.push(this.#point(a));
     this.#o.repo.add(points);
+  }
+
+  /**
+   * `flush()` in slices of `slice` points, yielding to the event loop between them. The timer
+   * uses this: at 5,000 instances one interval is ~35,000 points, and writing them in one
+   * transaction held the loop for ~0.7 s every 10 s (the /healthz p99 of the scale bench).
+   * Points of the same key and interval merge on insert, so slices land independently.
+   */
+  async flushInSlices(slice = 500): Promise<void> {
+    if (this.#pending.size === 0) return;
+    const inflight = { points: [...this.#pending.values()], next: 0 };
+    this.#pending = new Map();
+    this.#inflight = inflight;
+    try {
+      while (inflight.next < inflight.points.length) {
+        if (inflight.next > 0) await new Promise((r) => setImmediate(r));
+        const part = inflight.points.slice(inflight.next, inflight.next + slice);
+        inflight.next += part.length;
+        this.#o.repo.add(part.map((a) => this.#point(a)));
+      }
+    } finally {
+      if (this.#inflight === inflight) this.#inflight = undefined;
+    }
   }
 
   /** Rolls up and prunes; runs from the flush timer at most every 10 minutes. */
@@ -130,15 +156,18 @@ export class MetricsCollector {
 
   start(): void {
     this.#timer = setInterval(() => {
-      try {
-        this.flush();
-        if (this.#o.clock.now() - this.#lastMaintenanceMs > 600_000) {
-          this.#lastMaintenanceMs = this.#o.clock.now();
-          this.maintain();
-        }
-      } catch {
+      this.#flushing ??= this.flushInSlices()
+        .then(() => {
+          if (this.#o.clock.now() - this.#lastMaintenanceMs > 600_000) {
+            this.#lastMaintenanceMs = this.#o.clock.now();
+            this.maintain();
+          }
+        })
         // A failed write loses one interval of points; the next flush tries again.
-      }
+        .catch(() => {})
+        .finally(() => {
+          this.#flushing = undefined;
+        });
     }, this.#o.resolutionS * 1000);
     this.#timer.unref();
   }
@@ -146,10 +175,20 @@ export class MetricsCollector {
   stop(): void {
     clearInterval(this.#timer);
     try {
+      const rest = this.#inflight;
+      if (rest && rest.next < rest.points.length) {
+        const part = rest.points.slice(rest.next);
+        rest.next = rest.points.length;
+        this.#o.repo.add(part.map((a) => this.#point(a)));
+      }
       this.flush();
     } catch {
       // store already closed
     }
+  }
+
+  #point(a: Acc): MetricPoint {
+    return { ...a.key, resS: this.#o.resolutionS, ts: a.ts, count: a.count, sum: a.sum, max: a.max, ...(a.hist ? { hist: a.hist } : {}) };
   }
 
   #acc(key: SeriesKey): Acc {
