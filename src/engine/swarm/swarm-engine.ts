@@ -74,7 +74,7 @@ export class SwarmEngine implements Engine {
     this.#drainMs = options.drainMs ?? 2000;
     this.#restartDelayMs = options.restartDelayMs ?? 1000;
     this.#images = new ImageBuilder({ docker: options.docker, registry: options.registry, nodeBinary: options.nodeBinary ?? process.execPath });
-    this.#tracker = new Tracker({ events: options.events, restartDelayMs: this.#restartDelayMs });
+    this.#tracker = new Tracker({ events: options.events, restartDelayMs: this.#restartDelayMs, drainMs: this.#drainMs });
   }
 
   async start(): Promise<void> {
@@ -325,7 +325,7 @@ export class SwarmEngine implements Engine {
         const key = serviceKey(spec.ref);
         seen.add(key);
         const tracked = this.#tracker.track(key, spec.ref, this.#tracker.services.get(key)?.spec ?? spec);
-        handled.push(this.#tracker.observe(tracked, this.#instances(svc, tracked.spec, tasks), adopting));
+        handled.push(this.#tracker.observe(tracked, this.#instances(svc, tracked.spec, tasks), adopting, svc.Spec.TaskTemplate.ContainerSpec.Labels?.[L.generation] ?? ""));
       }
       for (const [key, tracked] of this.#tracker.services) {
         if (!seen.has(key) && tracked.known.size > 0) handled.push(this.#tracker.observe(tracked, [], false));

@@ -86,7 +86,8 @@ export async function runSwarmTask(spec: TaskSpec, signal: AbortSignal, d: TaskD
     services: async () => [(await d.docker.json<DockerService>({ path: `/services/${ID}` }))],
     instanceOf: async () => new Map<string, string>(),
   };
-  for await (const l of readLogs(source, { service: spec.service.ref })) lines.push(l);
+  // A run killed before its container existed has no service left, and no output.
+  if (await d.docker.find({ path: `/services/${ID}` })) for await (const l of readLogs(source, { service: spec.service.ref })) lines.push(l);
   for (const l of lines) spec.onLog?.(l);
   const result: TaskResult = { exitCode: timedOut ? null : exit.code, signal: timedOut ? "SIGKILL" : exit.signal, timedOut, oom: exit.oom, durationMs: Date.now() - t0 };
   d.emit("task:finished", { task: spec.id, kind: spec.kind, exitCode: result.exitCode, ms: result.durationMs });

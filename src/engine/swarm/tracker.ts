@@ -14,6 +14,8 @@ interface Known {
   readonly ended: Set<string>;
   /** The endpoint in rotation, if any. */
   inRotation?: Endpoint;
+  /** When Swarm was first seen stopping it while it was in rotation (its drain window started). */
+  leavingSince?: number;
   /** The task whose gate ran (passed or not). */
   gated?: string;
   gateFailed?: string;
@@ -25,6 +27,8 @@ export interface TrackedService {
   spec: ServiceSpec;
   rollout?: Rollout;
   readonly known: Map<string, Known>;
+  /** The generation of the service's current task template (the one a rollout brings in). */
+  generation?: string;
   /** The last instances seen, by id. */
   view: Map<string, SwarmInstance>;
   busy?: Promise<void>;
@@ -36,6 +40,8 @@ export interface TrackedService {
 export interface TrackerOptions {
   readonly events: EventSink;
   readonly restartDelayMs: number;
+  /** How long a task Swarm stops keeps serving (the drain wrapper, service-spec.ts). */
+  readonly drainMs: number;
 }
 
 export class Tracker {
@@ -60,8 +66,9 @@ export class Tracker {
    * Hands a snapshot of a service's instances to its handler. `adopting`: the instances are
    * already running (daemon restart) — reported as adopted, not started.
    */
-  observe(s: TrackedService, instances: SwarmInstance[], adopting: boolean): Promise<void> {
+  observe(s: TrackedService, instances: SwarmInstance[], adopting: boolean, generation?: string): Promise<void> {
     if (s.gone) return Promise.resolve();
+    if (generation !== undefined) s.generation = generation;
     if (adopting) {
       s.view = new Map(instances.map((i) => [i.id, i]));
       for (const i of instances) {
@@ -134,10 +141,18 @@ export class Tracker {
         gates.push(this.#gate(s, i, k));
       }
     }
-    // New instances are in rotation before the ones Swarm is stopping leave it.
+    // New instances are in rotation before the ones Swarm is stopping leave it. Swarm stops each
+    // old task as soon as the new one of its slot is healthy; the old one keeps serving through
+    // its drain window, so it stays in rotation until the whole new generation is in (or half
+    // of that window has passed).
     await Promise.all(gates);
+    const incoming = [...s.view.values()].some((i) => i.generation === s.generation && i.state !== "exited" && !s.known.get(i.id)?.inRotation && s.known.get(i.id)?.gateFailed !== i.taskId);
     for (const [id, k] of s.known) {
       if (s.view.has(id)) continue;
+      if (k.inRotation && incoming && s.rollout) {
+        k.leavingSince ??= Date.now();
+        if (Date.now() - k.leavingSince < this.#o.drainMs / 2) continue;
+      }
       await this.#takeOut(s, id, k);
       s.known.delete(id);
       this.#emit(s.ref, "instance:stopped", { instance: id });

@@ -60,7 +60,7 @@ export async function openTestEnv(release: Release): Promise<Record<string, stri
 export function testEngine(s: TestSwarm, namespace: string, events: RecordedEvents, extra: Partial<SwarmEngineOptions> = {}): SwarmEngine {
   return new SwarmEngine({
     docker: s.docker, registry: s.registry, namespace, events, openEnv: openTestEnv, redact: contractRedact,
-    pollMs: 150, drainMs: 300, restartDelayMs: 100, minHealthIntervalMs: 300, ...extra,
+    pollMs: 150, drainMs: 1200, restartDelayMs: 100, minHealthIntervalMs: 300, ...extra,
   });
 }
 
