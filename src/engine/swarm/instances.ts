@@ -41,6 +41,12 @@ export interface SwarmInstance extends ActualInstance {
   readonly tasks: readonly DockerTask[];
 }
 
+/** RFC 3339 with nanoseconds, trailing zeros trimmed (Go): padded so text order is time order. */
+export function timeKey(rfc3339: string): string {
+  const m = /^(.*?)(?:\.(\d+))?Z$/.exec(rfc3339);
+  return m ? `${m[1]}.${(m[2] ?? "").padEnd(9, "0")}Z` : rfc3339;
+}
+
 function signalName(code: number): string | null {
   const n = code - 128;
   return (Object.entries(constants.signals).find(([, v]) => v === n)?.[0] as string | undefined) ?? null;
@@ -79,7 +85,7 @@ export function instancesOf(input: InstancesInput): SwarmInstance[] {
   }
   const out: SwarmInstance[] = [];
   for (const [key, tasks] of groups) {
-    tasks.sort((a, b) => (a.CreatedAt < b.CreatedAt ? -1 : a.CreatedAt > b.CreatedAt ? 1 : 0));
+    tasks.sort((a, b) => (timeKey(a.CreatedAt) < timeKey(b.CreatedAt) ? -1 : 1));
     const latest = tasks.at(-1)!;
     const [slot, gen] = key.split("/") as [string, string];
     const live = latest.DesiredState === "running" || latest.DesiredState === "ready";
