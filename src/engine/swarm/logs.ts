@@ -74,7 +74,14 @@ export async function* readLogs(src: SwarmLogSource, selector: LogSelector): Asy
     if (main) break;
     await new Promise<void>((r) => {
       const t = setTimeout(r, 250);
-      signal?.addEventListener("abort", () => (clearTimeout(t), r()), { once: true });
+      signal?.addEventListener(
+        "abort",
+        () => {
+          clearTimeout(t);
+          r();
+        },
+        { once: true },
+      );
     });
   }
   if (!main || signal?.aborted) return;

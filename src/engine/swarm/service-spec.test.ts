@@ -71,7 +71,7 @@ test("the env file survives any value through the shell; engine variables stay o
 });
 
 test("the task wrapper passes the start line's exit code and drains before forwarding SIGTERM", () => {
-  const [sh, c, script] = taskCommand("exit 3", 100);
+  const [sh, c, script] = taskCommand(100);
   assert.equal(sh, "/bin/sh");
   const dir = mkdtempSync(join(tmpdir(), "berth-wrap-"));
   try {

@@ -101,11 +101,12 @@ export function envSecretName(namespace: string, ref: ServiceRef, envFile: strin
 }
 
 /**
- * The task's command: source the env secret, run the start line, and on SIGTERM keep serving for
+ * The task's command: source the env secret, run the start line (`BERTH_START` in the task's
+ * plain env: it is no secret, and needs no quoting there), and on SIGTERM keep serving for
  * `drainMs` (the router takes the task out meanwhile) before passing the signal on — Swarm stops
  * old tasks as soon as new ones are healthy, with no hook in between.
  */
-export function taskCommand(start: string, drainMs: number): string[] {
+export function taskCommand(drainMs: number): string[] {
   const drain = (drainMs / 1000).toFixed(3);
   const script = [
     `. ${ENV_SECRET_PATH} || exit 97`,
@@ -178,7 +179,7 @@ export function planSwarmService(spec: ServiceSpec, release: Release, policy: Ro
     TaskTemplate: {
       ContainerSpec: {
         Image: o.image,
-        Command: taskCommand(spec.start, o.drainMs),
+        Command: taskCommand(o.drainMs),
         Env: [...Object.entries(env).map(([k, v]) => `${k}=${v}`), `BERTH_START=${spec.start}`],
         Dir: "/app",
         User: "65534:65534",

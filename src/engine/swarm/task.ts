@@ -39,7 +39,7 @@ export function planSwarmTask(spec: TaskSpec, o: { namespace: string; image: str
     TaskTemplate: {
       ContainerSpec: {
         Image: o.image,
-        Command: taskCommand(spec.command, 0),
+        Command: taskCommand(0),
         Env: [...Object.entries(env).map(([k, v]) => `${k}=${v}`), `BERTH_START=${spec.command}`],
         Dir: "/app",
         User: "65534:65534",
