@@ -9,6 +9,7 @@ import { after, test } from "node:test";
 import { createInterface } from "node:readline";
 import { contractSpec, RecordedEvents } from "../contract/contract-fixture.ts";
 import type { Endpoint, HealthSpec, RolloutEvent, ServiceRef, TrafficPort } from "../engine.ts";
+import type { DockerTask } from "./instances.ts";
 import { canRunTestSwarm } from "./testing/test-swarm.ts";
 import { stopTestSwarm, swarmRelease, testEngine, testSwarm } from "./testing/swarm-fixture.ts";
 
@@ -42,7 +43,9 @@ setInterval(() => {
 console.log("ready");
 `;
 
-const health: HealthSpec = { path: "/health", intervalMs: 300, timeoutMs: 1000, unhealthyThreshold: 3, healthyThreshold: 1, graceMs: 1000, deployTimeoutMs: 30_000 };
+// A generous probe timeout: on a loaded 2-core machine a node probe can take over a second to
+// start, and a healthy old task marked unhealthy would be restarted mid-test.
+const health: HealthSpec = { path: "/health", intervalMs: 300, timeoutMs: 3000, unhealthyThreshold: 3, healthyThreshold: 1, graceMs: 1000, deployTimeoutMs: 30_000 };
 
 test("swarm: a release failing its health check rolls back by itself while the old tasks serve; a good one replaces them; 0 failed requests", async () => {
   const s = await testSwarm();
@@ -91,8 +94,9 @@ test("swarm: a release failing its health check rolls back by itself while the o
     assert.match(last.detail, /rolled back to release 1/);
     const afterBad = (await engine.actual(ref))[0]!;
     if (afterBad.instances.length !== 2) {
-      const tasks = await s.docker.json<any[]>({ path: "/tasks" });
-      for (const t of tasks) console.log(t.Slot, t.ID.slice(0, 6), t.Spec.ContainerSpec.Labels["berth.generation"], t.CreatedAt, t.DesiredState, t.Status.State, t.Status.Err ?? "");
+      // Diagnostics for a flake seen once (before task timestamps sorted in time order).
+      const tasks = await s.docker.json<DockerTask[]>({ path: "/tasks" });
+      for (const t of tasks) console.log(t.Slot, t.ID.slice(0, 6), t.Spec.ContainerSpec?.Labels?.["berth.generation"], t.CreatedAt, t.DesiredState, t.Status.State, t.Status.Err ?? "");
       console.log(JSON.stringify(bad.events), JSON.stringify(afterBad.instances), calls);
     }
     assert.deepEqual(afterBad.instances.map((i) => i.id).sort(), old, "the old tasks were never replaced");
