@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { BerthError } from "../../core/errors.ts";
 import type { EventMap, EventType } from "../../core/events.ts";
 import type {
-  ActualService, Engine, EngineDeps, EnvironmentNetwork, EnvironmentRef, InstanceStats, LogLine, LogSelector, Release, Rollout,
+  ActualInstance, ActualService, Engine, EngineDeps, EnvironmentNetwork, EnvironmentRef, InstanceStats, LogLine, LogSelector, Release, Rollout,
   RolloutEvent, ServiceRef, ServiceSpec, TaskResult, TaskSpec,
 } from "../engine.ts";
 import { serviceKey } from "../engine.ts";
@@ -404,9 +404,9 @@ export class SwarmEngine implements Engine {
 }
 
 /** The seam's view of an instance (without the engine's task bookkeeping). */
-function publicView(i: SwarmInstance): SwarmInstance {
+function publicView(i: SwarmInstance): ActualInstance {
   const { tasks: _t, taskId: _id, containerId: _c, nodeId: _n, generation: _g, ...rest } = i;
-  return rest as SwarmInstance;
+  return rest;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
