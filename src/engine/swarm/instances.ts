@@ -30,6 +30,9 @@ export interface DockerTask {
 
 const TERMINAL = new Set(["complete", "failed", "shutdown", "rejected", "orphaned", "remove"]);
 export const isTerminal = (t: DockerTask): boolean => TERMINAL.has(t.Status.State);
+const isLive = (t: DockerTask): boolean => t.DesiredState === "running" || t.DesiredState === "ready";
+/** A task that ran and ended by itself (exited or failed its health check), not one Swarm called off. */
+export const ran = (t: DockerTask): boolean => t.Status.State === "failed" || t.Status.State === "complete";
 
 /** An instance plus what the engine needs to act on it. */
 export interface SwarmInstance extends ActualInstance {
@@ -86,10 +89,12 @@ export function instancesOf(input: InstancesInput): SwarmInstance[] {
   const out: SwarmInstance[] = [];
   for (const [key, tasks] of groups) {
     tasks.sort((a, b) => (timeKey(a.CreatedAt) < timeKey(b.CreatedAt) ? -1 : 1));
-    const latest = tasks.at(-1)!;
+    // The current task is the newest one Swarm wants running: a rollback creates (and at once
+    // shuts down) extra tasks in slots whose old task kept running; those are not the instance.
+    const latest = tasks.findLast(isLive) ?? tasks.at(-1)!;
     const [slot, gen] = key.split("/") as [string, string];
-    const live = latest.DesiredState === "running" || latest.DesiredState === "ready";
-    const failures = tasks.filter((t) => isTerminal(t)).length;
+    const live = isLive(latest);
+    const failures = tasks.filter(ran).length;
     const restartsLeft =
       spec.restart.policy === "always" ? true : spec.restart.policy === "on-failure" ? failures <= spec.restart.maxRetries && latest.Status.State !== "complete" : false;
     let state: InstanceState;
@@ -97,7 +102,7 @@ export function instancesOf(input: InstancesInput): SwarmInstance[] {
     else if (gen === generation && latest.DesiredState !== "remove" && isTerminal(latest) && !restartsLeft) state = "exited";
     else if (gen === generation && live && isTerminal(latest)) state = "starting";
     else continue;
-    const ended = [...tasks].reverse().find((t) => isTerminal(t));
+    const ended = tasks.findLast(ran);
     const port = latest.Status.PortStatus?.Ports?.find((p) => p.TargetPort === DEFAULT_INTERNAL_PORT)?.PublishedPort;
     const endpoint: Endpoint | undefined = spec.listens && port && !isTerminal(latest) ? { host: input.nodeAddr(latest.NodeID), port } : undefined;
     const pid = latest.Status.ContainerStatus?.PID;
@@ -109,7 +114,7 @@ export function instancesOf(input: InstancesInput): SwarmInstance[] {
       state,
       ...(pid && !isTerminal(latest) ? { pid } : {}),
       ...(endpoint ? { endpoint } : {}),
-      restarts: state === "exited" ? failures - 1 : tasks.length - 1,
+      restarts: state === "exited" ? Math.max(0, failures - 1) : tasks.filter((t) => t !== latest && ran(t)).length,
       startedAt: latest.Status.State === "running" ? latest.Status.Timestamp : latest.CreatedAt,
       ...(ended ? { lastExit: exitOf(ended) } : {}),
       taskId: latest.ID,

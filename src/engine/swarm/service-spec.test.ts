@@ -124,6 +124,17 @@ test("tasks -> instances: a slot's replacement task is the same instance restart
   assert.deepEqual(list[0]!.lastExit && { code: list[0]!.lastExit.code, signal: list[0]!.lastExit.signal }, { code: null, signal: "SIGKILL" });
 });
 
+test("tasks -> instances: tasks a rollback creates and calls off at once are not the instance, nor restarts", () => {
+  const spec = contractSpec(ref, "x");
+  const tasks = [
+    task({ slot: 1, gen: "g1", state: "running", at: "2026-01-01T00:00:01Z", port: 30001 }),
+    task({ slot: 1, gen: "g1", state: "pending", desired: "shutdown", at: "2026-01-01T00:00:05Z" }),
+    task({ slot: 1, gen: "g2", state: "failed", desired: "shutdown", at: "2026-01-01T00:00:03Z", exit: 1 }),
+  ];
+  const list = instancesOf({ spec, generation: "g1", tasks, nodeAddr: () => "127.0.0.1" });
+  assert.deepEqual(list.map((i) => [i.id, i.state, i.restarts, i.endpoint?.port]), [["api.1.g1", "healthy", 0, 30001]]);
+});
+
 test("tasks -> instances: restart policy never leaves an exited instance of the current generation", () => {
   const spec = contractSpec(ref, "x", { restart: { policy: "never" } });
   const list = instancesOf({ spec, generation: "g1", tasks: [task({ slot: 1, gen: "g1", state: "failed", desired: "shutdown", at: "2026-01-01T00:00:01Z", exit: 1 })], nodeAddr: () => "127.0.0.1" });

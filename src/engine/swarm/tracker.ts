@@ -6,7 +6,7 @@
  */
 import type { EventMap, EventSink, EventType } from "../../core/events.ts";
 import type { Endpoint, HealthResult, Rollout, ServiceRef, ServiceSpec } from "../engine.ts";
-import { exitOf, isTerminal, type SwarmInstance } from "./instances.ts";
+import { exitOf, isTerminal, ran, type SwarmInstance } from "./instances.ts";
 
 interface Known {
   taskId: string;
@@ -121,7 +121,8 @@ export class Tracker {
       }
       // Tasks of this instance that ended since the last look: out of rotation, say how.
       for (const t of i.tasks) {
-        if (!isTerminal(t) || k.ended.has(t.ID)) continue;
+        // Only ends of tasks that ran: Swarm also creates and calls off tasks that never start.
+        if (!isTerminal(t) || k.ended.has(t.ID) || !(ran(t) || t.ID === k.taskId)) continue;
         k.ended.add(t.ID);
         await this.#takeOut(s, i.id, k);
         const exit = exitOf(t);
