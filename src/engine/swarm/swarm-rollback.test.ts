@@ -94,7 +94,7 @@ test("swarm: a release failing its health check rolls back by itself while the o
     assert.match(last.detail, /rolled back to release 1/);
     const afterBad = (await engine.actual(ref))[0]!;
     if (afterBad.instances.length !== 2) {
-      // Diagnostics for a flake seen once (before task timestamps sorted in time order).
+      // Diagnostics: the tasks of every slot (see the flake described in docs/design/engine-swarm.md).
       const tasks = await s.docker.json<DockerTask[]>({ path: "/tasks" });
       for (const t of tasks) console.log(t.Slot, t.ID.slice(0, 6), t.Spec.ContainerSpec?.Labels?.["berth.generation"], t.CreatedAt, t.DesiredState, t.Status.State, t.Status.Err ?? "");
       console.log(JSON.stringify(bad.events), JSON.stringify(afterBad.instances), calls);
