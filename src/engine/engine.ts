@@ -4,7 +4,7 @@
  * a traffic port (implemented by the router) so no engine imports the router.
  *
  * Implementations: `local/` (supervised processes), `memory/` (in-memory fake for pipeline
- * tests), later `swarm/`. Every one passes the shared suite in `contract/`. Nothing outside
+ * tests), `swarm/` (Docker Swarm services through the Engine API). Every one passes the shared suite in `contract/`. Nothing outside
  * `engine/` branches on which engine is in use.
  */
 import type { EventSink } from "../core/events.ts";

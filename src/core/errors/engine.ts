@@ -1,6 +1,6 @@
 import { defineErrors } from "./spec.ts";
 
-/** Errors of the engines (local processes, memory fake). */
+/** Errors of the engines (local processes, Swarm, memory fake). */
 export const engineErrors = defineErrors({
   BERTH_ENGINE_ARTIFACT_UNSUPPORTED: {
     message: "the {engine} engine cannot run a '{kind}' artifact (release {release})",
@@ -37,5 +37,23 @@ export const engineErrors = defineErrors({
     hint: "Call start() before using the engine (the daemon does this at boot).",
     http: 503,
     exit: 6,
+  },
+  BERTH_SWARM_API_FAILED: {
+    message: "Docker Engine API {method} {path} failed (HTTP {status}): {detail}",
+    hint: "Check that dockerd runs, that its socket is the one configured for the swarm engine, and that this node is a swarm manager (`docker info`).",
+    http: 502,
+    exit: 1,
+  },
+  BERTH_SWARM_IMAGE_FAILED: {
+    message: "could not make the image of release {release} of {service}: {detail}",
+    hint: "The image is built from the release directory on top of a runtime image made from this host's binaries and pushed to Berth's registry; see docs/design/engine-swarm.md.",
+    http: 500,
+    exit: 1,
+  },
+  BERTH_SWARM_ENV_INVALID: {
+    message: "variable name '{name}' of {service} cannot be passed to a Swarm task",
+    hint: "Swarm tasks read their variables from a secret sourced by a POSIX shell: names must match [A-Za-z_][A-Za-z0-9_]*.",
+    http: 422,
+    exit: 2,
   },
 });
