@@ -181,7 +181,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     await engine.start();
     cleanups.push(() => engine.stop({ stopInstances: false }));
     // observability (issue 18): metrics from the router and the engine, alerts, drains, autoscaling.
-    // Alert channel credentials are read from the secret store when an alert is sent (issue 18).
+    // Alert channel and log drain credentials are read from the secret store when sent (issue 18).
     const alertSecret = (scope: { project: string; environment: string }, group: string, key: string): string | undefined => {
       const project = store.projects.byName(scope.project);
       return project ? secrets.store.read({ project, environment: scope.environment, owner: `group:${group}`, name: key }) : undefined;

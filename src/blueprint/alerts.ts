@@ -19,6 +19,19 @@ export function suggestedSecretName(channel: string, field: string): string {
   return words.replace(/^_+|_+$/g, "").toUpperCase() || "ALERT_SECRET";
 }
 
+/**
+ * The env group and variable a hint suggests for the credential at `path`: alert channels use
+ * group `alerting` and `<channel>_<field>`; log drains group `logging` and `DRAIN_<header>` (or
+ * `DRAIN_URL`), numbered from the second drain (`DRAIN2_URL`) so two drains do not collide.
+ */
+export function suggestedSecret(path: Path): { readonly group: string; readonly key: string } {
+  if (path[0] === "logDrains") {
+    const n = typeof path[1] === "number" && path[1] > 0 ? String(path[1] + 1) : "";
+    return { group: "logging", key: suggestedSecretName(`DRAIN${n}`, String(path.at(-1))) };
+  }
+  return { group: "alerting", key: suggestedSecretName(String(path[2] ?? "alert"), String(path.at(-1))) };
+}
+
 /** The YAML and the command that keep a credential in the secret store, for hints. */
 export function secretStoreHowTo(field: string, group: string, key: string): string {
   return `Declare it in an env group (\`envGroups: { ${group}: { ${key}: { secret: true } } }\`), write \`${field}: { fromGroup: ${group}.${key} }\`, and store the value with \`berth secret set --group ${group} ${key}=-\` (reads it from stdin; add --env NAME, or --env '*' for every environment).`;
@@ -51,19 +64,19 @@ function normalizeChannel(c: RawChannel, path: Path, ref: (value: RawRef, path: 
   }
 }
 
-/** Resolves one `{ fromGroup }` against the blueprint's env groups; reports what is wrong. */
-function secretReference(value: RawRef, path: Path, groups: Readonly<Record<string, Readonly<Record<string, unknown>>>>, out: Reporter): SecretRef {
+/** Resolves one `{ fromGroup }` against the blueprint's env groups; reports what is wrong. Shared with log drains (drains.ts). */
+export function secretReference(value: RawRef, path: Path, groups: Readonly<Record<string, Readonly<Record<string, unknown>>>>, out: Reporter): SecretRef {
   const field = formatPath(path);
   const at = [...path, "fromGroup"];
   const v = value.fromGroup;
   const dot = typeof v === "string" ? v.indexOf(".") : -1;
   const name = typeof v === "string" ? (dot < 0 ? v : v.slice(0, dot)) : v.name;
   const key = typeof v === "string" ? (dot < 0 ? "" : v.slice(dot + 1)) : v.key;
-  const example = suggestedSecretName(String(path[2] ?? "alert"), String(path.at(-1)));
+  const suggested = suggestedSecret(path);
   const found: SecretRef = { kind: "fromGroup", name, key };
   if (!key) {
     // Not echoed: a value pasted here by mistake would be the credential itself.
-    out.error("BERTH_BLUEPRINT_BAD_VALUE", { field: formatPath(at), detail: "names no variable", suggestion: `Write \`group.KEY\`, e.g. \`{ fromGroup: alerting.${example} }\`.` }, at);
+    out.error("BERTH_BLUEPRINT_BAD_VALUE", { field: formatPath(at), detail: "names no variable", suggestion: `Write \`group.KEY\`, e.g. \`{ fromGroup: ${suggested.group}.${suggested.key} }\`.` }, at);
     return found;
   }
   const group = groups[name];

@@ -3,6 +3,7 @@
  * JSON Schema, and import other platforms' files. Everything else reads blueprints through here.
  */
 export { alertSecretRefs } from "./alerts.ts";
+export { drainSecretRefs } from "./drains.ts";
 export type { Diagnostic } from "./diagnostics.ts";
 export { resolveEnvironment } from "./environments.ts";
 export { blueprintJsonSchema } from "./json-schema.ts";

@@ -4,7 +4,7 @@
  * value a field holds (duration, size, cron, ...).
  */
 import type { z } from "zod";
-import { secretStoreHowTo, suggestedSecretName } from "./alerts.ts";
+import { secretStoreHowTo, suggestedSecret } from "./alerts.ts";
 import { formatPath, type Path, type Reporter, suggest } from "./diagnostics.ts";
 import { cronProblem, type FieldKind, fieldKinds, type TextKind, textKindLabel, textProblem } from "./schema/fields.ts";
 import { serviceKeysByType } from "./schema/service.ts";
@@ -260,9 +260,9 @@ function reportOne(issue: AnyIssue, root: z.ZodType, data: unknown, out: Reporte
 /** A value written where only a secret reference is accepted: said without repeating the value. */
 function reportLiteralSecret(path: Path, out: Reporter): void {
   const field = formatPath(path);
-  const key = suggestedSecretName(String(path[2] ?? "alert"), String(path.at(-1)));
+  const { group, key } = suggestedSecret(path);
   const detail = "a credential may not be written in berth.yaml (it would sit unencrypted in the file, its git history and Berth's recorded desired state); it comes from the secret store";
-  out.error("BERTH_BLUEPRINT_LITERAL_SECRET", { field, detail, suggestion: secretStoreHowTo(String(path.at(-1)), "alerting", key) }, path);
+  out.error("BERTH_BLUEPRINT_LITERAL_SECRET", { field, detail, suggestion: secretStoreHowTo(String(path.at(-1)), group, key) }, path);
 }
 
 function reportKind(kind: FieldKind, field: string, value: unknown, path: Path, out: Reporter): void {

@@ -5,6 +5,7 @@
 import type { HealthSpec, RestartPolicy } from "../engine/engine.ts";
 import type { Reporter } from "./diagnostics.ts";
 import { normalizeAlerts } from "./alerts.ts";
+import { normalizeDrains } from "./drains.ts";
 import { type NameIndex, normalizeEnv } from "./envsources.ts";
 import { durationMs, percent, sizeBytes } from "./schema/fields.ts";
 import type { RawBlueprint, RawService } from "./schema/root.ts";
@@ -84,7 +85,8 @@ export function normalize(raw: RawBlueprint, out: Reporter): Blueprint {
     envGroups: raw.previews?.envGroups ?? [],
   } as const;
   const alerts = normalizeAlerts(raw, out);
-  const observe = { ...(alerts ? { alerts } : {}), ...(raw.logDrains ? { logDrains: raw.logDrains } : {}) };
+  const logDrains = normalizeDrains(raw, out);
+  const observe = { ...(alerts ? { alerts } : {}), ...(logDrains ? { logDrains } : {}) };
   return { version: 1, project: raw.project, services, databases, keyValues, envGroups, environments, previews, ...observe, source: raw as Record<string, unknown> };
 }
 

@@ -258,4 +258,7 @@ export type AlertChannel =
 
 /** `alerts:` validated, channel credentials as references; rules are resolved against the defaults by observe/alerts. */
 export type AlertsConfig = Omit<RawAlerts, "channels"> & { readonly channels?: Readonly<Record<string, AlertChannel>> };
-export type LogDrainConfig = import("zod").infer<typeof import("./schema/observe.ts").logDrain>;
+/** A log drain with its credentials (header values, a token-bearing URL) as secret references (issue 18). */
+export type LogDrainConfig =
+  | { readonly type: "http" | "otlp"; readonly url: string | SecretRef; readonly headers?: Readonly<Record<string, SecretRef>> }
+  | { readonly type: "syslog"; readonly url: string };

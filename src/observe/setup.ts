@@ -39,7 +39,7 @@ export interface ObservabilityOptions {
   readonly datastoreIntervalMs?: number;
   /** Set by the composition root once the reconciler exists. */
   requestReconcile?: (environmentId: string) => void;
-  /** An alert channel's credential from the secret store (env group variable, environment over `*`). */
+  /** An alert channel's or log drain's credential from the secret store (env group variable, environment over `*`). */
   readonly secret?: (scope: { readonly project: string; readonly environment: string }, group: string, key: string) => string | undefined;
 }
 
@@ -155,6 +155,7 @@ export function createObservability(o: ObservabilityOptions): Observability {
     events: o.bus,
     clock: o.clock,
     environments: () => drainEnvironments(runningEnvironments(o.store)),
+    ...(o.secret ? { secret: o.secret } : {}),
     ...(o.drainRetryMs ? { retryMs: o.drainRetryMs, maxRetryMs: o.drainRetryMs * 4 } : {}),
   });
   const autoscaler = new Autoscaler({

@@ -54,3 +54,32 @@ test("a new project cannot hold secrets yet: the same words come back as located
   );
   assert.match(warnings[0]!.hint, /berth secret set --group alerting PD_KEY=- --env production.*The project is new/);
 });
+
+test("a log drain header whose secret is missing refuses the sync the same way, located at the header", () => {
+  const drainText = `version: 1
+project: demo
+services:
+  api: { type: web, start: node s.js }
+envGroups:
+  logging:
+    LOGTAIL_TOKEN: { secret: true }
+logDrains:
+  - { type: http, url: "https://in.logs.example.com", headers: { Authorization: { fromGroup: logging.LOGTAIL_TOKEN } } }
+`;
+  const p = parseBlueprint(drainText, { file: "berth.yaml" });
+  assert.ok(p.ok, p.ok ? "" : p.errors.map((e) => e.message).join("\n"));
+  const drained = resolveEnvironment(p.blueprint, "production");
+  const req = { environment: "production", file: "berth.yaml", blueprintText: drainText };
+  assert.throws(
+    () => checkAlertSecrets(drained, new Set(), req),
+    (e: unknown) => {
+      assert.ok(e instanceof BerthError);
+      assert.equal(e.code, "BERTH_ALERT_SECRET_MISSING");
+      assert.equal(e.message, "logDrains[0].headers.Authorization reads secret LOGTAIL_TOKEN of env group 'logging', which has no value in environment 'production'");
+      assert.match(e.hint, /^Set it with `berth secret set --group logging LOGTAIL_TOKEN=- --env production` /);
+      return true;
+    },
+  );
+  assert.deepEqual(checkAlertSecrets(drained, new Set([storedKey("group:logging", "LOGTAIL_TOKEN")]), req), []);
+  assert.deepEqual(checkAlertSecrets(drained, undefined, req).map((w) => [w.code, w.line, w.path.join(".")]), [["BERTH_ALERT_SECRET_MISSING", 9, "logDrains.0.headers.Authorization"]]);
+});

@@ -62,12 +62,21 @@ export const alerts = z
   })
   .describe("Alerts: rules (sensible defaults included) and the channels they reach.");
 
+// Drain headers exist to carry API keys (Logtail, Datadog, Honeycomb's X-Honeycomb-Team, ...):
+// every value is a secret reference; a drain URL may be one when it embeds a token.
+const drainHeaders = z
+  .record(z.string(), secretRef("The header's value."))
+  .optional()
+  .describe("Extra request headers, e.g. `{ Authorization: { fromGroup: logging.LOGTAIL_AUTHORIZATION } }`: every value comes from the secret store.");
+const drainUrl = (description: string) =>
+  z.union([url(description), secretRef(`${description} Kept in the secret store (a URL that embeds a token).`)]).describe(`${description} A URL, or \`{ fromGroup: group.KEY }\` when it embeds a token.`);
+
 export const logDrain = z
   .discriminatedUnion("type", [
     z.strictObject({
       type: z.literal("http").describe("HTTP POSTs of NDJSON."),
-      url: url("Receives POSTs of newline-delimited JSON, one object per log line."),
-      headers: z.record(z.string(), z.string()).optional().describe("Extra request headers (an API key)."),
+      url: drainUrl("Receives POSTs of newline-delimited JSON, one object per log line."),
+      headers: drainHeaders,
     }),
     z.strictObject({
       type: z.literal("syslog").describe("RFC 5424 syslog."),
@@ -75,8 +84,8 @@ export const logDrain = z
     }),
     z.strictObject({
       type: z.literal("otlp").describe("OpenTelemetry logs over HTTP."),
-      url: url("OTLP/HTTP logs endpoint (…/v1/logs), JSON encoding."),
-      headers: z.record(z.string(), z.string()).optional().describe("Extra request headers (an API key)."),
+      url: drainUrl("OTLP/HTTP logs endpoint (…/v1/logs), JSON encoding."),
+      headers: drainHeaders,
     }),
   ])
   .describe("A copy of every service's logs, sent elsewhere.");

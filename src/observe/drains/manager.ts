@@ -6,9 +6,11 @@
  */
 import type { Blueprint, LogDrainConfig } from "../../blueprint/types.ts";
 import type { Clock } from "../../core/clock.ts";
+import { BerthError } from "../../core/errors.ts";
 import type { EventSink } from "../../core/events.ts";
 import type { Engine, LogLine } from "../../engine/engine.ts";
 import { DrainQueue, type DrainRecord } from "./queue.ts";
+import { resolveDrain } from "./secrets.ts";
 import { drainName, type Sender, senderFor } from "./senders.ts";
 
 export interface DrainEnvironment {
@@ -23,6 +25,8 @@ export interface DrainManagerOptions {
   readonly events: EventSink;
   readonly clock: Clock;
   readonly environments: () => readonly DrainEnvironment[];
+  /** A drain's credential from the secret store (env group variable, environment over `*`), read at each batch. */
+  readonly secret?: (scope: { readonly project: string; readonly environment: string }, group: string, key: string) => string | undefined;
   /** Default 2 s. */
   readonly refreshMs?: number;
   readonly maxLines?: number;
@@ -80,7 +84,7 @@ export class DrainManager {
     for (const [k, env] of wanted) {
       let st = this.#envs.get(k);
       if (!st) {
-        st = { key: JSON.stringify(env.drains), queues: env.drains.map((d) => this.#queue(env, d)), followers: new Map() };
+        st = { key: JSON.stringify(env.drains), queues: env.drains.map((d, i) => this.#queue(env, d, i)), followers: new Map() };
         this.#envs.set(k, st);
       }
       for (const [service, abort] of st.followers) {
@@ -93,10 +97,10 @@ export class DrainManager {
     }
   }
 
-  #queue(env: DrainEnvironment, drain: LogDrainConfig): { queue: DrainQueue; sender: Sender } {
+  #queue(env: DrainEnvironment, drain: LogDrainConfig, index: number): { queue: DrainQueue; sender: Sender } {
     const name = drainName(drain);
     const scope = { project: env.project, environment: env.environment };
-    const sender = senderFor(drain);
+    const sender = senderFor(drain, () => resolveDrain(index, drain, env.environment, (group, key) => this.#o.secret?.(scope, group, key)));
     const queue = new DrainQueue({
       name,
       send: sender,
@@ -104,7 +108,9 @@ export class DrainManager {
       ...(this.#o.retryMs ? { retryMs: this.#o.retryMs } : {}),
       ...(this.#o.maxRetryMs ? { maxRetryMs: this.#o.maxRetryMs } : {}),
       onDropped: (lines) => this.#o.events.emit({ type: "drain:dropped", scope, actor: "system", data: { drain: name, lines, bufferLines: this.#o.maxLines ?? 10_000 } }),
-      onError: (reason, pending) => this.#o.events.emit({ type: "drain:error", scope, actor: "system", data: { drain: name, reason: reason.slice(0, 300), pending } }),
+      // An unset secret: the event says which field, which variable and the command that sets it.
+      describe: (e) => (e instanceof BerthError && e.code === "BERTH_ALERT_SECRET_MISSING" ? `${e.message}. ${e.hint}` : (e as Error).message),
+      onError: (reason, pending) => this.#o.events.emit({ type: "drain:error", scope, actor: "system", data: { drain: name, reason: reason.slice(0, 600), pending } }),
       onRecovered: (downMs, delivered) => this.#o.events.emit({ type: "drain:recovered", scope, actor: "system", data: { drain: name, downMs, delivered } }),
     });
     return { queue, sender };

@@ -26,7 +26,10 @@ export interface DrainQueueOptions {
   readonly retryMs?: number;
   readonly maxRetryMs?: number;
   readonly onDropped?: (lines: number) => void;
+  /** The first failure of an outage (`reason`: the error's message, or `describe`'s). */
   readonly onError?: (reason: string, pending: number) => void;
+  /** How a failure is told in `onError` (default: its message). */
+  readonly describe?: (error: unknown) => string;
   readonly onRecovered?: (downMs: number, delivered: number) => void;
 }
 
@@ -99,7 +102,7 @@ export class DrainQueue {
         if (this.#downSince === undefined) {
           this.#downSince = Date.now();
           delivered = 0;
-          this.#o.onError?.((e as Error).message, this.#lines.length);
+          this.#o.onError?.(this.#o.describe?.(e) ?? (e as Error).message, this.#lines.length);
         }
         await new Promise<void>((r) => {
           const timer = setTimeout(r, delay);

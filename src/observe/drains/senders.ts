@@ -8,6 +8,7 @@ import { hostname } from "node:os";
 import { connect as tlsConnect } from "node:tls";
 import type { LogDrainConfig } from "../../blueprint/types.ts";
 import type { DrainRecord } from "./queue.ts";
+import { literalsOnly, type ResolvedDrain, resolveDrain } from "./secrets.ts";
 
 export type Sender = ((batch: readonly DrainRecord[], signal: AbortSignal) => Promise<void>) & { close?: () => void };
 
@@ -58,10 +59,27 @@ export function otlpBody(batch: readonly DrainRecord[]): unknown {
   };
 }
 
-async function post(url: string, body: string, headers: Record<string, string>, signal: AbortSignal): Promise<void> {
-  const res = await fetch(url, { method: "POST", body, headers, signal });
+/** Where a batch went, for errors: the host only, since a drain URL may carry a token in its path or query. */
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return "the drain's URL";
+  }
+}
+
+async function post(url: string, body: string, headers: Readonly<Record<string, string>>, signal: AbortSignal): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(url, { method: "POST", body, headers, signal });
+  } catch (e) {
+    if (signal.aborted) throw e;
+    // fetch's own messages can quote the URL; the cause's code says what happened.
+    const cause = (e as { cause?: { code?: unknown } }).cause;
+    throw new Error(`${hostOf(url)}: ${typeof cause?.code === "string" ? cause.code : "request failed"}`);
+  }
   await res.body?.cancel();
-  if (res.status >= 300) throw new Error(`${url} answered HTTP ${res.status}`);
+  if (res.status >= 300) throw new Error(`${hostOf(url)} answered HTTP ${res.status}`);
 }
 
 /** A persistent syslog connection, reopened after an error. */
@@ -93,19 +111,28 @@ function syslogSender(url: URL): Sender {
   return send;
 }
 
-export function senderFor(drain: LogDrainConfig): Sender {
+/**
+ * The sender of one drain. `resolve` reads its credentials from the secret store at each batch
+ * (drains/secrets.ts); when it throws (a value is unset), the batch fails and the queue retries.
+ */
+export function senderFor(drain: LogDrainConfig, resolve: () => ResolvedDrain = () => resolveDrain(0, drain, "", literalsOnly)): Sender {
   switch (drain.type) {
     case "http":
-      return (batch, signal) => post(drain.url, ndjson(batch), { "content-type": "application/x-ndjson", ...drain.headers }, signal);
     case "otlp":
-      return (batch, signal) => post(drain.url, JSON.stringify(otlpBody(batch)), { "content-type": "application/json", ...drain.headers }, signal);
+      return async (batch, signal) => {
+        const d = resolve();
+        if (d.type === "syslog") throw new Error("a syslog drain has no HTTP sender");
+        const body = drain.type === "http" ? ndjson(batch) : JSON.stringify(otlpBody(batch));
+        return post(d.url, body, { "content-type": drain.type === "http" ? "application/x-ndjson" : "application/json", ...d.headers }, signal);
+      };
     case "syslog":
       return syslogSender(new URL(drain.url));
   }
 }
 
-/** A name for events: the drain's type and host (never its headers, which may hold keys). */
+/** A name for events: the drain's type and host (never its headers or a URL kept in the secret store). */
 export function drainName(drain: LogDrainConfig): string {
+  if (typeof drain.url !== "string") return `${drain.type}:${drain.url.name}.${drain.url.key}`;
   try {
     const u = new URL(drain.url);
     return `${drain.type}:${u.host}`;
