@@ -4,6 +4,7 @@ import { BerthError, toBerthError } from "../../core/errors.ts";
 import { rotateDataKey, rotateKek } from "../../secrets/rotation.ts";
 import type { SecretOwner } from "../../secrets/ports.ts";
 import type { Secrets } from "../../secrets/setup.ts";
+import { type EnvGraphShape, ownersIndex } from "../../reconcile/env-version.ts";
 import type { ApiDeps } from "../types.ts";
 
 const Owner = z
@@ -47,6 +48,23 @@ export const secretRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
     deps.store.environments
       .list()
       .filter((e) => e.project === projectName && (environment === "*" || e.name === environment))
+      .map((e) => e.name);
+
+  /**
+   * Of the environments a change reaches, those where a service reads `owner` (itself, a group it
+   * attaches or reads from): they roll. A group only alert channels or log drains read rolls
+   * nothing; those read the value at their next send.
+   */
+  const rolling = (projectName: string, environment: string, owner: string): string[] =>
+    deps.store.environments
+      .list()
+      .filter((e) => e.project === projectName && (environment === "*" || e.name === environment))
+      .filter((e) => {
+        const bp = e.blueprint as EnvGraphShape | undefined;
+        if (!bp || !Array.isArray(bp.services)) return false;
+        const reaching = ownersIndex(bp);
+        return bp.services.some((svc) => reaching(svc.name).has(owner));
+      })
       .map((e) => e.name);
 
   /**
@@ -98,7 +116,13 @@ export const secretRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
           owner: Owner,
           values: z.record(VarName, z.string().max(64 * 1024)).refine((v) => Object.keys(v).length > 0, "at least one variable"),
         }),
-        response: { 200: Changed.extend({ set: z.array(Listing), warnings: z.array(z.string()) }) },
+        response: {
+          200: Changed.extend({
+            rolls: z.array(z.string()).describe("of `environments`, those where a service reads the owner and rolls; elsewhere nothing restarts (alert channels and log drains read the value at their next send)"),
+            set: z.array(Listing),
+            warnings: z.array(z.string()),
+          }),
+        },
       },
     },
     async (request) => {
@@ -117,6 +141,7 @@ export const secretRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
           ),
         ],
         environments: reached(p.name, request.params.environment),
+        rolls: rolling(p.name, request.params.environment, request.body.owner),
       };
     },
   );

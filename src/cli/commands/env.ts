@@ -58,6 +58,18 @@ export function parsePairs(pairs: readonly string[], stdin: () => string): Recor
   return values;
 }
 
+/**
+ * What a `secret set` does next: services reading the values roll in `rolls`; where none reads
+ * them (a group only alert channels or log drains read), nothing restarts. `rolls` is absent
+ * from older daemons: then every environment reached is said to roll, as before.
+ */
+export function afterSet(environments: readonly string[], rolls: readonly string[] | undefined): string {
+  const rolling = rolls ?? environments;
+  if (rolling.length > 0) return `; services reading them roll in ${rolling.join(", ")}`;
+  if (environments.length === 0) return "";
+  return `; no service reads them, so nothing restarts in ${environments.join(", ")}: alert channels and log drains that read them use the new value on their next send`;
+}
+
 const enc = encodeURIComponent;
 const envPath = (o: Where) => `/v1/projects/${enc(projectOf(o))}/environments/${enc(o.env)}`;
 
@@ -73,11 +85,10 @@ export function registerEnvCommands(program: Command, ctx: CliContext): void {
   where(env.command("set [args...]").description("set variables: <service> KEY=VALUE... (KEY=- reads the value from stdin)")).action(async (args: string[], opts: Where) => {
     const { owner, rest } = ownerOf(args, opts, true);
     const values = parsePairs(rest, () => readFileSync(0, "utf8"));
-    const r = await ctx.client().request<{ set: Listing[]; warnings: string[]; environments: string[] }>("PUT", `${envPath(opts)}/secrets`, { owner, values });
+    const r = await ctx.client().request<{ set: Listing[]; warnings: string[]; environments: string[]; rolls?: string[] }>("PUT", `${envPath(opts)}/secrets`, { owner, values });
     if (opts.json) return printJson(r);
     for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
-    const rolls = r.environments.length ? `; services reading them roll in ${r.environments.join(", ")}` : "";
-    process.stdout.write(`set ${r.set.map((l) => l.name).join(", ")} for ${owner} (${opts.env})${rolls}\n`);
+    process.stdout.write(`set ${r.set.map((l) => l.name).join(", ")} for ${owner} (${opts.env})${afterSet(r.environments, r.rolls)}\n`);
   });
 
   where(env.command("unset [args...]").description("remove variables: <service> KEY...")).action(async (args: string[], opts: Where) => {
