@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { berth as run } from "../../../test/helpers/cli.ts";
 import { startTestDaemon, type TestDaemon, tempDir, writeProject } from "../../../test/helpers/daemon.ts";
-import { ownerOf, parsePairs, projectOf } from "./env.ts";
+import { afterSet, ownerOf, parsePairs, projectOf } from "./env.ts";
 
 /** The compiled CLI with this file's daemon in its environment. */
 const berth = (args: string[], env: Record<string, string>, opts: { stdin?: string; cwd?: string } = {}) => run(args, { env, ...opts });
@@ -20,6 +20,12 @@ describe("env argument parsing", () => {
     // The form the missing-secret error suggests: `berth env set KEY=... --service api`.
     assert.deepEqual(ownerOf(["A=1"], { service: "api" }, true), { owner: "service:api", rest: ["A=1"] });
     assert.throws(() => ownerOf(["A=1"], {}, true), /name the service first/);
+  });
+  test("after `set`: services reading the values roll; a group no service reads restarts nothing", () => {
+    assert.equal(afterSet(["production"], ["production"]), "; services reading them roll in production");
+    assert.equal(afterSet(["production", "staging"], []), "; no service reads them, so nothing restarts in production, staging: alert channels and log drains that read them use the new value on their next send");
+    assert.equal(afterSet(["production"], undefined), "; services reading them roll in production", "an older daemon sends no `rolls`");
+    assert.equal(afterSet([], []), "");
   });
   test("the project comes from --project, $BERTH_PROJECT or ./berth.yaml", () => {
     const dir = writeProject(tempDir(), "version: 1\nproject: from-file\nservices: {}\n");
