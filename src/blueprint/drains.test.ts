@@ -44,7 +44,9 @@ test("a literal URL carrying a credential is refused; a plain one and a referenc
     assert.match(e!.hint, /url: \{ fromGroup: logging\.DRAIN_URL \}.*berth secret set --group logging DRAIN_URL=-/);
     assert.ok(!/literal/.test(`${e!.message} ${e!.hint}`), "the value is not repeated");
   }
-  assert.equal(urlCredential("https://in.example.com/ingest?source=berth"), undefined);
+  assert.equal(urlCredential("https://in.example.com/ingest?source=berth&design=1&author=x"), undefined);
+  assert.match(urlCredential("https://in.example.com/?accessToken=x") ?? "", /'accessToken'/);
+  assert.match(urlCredential("https://in.example.com/?dd-api-key=x") ?? "", /'dd-api-key'/);
   const r = parseBlueprint(blueprint("{ type: http, url: { fromGroup: logging.INGEST_URL }, headers: { Authorization: { fromGroup: { name: logging, key: LOGTAIL_TOKEN } } } }\n  - { type: otlp, url: \"https://otlp.example.com/v1/logs\" }\n  - { type: syslog, url: \"tls://logs.example.com:6514\" }"), { file: "berth.yaml" });
   assert.ok(r.ok, r.ok ? "" : r.errors.map((e) => e.message).join("\n"));
   assert.deepEqual(r.blueprint.logDrains, [

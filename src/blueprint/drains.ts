@@ -12,8 +12,14 @@ import type { LogDrainConfig, SecretRef } from "./types.ts";
 
 type RawRef = Parameters<typeof secretReference>[0];
 
-/** Query parameters whose value is a credential (`?api_key=`, `?token=`, `?sig=`, ...). */
-const CREDENTIAL_PARAM = /(key|token|secret|password|passwd|auth|sig|signature|credential)/i;
+/** Words of a query parameter's name that make its value a credential (`?api_key=`, `?accessToken=`, `?sig=`). */
+const CREDENTIAL_WORDS = new Set(["key", "apikey", "token", "secret", "password", "passwd", "pwd", "auth", "sig", "signature", "credential", "credentials"]);
+const isCredentialParam = (name: string): boolean =>
+  name
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .some((w) => CREDENTIAL_WORDS.has(w));
 
 /** Why a literal drain URL may not stay in berth.yaml; undefined when it carries no credential. */
 export function urlCredential(value: string): string | undefined {
@@ -24,7 +30,7 @@ export function urlCredential(value: string): string | undefined {
     return undefined; // the schema reports a malformed URL
   }
   if (u.password || u.username) return "the URL carries a login (user:password@)";
-  const param = [...u.searchParams.keys()].find((k) => CREDENTIAL_PARAM.test(k));
+  const param = [...u.searchParams.keys()].find(isCredentialParam);
   return param ? `the URL carries a credential in its query parameter '${param}'` : undefined;
 }
 
