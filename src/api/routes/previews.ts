@@ -17,6 +17,7 @@ import { Operation, operationOut } from "./operations.ts";
 const Params = z.object({ project: z.string() });
 const One = z.object({ project: z.string(), number: z.coerce.number().int().min(1) });
 const Preview = z.object({
+  project: z.string(),
   number: z.number(),
   environment: z.string(),
   source: z.string(),
@@ -35,6 +36,7 @@ const Preview = z.object({
 
 /** A preview as the API shows it; `urls` gives its services' public URLs. */
 export const previewOut = (r: PreviewRow, urls: string[]): z.infer<typeof Preview> => ({
+  project: r.project,
   number: r.number,
   environment: r.environment,
   source: r.source,
