@@ -379,7 +379,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       promoter: new Promoter({ store, sync, events: bus, clock, checkout: (source) => gitSources.checkoutSource(source) }),
     };
     // Preview environments per pull request (issue 19): webhook, served branches, expiry.
-    const previews = new Previews({ store, sources: gitSources, sync, resources, secrets: secrets.store, events: bus, clock, operations, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [] });
+    const previews = new Previews({ store, sources: gitSources, sync, resources, secrets: secrets.store, events: bus, clock, operations, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [], removeCertificates: async (p, e) => (routing ? routing.removeEnvironmentCertificates(p, e) : []) });
     operations.register(previews.operation());
     gitDeployer.usePreviews(previews);
     const servedRepos = new ServedRepos({ dir: join(config.dataDir, "git"), deployer: gitDeployer });

@@ -31,7 +31,7 @@ describe("the berth CLI", () => {
   test("status --json against a daemon, with the token from the environment", async () => {
     const r = await berth(["status", "--json"], { env: { BERTH_URL: t.daemon.url, BERTH_TOKEN: t.token } });
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout), { environments: [], operations: [], pendingDeploys: [] });
+    assert.deepEqual(JSON.parse(r.stdout), { environments: [], operations: [], pendingDeploys: [], previews: [] });
   });
 
   test("a bad token exits with the auth exit code and a hint", async () => {

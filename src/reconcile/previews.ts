@@ -6,8 +6,8 @@
  *
  *   deploy:  fetch the head -> checkout -> (fork: datastores only, restore + scrub) -> sync of
  *            `pr-<n>` -> wait for the reconcile -> commit status
- *   destroy: services removed and stopped -> datastores, backups, secrets, environment and
- *            checkouts deleted -> row `destroyed`
+ *   destroy: services removed and stopped -> datastores, backups, secrets, environment,
+ *            checkouts and the certificates of its hosts deleted -> row `destroyed`
  *
  * Decisions (what an event means, the cap, fork approval, expiry) are pure: deploy/previews.ts.
  */
@@ -17,13 +17,13 @@ import { z } from "zod";
 import { mergeEnvironment, previewEnvironmentName, previewSecrets } from "../blueprint/environments.ts";
 import { parseBlueprint } from "../blueprint/index.ts";
 import type { Blueprint } from "../blueprint/types.ts";
-import type { GitSources } from "../build/git-source.ts";
+import { type GitSources, validateBranch } from "../build/git-source.ts";
 import type { Clock } from "../core/clock.ts";
 import { BerthError } from "../core/errors.ts";
 import type { EventSink } from "../core/events.ts";
 import { defineOperation, type OperationContext, type OperationHandler } from "../core/operations.ts";
 import { type Decider, mayDecide } from "../deploy/approval.ts";
-import { branchMatches, commitStatus, expiredPreviews, planPullRequest, type PullRequestEvent } from "../deploy/previews.ts";
+import { ACTIVE_STATES, branchMatches, commitStatus, expiredPreviews, planPullRequest, type PullRequestEvent } from "../deploy/previews.ts";
 import type { ServiceRef } from "../engine/engine.ts";
 import type { SecretStore } from "../secrets/store.ts";
 import type { EnvironmentRow } from "../store/repositories/environments.ts";
@@ -57,6 +57,11 @@ export interface PreviewsDeps {
   readonly operations: Pick<OperationRunner, "enqueue" | "whenIdle">;
   readonly requestReconcile: (environmentId: string) => void;
   readonly urls: (ref: ServiceRef) => string[];
+  /**
+   * Deletes the stored certificates of a destroyed environment's hosts (the router's, when it has
+   * an HTTPS listener); returns the domains removed. Absent: no router, nothing to delete.
+   */
+  readonly removeCertificates?: (project: string, environment: string) => Promise<string[]>;
   /** How long a deploy waits for its reconcile to settle before reporting (default 10 min). */
   readonly settleTimeoutMs?: number;
 }
@@ -138,10 +143,13 @@ export class Previews {
   /** A push to a served repository: a branch matching `previews.branches` gets (or updates) a preview. */
   onBranchPush(project: string, branch: string, commit: string, bp: Blueprint, actor: string): OperationRow | undefined {
     const trusted = this.trusted(project)?.bp ?? bp;
-    if (trusted.previews.mode === "off" || !branchMatches(branch, trusted.previews.branches)) return undefined;
+    if (trusted.previews.mode === "off") return undefined;
     const { store } = this.#d;
     const existing = store.previews.byBranch(project, "served", branch);
     const live = existing && existing.state !== "destroyed";
+    // A preview opened by `berth preview create --branch` follows its branch whatever the globs;
+    // in manual mode a push never opens one.
+    if (!(live && existing.state !== "destroying") && (trusted.previews.mode === "manual" || !branchMatches(branch, trusted.previews.branches))) return undefined;
     if (!live && store.previews.list({ project, active: true }).length >= trusted.previews.maxPreviews) {
       this.#d.events.emit({ type: "preview:refused", scope: { project }, actor, data: { number: 0, reason: `branch ${branch}: the project runs ${trusted.previews.maxPreviews} previews, its cap (previews.maxPreviews)` } });
       return undefined;
@@ -150,6 +158,40 @@ export class Previews {
     const environment = previewEnvironmentName(number);
     store.previews.upsertHead({ project, number, environment, source: "served", branch, headSha: commit, headRepo: "", baseRepo: "", openedBy: actor }, "deploying", null, this.#now());
     return this.#enqueue({ project, number, action: "deploy" }, actor);
+  }
+
+  /**
+   * `berth preview create` (previews `manual` or `automatic`): a preview of a branch's head,
+   * numbered `number` (a pull request's) or the project's next. Recorded here, refused over the
+   * cap (`BERTH_PREVIEW_LIMIT`, and a `preview:refused` event); the operation fetches the branch
+   * and deploys its head. An existing preview of that number is redeployed from the branch.
+   */
+  create(project: string, req: { readonly branch: string; readonly number?: number }, actor: string): { preview: PreviewRow; operation: OperationRow } {
+    const { store } = this.#d;
+    validateBranch(req.branch);
+    const what = `${project} branch ${req.branch}`;
+    const trusted = this.trusted(project);
+    if (!trusted) throw new BerthError("BERTH_PREVIEWS_OFF", { project, detail: "no deployed environment's berth.yaml has a `previews` section (deploy the base branch first)" });
+    const policy = trusted.bp.previews;
+    if (policy.mode === "off") throw new BerthError("BERTH_PREVIEWS_OFF", { project, detail: `previews.mode is off in ${trusted.env.name}'s berth.yaml` });
+    this.#gitSource(project); // a project without a git source has no branch to preview
+    const number = req.number ?? store.previews.nextNumber(project);
+    const current = store.previews.byNumber(project, number);
+    const active = current && ACTIVE_STATES.includes(current.state);
+    if (current?.state === "destroying") throw new BerthError("BERTH_PREVIEW_LIMIT", { what, detail: `preview #${number} is being destroyed; create it again once it is gone` });
+    if (!active) {
+      const running = store.previews.list({ project, active: true }).length;
+      if (running >= policy.maxPreviews) {
+        const reason = `the project runs ${running} previews, its cap (previews.maxPreviews: ${policy.maxPreviews})`;
+        this.#d.events.emit({ type: "preview:refused", scope: { project }, actor, data: { number, reason } });
+        throw new BerthError("BERTH_PREVIEW_LIMIT", { what, detail: reason });
+      }
+    }
+    const environment = previewEnvironmentName(number);
+    // The head is resolved by the operation (a fetch of the branch): entry points only record.
+    store.previews.upsertHead({ project, number, environment, source: "served", branch: req.branch, headSha: "", headRepo: "", baseRepo: "", openedBy: actor }, "deploying", null, this.#now());
+    const operation = this.#enqueue({ project, number, action: "deploy" }, actor);
+    return { preview: store.previews.byNumber(project, number)!, operation };
   }
 
   /** An owner approves the head commit of a fork's pull request: it is deployed now. */
@@ -215,7 +257,13 @@ export class Previews {
     const environment = row.environment;
     const scope = { project, environment };
     const { url, defaultBranch } = this.#gitSource(project);
-    const commit = row.headSha;
+    let commit = row.headSha;
+    if (!commit) {
+      // `berth preview create`: the branch's head, fetched now.
+      ctx.progress("fetch", row.branch);
+      commit = await this.#d.sources.fetch(url, row.branch, ctx.signal);
+      store.previews.setHead(row.id, commit, this.#now());
+    }
     const created = !store.environments.byName(project, environment);
     this.#d.events.emit({ type: "preview:deploying", scope, actor: ctx.actor, data: { number, environment, commit, created } });
     void this.#status(project, row, "deploying", null, undefined);
@@ -362,6 +410,11 @@ export class Previews {
       }
       ctx.progress("data", environment);
       removed.push(...(await this.#d.resources.destroyEnvironment(env)));
+      // Its hosts are no longer routed (the environment is stopped): their certificates go too.
+      if (this.#d.removeCertificates) {
+        ctx.progress("certificates", environment);
+        for (const domain of await this.#d.removeCertificates(project, environment)) removed.push(`certificate ${domain}`);
+      }
       store.environments.remove(env.id);
       this.#removeCheckouts(mine, removed);
     } else {
@@ -406,7 +459,7 @@ export class Previews {
 
   /** Posts a commit status (GitHub pull requests only); a failure is an event, never the preview's. */
   async #status(project: string, row: Pick<PreviewRow, "number" | "source" | "baseRepo" | "headSha">, state: PreviewState | "refused", detail: string | null, url: string | undefined): Promise<void> {
-    if (row.source !== "github") return;
+    if (row.source !== "github" || !row.baseRepo) return;
     const forge = this.#forge(project);
     if (!forge) return;
     try {

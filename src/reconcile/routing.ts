@@ -212,6 +212,28 @@ export class Routing {
     this.#reported = now;
   }
 
+  /**
+   * Deletes the stored certificates of an environment's generated hosts once it is gone (issue 19:
+   * a destroyed preview). Previews have no custom domains, so its hosts are
+   * `<service>-<environment>-<project>.<base domain>`; a host still routed, or the generated host
+   * of a service of another environment (names with dashes can collide), is kept.
+   */
+  async removeEnvironmentCertificates(project: string, environment: string): Promise<string[]> {
+    const suffix = `-${environment}-${project}.${this.#baseDomain}`.toLowerCase();
+    const routed = new Set([...(this.#table?.routes ?? []).map((r) => r.host), ...(this.#table?.hosts ?? []).map((h) => h.host)]);
+    const others = new Set<string>();
+    for (const e of this.#store.environments.list()) {
+      if (e.project === project && e.name === environment) continue;
+      for (const s of this.#store.services.list(e.id)) others.add(generatedHost({ project: e.project, environment: e.name, service: s.name }, this.#baseDomain));
+    }
+    const removed: string[] = [];
+    for (const name of this.#router.certs.names()) {
+      if (!name.endsWith(suffix) || name.length === suffix.length || routed.has(name) || others.has(name)) continue;
+      if (await this.#router.removeCertificate(name)) removed.push(name);
+    }
+    return removed;
+  }
+
   /** Public URLs of a service (generated host first), as users open them. */
   urls(ref: ServiceRef): string[] {
     if (!this.#public.has(serviceKey(ref))) return [];

@@ -250,6 +250,31 @@ export class Router {
     });
   }
 
+  /**
+   * Deletes a stored certificate and unloads it from the running HAProxy (issue 19: a destroyed
+   * preview's hosts). Should the runtime API refuse, HAProxy is reloaded from the crt-list, which
+   * no longer names it. False when no certificate was stored for `domain`.
+   */
+  async removeCertificate(domain: string): Promise<boolean> {
+    return this.#lock(async () => {
+      if (!this.certs.has(domain)) return false;
+      const path = this.certs.pathOf(domain);
+      let unloaded = !this.#running || this.options.httpsPort === undefined || !this.#loadedCerts.has(domain);
+      if (!unloaded) {
+        try {
+          await this.#haproxy.api.deleteCertificate(path, this.certs.crtListPath);
+          unloaded = true;
+        } catch {
+          // reloaded below, from a crt-list without it
+        }
+      }
+      await this.certs.remove(domain);
+      this.#loadedCerts.delete(domain);
+      if (!unloaded) await this.#apply(true);
+      return true;
+    });
+  }
+
   #lock<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.#queue.then(fn, fn);
     this.#queue = next.catch(() => {});

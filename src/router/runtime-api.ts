@@ -145,4 +145,11 @@ export class RuntimeApi {
     await this.exec(`commit ssl cert ${certPath}`);
     if (options.isNew && options.crtList) await this.exec(`add ssl crt-list ${options.crtList} ${certPath}`);
   }
+
+  /** Unloads a certificate from HAProxy's memory without a reload: out of the crt-list, then deleted. */
+  async deleteCertificate(certPath: string, crtList: string): Promise<void> {
+    if (/[\s]/.test(certPath)) throw new BerthError("BERTH_ROUTER_RUNTIME_API", { command: "del ssl cert", detail: "path has whitespace" });
+    await this.exec(`del ssl crt-list ${crtList} ${certPath}`);
+    await this.exec(`del ssl cert ${certPath}`);
+  }
 }

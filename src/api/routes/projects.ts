@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { mayChooseHostPaths, requireProject, visibleProjects } from "../auth.ts";
 import { assertSameDirectory } from "../../reconcile/sync.ts";
+import { Preview, previewOut, previewUrls } from "./previews.ts";
 import type { ApiDeps } from "../types.ts";
 import { Operation, operationOut } from "./operations.ts";
 import { Datastore, datastoresOf } from "./status-data.ts";
@@ -142,6 +143,7 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
             environments: z.array(StatusEnvironment),
             operations: z.array(Operation).describe("operations pending or running, and those finished in the last hour"),
             pendingDeploys: z.array(PendingDeploy).describe("deploys held for approval, and those decided or superseded in the last hour (issue 19)"),
+            previews: z.array(Preview).describe("preview environments not destroyed, and those destroyed in the last hour (issue 19)"),
           }),
         },
       },
@@ -159,6 +161,11 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
         environments: await Promise.all(envs.map(async (e) => ({ ...describe(e.id, STATUS_SERVICES), ...(await datastoresOf(e, store.environments.datastores(e.id), deps.resources)) }))),
         operations: [...active, ...recent].map(operationOut),
         pendingDeploys: store.pendingDeploys.list({ ...scope, since, limit: 100 }).map(pendingDeployOut),
+        previews: store.previews
+          .list(scope)
+          .filter((p) => p.state !== "destroyed" || p.updatedAt >= since)
+          .slice(0, 100)
+          .map((p) => previewOut(p, previewUrls(deps, p))),
       };
     },
   );

@@ -4,6 +4,7 @@ import type { OperationOut } from "../operation-wait.ts";
 import { describeDaemon } from "../link.ts";
 import { type Out, outFor, paint, printJson, table } from "../output.ts";
 import { renderOperations } from "./operations.ts";
+import { type PreviewOut, renderPreviews } from "./preview.ts";
 import { type PendingDeployOut, renderPendingDeploys } from "./workflow.ts";
 
 /** A database or key-value store as `GET /v1/status` lists it (never a password). */
@@ -72,13 +73,15 @@ export function registerStatusCommand(program: Command, ctx: CliContext): void {
     .option("--all", "every project and environment, whatever the directory")
     .option("--json", "machine-readable output")
     .action(async (opts: { project?: string; env?: string; all?: boolean; json?: boolean }) => {
-      const r = await ctx.client().request<{ environments: EnvStatus[]; operations?: OperationOut[]; pendingDeploys?: PendingDeployOut[] }>("GET", "/v1/status");
+      const r = await ctx.client().request<{ environments: EnvStatus[]; operations?: OperationOut[]; pendingDeploys?: PendingDeployOut[]; previews?: PreviewOut[] }>("GET", "/v1/status");
       const mine = (p: { project: string | null; environment?: string | null }) =>
         opts.all || ((!opts.project || p.project === opts.project) && (!opts.env || !p.environment || p.environment === opts.env));
       const environments = r.environments.filter((e) => mine({ project: e.project, environment: e.name }));
       const operations = (r.operations ?? []).filter((o) => mine(o));
       const pendingDeploys = (r.pendingDeploys ?? []).filter((d) => mine(d));
-      if (opts.json) return printJson({ environments, operations, pendingDeploys });
+      // A preview is its own environment (pr-<n>): shown with the project whatever --env says.
+      const previews = (r.previews ?? []).filter((p) => mine({ project: p.project }));
+      if (opts.json) return printJson({ environments, operations, pendingDeploys, previews });
       const link = opts.all ? undefined : ctx.here().link;
       if (link && link.project === opts.project) process.stderr.write(`linked: ${link.dir} -> ${link.project}/${link.environment} on ${describeDaemon(link.daemon)}\n`);
       if (environments.length === 0 && r.environments.length > 0) {
@@ -95,5 +98,7 @@ export function registerStatusCommand(program: Command, ctx: CliContext): void {
       if (operations.length) process.stdout.write(`\n${renderOperations(operations, outFor(opts))}\n`);
       // Approval gates (issue 19): held deploys, and those decided or superseded in the last hour.
       if (pendingDeploys.length) process.stdout.write(`\n${renderPendingDeploys(pendingDeploys, outFor(opts))}\n`);
+      // Previews (issue 19): state, URL, head commit, data step, secrets left empty.
+      if (previews.length) process.stdout.write(`\n${renderPreviews(previews, outFor(opts))}\n`);
     });
 }

@@ -4,7 +4,7 @@
  * first in the list: HAProxy serves it when no SNI matches.
  */
 import { existsSync, readdirSync } from "node:fs";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { certValidity } from "./internal-ca.ts";
 
@@ -51,6 +51,15 @@ export class CertStore {
     await rename(tmp, this.pathOf(name));
     await writeFile(`${this.crtListPath}.tmp`, this.renderCrtList(), { mode: 0o600 });
     await rename(`${this.crtListPath}.tmp`, this.crtListPath);
+  }
+
+  /** Deletes a stored certificate and rewrites the crt-list; false when there was none. */
+  async remove(name: string): Promise<boolean> {
+    if (name === DEFAULT_CERT || !this.has(name)) return false;
+    await rm(this.pathOf(name), { force: true });
+    await writeFile(`${this.crtListPath}.tmp`, this.renderCrtList(), { mode: 0o600 });
+    await rename(`${this.crtListPath}.tmp`, this.crtListPath);
+    return true;
   }
 
   async read(name: string): Promise<string | undefined> {

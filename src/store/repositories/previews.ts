@@ -156,6 +156,11 @@ export class PreviewRepository {
     this.#db.sql.prepare("UPDATE previews SET state = ?, detail = ?, updated_at = ? WHERE id = ?").run(state, detail, now, id);
   }
 
+  /** The head commit a branch's preview resolved (`berth preview create` records none). */
+  setHead(id: string, sha: string, now: string): void {
+    this.#db.sql.prepare("UPDATE previews SET head_sha = ?, updated_at = ? WHERE id = ?").run(sha, now, id);
+  }
+
   setData(id: string, dataState: "none" | "ready" | "failed", now: string): void {
     this.#db.sql.prepare("UPDATE previews SET data_state = ?, updated_at = ? WHERE id = ?").run(dataState, now, id);
   }
