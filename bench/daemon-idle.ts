@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { daemonCredentials } from "./daemon.ts";
 
 const seconds = Number(process.argv[2] ?? 60);
 // The daemon as users run it: compiled (`bash scripts/build.sh`), with bin/berth's flags.
@@ -43,14 +44,7 @@ async function daemon(services: number): Promise<{ rssMb: number; cpuPercent: nu
     env: { ...process.env, BERTH_RESYNC_INTERVAL_MS: "30000", BERTH_ROUTER: "off" },
   });
   try {
-    let c: { url: string; token: string } | undefined;
-    for (let i = 0; i < 300 && !c; i++) {
-      await sleep(100);
-      try {
-        c = JSON.parse(readFileSync(creds, "utf8"));
-      } catch {}
-    }
-    if (!c) throw new Error("daemon did not start");
+    const c = await daemonCredentials(creds);
     if (services > 0) {
       const src = join(dir, "app");
       mkdirSync(src);

@@ -16,6 +16,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { daemonCredentials } from "./daemon.ts";
 
 const seconds = Number(process.argv[2] ?? 3600);
 const rate = Number(process.argv[3] ?? 100);
@@ -45,14 +46,7 @@ let sent = 0;
 let failed = 0;
 const statuses = new Map<number, number>();
 try {
-  let c: { url: string; token: string } | undefined;
-  for (let i = 0; i < 300 && !c; i++) {
-    await sleep(100);
-    try {
-      c = JSON.parse(readFileSync(creds, "utf8"));
-    } catch {}
-  }
-  if (!c) throw new Error("daemon did not start");
+  const c = await daemonCredentials(creds);
   const headers = { authorization: `Bearer ${c.token}` };
 
   // One tiny app: /err answers 500, /slow answers 200 after 150 ms, anything else 200.

@@ -13,6 +13,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { daemonCredentials } from "./daemon.ts";
 
 const services = Number(process.argv[2] ?? 5000);
 const settleTimeoutMs = Number(process.argv[3] ?? 1800) * 1000;
@@ -37,14 +38,7 @@ const child = spawn(process.execPath, [...prof, "--max-semi-space-size=1", "--li
   env: { ...process.env, BERTH_RESYNC_INTERVAL_MS: "30000", BERTH_ROUTER: "off", BERTH_MAX_SERVICES_PER_PROJECT: String(Math.max(services, 5000)) },
 });
 try {
-  let c: { url: string; token: string } | undefined;
-  for (let i = 0; i < 300 && !c; i++) {
-    await sleep(100);
-    try {
-      c = JSON.parse(readFileSync(creds, "utf8"));
-    } catch {}
-  }
-  if (!c) throw new Error("daemon did not start");
+  const c = await daemonCredentials(creds);
   const headers = { authorization: `Bearer ${c.token}` };
   const timed = async (path: string): Promise<number> => {
     const t0 = performance.now();

@@ -8,6 +8,7 @@ import { createHmac } from "node:crypto";
 import { hostname } from "node:os";
 import type { AlertChannel, SecretRef } from "../../blueprint/types.ts";
 import { BerthError } from "../../core/errors.ts";
+import { post } from "../post.ts";
 
 /** A channel as the blueprint records it: credentials are secret references. */
 export type ChannelConfig = AlertChannel;
@@ -135,43 +136,20 @@ export function emailMessage(a: AlertNotice): { subject: string; text: string } 
   return { subject: title(a), text: `${lines.join("\n")}\n` };
 }
 
-/** Where a request went, for errors: the host only, since a webhook URL may carry a token in its path or query. */
-function hostOf(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return "the channel's URL";
-  }
-}
-
-async function post(url: string, body: string, headers: Record<string, string>, signal: AbortSignal): Promise<void> {
-  let res: Response;
-  try {
-    res = await fetch(url, { method: "POST", body, headers, signal });
-  } catch (e) {
-    if (signal.aborted) throw e;
-    // fetch's own messages can quote the URL; the cause's code says what happened.
-    const cause = (e as { cause?: { code?: unknown } }).cause;
-    throw new Error(`${hostOf(url)}: ${typeof cause?.code === "string" ? cause.code : "request failed"}`);
-  }
-  await res.body?.cancel();
-  if (res.status >= 300) throw new Error(`${hostOf(url)} answered HTTP ${res.status}`);
-}
-
 /** Sends one notice through one channel. */
 export async function send(channel: ResolvedChannel, a: AlertNotice, signal: AbortSignal, nowMs = Date.now()): Promise<void> {
   const json = { "content-type": "application/json" };
   switch (channel.type) {
     case "webhook": {
       const r = webhookRequest(a, channel.secret, nowMs);
-      return post(channel.url, r.body, r.headers, signal);
+      return post(channel.url, r.body, r.headers, signal, "the channel's URL");
     }
     case "slack":
-      return post(channel.url, JSON.stringify(slackBody(a)), json, signal);
+      return post(channel.url, JSON.stringify(slackBody(a)), json, signal, "the channel's URL");
     case "discord":
-      return post(channel.url, JSON.stringify(discordBody(a)), json, signal);
+      return post(channel.url, JSON.stringify(discordBody(a)), json, signal, "the channel's URL");
     case "pagerduty":
-      return post(channel.url ?? PAGERDUTY_URL, JSON.stringify(pagerDutyBody(a, channel.routingKey)), json, signal);
+      return post(channel.url ?? PAGERDUTY_URL, JSON.stringify(pagerDutyBody(a, channel.routingKey)), json, signal, "the channel's URL");
     case "email": {
       const { createTransport } = await import("nodemailer");
       const s = channel.smtp;

@@ -9,6 +9,7 @@ import { connect as tlsConnect } from "node:tls";
 import type { LogDrainConfig } from "../../blueprint/types.ts";
 import type { DrainRecord } from "./queue.ts";
 import { literalsOnly, type ResolvedDrain, resolveDrain } from "./secrets.ts";
+import { post } from "../post.ts";
 
 export type Sender = ((batch: readonly DrainRecord[], signal: AbortSignal) => Promise<void>) & { close?: () => void };
 
@@ -59,29 +60,6 @@ export function otlpBody(batch: readonly DrainRecord[]): unknown {
   };
 }
 
-/** Where a batch went, for errors: the host only, since a drain URL may carry a token in its path or query. */
-function hostOf(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return "the drain's URL";
-  }
-}
-
-async function post(url: string, body: string, headers: Readonly<Record<string, string>>, signal: AbortSignal): Promise<void> {
-  let res: Response;
-  try {
-    res = await fetch(url, { method: "POST", body, headers, signal });
-  } catch (e) {
-    if (signal.aborted) throw e;
-    // fetch's own messages can quote the URL; the cause's code says what happened.
-    const cause = (e as { cause?: { code?: unknown } }).cause;
-    throw new Error(`${hostOf(url)}: ${typeof cause?.code === "string" ? cause.code : "request failed"}`);
-  }
-  await res.body?.cancel();
-  if (res.status >= 300) throw new Error(`${hostOf(url)} answered HTTP ${res.status}`);
-}
-
 /** A persistent syslog connection, reopened after an error. */
 function syslogSender(url: URL): Sender {
   let sock: Socket | undefined;
@@ -123,7 +101,7 @@ export function senderFor(drain: LogDrainConfig, resolve: () => ResolvedDrain = 
         const d = resolve();
         if (d.type === "syslog") throw new Error("a syslog drain has no HTTP sender");
         const body = drain.type === "http" ? ndjson(batch) : JSON.stringify(otlpBody(batch));
-        return post(d.url, body, { "content-type": drain.type === "http" ? "application/x-ndjson" : "application/json", ...d.headers }, signal);
+        return post(d.url, body, { "content-type": drain.type === "http" ? "application/x-ndjson" : "application/json", ...d.headers }, signal, "the drain's URL");
       };
     case "syslog":
       return syslogSender(new URL(drain.url));

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { newId } from "../../core/ids.ts";
 import type { Db } from "../db.ts";
 import { toJson } from "../db.ts";
+import { json } from "./json-column.ts";
 
 export const OPERATION_STATES = ["pending", "running", "succeeded", "failed", "cancelled"] as const;
 export type OperationState = (typeof OPERATION_STATES)[number];
@@ -26,15 +27,6 @@ export type OperationProgress = z.infer<typeof Progress>;
 const ErrorShape = z.object({ code: z.string(), message: z.string(), hint: z.string() });
 export type OperationError = z.infer<typeof ErrorShape>;
 
-const json = <T extends z.ZodType>(schema: T) =>
-  z.string().transform((text, ctx) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      ctx.addIssue({ code: "custom", message: "not JSON" });
-      return z.NEVER;
-    }
-  }).pipe(schema);
 
 const Raw = z.object({
   id: z.string(),

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { newId } from "../../core/ids.ts";
 import type { Db } from "../db.ts";
 import { toJson } from "../db.ts";
+import { json } from "./json-column.ts";
 
 export const PENDING_DEPLOY_STATES = ["pending", "approved", "rejected", "superseded"] as const;
 export type PendingDeployStateName = (typeof PENDING_DEPLOY_STATES)[number];
@@ -46,15 +47,6 @@ export const HeldRequest = z.strictObject({
 });
 export type HeldRequest = z.infer<typeof HeldRequest>;
 
-const json = <T extends z.ZodType>(schema: T) =>
-  z.string().transform((text, ctx) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      ctx.addIssue({ code: "custom", message: "not JSON" });
-      return z.NEVER;
-    }
-  }).pipe(schema);
 
 const Raw = z.object({
   id: z.string(),
