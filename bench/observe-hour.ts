@@ -58,6 +58,9 @@ try {
     `require("node:http").createServer((q, r) => { if (q.url === "/err") { r.statusCode = 500; r.end("no"); } else if (q.url === "/slow") setTimeout(() => r.end("ok"), 150); else r.end("ok"); }).listen(process.env.PORT);\n`,
   );
   const body = Array.from({ length: SERVICES }, (_, i) => `  s${i}:\n    type: web\n    start: node server.js\n    replicas: 2\n`).join("");
+  // 40 instances at the default 1 GiB limit are over the default project quota: an owner raises it.
+  const policy = await fetch(`${c.url}/v1/projects/hour/policy`, { method: "PUT", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify({ instances: 2 * SERVICES, memoryBytes: 2 ** 40 }) });
+  if (policy.status !== 200) throw new Error(`policy: ${policy.status} ${await policy.text()}`);
   const res = await fetch(`${c.url}/v1/sync`, {
     method: "POST",
     headers: { ...headers, "content-type": "application/json" },
@@ -98,7 +101,9 @@ try {
     let i = 0;
     while (running) {
       const k = i++;
-      const path = k % 10 === 0 ? "/err" : k % 10 === 5 ? "/slow" : "/";
+      // Every service gets the same mix: the path changes once per round over the services.
+      const round = Math.floor(k / SERVICES) % 10;
+      const path = round === 0 ? "/err" : round === 5 ? "/slow" : "/";
       void get(k % SERVICES, path);
       await sleep(1000 / rate);
     }
