@@ -112,7 +112,7 @@ export function runEngineContract(name: string, make: () => Promise<ContractFixt
       await apply(fx, spec, await fx.release(ref, 1), { traffic });
       const old = (await service(fx.engine, ref))!.instances.map((i) => i.id);
       const events = await apply(fx, spec, await fx.release(ref, 2), { traffic });
-      assert.equal(events.at(-1)?.step, "done");
+      assert.equal(events.at(-1)?.step, "done", JSON.stringify(events));
       const svc = (await service(fx.engine, ref))!;
       assert.equal(svc.instances.length, 2);
       assert.ok(svc.instances.every((i) => i.releaseNumber === 2 && !old.includes(i.id)));

@@ -43,6 +43,8 @@ export interface SwarmPlanOptions {
 }
 
 const ms = (v: number): number => Math.round(v * 1e6);
+/** What Docker's health-check timeout allows for starting the probe's node process. */
+const PROBE_START_MS = 2000;
 const hash = (text: string): string => createHash("sha256").update(text).digest("hex");
 
 /** The Swarm service name of a Berth service (DNS-label safe, at most 63 characters). */
@@ -132,7 +134,10 @@ function healthCheck(spec: ServiceSpec, minIntervalMs: number): Record<string, u
   return {
     Test: ["CMD", "/usr/local/bin/node", "/berth/probe.cjs"],
     Interval: ms(Math.max(h.intervalMs, minIntervalMs)),
-    Timeout: ms(h.timeoutMs),
+    // The probe is a node process started in the task: its start-up (0.1 s idle, over 0.5 s on
+    // a loaded machine) counts against Docker's timeout, and three slow starts rolled a healthy
+    // release back. The HTTP check inside keeps the blueprint's own timeout.
+    Timeout: ms(h.timeoutMs + PROBE_START_MS),
     Retries: h.unhealthyThreshold,
     StartPeriod: ms(h.graceMs),
   };
