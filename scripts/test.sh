@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `npm test`: install what is missing, then lint, typecheck, the dependency-direction check and
-# every test. Two phases: unit and integration tests (next to the code, and test/ except e2e),
-# then the seed end-to-end suites (test/e2e/), two at a time — they build real apps (npm installs,
-# Next.js and Vite builds) and would otherwise starve the timing-sensitive tests of CPU. Servers
-# the tests need are started by the tests themselves on loopback.
+# every test. Three phases: unit and integration tests (next to the code, and test/ except e2e),
+# the Swarm engine's tests one at a time, then the seed end-to-end suites (test/e2e/), two at a
+# time — they build real apps (npm installs, Next.js and Vite builds) and would otherwise starve
+# the timing-sensitive tests of CPU. Servers the tests need are started by the tests themselves
+# on loopback.
 set -uo pipefail
 source "$(dirname "$0")/bootstrap.sh"
 set +e
@@ -26,12 +27,17 @@ run_phase() { # name concurrency globs...
   node --test --test-reporter=spec --test-concurrency="$concurrency" --test-timeout=900000 "$@" 2>&1 | tee "$logs/$name.log"
   return "${PIPESTATUS[0]}"
 }
-run_phase unit-and-integration "${BERTH_TEST_CONCURRENCY:-4}" 'src/**/*.test.ts' 'test/!(e2e)/**/*.test.ts'
+run_phase unit-and-integration "${BERTH_TEST_CONCURRENCY:-4}" 'src/!(engine)/**/*.test.ts' 'src/*.test.ts' 'src/engine/*.test.ts' 'src/engine/!(swarm)/**/*.test.ts' 'test/!(e2e)/**/*.test.ts'
 rc1=$?
+# The Swarm engine's tests run a whole dockerd, a registry and swarm tasks whose health checks
+# are processes started inside the tasks: one file at a time, like the seeds below, so their
+# timing does not compete with three other test files on two cores.
+run_phase swarm 1 'src/engine/swarm/**/*.test.ts'
+rc3=$?
 run_phase end-to-end "${BERTH_E2E_CONCURRENCY:-2}" 'test/e2e/**/*.test.ts'
 rc2=$?
 
 # One closing line over both phases (each phase prints its own runner summary above).
 count() { grep -hE "^ℹ $1 [0-9]+" "$logs"/*.log | awk '{s += $3} END {print s + 0}'; }
 echo "tests: $(count pass) passed, $(count fail) failed, $(count skipped) skipped"
-[ "$rc1" -eq 0 ] && [ "$rc2" -eq 0 ]
+[ "$rc1" -eq 0 ] && [ "$rc2" -eq 0 ] && [ "$rc3" -eq 0 ]
