@@ -39,8 +39,14 @@ async function discover(s: Scratch, path: string[] = [], out = new Map<string, s
   assert.match(r.stdout, new RegExp(`^Usage: berth${path.length ? ` ${path.join(" ")}` : ""}(\\|\\S+)?( |$)`, "m"), `berth ${path.join(" ")} --help`);
   out.set(path.join(" "), r.stdout);
   const section = r.stdout.split(/^Commands:$/m)[1] ?? "";
-  for (const m of section.matchAll(/^ {2}([a-z][a-z-]*)(?:\|[a-z-]+)?\b/gm)) {
-    if (m[1] !== "help") await discover(s, [...path, m[1]!], out);
+  for (const m of section.matchAll(/^ {2}([a-z][a-z-]*)(?:\|([a-z-]+))?\b/gm)) {
+    if (m[1] === "help") continue;
+    await discover(s, [...path, m[1]!], out);
+    // An alias (`env|secret`) is a command users type too: its subcommands under both names.
+    if (m[2]) {
+      const primary = [...path, m[1]!].join(" ");
+      for (const [k, v] of [...out]) if (k === primary || k.startsWith(`${primary} `)) out.set([...path, m[2], ...k.split(" ").slice(path.length + 1)].join(" "), v);
+    }
   }
   return out;
 }
