@@ -7,7 +7,7 @@
  */
 import type { Clock } from "../../core/clock.ts";
 import type { MetricPoint, MetricsRepository, SeriesKey } from "../../store/repositories/metrics.ts";
-import { type Hist, mergeInto, observe } from "./histogram.ts";
+import { bucketOf, type Hist, mergeInto } from "./histogram.ts";
 
 export interface CollectorOptions {
   readonly repo: MetricsRepository;
@@ -45,11 +45,13 @@ export interface Total {
 
 // join() makes one flat string; a template literal keeps a chain of ~10 cons-string pieces
 // (~300 bytes) alive as the map key, for every series: 35,000 of them at 5,000 instances.
-const keyOf = (k: SeriesKey, ts?: number): string => [k.project, k.environment, k.service, k.instance, k.name, ...(ts === undefined ? [] : [ts])].join("\n");
+const keyOf = (k: SeriesKey): string => [k.project, k.environment, k.service, k.instance, k.name].join("\n");
 
 export class MetricsCollector {
   readonly #o: Required<Omit<CollectorOptions, "repo" | "clock">> & Pick<CollectorOptions, "repo" | "clock">;
   #pending = new Map<string, Acc>();
+  /** Series key strings by key object: callers that reuse their keys (the request recorder) build each string once. */
+  readonly #keys = new WeakMap<SeriesKey, string>();
   readonly #totals = new Map<string, Total>();
   #timer: NodeJS.Timeout | undefined;
   #lastMaintenanceMs = 0;
@@ -94,13 +96,14 @@ export class MetricsCollector {
     a.count += n;
     a.sum += ms * n;
     a.max = Math.max(a.max, ms);
+    const bucket = bucketOf(ms);
     a.hist ??= {};
-    observe(a.hist, ms, n);
+    a.hist[bucket] = (a.hist[bucket] ?? 0) + n;
     this.#total(key, "histogram", (t) => {
       t.value += n;
       t.sum += ms * n;
       t.hist ??= {};
-      observe(t.hist, ms, n);
+      t.hist[bucket] = (t.hist[bucket] ?? 0) + n;
     });
   }
 
@@ -194,7 +197,7 @@ export class MetricsCollector {
   #acc(key: SeriesKey): Acc {
     const res = this.#o.resolutionS;
     const ts = Math.floor(this.#o.clock.now() / 1000 / res) * res;
-    const k = keyOf(key, ts);
+    const k = `${this.#keyOf(key)}\n${ts}`;
     let a = this.#pending.get(k);
     if (!a) {
       a = { key, ts, count: 0, sum: 0, max: 0 };
@@ -203,8 +206,17 @@ export class MetricsCollector {
     return a;
   }
 
+  #keyOf(key: SeriesKey): string {
+    let k = this.#keys.get(key);
+    if (k === undefined) {
+      k = keyOf(key);
+      this.#keys.set(key, k);
+    }
+    return k;
+  }
+
   #total(key: SeriesKey, kind: MetricKind, update: (t: Total) => void): void {
-    const k = keyOf(key);
+    const k = this.#keyOf(key);
     let t = this.#totals.get(k);
     if (!t) {
       t = { key, kind, value: 0, sum: 0 };

@@ -16,9 +16,14 @@ export function latencyBucket(ms: number): number {
   return Math.ceil(ms / scale) * scale;
 }
 
+/** The histogram key of a duration. */
+export function bucketOf(ms: number): string {
+  return String(latencyBucket(Math.max(0, ms)));
+}
+
 /** Adds `n` observations of `ms` into `h` (mutates). */
 export function observe(h: Hist, ms: number, n = 1): void {
-  const b = String(latencyBucket(Math.max(0, ms)));
+  const b = bucketOf(ms);
   h[b] = (h[b] ?? 0) + n;
 }
 

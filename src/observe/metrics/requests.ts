@@ -36,6 +36,21 @@ export function statusClass(status: number): (typeof STATUS_CLASSES)[number] {
 /** A recorder the router calls for every logged request. */
 export function requestRecorder(collector: MetricsCollector): (s: RequestSample) => void {
   const cache = new Map<string, ReturnType<typeof serviceOfBackend>>();
+  // The same key objects for every request of a backend and instance: the collector then builds
+  // each series' key string once, not four times per request (the router bench's on/off ratio).
+  // Instances come and go with deploys: the table starts over past 10,000 of them.
+  let keys = new Map<string, Record<string, SeriesKey>>();
+  const keyOf = (svc: { project: string; environment: string; service: string }, backend: string, instance: string, name: string): SeriesKey => {
+    const id = instance ? `${backend}\n${instance}` : backend;
+    let byName = keys.get(id);
+    if (!byName) {
+      if (keys.size >= 10_000) keys = new Map();
+      byName = {};
+      keys.set(id, byName);
+    }
+    byName[name] ??= { ...svc, instance, name };
+    return byName[name];
+  };
   return (s) => {
     let svc = cache.get(s.backend);
     if (svc === undefined && !cache.has(s.backend)) {
@@ -44,12 +59,12 @@ export function requestRecorder(collector: MetricsCollector): (s: RequestSample)
     }
     if (!svc) return;
     const n = s.weight ?? 1;
-    const cls = `http.${statusClass(s.status)}`;
-    const instances = s.instance ? ["", s.instance] : [""];
-    for (const instance of instances) {
-      const base: Omit<SeriesKey, "name"> = { ...svc, instance };
-      collector.count({ ...base, name: cls }, n);
-      if (s.totalMs >= 0) collector.observe({ ...base, name: "http.latency" }, s.totalMs, n);
+    const cls = CLASS_SERIES[statusClass(s.status)];
+    for (const instance of s.instance ? ["", s.instance] : [""]) {
+      collector.count(keyOf(svc, s.backend, instance, cls), n);
+      if (s.totalMs >= 0) collector.observe(keyOf(svc, s.backend, instance, "http.latency"), s.totalMs, n);
     }
   };
 }
+
+const CLASS_SERIES = Object.fromEntries(STATUS_CLASSES.map((c) => [c, `http.${c}`])) as Record<(typeof STATUS_CLASSES)[number], string>;
