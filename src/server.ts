@@ -52,6 +52,7 @@ import { OperationRunner } from "./reconcile/operations.ts"; // operations (issu
 import { Approvals } from "./reconcile/approvals.ts"; // approval gates (issue 19)
 import { Previews } from "./reconcile/previews.ts"; // preview environments (issue 19)
 import { Promoter } from "./reconcile/promote.ts"; // promotion (issue 19)
+import { Sleeper } from "./reconcile/sleep.ts"; // sleep when idle, wake on request (issue 19)
 import { dataOperations } from "./reconcile/data-operations.ts";
 import { GitRepository } from "./store/repositories/git.ts"; // git (issue 5)
 import { InternalAddressRepository } from "./store/repositories/internal-addresses.ts"; // private networking (issue 22)
@@ -270,6 +271,9 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
         },
         onSensitive: addSensitive,
       });
+    // Issue 19: services that sleep when idle; the router's waker wakes them (bound below, once
+    // the reconciler exists). Desired state only: the reconciler stops and starts instances.
+    let sleeper: Sleeper | undefined;
     // The HAProxy data plane (issue 6): started, supervised and stopped by the daemon.
     let routing: Routing | undefined;
     if (config.router.enabled && !options.traffic) {
@@ -281,7 +285,11 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
         // BERTH_HTTPS_PORT (issue 15: it was ignored); 0 turns the HTTPS listener off.
         ...(config.router.httpsPort > 0 ? { httpsPort: config.router.httpsPort } : {}),
         events: bus,
-        onRequest: observe.onRequest, // issue 18
+        onRequest: (sample) => {
+          observe.onRequest(sample); // issue 18
+          sleeper?.noteRequest(sample.backend); // issue 19
+        },
+        wake: async (backend, signal) => sleeper?.wake(backend, signal), // issue 19
       });
       await router.start();
       cleanups.push(() => router.stop({ graceful: true }));
@@ -337,6 +345,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       retryMaxMs: config.reconcileRetryMaxMs,
       resyncIntervalMs: config.resyncIntervalMs,
     });
+    sleeper = new Sleeper({ store, engine, events: bus, clock, requestReconcile: (id) => reconciler.request(id), checkIntervalMs: config.sleepCheckMs });
     // cron (issue 8): each slot runs as an engine task against the service's current release.
     const cron = new CronScheduler({ db: store.db, clock, runner: (spec, signal) => engine.runTask(spec, signal), resolveTask: storeTaskResolver(store.db), events: bus });
     // A sync may have changed the cron jobs (sync.ts records them): the scheduler re-plans at once.
@@ -412,6 +421,8 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     cleanups.push(() => operations.stop());
     previews.start(); // issue 19: the expiry beat
     cleanups.push(() => previews.stop());
+    sleeper.start(); // issue 19: idle services go to sleep
+    cleanups.push(() => sleeper?.stop());
     servedRepos.start(); // git (issue 5): after the operations, stopped before them
     cleanups.push(() => servedRepos.stop());
     cron.start(); // after the reconciler, stopped before it (cleanups run in reverse)

@@ -105,6 +105,8 @@ export interface WebService extends ServiceBase, RunningFields {
   readonly port?: number;
   readonly domains: readonly string[];
   readonly routes: readonly Route[];
+  /** Issue 19: sleeps after this long without a request; absent: never. */
+  readonly sleepAfterMs?: number;
 }
 
 export interface PrivateService extends ServiceBase, RunningFields {
@@ -144,6 +146,8 @@ export interface StaticService extends ServiceBase {
   readonly health: HealthSpec;
   readonly domains: readonly string[];
   readonly routes: readonly Route[];
+  /** Issue 19: sleeps after this long without a request; absent: never. */
+  readonly sleepAfterMs?: number;
 }
 
 export type Service = WebService | PrivateService | WorkerService | CronService | StaticService;
@@ -207,6 +211,8 @@ export interface Previews {
   /** Branch globs whose pushes to a served repository open a preview. */
   readonly branches: readonly string[];
   readonly data: PreviewData;
+  /** Issue 19: preview web/static services sleep after this idle time (default 30 min); null: never. */
+  readonly sleepAfterMs: number | null;
   /** Env groups whose secrets previews receive. */
   readonly envGroups: readonly string[];
 }

@@ -25,6 +25,8 @@ export interface BerthConfig {
   readonly reconcileRetryMaxMs: number;
   /** Periodic level-based resync of every environment, to catch drift. */
   readonly resyncIntervalMs: number;
+  /** Issue 19: how often services with `sleepAfter` are checked for idleness (BERTH_SLEEP_CHECK_MS, default 15 s). */
+  readonly sleepCheckMs: number;
   /** Log files of instances gone for longer than this are removed (BERTH_LOG_RETENTION_DAYS, default 7). */
   readonly logRetentionMs: number;
   readonly logLevel: "debug" | "info" | "warn" | "error";
@@ -142,6 +144,7 @@ export function resolveConfig(input: ConfigInput): BerthConfig {
     reconcileRetryMs: intSetting(env.BERTH_RECONCILE_RETRY_MS, "BERTH_RECONCILE_RETRY_MS", 1000),
     reconcileRetryMaxMs: intSetting(env.BERTH_RECONCILE_RETRY_MAX_MS, "BERTH_RECONCILE_RETRY_MAX_MS", 60_000),
     resyncIntervalMs: intSetting(env.BERTH_RESYNC_INTERVAL_MS, "BERTH_RESYNC_INTERVAL_MS", 30_000),
+    sleepCheckMs: Math.max(100, intSetting(env.BERTH_SLEEP_CHECK_MS, "BERTH_SLEEP_CHECK_MS", 15_000)),
     logRetentionMs: intSetting(env.BERTH_LOG_RETENTION_DAYS, "BERTH_LOG_RETENTION_DAYS", 7) * 86_400_000,
     logLevel: logLevel as BerthConfig["logLevel"],
     maxServicesPerProject: Math.max(1, intSetting(env.BERTH_MAX_SERVICES_PER_PROJECT, "BERTH_MAX_SERVICES_PER_PROJECT", 5000)),

@@ -172,9 +172,11 @@ export class Reconciler {
     const releases = store.releases.desiredDigests(env.id);
     return store.services.list(env.id).map((s) => {
       const release = s.desiredReleaseId ? releases.get(s.id) : undefined;
+      const spec = release && release.inputsDigest !== s.inputsDigest ? releaseSpec(store, release.id, s.spec) : s.spec;
       return {
         serviceId: s.id,
-        spec: release && release.inputsDigest !== s.inputsDigest ? releaseSpec(store, release.id, s.spec) : s.spec,
+        // Issue 19: desired state "asleep" is the same release with no instances (a scale to 0).
+        spec: isAsleep(s) ? asleepSpec(spec) : spec,
         inputsDigest: s.inputsDigest,
         release,
         failedDigest: s.failedDigest,
@@ -188,7 +190,7 @@ export class Reconciler {
     const { store } = this.#d;
     const services = store.services.list(env.id);
     const byName = new Map(actual.map((a) => [a.ref.service, a]));
-    const inputs = services.map((s) => ({ name: s.name, kind: s.spec.kind, replicas: s.spec.replicas, desiredReleaseId: s.desiredReleaseId, blocked: s.failedDigest !== null && s.failedDigest === s.inputsDigest }));
+    const inputs = services.map((s) => ({ name: s.name, kind: s.spec.kind, replicas: isAsleep(s) ? 0 : s.spec.replicas, desiredReleaseId: s.desiredReleaseId, blocked: s.failedDigest !== null && s.failedDigest === s.inputsDigest }));
     await store.instances.snapshotAll(services.map((s) => [s.id, byName.get(s.name)?.instances ?? []]), this.#now(), yieldToLoop);
     return environmentHealth(inputs, actual);
   }
@@ -309,4 +311,14 @@ export class Reconciler {
  */
 function releaseSpec(store: Store, releaseId: string, fallback: ServiceSpec): ServiceSpec {
   return (store.releases.byId(releaseId)?.config as Partial<ReleaseConfig> | undefined)?.spec ?? fallback;
+}
+
+/** Issue 19: the service's desired state is "asleep" (its sleep setting still on). */
+function isAsleep(s: { readonly asleepSince: string | null; readonly sleepAfterMs: number | null }): boolean {
+  return s.asleepSince !== null && s.sleepAfterMs !== null;
+}
+
+/** The spec an asleep service runs with: no instances (a singleton never sleeps, see desired.ts). */
+function asleepSpec(spec: ServiceSpec): ServiceSpec {
+  return spec.singleton ? spec : { ...spec, replicas: 0 };
 }

@@ -23,6 +23,8 @@ const Service = z.object({
   replicas: z.number(),
   release: z.number().nullable(),
   failed: z.boolean(),
+  /** Issue 19: put to sleep when idle; the first request through the router wakes it. */
+  asleep: z.boolean(),
   urls: z.array(z.string()),
   instances: z.array(Instance),
 });

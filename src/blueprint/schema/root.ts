@@ -1,7 +1,7 @@
 /** The whole blueprint: project, services, datastores, env groups, environments, previews. */
 import { z } from "zod";
 import { envMap } from "./env.ts";
-import { name, nameKey } from "./fields.ts";
+import { duration, name, nameKey } from "./fields.ts";
 import { database, keyValue } from "./resources.ts";
 import { service } from "./service.ts";
 import { alerts, logDrains } from "./observe.ts";
@@ -55,6 +55,10 @@ export const previews = z
       .optional()
       .describe("Branches (globs: `feature/*`) whose pushes to Berth's own git server open a preview (numbered by Berth); none by default."),
     data: previewData.optional(),
+    sleepAfter: z
+      .union([duration("Idle time after which a preview's web and static services sleep (default 30m)."), z.literal(false)])
+      .optional()
+      .describe("Idle time after which a preview's web and static services sleep until their next request (default 30m; `false`: never). A service's own `sleepAfter` wins."),
     envGroups: z.array(z.string()).optional().describe("Env groups whose secret values previews receive as set for the base environment; other secrets are empty in previews unless they name a `previewValue`."),
   })
   .describe("Preview environments for pull requests.");

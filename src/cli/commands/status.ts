@@ -32,6 +32,8 @@ export interface EnvStatus {
     replicas: number;
     release: number | null;
     failed: boolean;
+    /** Issue 19: asleep when idle (absent from older daemons). */
+    asleep?: boolean;
     urls?: string[];
     instances: { id: string; state: string; release: number | null; pid: number | null; port: number | null; restarts: number }[];
   }[];
@@ -50,8 +52,8 @@ export function renderStatus(envs: readonly EnvStatus[], out: Out): string {
     for (const s of e.services) {
       const states = s.instances.map((i) => i.state);
       const up = states.filter((x) => x === "healthy" || x === "starting").length;
-      const summary = [...new Set(states)].map((st) => paint(out, STATE_COLOR[st] ?? "dim", st)).join(",") || "-";
-      rows.push(["", s.name, s.kind, s.release === null ? "-" : `#${s.release}`, `${up}/${s.replicas}`, s.failed ? `${summary} ${paint(out, "red", "(last deploy failed; not retried until its inputs change or `berth deploy --retry`)")}` : summary]);
+      const summary = [...new Set(states)].map((st) => paint(out, STATE_COLOR[st] ?? "dim", st)).join(",") || (s.asleep ? paint(out, "dim", "asleep (the next request wakes it)") : "-");
+      rows.push(["", s.name, s.kind, s.release === null ? "-" : `#${s.release}`, s.asleep ? `${up}/0` : `${up}/${s.replicas}`, s.failed ? `${summary} ${paint(out, "red", "(last deploy failed; not retried until its inputs change or `berth deploy --retry`)")}` : summary]);
     }
     const more = (e.servicesTotal ?? e.services.length) - e.services.length;
     if (more > 0) rows.push(["", `... ${more} more (problems are listed first; the environment's own view lists all)`, "", "", "", ""]);
