@@ -258,7 +258,9 @@ export class Reconciler {
           apply: async (step) => {
             const service = store.services.byId(step.serviceId);
             const release = store.releases.byId(step.releaseId);
-            if (service && release) await this.#d.pipeline.rollout(env, service, release, releaseOf.get(step.service), "system", signal);
+            // Issue 19: an asleep service is rolled to its release with no instances.
+            const runAs = service && isAsleep(service) ? { ...service, spec: asleepSpec(service.spec) } : service;
+            if (runAs && release) await this.#d.pipeline.rollout(env, runAs, release, releaseOf.get(step.service), "system", signal);
           },
           remove: (step) => engine.remove(step.ref, signal),
         },
