@@ -119,7 +119,14 @@ export class Sleeper {
       }
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, this.#d.pollMs ?? 200);
-        signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+        signal.addEventListener(
+          "abort",
+          () => {
+            clearTimeout(t);
+            resolve();
+          },
+          { once: true },
+        );
       });
     }
     return undefined;
