@@ -94,7 +94,10 @@ export class ServiceRepository {
       const keep = new Set(services.map((s) => s.spec.ref.service));
       const del = this.#db.sql.prepare("DELETE FROM services WHERE id = ?");
       for (const [name, row] of existing) if (!keep.has(name)) del.run(row.id);
-      const update = this.#db.sql.prepare("UPDATE services SET kind = ?, spec = ?, replicas = ?, inputs = ?, inputs_digest = ?, updated_at = ? WHERE id = ?");
+      // Issue 19: new inputs (a deploy) wake a sleeping service, so its new release passes the health gate.
+      const update = this.#db.sql.prepare(
+        "UPDATE services SET kind = ?, spec = ?, replicas = ?, inputs = ?, asleep_since = CASE WHEN inputs_digest = ? THEN asleep_since ELSE NULL END, inputs_digest = ?, updated_at = ? WHERE id = ?",
+      );
       const insert = this.#db.sql.prepare(
         "INSERT INTO services (id, environment_id, name, kind, spec, replicas, inputs, inputs_digest, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       );
@@ -109,7 +112,7 @@ export class ServiceRepository {
           insert.run(id, environmentId, spec.ref.service, spec.kind, specText, spec.replicas, inputsText, inputsDigest, now, now);
           if (sleepAfterMs != null) sleep.run(sleepAfterMs, sleepAfterMs, id);
         } else {
-          if (row.spec !== specText || row.inputs !== inputsText || row.inputs_digest !== inputsDigest) update.run(spec.kind, specText, spec.replicas, inputsText, inputsDigest, now, row.id);
+          if (row.spec !== specText || row.inputs !== inputsText || row.inputs_digest !== inputsDigest) update.run(spec.kind, specText, spec.replicas, inputsText, inputsDigest, inputsDigest, now, row.id);
           if (sleepAfterMs !== undefined && (row.sleep_after_ms ?? null) !== sleepAfterMs) sleep.run(sleepAfterMs, sleepAfterMs, row.id);
         }
       }
