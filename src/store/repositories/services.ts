@@ -108,7 +108,7 @@ export class ServiceRepository {
    * inputs (issue 15: status stays fast at 5,000 services). Services with a problem (failed
    * inputs, fewer healthy instances than replicas) come first; `limit` caps the list.
    */
-  statusRows(environmentId: string, limit = -1): { name: string; kind: string; replicas: number; release: number | null; failed: boolean; healthy: number }[] {
+  statusRows(environmentId: string, limit = -1, offset = 0): { name: string; kind: string; replicas: number; release: number | null; failed: boolean; healthy: number }[] {
     return (
       this.#db.sql
         .prepare(
@@ -118,10 +118,10 @@ export class ServiceRepository {
                     (SELECT COUNT(*) FROM instances i WHERE i.service_id = s.id AND i.state = 'healthy') AS healthy
              FROM services s WHERE s.environment_id = ?
              ORDER BY (failed OR (s.kind != 'cron' AND healthy < s.replicas)) DESC, s.name
-             LIMIT ?) x
+             LIMIT ? OFFSET ?) x
            LEFT JOIN (SELECT id, number AS release FROM releases) r ON r.id = x.desired_release_id`,
         )
-        .all(environmentId, limit) as { name: string; kind: string; replicas: number; release: number | null; failed: number; healthy: number }[]
+        .all(environmentId, limit, offset) as { name: string; kind: string; replicas: number; release: number | null; failed: number; healthy: number }[]
     ).map((r) => ({ name: r.name, kind: r.kind, replicas: r.replicas, release: r.release, failed: r.failed === 1, healthy: r.healthy }));
   }
 
