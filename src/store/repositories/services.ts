@@ -1,5 +1,5 @@
 import { newId } from "../../core/ids.ts";
-import type { ServiceSpec } from "../../engine/engine.ts";
+import type { ServiceKind, ServiceSpec } from "../../engine/engine.ts";
 import type { Db } from "../db.ts";
 import { fromJson, toJson } from "../db.ts";
 
@@ -144,6 +144,25 @@ export class ServiceRepository {
 
   list(environmentId: string): ServiceRow[] {
     return (this.#db.sql.prepare("SELECT * FROM services WHERE environment_id = ? ORDER BY name").all(environmentId) as unknown as Raw[]).map(toRow);
+  }
+
+  /**
+   * The environment's services as the reconcile plans them: no build inputs, which only a
+   * release cut reads (a resync every 30 s parsed 5,000 of them for nothing, issue 15).
+   */
+  listForPlan(environmentId: string): Omit<ServiceRow, "inputs">[] {
+    const rows = this.#db.sql
+      .prepare("SELECT id, environment_id, name, kind, spec, inputs_digest, failed_digest, desired_release_id FROM services WHERE environment_id = ? ORDER BY name")
+      .all(environmentId) as unknown as Omit<Raw, "inputs">[];
+    return rows.map((r) => ({ id: r.id, environmentId: r.environment_id, name: r.name, kind: r.kind, spec: fromJson(r.spec), inputsDigest: r.inputs_digest, failedDigest: r.failed_digest, desiredReleaseId: r.desired_release_id }));
+  }
+
+  /** What the environment's health reads per service: no spec or inputs parsed. */
+  listStates(environmentId: string): { id: string; name: string; kind: ServiceKind; replicas: number; desiredReleaseId: string | null; blocked: boolean }[] {
+    const rows = this.#db.sql
+      .prepare("SELECT id, name, kind, replicas, desired_release_id, (failed_digest IS NOT NULL AND failed_digest = inputs_digest) AS blocked FROM services WHERE environment_id = ? ORDER BY name")
+      .all(environmentId) as { id: string; name: string; kind: ServiceKind; replicas: number; desired_release_id: string | null; blocked: number }[];
+    return rows.map((r) => ({ id: r.id, name: r.name, kind: r.kind, replicas: r.replicas, desiredReleaseId: r.desired_release_id, blocked: r.blocked === 1 }));
   }
 
   byName(environmentId: string, name: string): ServiceRow | undefined {
