@@ -170,7 +170,7 @@ export class Reconciler {
   #desired(env: EnvironmentRow, addressesOf: ((service: string) => string) | undefined): DesiredService[] {
     const { store } = this.#d;
     const releases = store.releases.desiredDigests(env.id);
-    return store.services.list(env.id).map((s) => {
+    return store.services.listForPlan(env.id).map((s) => {
       const release = s.desiredReleaseId ? releases.get(s.id) : undefined;
       const spec = release && release.inputsDigest !== s.inputsDigest ? releaseSpec(store, release.id, s.spec) : s.spec;
       return {
@@ -188,9 +188,9 @@ export class Reconciler {
   /** The environment's status from what runs now (env-health.ts), with the instance snapshot. */
   async #health(env: EnvironmentRow, actual: readonly ActualService[]): Promise<{ status: "live" | "degraded"; detail: string | null }> {
     const { store } = this.#d;
-    const services = store.services.list(env.id);
+    const services = store.services.listStates(env.id);
     const byName = new Map(actual.map((a) => [a.ref.service, a]));
-    const inputs = services.map((s) => ({ name: s.name, kind: s.spec.kind, replicas: isAsleep(s) ? 0 : s.spec.replicas, desiredReleaseId: s.desiredReleaseId, blocked: s.failedDigest !== null && s.failedDigest === s.inputsDigest }));
+    const inputs = services.map((s) => ({ name: s.name, kind: s.kind, replicas: s.asleep ? 0 : s.replicas, desiredReleaseId: s.desiredReleaseId, blocked: s.blocked }));
     await store.instances.snapshotAll(services.map((s) => [s.id, byName.get(s.name)?.instances ?? []]), this.#now(), yieldToLoop);
     return environmentHealth(inputs, actual);
   }

@@ -49,9 +49,9 @@ const StatusEnvironment = Environment.extend({ databases: z.array(Datastore), ke
 export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
   const { store } = deps;
   /** `limit`: at most this many services (those with a problem first); `servicesTotal` says how many there are. */
-  const describe = (envId: string, limit = -1): z.infer<typeof Environment> => {
+  const describe = (envId: string, limit = -1, offset = 0): z.infer<typeof Environment> => {
     const env = store.environments.requireId(envId);
-    const rows = store.services.statusRows(env.id, limit);
+    const rows = store.services.statusRows(env.id, limit, offset);
     // Two queries for the whole environment, whatever its size (issue 15).
     const instances = new Map<string, z.infer<typeof Instance>[]>();
     for (const i of store.instances.listByEnvironment(env.id, limit < 0 ? undefined : rows.map((r) => r.name))) {
@@ -67,7 +67,7 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
       statusDetail: env.statusDetail,
       generation: env.generation,
       reconciledGeneration: env.reconciledGeneration,
-      servicesTotal: limit < 0 ? rows.length : store.services.count(env.id),
+      servicesTotal: limit < 0 && offset === 0 ? rows.length : store.services.count(env.id),
       services: rows.map(({ healthy: _, ...s }) => ({
         ...s,
         urls: deps.urls?.({ project: env.project, environment: env.name, service: s.name }) ?? [],
@@ -174,8 +174,20 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
 
   app.get(
     "/v1/projects/:project/environments/:environment",
-    { config: { role: "viewer" }, schema: { tags: ["projects"], params: EnvParams, response: { 200: Environment } } },
-    async (request) => describe(store.environments.require(request.params.project, request.params.environment).id),
+    {
+      config: { role: "viewer" },
+      schema: {
+        tags: ["projects"],
+        description: "The environment with its services (failing ones first, then by name) and their instances. `limit`/`offset` page through a large one; `servicesTotal` counts them all.",
+        params: EnvParams,
+        querystring: z.object({
+          limit: z.coerce.number().int().min(1).max(1000).optional().describe("at most this many services (default: all)"),
+          offset: z.coerce.number().int().min(0).default(0).describe("skip this many services"),
+        }),
+        response: { 200: Environment },
+      },
+    },
+    async (request) => describe(store.environments.require(request.params.project, request.params.environment).id, request.query.limit ?? -1, request.query.offset),
   );
 
   app.post(

@@ -1,5 +1,5 @@
 import { newId } from "../../core/ids.ts";
-import type { ServiceSpec } from "../../engine/engine.ts";
+import type { ServiceKind, ServiceSpec } from "../../engine/engine.ts";
 import type { Db } from "../db.ts";
 import { fromJson, toJson } from "../db.ts";
 
@@ -141,7 +141,7 @@ export class ServiceRepository {
    * inputs (issue 15: status stays fast at 5,000 services). Services with a problem (failed
    * inputs, fewer healthy instances than replicas) come first; `limit` caps the list.
    */
-  statusRows(environmentId: string, limit = -1): { name: string; kind: string; replicas: number; release: number | null; failed: boolean; healthy: number; asleep: boolean }[] {
+  statusRows(environmentId: string, limit = -1, offset = 0): { name: string; kind: string; replicas: number; release: number | null; failed: boolean; healthy: number; asleep: boolean }[] {
     return (
       this.#db.sql
         .prepare(
@@ -151,10 +151,10 @@ export class ServiceRepository {
                     (SELECT COUNT(*) FROM instances i WHERE i.service_id = s.id AND i.state = 'healthy') AS healthy
              FROM services s WHERE s.environment_id = ?
              ORDER BY (failed OR (s.kind != 'cron' AND s.asleep_since IS NULL AND healthy < s.replicas)) DESC, s.name
-             LIMIT ?) x
+             LIMIT ? OFFSET ?) x
            LEFT JOIN (SELECT id, number AS release FROM releases) r ON r.id = x.desired_release_id`,
         )
-        .all(environmentId, limit) as { name: string; kind: string; replicas: number; release: number | null; failed: number; healthy: number; asleep: number }[]
+        .all(environmentId, limit, offset) as { name: string; kind: string; replicas: number; release: number | null; failed: number; healthy: number; asleep: number }[]
     ).map((r) => ({ name: r.name, kind: r.kind, replicas: r.replicas, release: r.release, failed: r.failed === 1, healthy: r.healthy, asleep: r.asleep === 1 }));
   }
 
@@ -201,6 +201,39 @@ export class ServiceRepository {
 
   list(environmentId: string): ServiceRow[] {
     return (this.#db.sql.prepare("SELECT * FROM services WHERE environment_id = ? ORDER BY name").all(environmentId) as unknown as Raw[]).map(toRow);
+  }
+
+  /**
+   * The environment's services as the reconcile plans them: no build inputs, which only a
+   * release cut reads (a resync every 30 s parsed 5,000 of them for nothing, issue 15).
+   */
+  listForPlan(environmentId: string): Omit<ServiceRow, "inputs">[] {
+    const rows = this.#db.sql
+      .prepare("SELECT id, environment_id, name, kind, spec, inputs_digest, failed_digest, desired_release_id, sleep_after_ms, asleep_since FROM services WHERE environment_id = ? ORDER BY name")
+      .all(environmentId) as unknown as Omit<Raw, "inputs">[];
+    return rows.map((r) => ({
+      id: r.id,
+      environmentId: r.environment_id,
+      name: r.name,
+      kind: r.kind,
+      spec: fromJson(r.spec),
+      inputsDigest: r.inputs_digest,
+      failedDigest: r.failed_digest,
+      desiredReleaseId: r.desired_release_id,
+      sleepAfterMs: r.sleep_after_ms ?? null,
+      asleepSince: r.asleep_since ?? null,
+    }));
+  }
+
+  /** What the environment's health reads per service: no spec or inputs parsed. */
+  listStates(environmentId: string): { id: string; name: string; kind: ServiceKind; replicas: number; desiredReleaseId: string | null; blocked: boolean; asleep: boolean }[] {
+    const rows = this.#db.sql
+      .prepare(
+        "SELECT id, name, kind, replicas, desired_release_id, (failed_digest IS NOT NULL AND failed_digest = inputs_digest) AS blocked, (asleep_since IS NOT NULL AND sleep_after_ms IS NOT NULL) AS asleep FROM services WHERE environment_id = ? ORDER BY name",
+      )
+      .all(environmentId) as { id: string; name: string; kind: ServiceKind; replicas: number; desired_release_id: string | null; blocked: number; asleep: number }[];
+    // Issue 19: `asleep` — desired state "asleep" (the reconciler runs it with no instances).
+    return rows.map((r) => ({ id: r.id, name: r.name, kind: r.kind, replicas: r.replicas, desiredReleaseId: r.desired_release_id, blocked: r.blocked === 1, asleep: r.asleep === 1 }));
   }
 
   byName(environmentId: string, name: string): ServiceRow | undefined {
