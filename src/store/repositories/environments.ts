@@ -91,7 +91,17 @@ export class EnvironmentRepository {
     ) as { blueprint: string; generation: number } | undefined;
     if (!r) return undefined;
     const value = fromJson(r.blueprint);
-    this.#documents.set(id, { generation: r.generation, value, large: r.blueprint.length > 256 * 1024 });
+    const large = r.blueprint.length > 256 * 1024;
+    const entry = { generation: r.generation, value, large };
+    this.#documents.set(id, entry);
+    // A very large document is dropped soon after whoever read it is done, not only at the end
+    // of a reconcile: status and alert lookups between reconciles kept 5,000 services' parsed
+    // blueprint (~4 MB of heap) alive until the next one (issue 15).
+    if (large) {
+      setTimeout(() => {
+        if (this.#documents.get(id) === entry) this.#documents.delete(id);
+      }, 5_000).unref();
+    }
     return value;
   }
 
