@@ -50,6 +50,12 @@ export const engineErrors = defineErrors({
     http: 500,
     exit: 1,
   },
+  BERTH_ENGINE_UNAVAILABLE: {
+    message: "{environment} asks for engine '{engine}' at {path} in {file}, but {detail}",
+    hint: "Point the daemon at a swarm manager: BERTH_DOCKER_HOST=unix:///var/run/docker.sock (the socket of a node where `docker swarm init` ran) and restart `berth server`; or set {path} to `local` in the blueprint to run this environment on the daemon's machine.",
+    http: 422,
+    exit: 2,
+  },
   BERTH_SWARM_ENV_INVALID: {
     message: "variable name '{name}' of {service} cannot be passed to a Swarm task",
     hint: "Swarm tasks read their variables from a secret sourced by a POSIX shell: names must match [A-Za-z_][A-Za-z0-9_]*.",
