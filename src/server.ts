@@ -34,6 +34,8 @@ import { LocalEngine } from "./engine/local/local-engine.ts";
 import { MemoryEngine } from "./engine/memory/memory-engine.ts";
 import { PerEnvironmentEngine } from "./engine/per-environment.ts";
 import { SwarmHost } from "./engine/swarm/swarm-host.ts";
+import { SwarmNodes } from "./engine/swarm/nodes.ts";
+import { DockerApi } from "./engine/swarm/docker-api.ts";
 import { EventBus } from "./observe/event-bus.ts";
 import { createObservability, type Observability } from "./observe/setup.ts"; // observability (issue 18)
 import { redisQueueLength } from "./observe/autoscale/queue-depth.ts"; // issue 18
@@ -412,7 +414,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       bus.emit({ type: "token:created", data: { name: "owner", role: "owner" } });
     }
 
-    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [], cron, secrets, audit: new AuditRepository(store.db), policies, resources, redact: (text) => redactText(text), git: { deployer: gitDeployer, served: servedRepos }, previews, operations, observe, workflow, logger: options.logger ?? false });
+    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [], cron, secrets, audit: new AuditRepository(store.db), policies, resources, redact: (text) => redactText(text), git: { deployer: gitDeployer, served: servedRepos }, previews, operations, observe, workflow, ...(config.swarm ? { nodes: new SwarmNodes({ docker: new DockerApi(config.swarm.dockerSocket) }) } : {}), logger: options.logger ?? false });
     cleanups.push(() => api.close());
     let url = "";
     if (options.listen !== false) {

@@ -37,6 +37,8 @@ export interface ClusterNode {
 
 export interface TestCluster {
   readonly dir: string;
+  /** Argv prefix running a command in the hub's network namespace. */
+  readonly hubNetns: readonly string[];
   readonly nodes: readonly ClusterNode[];
   readonly manager: ClusterNode;
   /** `host:port` of the registry every node pulls from. */
@@ -52,6 +54,8 @@ export interface TestClusterOptions {
   readonly nodes?: number;
   /** Swarm heartbeat period: a node is marked down after a few missed beats (default 1 s; Docker's is 5 s). */
   readonly heartbeatMs?: number;
+  /** Nodes joined to the swarm at start, the manager included (default all); the others run, unjoined. */
+  readonly join?: number;
 }
 
 async function waitFor(what: string, timeoutMs: number, fn: () => Promise<boolean>): Promise<void> {
@@ -229,15 +233,17 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       body: { ListenAddr: `${manager.addr}:2377`, AdvertiseAddr: manager.addr, Spec: { Orchestration: { TaskHistoryRetentionLimit: 5 }, Dispatcher: { HeartbeatPeriod: heartbeatNs } } },
     });
     const swarm = await manager.docker.json<{ JoinTokens: { Worker: string } }>({ path: "/swarm" });
-    for (const n of nodes.slice(1)) {
+    const joined = options.join ?? count;
+    for (const n of nodes.slice(1, joined)) {
       await n.docker.json({ method: "POST", path: "/swarm/join", body: { ListenAddr: `${n.addr}:2377`, AdvertiseAddr: n.addr, RemoteAddrs: [`${manager.addr}:2377`], JoinToken: swarm.JoinTokens.Worker } });
     }
-    await waitFor(`${count} ready nodes`, 60_000, async () => {
+    await waitFor(`${joined} ready nodes`, 60_000, async () => {
       const list = await manager.docker.json<{ Status: { State: string } }[]>({ path: "/nodes" });
-      return list.length === count && list.every((x) => x.Status.State === "ready");
+      return list.length === joined && list.every((x) => x.Status.State === "ready");
     });
     return {
       dir,
+      hubNetns: hubNs,
       nodes,
       manager,
       registry: registryAddr,
