@@ -98,3 +98,47 @@ test("swarm cluster: 3 replicas spread over 3 nodes; kill -9 of a worker's docke
     await engine.stop({ stopInstances: true }).catch(() => {});
   }
 });
+
+test("swarm cluster: a lost machine (dockerd killed and its network cut) leaves the rotation when Swarm marks it down; its tasks come back on the other nodes", async () => {
+  // node3 is down since the test above: 2 replicas on node1 and node2, then node2 is lost.
+  const events = new RecordedEvents();
+  const engine = new SwarmEngine({
+    docker: cluster.manager.docker, registry: cluster.registry, namespace: "cl2", events, openEnv: openTestEnv, redact: contractRedact,
+    pollMs: 150, drainMs: 1200, restartDelayMs: 100, minHealthIntervalMs: 300,
+  });
+  await engine.start();
+  const load = startLoadClient((argv) => cluster.spawnInHub(argv));
+  const ref: ServiceRef = { project: "shop", environment: "production", service: "api" };
+  const spec = contractSpec(ref, "exec node app.cjs", { replicas: 2, health });
+  try {
+    const got: RolloutEvent[] = [];
+    for await (const e of engine.apply(spec, swarmRelease(cluster.dir, ref, 1, { GREETING: "v1" }), { policy: { kind: "start-first", maxSurge: 1 }, health: { wait: async () => ({ ok: true, detail: "swarm" }) }, traffic: load.traffic }, new AbortController().signal)) got.push(e);
+    assert.equal(got.at(-1)?.step, "done", JSON.stringify(got));
+    const first = (await engine.actual(ref))[0]!.instances;
+    assert.deepEqual(byNode(first), { node1: 1, node2: 1 });
+    await new Promise((r) => setTimeout(r, 1500));
+
+    const victim = cluster.nodes[1]!;
+    const lostAt = Date.now();
+    await victim.cutNetwork();
+    await victim.killDockerd();
+    const outOfRotation = await eventually(() => (![...load.rotation.values()].some((e) => e.host === victim.addr) ? Date.now() : 0), 60_000, "node2's endpoint leaving the rotation");
+    const moved = await eventually(async () => {
+      const now = (await engine.actual(ref))[0]!.instances;
+      return now.length === 2 && now.every((i) => i.state === "healthy" && i.node === "node1") && load.rotation.size === 2 ? { at: Date.now(), now } : undefined;
+    }, 90_000, "the lost task rescheduled on node1");
+    await new Promise((r) => setTimeout(r, health.intervalMs + 1000));
+    const stats = await load.stop();
+    const failedBeforeOut = stats.failedAt.filter((t) => t <= outOfRotation + 3000).length; // a request sent just before takes its 3 s timeout to fail
+    const failedAfter = stats.failedAt.filter((t) => t > outOfRotation + 3000 + health.intervalMs).length;
+    process.stdout.write(
+      `# machine lost (node2: network cut + dockerd kill -9) -> out of rotation ${outOfRotation - lostAt} ms, rescheduled + healthy on node1 ${moved.at - lostAt} ms; ` +
+        `requests ok ${stats.ok} failed ${stats.failed} (until out of rotation, incl. their 3 s timeout: ${failedBeforeOut}; after that + one health interval: ${failedAfter})${stats.errors.length ? ` e.g. ${stats.errors.slice(0, 3).join("; ")}` : ""}\n`,
+    );
+    assert.equal(failedAfter, 0, stats.errors.join("; "));
+    assert.ok(stats.ok > 200, `only ${stats.ok} requests`);
+  } finally {
+    load.kill();
+    await engine.stop({ stopInstances: true }).catch(() => {});
+  }
+});

@@ -33,6 +33,8 @@ export interface ClusterNode {
   readonly pid: number | undefined;
   /** `kill -9` of this node's dockerd (its containerd follows; containers keep running, as on a real crash). */
   killDockerd(): Promise<void>;
+  /** Takes the node's link to the bridge down: nothing reaches it, it reaches nothing (a lost machine). */
+  cutNetwork(): Promise<void>;
 }
 
 export interface TestCluster {
@@ -205,6 +207,9 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
         docker,
         get pid() {
           return d.exitCode === null && d.signalCode === null ? d.pid : undefined;
+        },
+        cutNetwork: async () => {
+          await inHub(["ip", "link", "set", `vn${i}`, "down"]);
         },
         killDockerd: async () => {
           if (d.exitCode !== null || d.signalCode !== null) return;
