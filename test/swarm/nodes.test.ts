@@ -12,6 +12,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { startLoadClient } from "../../src/engine/swarm/testing/load-client.ts";
 import { startTestCluster, type TestCluster } from "../../src/engine/swarm/testing/test-cluster.ts";
 import { canRunTestSwarm } from "../../src/engine/swarm/testing/test-swarm.ts";
 import { BIN, type CliRun, type Scratch, scratch, stopScratchDaemon } from "../helpers/cli.ts";
@@ -27,7 +28,7 @@ services:
     type: web
     start: node server.js
     replicas: 3
-    health: { path: /health }
+    health: { path: /health, interval: 1s }
 `;
 const SERVER = `require("node:http").createServer((q, s) => s.end(q.url === "/health" ? "ok" : "hello\\n")).listen(Number(process.env.PORT), "0.0.0.0");\n`;
 const HTTP_PORT = 18081;
@@ -136,4 +137,33 @@ test("nodes through the CLI: add by Docker socket, list, status by node, drain m
   assert.doesNotMatch(after, /^node2/m);
   assert.ok(!/^node2/m.test(after) && /^node3/m.test(after));
   process.stdout.write(`# up ${upMs} ms; status before: ${first.trim()}\n# drain node2 -> instances moved in ${drainMs} ms: ${drained.trim()}\n# after remove:\n${after.split("\n").map((l) => `#   ${l}`).join("\n")}\n`);
+});
+
+test("the router keeps serving while a machine with instances is lost (network cut + dockerd kill -9): failed requests counted", async () => {
+  // After the test above: node1 (manager) and node3 run the 3 instances.
+  const before = await statusUntil(/3\/3\s+healthy on .*node3/);
+  const load = startLoadClient((argv) => cluster.spawnInHub(argv));
+  try {
+    // A browser-like patience (15 s): HAProxy waits out its 5 s connect timeout on a machine that
+    // drops packets, then redispatches; slow answers are counted apart from failed ones.
+    load.fixed([`127.0.0.1:${HTTP_PORT}`], `web-development-fleet.localhost:${HTTP_PORT}`, 15_000);
+    await new Promise((r) => setTimeout(r, 3000));
+    const node3 = cluster.nodes[2]!;
+    const lostAt = Date.now();
+    await node3.cutNetwork();
+    await node3.killDockerd();
+    const moved = await statusUntil(/3\/3\s+healthy on node1 x3$/, 120_000);
+    const movedMs = Date.now() - lostAt;
+    await new Promise((r) => setTimeout(r, 6000));
+    const stats = await load.stop();
+    const late = stats.failedAt.filter((t) => t > lostAt + 2000 + 15_000).length; // after two 1 s health checks (fall 2) and the client's timeout
+    const spanS = stats.failedAt.length ? ((Math.max(...stats.failedAt) - lostAt) / 1000).toFixed(1) : "0";
+    process.stdout.write(
+      `# through the router (HAProxy, checks every 1 s, fall 2): before ${before.trim()}; node3 lost -> ${moved.trim()} after ${movedMs} ms; requests ok ${stats.ok} (slower than 1 s: ${stats.slow}, slowest ${stats.maxMs} ms) failed ${stats.failed} (last failure ${spanS} s after the loss; after 2 checks + timeout: ${late})${stats.errors.length ? ` e.g. ${stats.errors.slice(0, 3).join("; ")}` : ""}\n`,
+    );
+    assert.ok(stats.ok > 500, `only ${stats.ok} requests`);
+    assert.equal(late, 0, stats.errors.join("; "));
+  } finally {
+    load.kill();
+  }
 });

@@ -7,13 +7,15 @@ import type { ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import type { Endpoint, TrafficPort } from "../../engine.ts";
 
-/** The client's own source: reads "set host:port,..." and "stop" on stdin, prints JSON counts. */
+/** The client's own source: reads "set host:port,...", "host <Host header>" and "stop" on stdin, prints JSON counts. */
 export const LOAD_CLIENT = `
 const http = require("node:http");
-let targets = [], n = 0;
-const stats = { ok: 0, failed: 0, errors: [], failedAt: [], bodies: {}, byTarget: {} };
+let targets = [], n = 0, hostHeader, timeoutMs = 3000;
+const stats = { ok: 0, failed: 0, errors: [], failedAt: [], bodies: {}, byTarget: {}, slow: 0, maxMs: 0 };
 require("node:readline").createInterface({ input: process.stdin }).on("line", (line) => {
   if (line.startsWith("set")) targets = line.slice(4).split(",").filter(Boolean);
+  if (line.startsWith("host ")) hostHeader = line.slice(5);
+  if (line.startsWith("timeout ")) timeoutMs = Number(line.slice(8));
   if (line === "stop") { console.log(JSON.stringify(stats)); process.exit(0); }
 });
 setInterval(() => {
@@ -21,10 +23,14 @@ setInterval(() => {
   const target = targets[n++ % targets.length];
   const [host, port] = target.split(":");
   const fail = (why) => { stats.failed++; stats.failedAt.push(Date.now()); if (stats.errors.length < 20) stats.errors.push(target + ": " + why); };
-  const req = http.get({ host, port: Number(port), path: "/", agent: false, timeout: 3000 }, (res) => {
+  const t0 = Date.now();
+  const req = http.get({ host, port: Number(port), path: "/", agent: false, timeout: timeoutMs, ...(hostHeader ? { headers: { host: hostHeader } } : {}) }, (res) => {
     let body = "";
     res.on("data", (c) => (body += c));
     res.on("end", () => {
+      const ms = Date.now() - t0;
+      if (ms > 1000) stats.slow++;
+      stats.maxMs = Math.max(stats.maxMs, ms);
       if (res.statusCode === 200) { stats.ok++; const k = body.split(" ")[1]; stats.bodies[k] = (stats.bodies[k] || 0) + 1; stats.byTarget[host] = (stats.byTarget[host] || 0) + 1; }
       else fail("HTTP " + res.statusCode);
     });
@@ -45,6 +51,9 @@ export interface LoadStats {
   readonly bodies: Readonly<Record<string, number>>;
   /** Successful answers by backend host (node address). */
   readonly byTarget: Readonly<Record<string, number>>;
+  /** Answers that took longer than 1 s, and the slowest one. */
+  readonly slow: number;
+  readonly maxMs: number;
 }
 
 export interface LoadClient {
@@ -53,6 +62,8 @@ export interface LoadClient {
   readonly rotation: ReadonlyMap<string, Endpoint>;
   /** `add id` / `remove id`, in order. */
   readonly calls: readonly string[];
+  /** Sends to fixed targets instead (a router), with this Host header. */
+  fixed(targets: readonly string[], hostHeader?: string, timeoutMs?: number): void;
   stop(): Promise<LoadStats>;
   kill(): void;
 }
@@ -79,6 +90,11 @@ export function startLoadClient(spawnIn: (argv: readonly string[]) => ChildProce
         rotation.delete(id);
         publish();
       },
+    },
+    fixed: (targets, hostHeader, timeoutMs) => {
+      if (hostHeader) child.stdin!.write(`host ${hostHeader}\n`);
+      if (timeoutMs) child.stdin!.write(`timeout ${timeoutMs}\n`);
+      child.stdin!.write(`set ${targets.join(",")}\n`);
     },
     stop: async () => {
       const exited = new Promise((r) => child.once("exit", r));
