@@ -304,6 +304,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
         ...(config.router.httpsPort > 0 ? { httpsPort: config.router.httpsPort } : {}),
         events: bus,
         onRequest: observe.onRequest, // issue 18
+        timeouts: { connectMs: config.router.connectTimeoutMs },
       });
       await router.start();
       cleanups.push(() => router.stop({ graceful: true }));

@@ -13,7 +13,18 @@ export interface BerthConfig {
   /** Base domain of generated hostnames: `<service>-<env>-<project>.<baseDomain>`. */
   readonly baseDomain: string;
   /** `httpsPort` 0 = no HTTPS listener. */
-  readonly router: { readonly enabled: boolean; readonly bindHost: string; readonly httpPort: number; readonly httpsPort: number };
+  readonly router: {
+    readonly enabled: boolean;
+    readonly bindHost: string;
+    readonly httpPort: number;
+    readonly httpsPort: number;
+    /**
+     * HAProxy's `timeout connect` (BERTH_ROUTER_CONNECT_TIMEOUT_MS). Default 5 s; 1 s when a Docker
+     * Swarm is configured: a lost machine drops packets, and a connect that times out sooner is
+     * retried on another instance sooner (issue 20; loopback connects never wait for it).
+     */
+    readonly connectTimeoutMs: number;
+  };
   /**
    * Loopback isolation between projects (issue 17, root only): `guarded` refuses each project
    * the ports of Berth's API and of other projects; `strict` every local port it was not granted;
@@ -157,6 +168,7 @@ export function resolveConfig(input: ConfigInput): BerthConfig {
       bindHost: str("bind", "BERTH_BIND") ?? (isRoot ? "0.0.0.0" : "127.0.0.1"),
       httpPort: intSetting(str("http-port", "BERTH_HTTP_PORT"), "http-port", isRoot ? 80 : 8080),
       httpsPort: intSetting(str("https-port", "BERTH_HTTPS_PORT"), "https-port", isRoot ? 443 : 8443),
+      connectTimeoutMs: Math.max(100, intSetting(env.BERTH_ROUTER_CONNECT_TIMEOUT_MS, "BERTH_ROUTER_CONNECT_TIMEOUT_MS", swarm ? 1000 : 5000)),
     }),
     loopback,
     acme: acmeSetting(env),
