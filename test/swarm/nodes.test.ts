@@ -9,8 +9,8 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { after, before, test } from "node:test";
 import { startLoadClient } from "../../src/engine/swarm/testing/load-client.ts";
 import { startTestCluster, type TestCluster } from "../../src/engine/swarm/testing/test-cluster.ts";
@@ -48,6 +48,7 @@ after(async () => {
   await cli(["down"], 120_000).catch(() => undefined);
   await stopScratchDaemon(s);
   await cluster?.stop();
+  if (s) rmSync(dirname(s.dir), { recursive: true, force: true });
 });
 
 /** `bin/berth args` in the hub namespace (the daemon `up` starts lives there too). */

@@ -8,8 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { after, before, test } from "node:test";
 import { canRunTestSwarm, startTestSwarm, type TestSwarm } from "../../src/engine/swarm/testing/test-swarm.ts";
 import { BIN, berth, type CliRun, freePort, type Scratch, scratch, stopScratchDaemon } from "../helpers/cli.ts";
@@ -45,6 +45,8 @@ after(async () => {
   await inSwarm(["down"], 120_000).catch(() => undefined);
   await stopScratchDaemon(s);
   await swarm?.stop();
+  // The daemon's data: its store, artifacts and the registry's image layers (~50 MB).
+  if (s) rmSync(dirname(s.dir), { recursive: true, force: true });
 });
 
 /** `bin/berth args` inside the swarm's network namespace (the daemon it starts lives there too). */
@@ -82,6 +84,7 @@ test("a blueprint asking for swarm is refused at sync time when the daemon has n
     assert.match(r.stderr, /or set engine to `local` in the blueprint/);
   } finally {
     await stopScratchDaemon(other);
+    rmSync(dirname(other.dir), { recursive: true, force: true });
   }
 });
 
