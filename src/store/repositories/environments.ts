@@ -146,6 +146,22 @@ export class EnvironmentRepository {
     return r?.required === 1;
   }
 
+  /**
+   * The engine an environment's recorded blueprint names (issue 20; `local` when none or not
+   * recorded), read by SQLite: every engine call of the daemon asks, so no document is parsed.
+   */
+  engineOf(project: string, name: string): string {
+    const r = this.#db.sql
+      .prepare("SELECT json_extract(b.blueprint, '$.engine') AS engine FROM environments e JOIN projects p ON p.id = e.project_id JOIN environment_blueprints b ON b.environment_id = e.id WHERE p.name = ? AND e.name = ?")
+      .get(project, name) as { engine: string | null } | undefined;
+    return r?.engine ?? "local";
+  }
+
+  /** Environments whose recorded blueprint names `engine` (issue 20: the daemon starts that engine at boot). */
+  countByEngine(engine: string): number {
+    return (this.#db.sql.prepare("SELECT count(*) AS n FROM environment_blueprints WHERE json_extract(blueprint, '$.engine') = ?").get(engine) as { n: number }).n;
+  }
+
   /** The id of `project`/`name`, without reading anything else (instance events, hot paths). */
   idByName(project: string, name: string): string | undefined {
     return (this.#db.sql.prepare("SELECT e.id FROM environments e JOIN projects p ON p.id = e.project_id WHERE p.name = ? AND e.name = ?").get(project, name) as { id: string } | undefined)?.id;
