@@ -32,6 +32,10 @@ import type { Engine, HealthGate, TrafficPort } from "./engine/engine.ts";
 import { noTraffic } from "./engine/engine.ts";
 import { LocalEngine } from "./engine/local/local-engine.ts";
 import { MemoryEngine } from "./engine/memory/memory-engine.ts";
+import { PerEnvironmentEngine } from "./engine/per-environment.ts";
+import { SwarmHost } from "./engine/swarm/swarm-host.ts";
+import { SwarmNodes } from "./engine/swarm/nodes.ts";
+import { DockerApi } from "./engine/swarm/docker-api.ts";
 import { EventBus } from "./observe/event-bus.ts";
 import { createObservability, type Observability } from "./observe/setup.ts"; // observability (issue 18)
 import { redisQueueLength } from "./observe/autoscale/queue-depth.ts"; // issue 18
@@ -174,13 +178,31 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
           : undefined;
     let removeLoopback = false;
     cleanups.push(() => (removeLoopback ? loopback?.remove() : undefined));
-    const engine = options.engine
+    const defaultEngine = options.engine
       ? options.engine({ bus, openEnv, redact: (text) => redactText(text), loopback })
       : config.engine === "memory"
         ? new MemoryEngine({ events: bus, openEnv: (r) => openEnv(r) })
         : new LocalEngine({ stateDir: join(config.dataDir, "engine"), events: bus, openEnv: (r) => openEnv(r), redact: (text) => redactText(text), logRetentionMs: config.logRetentionMs, ...(loopback ? { loopback } : {}) });
+    // Docker Swarm (issue 20): environments whose blueprint says `engine: swarm` run there; the
+    // engine (and Berth's registry) start on first use, or now when such an environment exists.
+    const swarmHost = config.swarm
+      ? new SwarmHost({ dockerSocket: config.swarm.dockerSocket, registry: config.swarm.registry, dataDir: config.dataDir, events: bus, openEnv: (r) => openEnv(r), redact: (text) => redactText(text) })
+      : undefined;
+    const swarmMissing = "this daemon has no swarm manager configured (BERTH_DOCKER_HOST is unset)";
+    // An engine a test hands in is the daemon's only one (tests drive it directly).
+    const engine: Engine = options.engine ? defaultEngine : new PerEnvironmentEngine({
+      local: defaultEngine,
+      others: swarmHost ? { swarm: swarmHost } : {},
+      kindOf: (env) => store.environments.engineOf(env.project, env.environment),
+      missing: (kind, env) => new BerthError("BERTH_ENGINE_UNAVAILABLE", { environment: `${env.project}/${env.environment}`, engine: kind, path: "engine", file: "berth.yaml", detail: swarmMissing }),
+    });
+    const engineProblem = async (kind: string): Promise<string | undefined> => (kind === "local" ? undefined : swarmHost ? swarmHost.problem() : swarmMissing);
     await engine.start();
     cleanups.push(() => engine.stop({ stopInstances: false }));
+    if (swarmHost && store.environments.countByEngine("swarm") > 0) {
+      const problem = await swarmHost.problem();
+      if (problem) bus.emit({ type: "engine:warning", actor: "system", data: { message: `swarm environments cannot run: ${problem}` } });
+    }
     // observability (issue 18): metrics from the router and the engine, alerts, drains, autoscaling.
     // Alert channel and log drain credentials are read from the secret store when sent (issue 18).
     const alertSecret = (scope: { project: string; environment: string }, group: string, key: string): string | undefined => {
@@ -290,6 +312,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
           sleeper?.noteRequest(sample.backend); // issue 19
         },
         wake: async (backend, signal) => sleeper?.wake(backend, signal), // issue 19
+        timeouts: { connectMs: config.router.connectTimeoutMs },
       });
       await router.start();
       cleanups.push(() => router.stop({ graceful: true }));
@@ -372,6 +395,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       secretNames: (projectId, environment) => new Set(secretRows.listValues(projectId, { environments: [environment, "*"] }).map((r) => storedKey(r.owner, r.name))),
       maxServicesPerProject: config.maxServicesPerProject,
       postgresMajor: (project, environment) => resources.postgresMajor(project, environment),
+      engineProblem,
     });
     // operations (issue 15): recorded intent, carried out one at a time per key; handlers register here.
     const operations = new OperationRunner({ repo: store.operations, events: bus, clock });
@@ -400,7 +424,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       bus.emit({ type: "token:created", data: { name: "owner", role: "owner" } });
     }
 
-    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [], cron, secrets, audit: new AuditRepository(store.db), policies, resources, redact: (text) => redactText(text), git: { deployer: gitDeployer, served: servedRepos }, previews, operations, observe, workflow, logger: options.logger ?? false });
+    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [], cron, secrets, audit: new AuditRepository(store.db), policies, resources, redact: (text) => redactText(text), git: { deployer: gitDeployer, served: servedRepos }, previews, operations, observe, workflow, ...(config.swarm ? { nodes: new SwarmNodes({ docker: new DockerApi(config.swarm.dockerSocket) }) } : {}), logger: options.logger ?? false });
     cleanups.push(() => api.close());
     let url = "";
     if (options.listen !== false) {

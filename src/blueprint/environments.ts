@@ -95,11 +95,13 @@ export function resolveEnvironment(bp: Blueprint, envName: string): Blueprint {
   // The source was validated at parse time, so this reporter stays empty; it only satisfies normalize.
   const resolved = normalize(merged as RawBlueprint, new Reporter("", () => ({ line: 1, column: 1 })));
   const environment: Environment = declared ?? { name: envName, autoDeploy: true, approvalRequired: false };
-  if (!isPreview) return { ...resolved, environment, source: bp.source };
+  // Issue 20: the environment's own engine, else the blueprint's (previews: their base's).
+  const engine = (declared ?? (baseName ? bp.environments.find((e) => e.name === baseName) : undefined))?.engine ?? bp.engine;
+  if (!isPreview) return { ...resolved, engine, environment, source: bp.source };
   const marks = previewMarks(envName);
   const seed = bp.previews.data.mode === "seed";
   const services = resolved.services.filter((s) => s.preview.replicas > 0).map((s) => previewService(s, marks, seed, bp.previews.sleepAfterMs));
-  return { ...resolved, services, environment, source: bp.source };
+  return { ...resolved, engine, services, environment, source: bp.source };
 }
 
 /** Variables every preview instance gets (Render's IS_PULL_REQUEST, and Berth's own). */

@@ -74,6 +74,7 @@ export function normalize(raw: RawBlueprint, out: Reporter): Blueprint {
     ...(e.branch !== undefined ? { branch: e.branch } : {}),
     autoDeploy: e.autoDeploy ?? true,
     approvalRequired: e.approval === true || e.approval === "required",
+    ...(e.engine !== undefined ? { engine: e.engine } : {}),
   }));
   const previews = {
     mode: raw.previews?.mode ?? "off",
@@ -88,7 +89,7 @@ export function normalize(raw: RawBlueprint, out: Reporter): Blueprint {
   const alerts = normalizeAlerts(raw, out);
   const logDrains = normalizeDrains(raw, out);
   const observe = { ...(alerts ? { alerts } : {}), ...(logDrains ? { logDrains } : {}) };
-  return { version: 1, project: raw.project, services, databases, keyValues, envGroups, environments, previews, ...observe, source: raw as Record<string, unknown> };
+  return { version: 1, project: raw.project, engine: raw.engine ?? "local", services, databases, keyValues, envGroups, environments, previews, ...observe, source: raw as Record<string, unknown> };
 }
 
 function limitsOf(raw: { memory?: string | number; cpu?: string | number; pids?: number } | undefined): Limits {

@@ -189,7 +189,12 @@ export interface Environment {
   readonly branch?: string;
   readonly autoDeploy: boolean;
   readonly approvalRequired: boolean;
+  /** Issue 20: set when the environment names its own engine (else the blueprint's applies). */
+  readonly engine?: EngineKind;
 }
+
+/** Issue 20: where an environment's services run. */
+export type EngineKind = "local" | "swarm";
 
 /** Issue 19: a step that must succeed on a forked preview's data before it gets traffic. */
 export type ScrubStep =
@@ -226,6 +231,8 @@ export interface Blueprint {
   readonly envGroups: readonly EnvGroup[];
   readonly environments: readonly Environment[];
   readonly previews: Previews;
+  /** Where the services run (issue 20): the blueprint's `engine`, or after `resolveEnvironment` the environment's own. */
+  readonly engine: EngineKind;
   /** Set by `resolveEnvironment`: which environment this copy is for. */
   readonly environment?: Environment;
   /** Alert channels and rules (issue 18); absent: the default rules, no channels. */

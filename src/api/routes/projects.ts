@@ -14,6 +14,8 @@ const Instance = z.object({
   release: z.number().nullable(),
   pid: z.number().nullable(),
   port: z.number().nullable(),
+  /** Where it runs on a multi-node engine (issue 20: the Swarm node); null on the local engine. */
+  node: z.string().nullable(),
   restarts: z.number(),
   startedAt: z.string().nullable(),
 });
@@ -57,7 +59,7 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
     for (const i of store.instances.listByEnvironment(env.id, limit < 0 ? undefined : rows.map((r) => r.name))) {
       const name = i.service;
       const list = instances.get(name) ?? [];
-      list.push({ id: i.id, state: i.state, release: i.releaseNumber, pid: i.pid, port: i.port, restarts: i.restarts, startedAt: i.startedAt });
+      list.push({ id: i.id, state: i.state, release: i.releaseNumber, pid: i.pid, port: i.port, node: i.node, restarts: i.restarts, startedAt: i.startedAt });
       instances.set(name, list);
     }
     return {
