@@ -201,16 +201,8 @@ export class GitDeployer {
       ctx.progress("checkout", commit);
       const checkout = await this.#d.sources.checkout(url, commit);
       ctx.signal.throwIfAborted();
-      const file = join(checkout, "berth.yaml");
-      if (!existsSync(file)) throw new BerthError("BERTH_GIT_BLUEPRINT_MISSING", { commit });
-      const text = readFileSync(file, "utf8");
-      const parsed = parseBlueprint(text, { file: "berth.yaml" });
-      if (!parsed.ok) {
-        const first = parsed.errors[0];
-        const where = first ? `${first.line}:${first.column} ${first.message}` : "";
-        throw new BerthError("BERTH_BLUEPRINT_INVALID", { file: `berth.yaml@${commit.slice(0, 12)}`, count: parsed.errors.length, first: where }, { details: parsed.errors });
-      }
-      const environments = environmentsFollowing(parsed.blueprint, branch, defaultBranch, request.via !== "api");
+      const { text, blueprint } = blueprintAtCommit(checkout, commit);
+      const environments = environmentsFollowing(blueprint, branch, defaultBranch, request.via !== "api");
       const revisionOf = this.#revisionOf(url, branch, commit);
       const pending: string[] = [];
       for (const [i, environment] of environments.entries()) {
@@ -232,7 +224,7 @@ export class GitDeployer {
       }
       this.#d.rows.setHead(row.id, branch, commit, this.#now());
       // Issue 19: a served branch no environment follows may be a preview's (previews.branches).
-      if (request.via === "served" && environments.length === 0) this.#previews?.onBranchPush(request.project, branch, commit, parsed.blueprint, request.actor);
+      if (request.via === "served" && environments.length === 0) this.#previews?.onBranchPush(request.project, branch, commit, blueprint, request.actor);
       this.#d.events.emit({ type: "git:synced", scope: { project: request.project }, actor: request.actor, data: { project: request.project, branch, commit, environments } });
       return { commit, environments, ...(pending.length ? { pending } : {}) };
     } catch (e) {
@@ -267,4 +259,21 @@ export class GitDeployer {
   #now(): string {
     return new Date(this.#d.clock.now()).toISOString();
   }
+}
+
+/**
+ * The `berth.yaml` of a checked-out commit, read and validated: a push deploy and a preview both
+ * start here. Missing or invalid, it throws the catalogue error naming the commit.
+ */
+export function blueprintAtCommit(checkout: string, commit: string): { readonly text: string; readonly blueprint: Blueprint } {
+  const file = join(checkout, "berth.yaml");
+  if (!existsSync(file)) throw new BerthError("BERTH_GIT_BLUEPRINT_MISSING", { commit });
+  const text = readFileSync(file, "utf8");
+  const parsed = parseBlueprint(text, { file: "berth.yaml" });
+  if (!parsed.ok) {
+    const first = parsed.errors[0];
+    const where = first ? `${first.line}:${first.column} ${first.message}` : "";
+    throw new BerthError("BERTH_BLUEPRINT_INVALID", { file: `berth.yaml@${commit.slice(0, 12)}`, count: parsed.errors.length, first: where }, { details: parsed.errors });
+  }
+  return { text, blueprint: parsed.blueprint };
 }

@@ -11,11 +11,8 @@
  *
  * Decisions (what an event means, the cap, fork approval, expiry) are pure: deploy/previews.ts.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { z } from "zod";
 import { mergeEnvironment, previewEnvironmentName, previewSecrets } from "../blueprint/environments.ts";
-import { parseBlueprint } from "../blueprint/index.ts";
 import type { Blueprint } from "../blueprint/types.ts";
 import { type GitSources, validateBranch } from "../build/git-source.ts";
 import type { Clock } from "../core/clock.ts";
@@ -32,6 +29,7 @@ import type { PreviewRow, PreviewState } from "../store/repositories/previews.ts
 import type { Store } from "../store/store.ts";
 import { DEFAULT_FORGE_API, FORGE_API_URL, FORGE_OWNER, FORGE_TOKEN, type ForgeSettings, postStatus } from "./forge.ts";
 import type { OperationRunner } from "./operations.ts";
+import { blueprintAtCommit } from "./git-deploy.ts";
 import { forkPreviewData } from "./preview-data.ts";
 import type { ResourceManager } from "./resources.ts";
 import type { SyncRequest, SyncResult } from "./sync.ts";
@@ -294,18 +292,10 @@ export class Previews {
       if (!(await this.#d.sources.hasCommit(url, commit))) throw new BerthError("BERTH_GIT_FAILED", { step: "fetch", detail: `commit ${commit} is not the head of pull request #${number} in ${url}` });
       ctx.progress("checkout", commit);
       const checkout = await this.#d.sources.checkout(url, commit);
-      const file = join(checkout, "berth.yaml");
-      if (!existsSync(file)) throw new BerthError("BERTH_GIT_BLUEPRINT_MISSING", { commit });
-      const text = readFileSync(file, "utf8");
-      const parsed = parseBlueprint(text, { file: "berth.yaml" });
-      if (!parsed.ok) {
-        const first = parsed.errors[0];
-        throw new BerthError("BERTH_BLUEPRINT_INVALID", { file: `berth.yaml@${commit.slice(0, 12)}`, count: parsed.errors.length, first: first ? `${first.line}:${first.column} ${first.message}` : "" }, { details: parsed.errors });
-      }
+      const { text, blueprint: bp } = blueprintAtCommit(checkout, commit);
       const trusted = this.trusted(project);
       const data = trusted?.bp.previews.data ?? { mode: "empty" as const };
       // Variables that are empty in the preview (issue 19, deliverable 4): shown in its status.
-      const bp = parsed.blueprint;
       const base = bp.previews.baseEnvironment;
       const unset = previewSecrets(base ? mergeEnvironment(bp.source as Record<string, unknown>, base) : (bp.source as Record<string, unknown>), bp.previews.envGroups).unset;
       store.previews.setUnsetSecrets(row.id, unset, this.#now());

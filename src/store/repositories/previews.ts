@@ -83,17 +83,8 @@ function toRow(raw: unknown): PreviewRow {
   };
 }
 
-export interface PreviewHead {
-  readonly project: string;
-  readonly number: number;
-  readonly environment: string;
-  readonly source: "github" | "served";
-  readonly branch: string;
-  readonly headSha: string;
-  readonly headRepo: string;
-  readonly baseRepo: string;
-  readonly openedBy: string;
-}
+/** What a pull request or branch push says about a preview's head (the rest is the preview's own state). */
+export type PreviewHead = Pick<PreviewRow, "project" | "number" | "environment" | "source" | "branch" | "headSha" | "headRepo" | "baseRepo" | "openedBy">;
 
 export class PreviewRepository {
   readonly #db: Db;
