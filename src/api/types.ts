@@ -57,6 +57,8 @@ export interface ApiDeps {
   readonly observe?: { readonly collector: MetricsCollector; readonly repo: MetricsRepository; readonly alerts?: AlertManager };
   /** Environments as a workflow (issue 19): promotion and the decisions on held deploys. */
   readonly workflow?: { readonly approvals: Approvals; readonly promoter: Promoter };
+  /** The dashboard's built files (issue 21), served under `/dashboard/` when the directory exists. */
+  readonly dashboardDir?: string;
   /** Tests want quiet servers. */
   readonly logger?: boolean;
 }
