@@ -4,7 +4,6 @@
  * Headers forbid framing (clickjacking) and any script or connection beyond the daemon itself.
  */
 import { existsSync } from "node:fs";
-import type { ServerResponse } from "node:http";
 import fastifyCompress from "@fastify/compress";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance } from "fastify";
@@ -21,13 +20,12 @@ export async function dashboardPlugin(app: FastifyInstance, dir: string | undefi
       root: dir,
       serve: false,
       cacheControl: false,
-      setHeaders: (res, path) => {
-        const raw = res as unknown as ServerResponse;
+      setHeaders: (reply, path) => {
         // Hashed asset names can be cached for good; index.html must be revalidated to see a new build.
-        raw.setHeader("cache-control", /[\\/]assets[\\/]/.test(path) ? "public, max-age=31536000, immutable" : "no-cache");
-        raw.setHeader("content-security-policy", CSP);
-        raw.setHeader("x-content-type-options", "nosniff");
-        raw.setHeader("referrer-policy", "same-origin");
+        reply.header("cache-control", /[\\/]assets[\\/]/.test(path) ? "public, max-age=31536000, immutable" : "no-cache");
+        reply.header("content-security-policy", CSP);
+        reply.header("x-content-type-options", "nosniff");
+        reply.header("referrer-policy", "same-origin");
       },
     });
     scope.get("/dashboard/*", { config: { public: true }, schema: { hide: true } }, async (request, reply) => {
