@@ -1,3 +1,7 @@
+import type { BerthEvent } from "./types.ts";
+
+export type { BerthEvent } from "./types.ts";
+
 /**
  * The dashboard's only door to Berth: the public HTTP API under /v1 (scripts/check-deps.ts keeps
  * every fetch and EventSource in this file). The session cookie rides along on same-origin
@@ -47,15 +51,6 @@ export async function apiLines<T>(path: `/v1/${string}`): Promise<T[]> {
 /** Path segments are user data: always encoded. */
 export const seg = (s: string): string => encodeURIComponent(s);
 
-/** One event of Berth's event log (GET /v1/events, /v1/events/stream). */
-export interface BerthEvent {
-  readonly seq: number;
-  readonly at: string;
-  readonly type: string;
-  readonly scope: { readonly project?: string; readonly environment?: string; readonly service?: string };
-  readonly actor: string;
-  readonly data: Record<string, unknown>;
-}
 
 /**
  * Event types the dashboard reacts to. The stream names each SSE event by its type, and

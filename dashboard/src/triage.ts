@@ -3,8 +3,7 @@
  * returned, so it is tested with plain data. Severity order: crash loops, failed deploys, firing
  * alerts, failed backups and drills, then services short of healthy instances.
  */
-import type { BerthEvent } from "./api.ts";
-import type { Alert, Environment, Service } from "./types.ts";
+import type { Alert, BerthEvent, Environment, Service } from "./types.ts";
 
 export type ProblemKind = "crash-looping" | "deploy-failed" | "alert" | "backup-failed" | "drill-failed" | "unhealthy";
 

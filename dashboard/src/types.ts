@@ -129,3 +129,13 @@ export interface Drill {
   readonly rtoMs: number;
   readonly detail: string;
 }
+
+/** One event of Berth's event log (GET /v1/events, /v1/events/stream). */
+export interface BerthEvent {
+  readonly seq: number;
+  readonly at: string;
+  readonly type: string;
+  readonly scope: { readonly project?: string; readonly environment?: string; readonly service?: string };
+  readonly actor: string;
+  readonly data: Record<string, unknown>;
+}

@@ -6,7 +6,7 @@ const RANK: Record<Role, number> = { viewer: 0, deployer: 1, owner: 2 };
 
 /** Renders children only for roles at least `need`: a button a role cannot use is not offered. */
 export function Can(props: { role: Role; need: Role; children: ComponentChildren }) {
-  return RANK[props.role] >= RANK[props.need] ? <>{props.children}</> : null;
+  return RANK[props.role] >= RANK[props.need] ? props.children : null;
 }
 
 const TONE: Record<string, string> = {

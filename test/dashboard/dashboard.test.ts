@@ -109,7 +109,7 @@ describe("dashboard in Chromium against bin/berth", { timeout: 600_000 }, () => 
     assert.equal(session.httpOnly, true);
     assert.equal(session.sameSite, "Strict");
     assert.notEqual(session.value, ownerToken);
-    assert.equal(await page.evaluate(() => document.cookie), "", "scripts see no cookie");
+    assert.equal(await page.evaluate("document.cookie"), "", "scripts see no cookie");
   });
 
   test("the overview shows a service made to crash-loop within 10 s, failing things first", async () => {
@@ -128,7 +128,7 @@ describe("dashboard in Chromium against bin/berth", { timeout: 600_000 }, () => 
     assert.ok(seenMs < 10_000, `seen after ${seenMs} ms`);
     console.log(`# overview showed the crash loop ${seenMs} ms after the flag was set`);
     // Failing things come before the list of environments.
-    const order = await page.evaluate(() => [...document.querySelectorAll("main h2")].map((h) => h.textContent));
+    const order = await page.locator("main h2").allTextContents();
     assert.match(order[0] ?? "", /^Needs attention/);
     await assertAccessible(page, "overview");
     await screenshots(page, "overview");

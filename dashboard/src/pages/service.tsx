@@ -132,7 +132,7 @@ export function ServicePage(props: Props) {
                 <thead>
                   <tr>
                     <th scope="col">Step</th>
-                    <th scope="col">Took</th>
+                    <th scope="col">Time</th>
                     <th scope="col">Detail</th>
                   </tr>
                 </thead>
