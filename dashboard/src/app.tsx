@@ -1,6 +1,7 @@
 /** The shell: who is logged in, the header and navigation, and the page of the current route. */
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, api, closeStream } from "./api.ts";
+import { AccessPage } from "./pages/access.tsx";
 import { Login } from "./pages/login.tsx";
 import { Overview } from "./pages/overview.tsx";
 import { EnvironmentPage } from "./pages/environment.tsx";
@@ -35,6 +36,7 @@ export function App() {
         </a>
         <nav aria-label="Main">
           <a href={href({ page: "overview" })}>Overview</a>
+          {who.role === "owner" && <a href={href({ page: "access" })}>Access</a>}
         </nav>
         <span class="who">
           {who.name} <span class="role">({who.role})</span>
@@ -55,6 +57,8 @@ function Page(props: { route: Route; who: Who }) {
   switch (route.page) {
     case "overview":
       return <Overview />;
+    case "access":
+      return <AccessPage />;
     case "environment":
       return <EnvironmentPage project={route.project} environment={route.environment} who={who} />;
     case "service":

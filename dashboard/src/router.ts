@@ -6,6 +6,7 @@ import { useEffect, useState } from "preact/hooks";
 
 export type Route =
   | { readonly page: "overview" }
+  | { readonly page: "access" }
   | { readonly page: "environment"; readonly project: string; readonly environment: string }
   | { readonly page: "service"; readonly project: string; readonly environment: string; readonly service: string }
   | { readonly page: "cron"; readonly project: string; readonly environment: string }
@@ -15,6 +16,7 @@ export type Route =
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
   const [page, project, environment, service] = parts;
+  if (page === "access") return { page: "access" };
   if (!project || !environment) return { page: "overview" };
   if (page === "env") return { page: "environment", project, environment };
   if (page === "cron") return { page: "cron", project, environment };
@@ -29,6 +31,8 @@ export function href(r: Route): string {
   switch (r.page) {
     case "overview":
       return "#/";
+    case "access":
+      return "#/access";
     case "environment":
       return `#/env/${e(r.project)}/${e(r.environment)}`;
     case "service":

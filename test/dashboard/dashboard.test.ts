@@ -184,6 +184,24 @@ describe("dashboard in Chromium against bin/berth", { timeout: 600_000 }, () => 
     await screenshots(page, "databases");
   });
 
+  test("access (owners): a token created and revoked from the browser, and both in the audit log", async () => {
+    await goto(page, "#/access");
+    await page.getByLabel("Name").fill("ci-from-browser");
+    await page.getByLabel("Role").selectOption("deployer");
+    await page.getByRole("button", { name: "Create token" }).click();
+    const shown = await page.getByRole("status").filter({ hasText: "ci-from-browser" }).locator("code").textContent();
+    assert.match(shown ?? "", /^berth_/);
+    assert.equal((await api("GET", "/v1/whoami", shown!)).json.role, "deployer", "the token shown works");
+    await page.getByRole("button", { name: "Revoke ci-from-browser" }).click();
+    await page.getByRole("row", { name: /ci-from-browser.*revoked/ }).waitFor();
+    assert.equal((await api("GET", "/v1/whoami", shown!)).status, 401);
+    await page.reload();
+    await page.locator("tr.audit", { hasText: "DELETE /v1/tokens/:name" }).first().waitFor();
+    assert.ok(await page.locator("tr.audit", { hasText: "POST /v1/tokens" }).count());
+    await assertAccessible(page, "access");
+    await screenshots(page, "access");
+  });
+
   test("a viewer is not offered restore, redeploy or run-now, and the API refuses a restore anyway", async () => {
     const ctx = await browser.newContext({ viewport: DESKTOP, bypassCSP: true });
     const p = await ctx.newPage();
@@ -199,6 +217,7 @@ describe("dashboard in Chromium against bin/berth", { timeout: 600_000 }, () => 
     await goto(p, "#/cron/dash/production");
     await p.locator('article[data-job="tick"]').waitFor();
     assert.equal(await p.getByRole("button", { name: /Run .* now/ }).count(), 0);
+    assert.equal(await p.getByRole("link", { name: "Access" }).count(), 0);
     // The same call the owner's button makes, from the viewer's session: refused.
     const refused = await p.evaluate(async () => {
       const r = await fetch("/v1/projects/dash/environments/production/databases/db/restores", { method: "POST", headers: { "x-berth-csrf": "1", "content-type": "application/json" }, body: JSON.stringify({ to: "latest" }) });

@@ -172,11 +172,13 @@ function RestoreForm(props: { resource: string; restorableFrom: string | null; o
       </label>
       <p class="explain" aria-live="polite">
         {restoreExplanation(props.resource, to.trim() || "latest", keep)}
-        {props.restorableFrom && (
+        {props.restorableFrom ? (
           <>
             {" "}
             The earliest reachable time is <When at={props.restorableFrom} />.
           </>
+        ) : (
+          " There is no verified backup yet, so there is nothing to restore from: take a backup first."
         )}
       </p>
       <button type="submit" class="danger">
