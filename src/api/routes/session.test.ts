@@ -116,4 +116,20 @@ describe("dashboard sessions", () => {
     const events = (await t.request("GET", "/v1/events?type=deploy:redeploy")).json as { actor: string; data: { from: number; to: number } }[];
     assert.deepEqual(events.at(-1)!.data, { service: "web", from: current.number, to: current.number + 1 });
   });
+
+  test("the dashboard's files are public, framed by nobody, and allowed no script or connection but the daemon's", async (ctx) => {
+    const index = await inject({ method: "GET", url: "/dashboard/" });
+    if (index.statusCode === 404) return ctx.skip("dist/dashboard is not built (bash scripts/build.sh)");
+    assert.equal(index.statusCode, 200);
+    assert.match(index.body, /<div id="app">/);
+    const csp = String(index.headers["content-security-policy"]);
+    for (const d of ["script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"]) assert.ok(csp.includes(d), csp);
+    assert.equal(index.headers["x-content-type-options"], "nosniff");
+    assert.equal(index.headers["cache-control"], "no-cache");
+    const root = await inject({ method: "GET", url: "/" });
+    assert.equal(root.statusCode, 302);
+    assert.equal(root.headers.location, "/dashboard/");
+    const escape = await inject({ method: "GET", url: "/dashboard/..%2f..%2fpackage.json" });
+    assert.notEqual(escape.statusCode, 200);
+  });
 });
