@@ -48,6 +48,28 @@ export async function apiLines<T>(path: `/v1/${string}`): Promise<T[]> {
     .map((l) => JSON.parse(l) as T);
 }
 
+/**
+ * Follows a newline-delimited JSON stream (`logs?follow=true`) until `signal` aborts: one call
+ * of `onItem` per line as it arrives.
+ */
+export async function followLines<T>(path: `/v1/${string}`, onItem: (item: T) => void, signal: AbortSignal): Promise<void> {
+  const res = await fetch(path, { credentials: "same-origin", headers: { "x-berth-csrf": "1" }, signal });
+  if (!res.ok || !res.body) throw new ApiError(res.status, `HTTP_${res.status}`, res.statusText, "");
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let rest = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      const parts = (rest + value).split("\n");
+      rest = parts.pop() ?? "";
+      for (const p of parts) if (p) onItem(JSON.parse(p) as T);
+    }
+  } catch (e) {
+    if (!signal.aborted) throw e;
+  }
+}
+
 /** Path segments are user data: always encoded. */
 export const seg = (s: string): string => encodeURIComponent(s);
 

@@ -59,6 +59,7 @@ export async function screenshots(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(OUTPUT_DIR, `${name}-phone.png`), fullPage: true });
   // Nothing sticks out sideways at a phone's width: tables scroll inside their own region.
   const overflow = (await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")) as number;
-  assert.ok(overflow <= 1, `${name}: the page is ${overflow}px wider than a phone's screen`);
+  const culprits = overflow > 1 ? await page.evaluate(`[...document.querySelectorAll("body *")].filter((e) => e.getBoundingClientRect().right > ${PHONE.width} + 1).slice(-5).map((e) => e.tagName + "." + e.className + " " + Math.round(e.getBoundingClientRect().right))`) : [];
+  assert.ok(overflow <= 1, `${name}: the page is ${overflow}px wider than a phone's screen: ${JSON.stringify(culprits)}`);
   await page.setViewportSize(DESKTOP);
 }

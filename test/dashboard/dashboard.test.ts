@@ -37,7 +37,7 @@ databases:
 environments:
   production: {}
 `;
-const WEB = `require("node:http").createServer((q, s) => s.end(q.url === "/health" ? "ok" : "web")).listen(process.env.PORT);\n`;
+const WEB = `require("node:http").createServer((q, s) => { if (q.url !== "/health") console.log("request", q.url); s.end(q.url === "/health" ? "ok" : "web"); }).listen(process.env.PORT);\n`;
 // Crashes once /state/crash exists: at start (a restart), or within 200 ms while running.
 const FLAKY = `const fs = require("node:fs");
 const crash = () => { if (fs.existsSync("/state/crash")) { console.error("crash flag set: exiting"); process.exit(1); } };
@@ -144,8 +144,8 @@ describe("dashboard in Chromium against bin/berth", { timeout: 600_000 }, () => 
     const seen: string[] = [];
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const first = page.locator("li.deploy").first();
-      const snap = (await first.count()) ? `${await first.getAttribute("data-status")}:${await first.locator("tr.step").count()}:${(await first.locator("summary").textContent())?.match(/Release (\d+)/)?.[1]}` : "none";
+      // One evaluate: a snapshot of a single render (separate locator calls could straddle two).
+      const snap = (await page.evaluate(`(() => { const d = document.querySelector("li.deploy"); return d ? d.dataset.status + ":" + d.querySelectorAll("tr.step:not(.running)").length + ":" + (/Release (\\d+)/.exec(d.querySelector("summary").textContent) || [])[1] : "none"; })()`)) as string;
       if (seen.at(-1) !== snap) seen.push(snap);
       if (snap.startsWith("live:") && snap.endsWith(`:${next}`)) break;
       assert.ok(Date.now() < deadline, `no live deploy of release ${next}: ${seen.join(" -> ")}`);
@@ -160,6 +160,18 @@ describe("dashboard in Chromium against bin/berth", { timeout: 600_000 }, () => 
     assert.ok(ofNext.length >= 2 || seen.length >= 2, `the page updated itself as the deploy ran: ${seen.join(" -> ")}`);
     await assertAccessible(page, "service");
     await screenshots(page, "service");
+  });
+
+  test("logs follow live: a request to the service shows up in the page", async () => {
+    await goto(page, "#/svc/dash/production/web");
+    await page.getByRole("button", { name: "Follow live" }).click();
+    await page.getByRole("log").waitFor();
+    const env = (await api("GET", "/v1/projects/dash/environments/production", ownerToken)).json;
+    const port = env.services.find((x: { name: string }) => x.name === "web").instances.find((i: { state: string }) => i.state === "healthy").port;
+    const marker = `/from-the-test-${Date.now()}`;
+    assert.equal((await fetch(`http://127.0.0.1:${port}${marker}`)).status, 200);
+    await page.getByRole("log").filter({ hasText: marker }).waitFor({ timeout: 15_000 });
+    await page.getByRole("button", { name: "Stop following" }).click();
   });
 
   test("a cron job run from the browser appears in its run history", async () => {

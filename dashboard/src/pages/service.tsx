@@ -3,8 +3,8 @@
  * from the event stream while a rollout runs), releases with rollback, recent logs with search,
  * and metrics charts.
  */
-import { useState } from "preact/hooks";
-import { api, apiLines, type BerthEvent, seg } from "../api.ts";
+import { useEffect, useState } from "preact/hooks";
+import { api, apiLines, type BerthEvent, followLines, seg } from "../api.ts";
 import { inScope, useLive } from "../live.ts";
 import { href } from "../router.ts";
 import type { Deploy, Environment, Release, Who } from "../types.ts";
@@ -230,32 +230,62 @@ interface LogLine {
 function Logs(props: { svcPath: string }) {
   const [lines, setLines] = useState<LogLine[] | undefined>(undefined);
   const [error, setError] = useState<Error | undefined>(undefined);
+  const [following, setFollowing] = useState<AbortController | undefined>(undefined);
+  useEffect(() => () => following?.abort(), [following]);
+  const query = (form: HTMLFormElement) => {
+    const q = (form.elements.namedItem("grep") as HTMLInputElement).value;
+    return q ? `&grep=${seg(q)}` : "";
+  };
   const search = async (ev: Event) => {
     ev.preventDefault();
-    const q = ((ev.currentTarget as HTMLFormElement).elements.namedItem("grep") as HTMLInputElement).value;
+    following?.abort();
+    setFollowing(undefined);
     try {
       setError(undefined);
-      const all = await apiLines<LogLine>(`${props.svcPath}/logs?since=1h${q ? `&grep=${seg(q)}` : ""}` as `/v1/${string}`);
-      setLines(all.slice(-200));
+      const all = await apiLines<LogLine>(`${props.svcPath}/logs?since=1h${query(ev.currentTarget as HTMLFormElement)}` as `/v1/${string}`);
+      setLines(all.slice(-MAX_LINES));
     } catch (e) {
       setError(e as Error);
     }
+  };
+  const follow = (form: HTMLFormElement | null) => {
+    if (!form) return;
+    if (following) {
+      following.abort();
+      setFollowing(undefined);
+      return;
+    }
+    const ctl = new AbortController();
+    setFollowing(ctl);
+    setError(undefined);
+    setLines([]);
+    followLines<LogLine>(
+      `${props.svcPath}/logs?since=5m&follow=true${query(form)}` as `/v1/${string}`,
+      (l) => setLines((prev) => [...(prev ?? []), l].slice(-MAX_LINES)),
+      ctl.signal,
+    ).catch((e: Error) => setError(e));
   };
   return (
     <section aria-labelledby="logs">
       <h2 id="logs">Logs</h2>
       <form class="inline" onSubmit={search}>
-        <label for="grep">Search the last hour</label>
+        <label for="grep">Search</label>
         <input id="grep" name="grep" type="search" />
-        <button type="submit">Show logs</button>
+        <button type="submit">Last hour</button>
+        <button type="button" aria-pressed={following !== undefined} onClick={(e) => follow((e.currentTarget as HTMLButtonElement).form)}>
+          {following ? "Stop following" : "Follow live"}
+        </button>
       </form>
       <ErrorBox error={error} />
       {lines && (
         // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard
         <pre class="logs" tabIndex={0} role="log" aria-label="Log lines">
-          {lines.length === 0 ? "No lines." : lines.map((l) => `${l.at ?? ""} ${l.instance ?? ""} ${l.line}`).join("\n")}
+          {lines.length === 0 ? (following ? "Waiting for lines…" : "No lines.") : lines.map((l) => `${l.at ?? ""} ${l.instance ?? ""} ${l.line}`).join("\n")}
         </pre>
       )}
     </section>
   );
 }
+
+/** Lines kept on the page: a followed log must not grow without bound. */
+const MAX_LINES = 500;
