@@ -8,6 +8,7 @@ import { EnvironmentPage } from "./pages/environment.tsx";
 import { ServicePage } from "./pages/service.tsx";
 import { CronPage } from "./pages/cron.tsx";
 import { DatabasesPage } from "./pages/databases.tsx";
+import { SecretsPage } from "./pages/secrets.tsx";
 import { href, type Route, useRoute } from "./router.ts";
 import type { Who } from "./types.ts";
 import { Loading } from "./ui.tsx";
@@ -67,5 +68,7 @@ function Page(props: { route: Route; who: Who }) {
       return <CronPage project={route.project} environment={route.environment} who={who} />;
     case "databases":
       return <DatabasesPage project={route.project} environment={route.environment} who={who} />;
+    case "secrets":
+      return <SecretsPage project={route.project} environment={route.environment} />;
   }
 }

@@ -10,7 +10,8 @@ export type Route =
   | { readonly page: "environment"; readonly project: string; readonly environment: string }
   | { readonly page: "service"; readonly project: string; readonly environment: string; readonly service: string }
   | { readonly page: "cron"; readonly project: string; readonly environment: string }
-  | { readonly page: "databases"; readonly project: string; readonly environment: string };
+  | { readonly page: "databases"; readonly project: string; readonly environment: string }
+  | { readonly page: "secrets"; readonly project: string; readonly environment: string };
 
 /** Parses `#/...` into a route; anything unknown is the overview. */
 export function parseRoute(hash: string): Route {
@@ -21,6 +22,7 @@ export function parseRoute(hash: string): Route {
   if (page === "env") return { page: "environment", project, environment };
   if (page === "cron") return { page: "cron", project, environment };
   if (page === "db") return { page: "databases", project, environment };
+  if (page === "secrets") return { page: "secrets", project, environment };
   if (page === "svc" && service) return { page: "service", project, environment, service };
   return { page: "overview" };
 }
@@ -41,6 +43,8 @@ export function href(r: Route): string {
       return `#/cron/${e(r.project)}/${e(r.environment)}`;
     case "databases":
       return `#/db/${e(r.project)}/${e(r.environment)}`;
+    case "secrets":
+      return `#/secrets/${e(r.project)}/${e(r.environment)}`;
   }
 }
 

@@ -3,7 +3,7 @@ import { api, seg } from "../api.ts";
 import { inScope, useLive } from "../live.ts";
 import { href } from "../router.ts";
 import type { Deploy, Environment, Who } from "../types.ts";
-import { Badge, ErrorBox, Loading, ms, Table, When } from "../ui.tsx";
+import { Badge, Can, ErrorBox, Loading, ms, Table, When } from "../ui.tsx";
 
 export function EnvironmentPage(props: { project: string; environment: string; who: Who }) {
   const { project, environment } = props;
@@ -27,6 +27,9 @@ export function EnvironmentPage(props: { project: string; environment: string; w
       <nav aria-label="Environment" class="tabs">
         <a href={href({ page: "cron", project, environment })}>Cron jobs</a>
         <a href={href({ page: "databases", project, environment })}>Databases</a>
+        <Can role={props.who.role} need="deployer">
+          <a href={href({ page: "secrets", project, environment })}>Secrets</a>
+        </Can>
       </nav>
       <h2>Services</h2>
       <Table label="Services">
