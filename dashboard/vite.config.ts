@@ -9,5 +9,5 @@ export default defineConfig({
   base: "/dashboard/",
   oxc: { jsx: { runtime: "automatic", importSource: "preact" } },
   build: { outDir: "../dist/dashboard", emptyOutDir: true, target: "es2022", reportCompressedSize: true },
-  server: { proxy: { "/v1": "http://127.0.0.1:7070" } },
+  server: { proxy: { "/v1": "http://127.0.0.1:7700" } },
 });

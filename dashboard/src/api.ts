@@ -23,6 +23,12 @@ export class ApiError extends Error {
 
 type Method = "GET" | "POST" | "PUT" | "DELETE";
 
+let unauthenticated: () => void = () => {};
+/** What to do when the session is gone (expired, logged out elsewhere, token revoked): the app shows the login. */
+export function onUnauthenticated(handler: () => void): void {
+  unauthenticated = handler;
+}
+
 /** Calls `/v1/...`; resolves to the parsed JSON body (null for 204), throws ApiError otherwise. */
 export async function api<T>(method: Method, path: `/v1/${string}`, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { "x-berth-csrf": "1", accept: "application/json" };
@@ -30,6 +36,7 @@ export async function api<T>(method: Method, path: `/v1/${string}`, body?: unkno
   const res = await fetch(path, { method, credentials: "same-origin", headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
   if (res.status === 204) return null as T;
   const json = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string; hint?: string } } | null;
+  if (res.status === 401 && path !== "/v1/session") unauthenticated();
   if (!res.ok) {
     const e = json?.error;
     throw new ApiError(res.status, e?.code ?? `HTTP_${res.status}`, e?.message ?? res.statusText, e?.hint ?? "");
@@ -115,6 +122,11 @@ async function openStream(): Promise<void> {
     }
   };
   for (const t of WATCHED_TYPES) es.addEventListener(t, dispatch);
+  // A refused stream (401 after the session ended) is closed for good, not retried: the next
+  // subscriber opens a new one. Network errors are retried by EventSource itself.
+  es.onerror = () => {
+    if (es.readyState === EventSource.CLOSED && source === es) source = undefined;
+  };
   source = es;
   opening = false;
 }

@@ -1,6 +1,6 @@
 /** The shell: who is logged in, the header and navigation, and the page of the current route. */
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, api, closeStream } from "./api.ts";
+import { api, closeStream, onUnauthenticated } from "./api.ts";
 import { AccessPage } from "./pages/access.tsx";
 import { Login } from "./pages/login.tsx";
 import { Overview } from "./pages/overview.tsx";
@@ -17,7 +17,11 @@ export function App() {
   const [who, setWho] = useState<Who | null | undefined>(undefined);
   const route = useRoute();
   useEffect(() => {
-    api<Who>("GET", "/v1/whoami").then(setWho, (e: unknown) => setWho(e instanceof ApiError && e.status === 401 ? null : null));
+    onUnauthenticated(() => {
+      closeStream();
+      setWho(null);
+    });
+    api<Who>("GET", "/v1/whoami").then(setWho, () => setWho(null));
   }, []);
   if (who === undefined) return <Loading />;
   if (who === null) return <Login onLogin={setWho} />;
