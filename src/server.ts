@@ -32,6 +32,10 @@ import type { Engine, HealthGate, TrafficPort } from "./engine/engine.ts";
 import { noTraffic } from "./engine/engine.ts";
 import { LocalEngine } from "./engine/local/local-engine.ts";
 import { MemoryEngine } from "./engine/memory/memory-engine.ts";
+import { PerEnvironmentEngine } from "./engine/per-environment.ts";
+import { SwarmHost } from "./engine/swarm/swarm-host.ts";
+import { SwarmNodes } from "./engine/swarm/nodes.ts";
+import { DockerApi } from "./engine/swarm/docker-api.ts";
 import { EventBus } from "./observe/event-bus.ts";
 import { createObservability, type Observability } from "./observe/setup.ts"; // observability (issue 18)
 import { redisQueueLength } from "./observe/autoscale/queue-depth.ts"; // issue 18
@@ -52,6 +56,7 @@ import { OperationRunner } from "./reconcile/operations.ts"; // operations (issu
 import { Approvals } from "./reconcile/approvals.ts"; // approval gates (issue 19)
 import { Previews } from "./reconcile/previews.ts"; // preview environments (issue 19)
 import { Promoter } from "./reconcile/promote.ts"; // promotion (issue 19)
+import { Sleeper } from "./reconcile/sleep.ts"; // sleep when idle, wake on request (issue 19)
 import { dataOperations } from "./reconcile/data-operations.ts";
 import { GitRepository } from "./store/repositories/git.ts"; // git (issue 5)
 import { InternalAddressRepository } from "./store/repositories/internal-addresses.ts"; // private networking (issue 22)
@@ -175,13 +180,31 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
           : undefined;
     let removeLoopback = false;
     cleanups.push(() => (removeLoopback ? loopback?.remove() : undefined));
-    const engine = options.engine
+    const defaultEngine = options.engine
       ? options.engine({ bus, openEnv, redact: (text) => redactText(text), loopback })
       : config.engine === "memory"
         ? new MemoryEngine({ events: bus, openEnv: (r) => openEnv(r) })
         : new LocalEngine({ stateDir: join(config.dataDir, "engine"), events: bus, openEnv: (r) => openEnv(r), redact: (text) => redactText(text), logRetentionMs: config.logRetentionMs, ...(loopback ? { loopback } : {}) });
+    // Docker Swarm (issue 20): environments whose blueprint says `engine: swarm` run there; the
+    // engine (and Berth's registry) start on first use, or now when such an environment exists.
+    const swarmHost = config.swarm
+      ? new SwarmHost({ dockerSocket: config.swarm.dockerSocket, registry: config.swarm.registry, dataDir: config.dataDir, events: bus, openEnv: (r) => openEnv(r), redact: (text) => redactText(text) })
+      : undefined;
+    const swarmMissing = "this daemon has no swarm manager configured (BERTH_DOCKER_HOST is unset)";
+    // An engine a test hands in is the daemon's only one (tests drive it directly).
+    const engine: Engine = options.engine ? defaultEngine : new PerEnvironmentEngine({
+      local: defaultEngine,
+      others: swarmHost ? { swarm: swarmHost } : {},
+      kindOf: (env) => store.environments.engineOf(env.project, env.environment),
+      missing: (kind, env) => new BerthError("BERTH_ENGINE_UNAVAILABLE", { environment: `${env.project}/${env.environment}`, engine: kind, path: "engine", file: "berth.yaml", detail: swarmMissing }),
+    });
+    const engineProblem = async (kind: string): Promise<string | undefined> => (kind === "local" ? undefined : swarmHost ? swarmHost.problem() : swarmMissing);
     await engine.start();
     cleanups.push(() => engine.stop({ stopInstances: false }));
+    if (swarmHost && store.environments.countByEngine("swarm") > 0) {
+      const problem = await swarmHost.problem();
+      if (problem) bus.emit({ type: "engine:warning", actor: "system", data: { message: `swarm environments cannot run: ${problem}` } });
+    }
     // observability (issue 18): metrics from the router and the engine, alerts, drains, autoscaling.
     // Alert channel and log drain credentials are read from the secret store when sent (issue 18).
     const alertSecret = (scope: { project: string; environment: string }, group: string, key: string): string | undefined => {
@@ -272,6 +295,9 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
         },
         onSensitive: addSensitive,
       });
+    // Issue 19: services that sleep when idle; the router's waker wakes them (bound below, once
+    // the reconciler exists). Desired state only: the reconciler stops and starts instances.
+    let sleeper: Sleeper | undefined;
     // The HAProxy data plane (issue 6): started, supervised and stopped by the daemon.
     let routing: Routing | undefined;
     if (config.router.enabled && !options.traffic) {
@@ -283,7 +309,12 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
         // BERTH_HTTPS_PORT (issue 15: it was ignored); 0 turns the HTTPS listener off.
         ...(config.router.httpsPort > 0 ? { httpsPort: config.router.httpsPort } : {}),
         events: bus,
-        onRequest: observe.onRequest, // issue 18
+        onRequest: (sample) => {
+          observe.onRequest(sample); // issue 18
+          sleeper?.noteRequest(sample.backend); // issue 19
+        },
+        wake: async (backend, signal) => sleeper?.wake(backend, signal), // issue 19
+        timeouts: { connectMs: config.router.connectTimeoutMs },
       });
       await router.start();
       cleanups.push(() => router.stop({ graceful: true }));
@@ -339,6 +370,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       retryMaxMs: config.reconcileRetryMaxMs,
       resyncIntervalMs: config.resyncIntervalMs,
     });
+    sleeper = new Sleeper({ store, engine, events: bus, clock, requestReconcile: (id) => reconciler.request(id), checkIntervalMs: config.sleepCheckMs });
     // cron (issue 8): each slot runs as an engine task against the service's current release.
     const cron = new CronScheduler({ db: store.db, clock, runner: (spec, signal) => engine.runTask(spec, signal), resolveTask: storeTaskResolver(store.db), events: bus });
     // A sync may have changed the cron jobs (sync.ts records them): the scheduler re-plans at once.
@@ -365,6 +397,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       secretNames: (projectId, environment) => new Set(secretRows.listValues(projectId, { environments: [environment, "*"] }).map((r) => storedKey(r.owner, r.name))),
       maxServicesPerProject: config.maxServicesPerProject,
       postgresMajor: (project, environment) => resources.postgresMajor(project, environment),
+      engineProblem,
     });
     // operations (issue 15): recorded intent, carried out one at a time per key; handlers register here.
     const operations = new OperationRunner({ repo: store.operations, events: bus, clock });
@@ -393,7 +426,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       bus.emit({ type: "token:created", data: { name: "owner", role: "owner" } });
     }
 
-    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [], cron, secrets, audit: new AuditRepository(store.db), policies, resources, redact: (text) => redactText(text), git: { deployer: gitDeployer, served: servedRepos }, previews, operations, observe, workflow, dashboardDir: DASHBOARD_DIR, logger: options.logger ?? false });
+    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [], cron, secrets, audit: new AuditRepository(store.db), policies, resources, redact: (text) => redactText(text), git: { deployer: gitDeployer, served: servedRepos }, previews, operations, observe, workflow, dashboardDir: DASHBOARD_DIR, ...(config.swarm ? { nodes: new SwarmNodes({ docker: new DockerApi(config.swarm.dockerSocket) }) } : {}), logger: options.logger ?? false });
     cleanups.push(() => api.close());
     let url = "";
     if (options.listen !== false) {
@@ -414,6 +447,8 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
     cleanups.push(() => operations.stop());
     previews.start(); // issue 19: the expiry beat
     cleanups.push(() => previews.stop());
+    sleeper.start(); // issue 19: idle services go to sleep
+    cleanups.push(() => sleeper?.stop());
     servedRepos.start(); // git (issue 5): after the operations, stopped before them
     cleanups.push(() => servedRepos.stop());
     cron.start(); // after the reconciler, stopped before it (cleanups run in reverse)

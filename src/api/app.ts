@@ -29,13 +29,14 @@ import { metricRoutes } from "./routes/metrics.ts"; // observability (issue 18)
 import { alertRoutes } from "./routes/alerts.ts"; // observability (issue 18)
 import { workflowRoutes } from "./routes/workflow.ts"; // environments as a workflow (issue 19)
 import { previewRoutes } from "./routes/previews.ts"; // preview environments (issue 19)
+import { nodeRoutes } from "./routes/nodes.ts"; // the swarm's nodes (issue 20)
 import { sessionRoutes } from "./routes/session.ts"; // dashboard login (issue 21)
 import type { ApiDeps } from "./types.ts";
 
 export type { ApiDeps } from "./types.ts";
 
 /** Route plugins, in registration order. Areas added later append here. */
-export const routePlugins = [auditPlugin, healthRoutes, tokenRoutes, projectRoutes, eventRoutes, deployRoutes, logRoutes, cronRoutes, secretRoutes, auditRoutes, dataRoutes, dataUpgradeRoutes, gitRoutes, operationRoutes, policyRoutes, metricRoutes, alertRoutes, workflowRoutes, previewRoutes, sessionRoutes] as const;
+export const routePlugins = [auditPlugin, healthRoutes, tokenRoutes, projectRoutes, eventRoutes, deployRoutes, logRoutes, cronRoutes, secretRoutes, auditRoutes, dataRoutes, dataUpgradeRoutes, gitRoutes, operationRoutes, policyRoutes, metricRoutes, alertRoutes, workflowRoutes, previewRoutes, nodeRoutes, sessionRoutes] as const;
 
 /** A registered route and the role it requires (for the auth test and docs). */
 export interface RouteInfo {

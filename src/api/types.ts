@@ -5,6 +5,7 @@
 import type { Clock } from "../core/clock.ts";
 import type { CronScheduler } from "../cron/scheduler.ts";
 import type { Engine, ServiceRef } from "../engine/engine.ts";
+import type { NodeAdmin } from "../engine/nodes.ts";
 import type { EventBus } from "../observe/event-bus.ts";
 import type { Secrets } from "../secrets/setup.ts";
 import type { AuditRepository } from "../store/repositories/audit.ts";
@@ -57,6 +58,8 @@ export interface ApiDeps {
   readonly observe?: { readonly collector: MetricsCollector; readonly repo: MetricsRepository; readonly alerts?: AlertManager };
   /** Environments as a workflow (issue 19): promotion and the decisions on held deploys. */
   readonly workflow?: { readonly approvals: Approvals; readonly promoter: Promoter };
+  /** The swarm's machines (issue 20); absent when the daemon manages no Docker Swarm. */
+  readonly nodes?: NodeAdmin;
   /** The dashboard's built files (issue 21), served under `/dashboard/` when the directory exists. */
   readonly dashboardDir?: string;
   /** Tests want quiet servers. */

@@ -95,11 +95,13 @@ export function resolveEnvironment(bp: Blueprint, envName: string): Blueprint {
   // The source was validated at parse time, so this reporter stays empty; it only satisfies normalize.
   const resolved = normalize(merged as RawBlueprint, new Reporter("", () => ({ line: 1, column: 1 })));
   const environment: Environment = declared ?? { name: envName, autoDeploy: true, approvalRequired: false };
-  if (!isPreview) return { ...resolved, environment, source: bp.source };
+  // Issue 20: the environment's own engine, else the blueprint's (previews: their base's).
+  const engine = (declared ?? (baseName ? bp.environments.find((e) => e.name === baseName) : undefined))?.engine ?? bp.engine;
+  if (!isPreview) return { ...resolved, engine, environment, source: bp.source };
   const marks = previewMarks(envName);
   const seed = bp.previews.data.mode === "seed";
-  const services = resolved.services.filter((s) => s.preview.replicas > 0).map((s) => previewService(s, marks, seed));
-  return { ...resolved, services, environment, source: bp.source };
+  const services = resolved.services.filter((s) => s.preview.replicas > 0).map((s) => previewService(s, marks, seed, bp.previews.sleepAfterMs));
+  return { ...resolved, engine, services, environment, source: bp.source };
 }
 
 /** Variables every preview instance gets (Render's IS_PULL_REQUEST, and Berth's own). */
@@ -114,10 +116,13 @@ function previewMarks(envName: string): EnvMap {
  * `preview.env` over its env, no custom domains (only the generated `<service>-pr-<n>-...` host:
  * a preview must never answer for production's names), and `initialDeploy` only in `seed` mode.
  */
-function previewService(s: Service, marks: EnvMap, seed: boolean): Service {
+function previewService(s: Service, marks: EnvMap, seed: boolean, sleepAfterMs: number | null): Service {
   const env = { ...s.env, ...s.preview.env, ...marks };
+  // Issue 19: routed services sleep when idle (their own `sleepAfter` wins over `previews.sleepAfter`).
+  const sleepMs = s.type === "web" || s.type === "static" ? (s.sleepAfterMs ?? sleepAfterMs) : null;
+  const sleep = sleepMs !== null && sleepMs !== undefined && sleepMs > 0 ? { sleepAfterMs: sleepMs } : {};
   if (s.type === "cron") return { ...s, env, ...(s.preview.limits ? { limits: s.preview.limits } : {}) };
-  if (s.type === "static") return { ...s, env, replicas: s.preview.replicas, domains: [], routes: s.routes.filter((r) => !r.domain) };
+  if (s.type === "static") return { ...s, env, replicas: s.preview.replicas, domains: [], routes: s.routes.filter((r) => !r.domain), ...sleep };
   const { scaling: _dropped, initialDeploy, ...rest } = s as Service & { scaling?: unknown; initialDeploy?: string };
   const routed = "domains" in rest ? { domains: [], routes: (rest as { routes: readonly Route[] }).routes.filter((r) => !r.domain) } : {};
   return {
@@ -127,6 +132,7 @@ function previewService(s: Service, marks: EnvMap, seed: boolean): Service {
     env,
     replicas: s.singleton ? 1 : s.preview.replicas,
     ...(s.preview.limits ? { limits: s.preview.limits } : {}),
+    ...sleep,
   } as Service;
 }
 

@@ -74,6 +74,7 @@ export function normalize(raw: RawBlueprint, out: Reporter): Blueprint {
     ...(e.branch !== undefined ? { branch: e.branch } : {}),
     autoDeploy: e.autoDeploy ?? true,
     approvalRequired: e.approval === true || e.approval === "required",
+    ...(e.engine !== undefined ? { engine: e.engine } : {}),
   }));
   const previews = {
     mode: raw.previews?.mode ?? "off",
@@ -83,11 +84,12 @@ export function normalize(raw: RawBlueprint, out: Reporter): Blueprint {
     branches: raw.previews?.branches ?? [],
     data: previewData(raw, databases[0]?.name ?? "", out),
     envGroups: raw.previews?.envGroups ?? [],
+    sleepAfterMs: raw.previews?.sleepAfter === false ? null : ms(raw.previews?.sleepAfter, DEFAULT_PREVIEW_SLEEP_MS),
   } as const;
   const alerts = normalizeAlerts(raw, out);
   const logDrains = normalizeDrains(raw, out);
   const observe = { ...(alerts ? { alerts } : {}), ...(logDrains ? { logDrains } : {}) };
-  return { version: 1, project: raw.project, services, databases, keyValues, envGroups, environments, previews, ...observe, source: raw as Record<string, unknown> };
+  return { version: 1, project: raw.project, engine: raw.engine ?? "local", services, databases, keyValues, envGroups, environments, previews, ...observe, source: raw as Record<string, unknown> };
 }
 
 function limitsOf(raw: { memory?: string | number; cpu?: string | number; pids?: number } | undefined): Limits {
@@ -157,6 +159,7 @@ function normalizeService(name: string, svc: RawService, idx: NameIndex, out: Re
         health: { ...DEFAULT_HEALTH, path: "/" },
         domains: (svc.domains ?? []).map((d) => d.toLowerCase()),
         routes: (svc.routes ?? []).map((r) => ({ path: r.path, ...(r.domain ? { domain: r.domain.toLowerCase() } : {}), stripPrefix: r.stripPrefix ?? false })),
+        ...(svc.sleepAfter !== undefined ? { sleepAfterMs: ms(svc.sleepAfter, 0) } : {}),
       };
     case "web":
       return {
@@ -166,6 +169,7 @@ function normalizeService(name: string, svc: RawService, idx: NameIndex, out: Re
         ...(svc.port !== undefined ? { port: svc.port } : {}),
         domains: (svc.domains ?? []).map((d) => d.toLowerCase()),
         routes: (svc.routes ?? []).map((r) => ({ path: r.path, ...(r.domain ? { domain: r.domain.toLowerCase() } : {}), stripPrefix: r.stripPrefix ?? false })),
+        ...(svc.sleepAfter !== undefined ? { sleepAfterMs: ms(svc.sleepAfter, 0) } : {}),
       };
     case "private":
       return { ...base, ...running(svc), type: "private", ...(svc.port !== undefined ? { port: svc.port } : {}), ...(svc.protocol === "tcp" ? { protocol: "tcp" as const } : {}) };
@@ -220,6 +224,9 @@ function running(svc: RunningRaw): RunningFields {
     disks: (svc.disks ?? []).map((d) => ({ name: d.name, mountPath: d.mountPath, sizeBytes: d.size !== undefined ? sizeBytes(d.size)! : 1024 ** 3 })),
   };
 }
+
+/** Issue 19: idle time after which preview web/static services sleep unless `previews.sleepAfter` says otherwise. */
+export const DEFAULT_PREVIEW_SLEEP_MS = 30 * 60_000;
 
 /** Previews a project runs at once unless `previews.maxPreviews` says otherwise. */
 export const DEFAULT_MAX_PREVIEWS = 5;

@@ -105,6 +105,8 @@ export interface WebService extends ServiceBase, RunningFields {
   readonly port?: number;
   readonly domains: readonly string[];
   readonly routes: readonly Route[];
+  /** Issue 19: sleeps after this long without a request; absent: never. */
+  readonly sleepAfterMs?: number;
 }
 
 export interface PrivateService extends ServiceBase, RunningFields {
@@ -144,6 +146,8 @@ export interface StaticService extends ServiceBase {
   readonly health: HealthSpec;
   readonly domains: readonly string[];
   readonly routes: readonly Route[];
+  /** Issue 19: sleeps after this long without a request; absent: never. */
+  readonly sleepAfterMs?: number;
 }
 
 export type Service = WebService | PrivateService | WorkerService | CronService | StaticService;
@@ -185,7 +189,12 @@ export interface Environment {
   readonly branch?: string;
   readonly autoDeploy: boolean;
   readonly approvalRequired: boolean;
+  /** Issue 20: set when the environment names its own engine (else the blueprint's applies). */
+  readonly engine?: EngineKind;
 }
+
+/** Issue 20: where an environment's services run. */
+export type EngineKind = "local" | "swarm";
 
 /** Issue 19: a step that must succeed on a forked preview's data before it gets traffic. */
 export type ScrubStep =
@@ -207,6 +216,8 @@ export interface Previews {
   /** Branch globs whose pushes to a served repository open a preview. */
   readonly branches: readonly string[];
   readonly data: PreviewData;
+  /** Issue 19: preview web/static services sleep after this idle time (default 30 min); null: never. */
+  readonly sleepAfterMs: number | null;
   /** Env groups whose secrets previews receive. */
   readonly envGroups: readonly string[];
 }
@@ -220,6 +231,8 @@ export interface Blueprint {
   readonly envGroups: readonly EnvGroup[];
   readonly environments: readonly Environment[];
   readonly previews: Previews;
+  /** Where the services run (issue 20): the blueprint's `engine`, or after `resolveEnvironment` the environment's own. */
+  readonly engine: EngineKind;
   /** Set by `resolveEnvironment`: which environment this copy is for. */
   readonly environment?: Environment;
   /** Alert channels and rules (issue 18); absent: the default rules, no channels. */

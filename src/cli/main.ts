@@ -16,6 +16,7 @@ import { registerGitCommands } from "./commands/git.ts";
 import { registerOperationCommands } from "./commands/operations.ts";
 import { registerLinkCommands } from "./commands/link.ts";
 import { registerMetricsCommands } from "./commands/metrics.ts";
+import { registerNodeCommands } from "./commands/node.ts";
 import { registerPreviewCommands } from "./commands/preview.ts";
 import { registerReleaseCommands } from "./commands/releases.ts";
 import { registerServerCommand } from "./commands/server.ts";
@@ -55,6 +56,7 @@ export async function buildProgram(ctx: CliContext): Promise<Command> {
   registerMetricsCommands(program, ctx); // metrics, alerts (issue 18)
   registerWorkflowCommands(program, ctx); // promote, approve, reject, pending (issue 19)
   registerPreviewCommands(program, ctx); // preview list|create|approve|destroy (issue 19)
+  registerNodeCommands(program, ctx); // node list|add|drain|activate|remove (issue 20)
   installDirDefaults(program, ctx); // --project/--env from the directory's link
   // Subcommands inherit the one-line error style and the exit override.
   for (const c of program.commands) c.exitOverride().showSuggestionAfterError(true).configureOutput(program.configureOutput());

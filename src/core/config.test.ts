@@ -29,3 +29,13 @@ test("ACME: a directory that is not an https URL, or a contact that is not an ad
   assert.match(fieldOf(() => acmeOf({ BERTH_ACME_DIRECTORY: "letsencrypt" })) ?? "", /BERTH_ACME_DIRECTORY/);
   assert.match(fieldOf(() => acmeOf({ BERTH_ACME_EMAIL: "ops" })) ?? "", /BERTH_ACME_EMAIL.*not an email address/);
 });
+
+test("Swarm (issue 20): BERTH_DOCKER_HOST as unix:///path or a path, the registry address defaulting to loopback; none when unset; tcp refused", () => {
+  const swarmOf = (env: Record<string, string>, flags: Record<string, string> = {}) => resolveConfig({ flags, env: { BERTH_DATA_DIR: "/tmp/berth-config-test", ...env }, isRoot: false }).swarm;
+  assert.equal(swarmOf({}), undefined);
+  assert.deepEqual(swarmOf({ BERTH_DOCKER_HOST: "unix:///var/run/docker.sock" }), { dockerSocket: "/var/run/docker.sock", registry: "127.0.0.1:5000" });
+  assert.deepEqual(swarmOf({ BERTH_DOCKER_HOST: "/run/d.sock", BERTH_SWARM_REGISTRY: "10.0.0.1:5050" }), { dockerSocket: "/run/d.sock", registry: "10.0.0.1:5050" });
+  assert.deepEqual(swarmOf({ BERTH_DOCKER_HOST: "/env.sock" }, { "docker-host": "/flag.sock" }), { dockerSocket: "/flag.sock", registry: "127.0.0.1:5000" });
+  assert.match(fieldOf(() => swarmOf({ BERTH_DOCKER_HOST: "tcp://10.0.0.1:2375" })) ?? "", /BERTH_DOCKER_HOST.*not a unix socket/);
+  assert.match(fieldOf(() => swarmOf({ BERTH_DOCKER_HOST: "/d.sock", BERTH_SWARM_REGISTRY: "registry" })) ?? "", /BERTH_SWARM_REGISTRY.*host:port/);
+});

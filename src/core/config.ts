@@ -13,7 +13,18 @@ export interface BerthConfig {
   /** Base domain of generated hostnames: `<service>-<env>-<project>.<baseDomain>`. */
   readonly baseDomain: string;
   /** `httpsPort` 0 = no HTTPS listener. */
-  readonly router: { readonly enabled: boolean; readonly bindHost: string; readonly httpPort: number; readonly httpsPort: number };
+  readonly router: {
+    readonly enabled: boolean;
+    readonly bindHost: string;
+    readonly httpPort: number;
+    readonly httpsPort: number;
+    /**
+     * HAProxy's `timeout connect` (BERTH_ROUTER_CONNECT_TIMEOUT_MS). Default 5 s; 1 s when a Docker
+     * Swarm is configured: a lost machine drops packets, and a connect that times out sooner is
+     * retried on another instance sooner (issue 20; loopback connects never wait for it).
+     */
+    readonly connectTimeoutMs: number;
+  };
   /**
    * Loopback isolation between projects (issue 17, root only): `guarded` refuses each project
    * the ports of Berth's API and of other projects; `strict` every local port it was not granted;
@@ -25,6 +36,8 @@ export interface BerthConfig {
   readonly reconcileRetryMaxMs: number;
   /** Periodic level-based resync of every environment, to catch drift. */
   readonly resyncIntervalMs: number;
+  /** Issue 19: how often services with `sleepAfter` are checked for idleness (BERTH_SLEEP_CHECK_MS, default 15 s). */
+  readonly sleepCheckMs: number;
   /** Log files of instances gone for longer than this are removed (BERTH_LOG_RETENTION_DAYS, default 7). */
   readonly logRetentionMs: number;
   readonly logLevel: "debug" | "info" | "warn" | "error";
@@ -42,6 +55,13 @@ export interface BerthConfig {
    * directory's HTTPS is trusted with (a test CA such as pebble's).
    */
   readonly acme: AcmeConfig;
+  /**
+   * Issue 20: the Docker Swarm environments (`engine: swarm`) run on. `dockerSocket` is a swarm
+   * manager's Engine API socket (BERTH_DOCKER_HOST, `unix:///path` or a path); `registry` the
+   * `host:port` Berth's image registry listens on, reachable from every node (BERTH_SWARM_REGISTRY,
+   * default 127.0.0.1:5000). Absent: no Docker host configured, swarm environments are refused.
+   */
+  readonly swarm?: { readonly dockerSocket: string; readonly registry: string };
   /** Key-encryption key: base64 keys in BERTH_KEK (current first, comma-separated), else a file. */
   readonly kek: { readonly kind: "file"; readonly path: string } | { readonly kind: "value"; readonly value: string; readonly origin: string };
 }
@@ -96,6 +116,18 @@ export function defaultDataDir(isRoot: boolean, home = homedir()): string {
   return isRoot ? "/var/lib/berth" : join(home, ".berth");
 }
 
+/** BERTH_DOCKER_HOST (`unix:///path` or an absolute path; only unix sockets) and BERTH_SWARM_REGISTRY. */
+function swarmSetting(host: string | undefined, registry: string | undefined): BerthConfig["swarm"] {
+  if (!host) return undefined;
+  const socket = host.startsWith("unix://") ? host.slice("unix://".length) : host;
+  if (!socket.startsWith("/")) {
+    throw new BerthError("BERTH_CONFIG_INVALID", { field: "BERTH_DOCKER_HOST", detail: `'${host}' is not a unix socket (unix:///var/run/docker.sock); a remote dockerd is reached through a socket forwarded to this machine` });
+  }
+  const reg = registry || "127.0.0.1:5000";
+  if (!/^[A-Za-z0-9.-]+:\d{1,5}$/.test(reg)) throw new BerthError("BERTH_CONFIG_INVALID", { field: "BERTH_SWARM_REGISTRY", detail: `'${reg}' is not host:port (e.g. 10.0.0.1:5000)` });
+  return Object.freeze({ dockerSocket: socket, registry: reg });
+}
+
 /** Pure: the same input always gives the same frozen config. */
 export function resolveConfig(input: ConfigInput): BerthConfig {
   const { flags, env, isRoot } = input;
@@ -120,7 +152,9 @@ export function resolveConfig(input: ConfigInput): BerthConfig {
   const routerEnabled = routerFlag === false ? false : (env.BERTH_ROUTER ?? "on") !== "off";
   const dataDir = resolve(str("data-dir", "BERTH_DATA_DIR") ?? defaultDataDir(isRoot, input.home));
   const kekValue = env.BERTH_KEK;
+  const swarm = swarmSetting(str("docker-host", "BERTH_DOCKER_HOST"), str("swarm-registry", "BERTH_SWARM_REGISTRY"));
   return Object.freeze({
+    ...(swarm ? { swarm } : {}),
     dataDir,
     kek: Object.freeze(
       kekValue
@@ -136,12 +170,14 @@ export function resolveConfig(input: ConfigInput): BerthConfig {
       bindHost: str("bind", "BERTH_BIND") ?? (isRoot ? "0.0.0.0" : "127.0.0.1"),
       httpPort: intSetting(str("http-port", "BERTH_HTTP_PORT"), "http-port", isRoot ? 80 : 8080),
       httpsPort: intSetting(str("https-port", "BERTH_HTTPS_PORT"), "https-port", isRoot ? 443 : 8443),
+      connectTimeoutMs: Math.max(100, intSetting(env.BERTH_ROUTER_CONNECT_TIMEOUT_MS, "BERTH_ROUTER_CONNECT_TIMEOUT_MS", swarm ? 1000 : 5000)),
     }),
     loopback,
     acme: acmeSetting(env),
     reconcileRetryMs: intSetting(env.BERTH_RECONCILE_RETRY_MS, "BERTH_RECONCILE_RETRY_MS", 1000),
     reconcileRetryMaxMs: intSetting(env.BERTH_RECONCILE_RETRY_MAX_MS, "BERTH_RECONCILE_RETRY_MAX_MS", 60_000),
     resyncIntervalMs: intSetting(env.BERTH_RESYNC_INTERVAL_MS, "BERTH_RESYNC_INTERVAL_MS", 30_000),
+    sleepCheckMs: Math.max(100, intSetting(env.BERTH_SLEEP_CHECK_MS, "BERTH_SLEEP_CHECK_MS", 15_000)),
     logRetentionMs: intSetting(env.BERTH_LOG_RETENTION_DAYS, "BERTH_LOG_RETENTION_DAYS", 7) * 86_400_000,
     logLevel: logLevel as BerthConfig["logLevel"],
     maxServicesPerProject: Math.max(1, intSetting(env.BERTH_MAX_SERVICES_PER_PROJECT, "BERTH_MAX_SERVICES_PER_PROJECT", 5000)),

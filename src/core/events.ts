@@ -16,8 +16,9 @@ import type { ControlEvents } from "./events/control.ts";
 import type { SecurityEvents } from "./events/security.ts";
 import type { ObserveEvents } from "./events/observe.ts";
 import type { PreviewEvents } from "./events/previews.ts";
+import type { SleepEvents } from "./events/sleep.ts";
 
-export interface EventMap extends SpineEvents, DeployEvents, ApprovalEvents, RouterEvents, EngineEvents, DataEvents, SecretsEvents, CronEvents, GitEvents, OperationEvents, ControlEvents, SecurityEvents, ObserveEvents, PreviewEvents {}
+export interface EventMap extends SpineEvents, DeployEvents, ApprovalEvents, RouterEvents, EngineEvents, DataEvents, SecretsEvents, CronEvents, GitEvents, OperationEvents, ControlEvents, SecurityEvents, ObserveEvents, PreviewEvents, SleepEvents {}
 
 export type EventType = keyof EventMap;
 

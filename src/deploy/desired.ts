@@ -22,6 +22,8 @@ export interface DesiredService {
   readonly spec: ServiceSpec;
   readonly inputs: ReleaseInputs;
   readonly inputsDigest: string;
+  /** Issue 19: idle time after which it sleeps (null: never). Not part of the digest: changing it restarts nothing. */
+  readonly sleepAfterMs: number | null;
 }
 
 const STATIC_HEALTH: HealthSpec = {
@@ -167,7 +169,9 @@ export function desiredServices(bp: Blueprint, opts: DesiredOptions): DesiredSer
       // Only when set, so digests of services without them stay what they were.
       ...(s.build.limits || s.build.timeoutMs !== undefined ? { buildLimits: { ...s.build.limits, ...(s.build.timeoutMs !== undefined ? { timeoutMs: s.build.timeoutMs } : {}) } } : {}),
     };
-    return { spec, inputs, inputsDigest: inputsDigest(inputs, spec, opts.envVersion) };
+    // Issue 19: only routed services can be woken by a request; a singleton never sleeps (it runs exactly one).
+    const sleepAfterMs = (s.type === "web" && !s.singleton) || s.type === "static" ? (s.sleepAfterMs ?? null) : null;
+    return { spec, inputs, inputsDigest: inputsDigest(inputs, spec, opts.envVersion), sleepAfterMs };
   });
 }
 

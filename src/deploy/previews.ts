@@ -110,6 +110,22 @@ export function expiredPreviews<T extends { readonly state: PreviewState; readon
   return rows.filter((r) => ACTIVE_STATES.includes(r.state) && Date.parse(r.lastPushAt) + ttl <= nowMs);
 }
 
+/**
+ * Pure (issue 19). The active previews opened for `branch` of the project's own repository: a
+ * branch-opened preview (served, or `berth preview create --branch`), or a pull request whose
+ * head is that branch of the base repository itself. A fork's branch of the same name is another
+ * branch: a deletion in the base repository never destroys it. `branch` undefined: every such
+ * preview, with its branch (for comparing against the branches that still exist).
+ */
+export function branchPreviews<T extends { readonly state: PreviewState; readonly source: "github" | "served"; readonly branch: string; readonly headRepo: string; readonly baseRepo: string }>(
+  rows: readonly T[],
+  branch?: string,
+): T[] {
+  return rows.filter(
+    (r) => ACTIVE_STATES.includes(r.state) && r.branch !== "" && (branch === undefined || r.branch === branch) && (r.source === "served" || (r.headRepo !== "" && r.headRepo === r.baseRepo)),
+  );
+}
+
 /** A commit status in GitHub's API shape (POST /repos/{owner}/{repo}/statuses/{sha}). */
 export interface CommitStatus {
   readonly state: "pending" | "success" | "failure" | "error";

@@ -138,6 +138,8 @@ export interface ActualInstance {
   readonly state: InstanceState;
   readonly pid?: number;
   readonly endpoint?: Endpoint;
+  /** Where it runs, on engines with more than one machine (Swarm: the node's hostname); absent on `local`. */
+  readonly node?: string;
   readonly restarts: number;
   readonly startedAt: string;
   readonly lastExit?: { readonly code: number | null; readonly signal: string | null; readonly oom: boolean; readonly at: string };

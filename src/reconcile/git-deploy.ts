@@ -83,6 +83,10 @@ export function environmentsFollowing(bp: Pick<Blueprint, "environments">, branc
 /** Issue 19: where a served branch push matching `previews.branches` goes. */
 export interface BranchPreviews {
   onBranchPush(project: string, branch: string, commit: string, bp: Blueprint, actor: string): OperationRow | undefined;
+  /** A deleted branch: its branch-opened previews are destroyed (recorded). */
+  onBranchDeleted(project: string, branch: string, actor: string): { number: number; environment: string; operation: OperationRow }[];
+  /** Branches active branch-opened previews follow. */
+  previewBranches(project: string): string[];
 }
 
 export class GitDeployer {
@@ -95,6 +99,23 @@ export class GitDeployer {
   /** Issue 19: served branch pushes may open previews (set once by server.ts). */
   usePreviews(previews: BranchPreviews): void {
     this.#previews = previews;
+  }
+
+  /**
+   * Issue 19: a branch was deleted (push webhook with `deleted: true`): previews opened for it are
+   * destroyed. Only intent is recorded here; the preview operations carry it out.
+   */
+  branchDeleted(project: string, branch: string, actor: string): { number: number; environment: string; operation: OperationRow }[] {
+    validateBranch(branch);
+    return this.#previews?.onBranchDeleted(project, branch, actor) ?? [];
+  }
+
+  /**
+   * Issue 19, level-based: of the branches previews follow, those no longer in `present` (the
+   * heads of a served repository) were deleted.
+   */
+  branchesGone(project: string, present: ReadonlySet<string>, actor: string): void {
+    for (const branch of this.#previews?.previewBranches(project) ?? []) if (!present.has(branch)) this.#previews?.onBranchDeleted(project, branch, actor);
   }
 
   /** The project's git source, or BERTH_GIT_NOT_FOLLOWED. */

@@ -2,7 +2,9 @@
  * Issue 19, `fork` preview data (the effectful half): each database the preview shares with its
  * parent environment is restored point-in-time (Berth's PITR: a `keep` restore beside the
  * parent's live server, which is never touched), copied into the preview's own server, the kept
- * restore discarded, and then the declared scrub step runs. Only when every step succeeded does
+ * restore discarded; each key-value store it shares gets a consistent RDB snapshot of the
+ * parent's Redis (replication protocol, read-only for the parent) loaded into its own server;
+ * and then the declared scrub step runs. Only when every step succeeded does
  * the caller record the preview's services, so a failure leaves it without traffic.
  *
  * The settings (what to fork, the scrub) come from the PARENT's recorded blueprint, and a scrub
@@ -37,10 +39,12 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 export async function forkPreviewData(resources: ResourceManager, f: ForkInput): Promise<ForkOutcome> {
   const parentDbs = new Set((f.parent.blueprint as Blueprint).databases.map((d) => d.name));
   const names = (f.preview.blueprint as Blueprint).databases.map((d) => d.name).filter((n) => parentDbs.has(n));
-  if (names.length === 0) return { ok: false, step: "fork", detail: `${f.parent.name} has none of the preview's databases` };
+  const parentKvs = new Set((f.parent.blueprint as Blueprint).keyValues.map((k) => k.name));
+  const kvNames = (f.preview.blueprint as Blueprint).keyValues.map((k) => k.name).filter((n) => parentKvs.has(n));
+  if (names.length === 0 && kvNames.length === 0) return { ok: false, step: "fork", detail: `${f.parent.name} has none of the preview's databases or key-value stores` };
   await resources.ready(f.parent);
-  const { pg: parentPg } = await resources.providers(f.parent);
-  const { pg: previewPg } = await resources.providers(f.preview);
+  const { pg: parentPg, redis: parentRedis } = await resources.providers(f.parent);
+  const { pg: previewPg, redis: previewRedis } = await resources.providers(f.preview);
   const work = mkdtempSync(join(tmpdir(), "berth-fork-"));
   chmodSync(work, 0o711); // the servers' OS user enters it to its own subdirectory
   const copied: string[] = [];
@@ -69,6 +73,22 @@ export async function forkPreviewData(resources: ResourceManager, f: ForkInput):
         return { ok: false, step: "fork", detail: `${name}: ${message(e)}` };
       }
     }
+    // Key-value stores (issue 19): a consistent RDB snapshot of the parent's server over the
+    // replication protocol, loaded into the preview's own server (redis/provider.ts forkFrom).
+    for (const name of kvNames) {
+      try {
+        const parentPassword = resources.password(f.parent, "kv", name);
+        const previewPassword = resources.password(f.preview, "kv", name);
+        if (!parentPassword || !previewPassword) throw new Error("no stored password (not provisioned yet)");
+        const source = await parentRedis.connection(name, parentPassword);
+        const r = await previewRedis.forkFrom({ host: source.host, port: source.port, password: parentPassword }, name, previewPassword, join(work, `${name}.rdb`));
+        copied.push(`${name} (${r.keys} keys)`);
+      } catch (e) {
+        return { ok: false, step: "fork", detail: `${name}: ${message(e)}` };
+      }
+    }
+    // The promoted Redis servers listen on new ports: their URLs are registered for redaction.
+    if (kvNames.length > 0) await resources.ensureNow(f.preview);
     const scrub = f.data.scrub;
     if (!scrub) return { ok: true, detail: `forked ${copied.join(", ")}; no scrub step declared` };
     try {

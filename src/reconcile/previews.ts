@@ -23,7 +23,7 @@ import { BerthError } from "../core/errors.ts";
 import type { EventSink } from "../core/events.ts";
 import { defineOperation, type OperationContext, type OperationHandler } from "../core/operations.ts";
 import { type Decider, mayDecide } from "../deploy/approval.ts";
-import { ACTIVE_STATES, branchMatches, commitStatus, expiredPreviews, planPullRequest, type PullRequestEvent } from "../deploy/previews.ts";
+import { ACTIVE_STATES, branchMatches, branchPreviews, commitStatus, expiredPreviews, planPullRequest, type PullRequestEvent } from "../deploy/previews.ts";
 import type { ServiceRef } from "../engine/engine.ts";
 import type { SecretStore } from "../secrets/store.ts";
 import type { EnvironmentRow } from "../store/repositories/environments.ts";
@@ -215,6 +215,24 @@ export class Previews {
     if (!row) throw new BerthError("BERTH_NOT_FOUND", { kind: "preview", name: `${project} #${number}` });
     if (row.state !== "destroyed") this.#d.store.previews.setState(row.id, "destroying", reason, this.#now());
     return this.#enqueue({ project, number, action: "destroy", reason }, actor);
+  }
+
+  /**
+   * Issue 19: a branch of the project's repository was deleted (a push webhook with `deleted`,
+   * or gone from a served repository): its branch-opened previews are destroyed (recorded; the
+   * preview operation removes them). Returns the operations, none when no preview follows it.
+   */
+  onBranchDeleted(project: string, branch: string, actor: string): { number: number; environment: string; operation: OperationRow }[] {
+    return branchPreviews(this.#d.store.previews.list({ project, active: true }), branch).map((row) => ({
+      number: row.number,
+      environment: row.environment,
+      operation: this.destroy(project, row.number, `branch ${branch} was deleted`, actor),
+    }));
+  }
+
+  /** Issue 19: branches that active branch-opened previews of the project follow. */
+  previewBranches(project: string): string[] {
+    return [...new Set(branchPreviews(this.#d.store.previews.list({ project, active: true })).map((r) => r.branch))];
   }
 
   /** The expiry beat: previews without a push for `expireAfterDays` are destroyed. */

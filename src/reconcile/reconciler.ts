@@ -170,11 +170,13 @@ export class Reconciler {
   #desired(env: EnvironmentRow, addressesOf: ((service: string) => string) | undefined): DesiredService[] {
     const { store } = this.#d;
     const releases = store.releases.desiredDigests(env.id);
-    return store.services.list(env.id).map((s) => {
+    return store.services.listForPlan(env.id).map((s) => {
       const release = s.desiredReleaseId ? releases.get(s.id) : undefined;
+      const spec = release && release.inputsDigest !== s.inputsDigest ? releaseSpec(store, release.id, s.spec) : s.spec;
       return {
         serviceId: s.id,
-        spec: release && release.inputsDigest !== s.inputsDigest ? releaseSpec(store, release.id, s.spec) : s.spec,
+        // Issue 19: desired state "asleep" is the same release with no instances (a scale to 0).
+        spec: isAsleep(s) ? asleepSpec(spec) : spec,
         inputsDigest: s.inputsDigest,
         release,
         failedDigest: s.failedDigest,
@@ -186,9 +188,9 @@ export class Reconciler {
   /** The environment's status from what runs now (env-health.ts), with the instance snapshot. */
   async #health(env: EnvironmentRow, actual: readonly ActualService[]): Promise<{ status: "live" | "degraded"; detail: string | null }> {
     const { store } = this.#d;
-    const services = store.services.list(env.id);
+    const services = store.services.listStates(env.id);
     const byName = new Map(actual.map((a) => [a.ref.service, a]));
-    const inputs = services.map((s) => ({ name: s.name, kind: s.spec.kind, replicas: s.spec.replicas, desiredReleaseId: s.desiredReleaseId, blocked: s.failedDigest !== null && s.failedDigest === s.inputsDigest }));
+    const inputs = services.map((s) => ({ name: s.name, kind: s.kind, replicas: s.asleep ? 0 : s.replicas, desiredReleaseId: s.desiredReleaseId, blocked: s.blocked }));
     await store.instances.snapshotAll(services.map((s) => [s.id, byName.get(s.name)?.instances ?? []]), this.#now(), yieldToLoop);
     return environmentHealth(inputs, actual);
   }
@@ -256,7 +258,9 @@ export class Reconciler {
           apply: async (step) => {
             const service = store.services.byId(step.serviceId);
             const release = store.releases.byId(step.releaseId);
-            if (service && release) await this.#d.pipeline.rollout(env, service, release, releaseOf.get(step.service), "system", signal);
+            // Issue 19: an asleep service is rolled to its release with no instances.
+            const runAs = service && isAsleep(service) ? { ...service, spec: asleepSpec(service.spec) } : service;
+            if (runAs && release) await this.#d.pipeline.rollout(env, runAs, release, releaseOf.get(step.service), "system", signal);
           },
           remove: (step) => engine.remove(step.ref, signal),
         },
@@ -309,4 +313,14 @@ export class Reconciler {
  */
 function releaseSpec(store: Store, releaseId: string, fallback: ServiceSpec): ServiceSpec {
   return (store.releases.byId(releaseId)?.config as Partial<ReleaseConfig> | undefined)?.spec ?? fallback;
+}
+
+/** Issue 19: the service's desired state is "asleep" (its sleep setting still on). */
+function isAsleep(s: { readonly asleepSince: string | null; readonly sleepAfterMs: number | null }): boolean {
+  return s.asleepSince !== null && s.sleepAfterMs !== null;
+}
+
+/** The spec an asleep service runs with: no instances (a singleton never sleeps, see desired.ts). */
+function asleepSpec(spec: ServiceSpec): ServiceSpec {
+  return spec.singleton ? spec : { ...spec, replicas: 0 };
 }

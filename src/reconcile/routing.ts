@@ -28,7 +28,7 @@ interface RoutedExtra {
   readonly protocol?: InternalProtocol;
 }
 
-type RecordedService = { readonly kind: string; readonly spec: ServiceSpec; readonly inputs: unknown };
+type RecordedService = { readonly kind: string; readonly spec: ServiceSpec; readonly inputs: unknown; readonly sleepAfterMs?: number | null };
 
 const extraOf = (s: RecordedService): RoutedExtra => ((s.inputs as { extra?: RoutedExtra } | null)?.extra ?? {}) as RoutedExtra;
 
@@ -64,6 +64,7 @@ export function routeServiceOf(s: RecordedService, address?: string): RouteServi
     pathPrefixes: routes.filter((r) => !r.domain && r.path !== "/").map((r) => r.path),
     health: { path: s.spec.health.path ?? "/", intervalMs: s.spec.health.intervalMs, timeoutMs: s.spec.health.timeoutMs },
     ...(internal ? { internal } : {}),
+    ...(s.sleepAfterMs != null ? { wake: true } : {}),
   };
 }
 

@@ -88,12 +88,16 @@ export class ServedRepos {
     }
     if (row.url !== path) return; // the project follows another repository now
     const { stdout } = await run("git", ["--git-dir", path, "for-each-ref", "--format=%(objectname) %(refname:lstrip=2)", "refs/heads/"], { env: { ...GIT_ENV } });
+    const present = new Set<string>();
     for (const line of stdout.split("\n")) {
       const [commit, branch] = line.trim().split(" ");
+      if (branch) present.add(branch);
       if (!commit || !branch || this.#o.deployer.lastSynced(row.id, branch) === commit) continue;
       // Recorded as an operation (deduplicated by commit); failures are reported as git:sync:failed.
       this.#o.deployer.request({ project, branch, commit, via: "served", actor: "git" });
     }
+    // Issue 19: a branch deleted from the served repository takes its previews with it.
+    this.#o.deployer.branchesGone(project, present, "git");
   }
 
   #projects(): string[] {

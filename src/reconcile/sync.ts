@@ -111,6 +111,11 @@ export interface SyncDeps {
    * values: alert channel credentials must be set before a sync is recorded (alert-secrets.ts).
    */
   readonly secretNames?: (projectId: string, environment: string) => ReadonlySet<string>;
+  /**
+   * Issue 20: why the engine a blueprint names cannot run its environment on this daemon (no
+   * swarm manager reachable), or undefined when it can. Absent: every engine is accepted.
+   */
+  readonly engineProblem?: (engine: string) => Promise<string | undefined>;
 }
 
 /** Blueprints longer than this are prepared in a worker thread (a 5,000-service one takes seconds). */
@@ -197,6 +202,7 @@ async function record(deps: SyncDeps, request: SyncRequest, actor: string, prepa
     const existing = store.projects.byName(project);
     warnings.push(...checkAlertSecrets(bp, existing ? deps.secretNames(existing.id, request.environment) : undefined, request));
   }
+  if (deps.engineProblem) await checkEngine(deps.engineProblem, bp, project, request);
   const quota = deps.policy?.(project).quota;
   if (quota) checkQuota(project, [...otherEnvironmentsUsage(store, project, request.environment), ...environmentUsage(request.environment, bp)], quota);
   if (!request.git && !request.force && !promoting) assertSameDirectory(store, project, request.sourceDir);
@@ -376,6 +382,15 @@ function previousSources(store: Store, project: string, environment: string): Ma
     if (source) out.set(row.name, source);
   }
   return out;
+}
+
+/** Issue 20: the engine the environment names must be able to run it, or nothing is recorded. */
+async function checkEngine(problem: (engine: string) => Promise<string | undefined>, bp: Blueprint, project: string, request: SyncRequest): Promise<void> {
+  const detail = await problem(bp.engine);
+  if (!detail) return;
+  const own = (bp.source.environments as Record<string, { engine?: unknown } | undefined> | undefined)?.[request.environment]?.engine !== undefined;
+  const path = own ? `environments.${request.environment}.engine` : "engine";
+  throw new BerthError("BERTH_ENGINE_UNAVAILABLE", { environment: `${project}/${request.environment}`, engine: bp.engine, path, file: request.file, detail });
 }
 
 /**

@@ -35,6 +35,8 @@ export interface HaproxySettings {
   readonly logSampleEvery: number;
   /** Where `/.well-known/acme-challenge/` is answered (Berth's HTTP-01 responder). */
   readonly acmeResponder?: Endpoint;
+  /** Issue 19: the Unix socket of the daemon's waker, the backup server of backends that may sleep. */
+  readonly wakerSocket?: string;
   readonly hstsMaxAgeSeconds: number;
   /** Slot count per backend (at least 1). */
   readonly slotsPerBackend: (backend: string) => number;
@@ -70,6 +72,9 @@ export const REQUEST_RING = "berth_requests";
 
 /** Format of request log lines; parsed by request-metrics.ts. Fields: backend status Ta Tr bytes server (slot). */
 export const LOG_FORMAT = "berth %b %ST %Ta %Tr %B %s";
+
+/** Issue 19: the header naming the backend of a request the waker receives. */
+export const WAKE_HEADER = "X-Berth-Wake";
 
 /** Name of slot n of a backend. */
 export function slotName(n: number): string {
@@ -121,6 +126,11 @@ function renderBackend(b: RouteBackend, s: HaproxySettings): string[] {
     `  timeout check ${Math.max(100, b.healthTimeoutMs)}`,
     `  default-server check inter ${inter} fastinter ${Math.max(100, Math.floor(inter / 2))} downinter ${inter} rise 2 fall 2`,
   ];
+  if (b.wake && s.wakerSocket && !tcp) {
+    // Issue 19: while no slot is up (the service sleeps), HAProxy uses the backup server: the
+    // daemon's waker, told which backend by a header (removed before the request reaches the app).
+    lines.push(`  http-request set-header ${WAKE_HEADER} ${word(b.name)}`, `  server waker unix@${word(s.wakerSocket)} backup no-check`);
+  }
   for (let n = 1; n <= slots; n++) {
     const slot = current.get(n);
     if (slot) {

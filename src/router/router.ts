@@ -23,6 +23,7 @@ import { CertStore, DEFAULT_CERT } from "./tls/cert-store.ts";
 import { ChallengeResponder } from "./tls/challenges.ts";
 import { haproxyPem, InternalCa } from "./tls/internal-ca.ts";
 import { HaproxyTrafficPort } from "./traffic.ts";
+import { Waker, type WakeFn } from "./waker.ts";
 
 export interface RouterOptions {
   /** Sockets, generations of config and maps, certificates, the internal CA. */
@@ -44,6 +45,11 @@ export interface RouterOptions {
   /** Answer ACME HTTP-01 challenges on the HTTP listener. Default: on when HTTPS is. */
   readonly acmeChallenges?: boolean;
   readonly timeouts?: Partial<HaproxySettings["timeouts"]>;
+  /**
+   * Issue 19: wakes a sleeping service. When set, a waker listens on `<stateDir>/waker.sock` and
+   * backends of services that may sleep use it as their backup server.
+   */
+  readonly wake?: WakeFn;
   /** Every logged request, with the instance that served it (observability, issue 18). */
   readonly onRequest?: (sample: { backend: string; status: number; totalMs: number; instance?: string; weight: number }) => void;
 }
@@ -64,6 +70,7 @@ export class Router {
   readonly #logs: RequestLogReader;
   readonly #slots: SlotRegistry;
   readonly #haproxy: HaproxyProcess;
+  readonly #waker: Waker | undefined;
   #table: RouteTable = emptyRouteTable;
   #fingerprint = "";
   #generation = 0;
@@ -78,6 +85,7 @@ export class Router {
     this.certs = new CertStore(join(options.stateDir, "certs"));
     this.ca = new InternalCa(join(options.stateDir, "ca"));
     this.#slots = new SlotRegistry(options.minSlots ?? 4);
+    this.#waker = options.wake ? new Waker({ socketPath: join(options.stateDir, "waker.sock"), wake: options.wake }) : undefined;
     this.#haproxy = new HaproxyProcess({
       binary: options.haproxyBinary,
       configPath: join(options.stateDir, "haproxy.cfg"),
@@ -142,6 +150,7 @@ export class Router {
       // listening: the challenge responder would otherwise keep the daemon's process alive.
       this.#logs.stop();
       await this.challenges.stop().catch(() => undefined);
+      await this.#waker?.stop().catch(() => undefined);
       throw e;
     }
   }
@@ -149,6 +158,7 @@ export class Router {
   async #start(): Promise<void> {
     await mkdir(this.options.stateDir, { recursive: true, mode: 0o700 });
     if (this.#acmeOn) await this.challenges.start();
+    await this.#waker?.start();
     if (this.options.httpsPort !== undefined && !this.certs.has(DEFAULT_CERT)) {
       const c = await this.ca.issue("berth.localhost", 3650);
       await this.certs.write(DEFAULT_CERT, haproxyPem(c));
@@ -211,6 +221,7 @@ export class Router {
     this.#logs.stop();
     await this.#haproxy.stop({ graceful: options.graceful ?? false });
     await this.challenges.stop();
+    await this.#waker?.stop();
   }
 
   get #acmeOn(): boolean {
@@ -292,6 +303,7 @@ export class Router {
       adminSocketPath: this.#haproxy.options.adminSocketPath,
       logSampleEvery: o.requestLogSampleEvery ?? 1,
       acmeResponder: this.#acmeOn ? this.challenges.endpoint : undefined,
+      ...(this.#waker ? { wakerSocket: this.#waker.socketPath } : {}),
       hstsMaxAgeSeconds: o.hstsMaxAgeSeconds ?? 31_536_000,
       slotsPerBackend: (b) => this.#slots.count(b),
       servers,

@@ -22,6 +22,8 @@ export interface RouteService {
   readonly health: { readonly path?: string; readonly intervalMs: number; readonly timeoutMs?: number };
   /** The service's stable internal address (issue 22): a listener of its own, on loopback. */
   readonly internal?: InternalListener;
+  /** Issue 19: it may sleep; with no instance up, its backend hands requests to the waker. */
+  readonly wake?: boolean;
 }
 
 /** An internal listener: bound to a loopback address, balancing over the service's backend. */
@@ -49,6 +51,8 @@ export interface RouteBackend {
   readonly healthHost: string;
   /** The internal listener in front of this backend, if the service has an internal address. */
   readonly internal?: InternalListener;
+  /** Issue 19: a backup server (the daemon's waker) takes requests while no instance is up. */
+  readonly wake?: true;
 }
 
 export interface Route {
@@ -212,6 +216,7 @@ export function buildRouteTable(services: readonly RouteService[], options: Rout
       healthTimeoutMs: svc.health.timeoutMs ?? 5_000,
       healthHost,
       ...(svc.internal ? { internal: svc.internal } : {}),
+      ...(svc.wake ? { wake: true as const } : {}),
     });
   }
   // Private services (issue 22): a backend behind their internal listener, never a public route.

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { createHmac, randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { Redis } from "ioredis";
 import pg from "pg";
 import { request } from "undici";
 import { httpHealthGate } from "../../src/deploy/health-gate.ts";
@@ -52,6 +53,22 @@ describe("fork preview data", () => {
     assert.equal(op.state, "succeeded", JSON.stringify(op.error));
     return op.result as { state: string; reason?: string };
   };
+  /** The environment's Redis (its app reports the port; the password is in the secret store). */
+  const redisOf = async (environment: string) => {
+    let res = await viaRouter(environment);
+    for (let i = 0; i < 100 && res.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      res = await viaRouter(environment);
+    }
+    assert.equal(res.status, 200, `${res.body} ${JSON.stringify(t.daemon.store.events.list({ project, limit: 400 }).filter((e) => /failed/.test(e.type)).map((e) => [e.type, e.data])).slice(0, 1500)}`);
+    const port = JSON.parse(res.body).redisPort as string;
+    const p = t.daemon.store.projects.require(project);
+    const password = t.daemon.secrets!.store.openAll({ id: p.id, name: p.name }, environment)["group:resource-kv-cache"]?.PASSWORD;
+    const c = new Redis({ host: "127.0.0.1", port: Number(port), password, maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true });
+    c.on("error", () => {});
+    await c.connect();
+    return c;
+  };
   const viaRouter = async (environment: string) => {
     const res = await request(`http://127.0.0.1:${port}/`, { headers: { host: `api-${environment}-${project}.localhost:${port}` } });
     return { status: res.statusCode, body: await res.body.text() };
@@ -65,6 +82,9 @@ describe("fork preview data", () => {
     commit(repo, { "berth.yaml": previewBlueprint(project, scrubbing("UPDATE users SET email = 'user' || id || '@example.invalid'")), "server.js": PREVIEW_SERVER, VERSION: "staging" }, "first");
     assert.equal((await t.request("POST", `/v1/projects/${project}/git`, { url: repo, branch: "main" })).status, 200);
     secret = (await t.request("POST", `/v1/projects/${project}/git/webhook-secret`, {})).json.secret;
+    // Staging's api runs (its Redis port is read from it): its secrets are set.
+    const p = t.daemon.store.projects.require(project);
+    for (const name of ["PAYMENT_KEY", "PAYMENT_MODE"]) t.daemon.secrets!.store.set({ project: { id: p.id, name: p.name }, environment: "*", owner: "service:api", name }, "staging-value", "test");
     await deployStaging();
   });
   after(() => t?.close());
@@ -72,6 +92,9 @@ describe("fork preview data", () => {
   test("rows written to staging before T are in the preview, scrubbed; staging is untouched", async () => {
     await query("staging", "CREATE TABLE users (id int PRIMARY KEY, email text NOT NULL)");
     await query("staging", "INSERT INTO users VALUES (1, 'alice@real.example'), (2, 'bob@real.example')");
+    const stagingRedis = await redisOf("staging");
+    await stagingRedis.set("reminder:1", "call mom");
+    await stagingRedis.hset("settings", { tz: "Europe/Paris" });
     const r = await open(9);
     assert.equal(r.state, "live", JSON.stringify(r));
     assert.deepEqual(await query("pr-9", "SELECT id, email FROM users ORDER BY id"), [
@@ -83,6 +106,19 @@ describe("fork preview data", () => {
       { id: 2, email: "bob@real.example" },
     ]);
     assert.equal((await viaRouter("pr-9")).status, 200);
+    // Redis (issue 19): the preview's own server holds a copy of staging's keys; staging keeps its own.
+    const previewRedis = await redisOf("pr-9");
+    try {
+      assert.notEqual(previewRedis.options.port, stagingRedis.options.port, "its own Redis server");
+      assert.equal(await previewRedis.get("reminder:1"), "call mom");
+      assert.deepEqual(await previewRedis.hgetall("settings"), { tz: "Europe/Paris" });
+      await previewRedis.set("reminder:1", "changed in the preview");
+      assert.equal(await stagingRedis.get("reminder:1"), "call mom", "staging untouched");
+      assert.equal(await stagingRedis.dbsize(), 2);
+    } finally {
+      previewRedis.disconnect();
+      stagingRedis.disconnect();
+    }
     const ev = t.daemon.store.events.list({ types: ["preview:data"], limit: 10 });
     assert.ok(ev.some((e) => (e.data as { ok: boolean; detail: string }).ok && /scrubbed \(sql\)/.test((e.data as { detail: string }).detail)), JSON.stringify(ev));
   });

@@ -162,8 +162,8 @@ export const gitRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
               branch: z.string().nullable(),
               commit: z.string().nullable(),
               operation: z.string().nullable(),
-              preview: z.string().nullable().optional().describe("pull_request: the preview environment (pr-<n>)"),
-              decision: z.string().optional().describe("pull_request: deploy | await-approval | destroy | refuse | ignore"),
+              preview: z.string().nullable().optional().describe("pull_request (and a deleted branch): the preview environment (pr-<n>)"),
+              decision: z.string().optional().describe("pull_request: deploy | await-approval | destroy | refuse | ignore; a deleted branch: destroy | ignore"),
               reason: z.string().nullable().optional(),
             }),
           },
@@ -203,7 +203,22 @@ export const gitRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         const ref = typeof push.ref === "string" ? push.ref : "";
         const after = typeof push.after === "string" ? push.after : "";
         reply.status(202);
-        if (!ref.startsWith("refs/heads/") || push.deleted === true || /^0+$/.test(after)) return { accepted: false, branch: null, commit: null, operation: null };
+        if (ref.startsWith("refs/heads/") && (push.deleted === true || /^0+$/.test(after))) {
+          // Issue 19: a deleted branch destroys the previews opened for it (recorded before answering).
+          const branch = validateBranch(ref.slice("refs/heads/".length));
+          const destroyed = git().deployer.branchDeleted(p.name, branch, "github");
+          const first = destroyed[0];
+          return {
+            accepted: destroyed.length > 0,
+            branch,
+            commit: null,
+            operation: first?.operation.id ?? null,
+            preview: first?.environment ?? null,
+            decision: destroyed.length > 0 ? "destroy" : "ignore",
+            reason: destroyed.length > 0 ? `branch ${branch} was deleted: ${destroyed.map((d) => d.environment).join(", ")} destroyed` : `branch ${branch} was deleted; no preview follows it`,
+          };
+        }
+        if (!ref.startsWith("refs/heads/")) return { accepted: false, branch: null, commit: null, operation: null };
         const branch = validateBranch(ref.slice("refs/heads/".length));
         validateCommit(after);
         // Recorded before answering (GitHub gives a delivery 10 s, and does not redeliver a

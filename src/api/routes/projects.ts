@@ -14,6 +14,8 @@ const Instance = z.object({
   release: z.number().nullable(),
   pid: z.number().nullable(),
   port: z.number().nullable(),
+  /** Where it runs on a multi-node engine (issue 20: the Swarm node); null on the local engine. */
+  node: z.string().nullable(),
   restarts: z.number(),
   startedAt: z.string().nullable(),
 });
@@ -23,6 +25,8 @@ const Service = z.object({
   replicas: z.number(),
   release: z.number().nullable(),
   failed: z.boolean(),
+  /** Issue 19: put to sleep when idle; the first request through the router wakes it. */
+  asleep: z.boolean(),
   urls: z.array(z.string()),
   instances: z.array(Instance),
 });
@@ -47,15 +51,15 @@ const StatusEnvironment = Environment.extend({ databases: z.array(Datastore), ke
 export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
   const { store } = deps;
   /** `limit`: at most this many services (those with a problem first); `servicesTotal` says how many there are. */
-  const describe = (envId: string, limit = -1): z.infer<typeof Environment> => {
+  const describe = (envId: string, limit = -1, offset = 0): z.infer<typeof Environment> => {
     const env = store.environments.requireId(envId);
-    const rows = store.services.statusRows(env.id, limit);
+    const rows = store.services.statusRows(env.id, limit, offset);
     // Two queries for the whole environment, whatever its size (issue 15).
     const instances = new Map<string, z.infer<typeof Instance>[]>();
     for (const i of store.instances.listByEnvironment(env.id, limit < 0 ? undefined : rows.map((r) => r.name))) {
       const name = i.service;
       const list = instances.get(name) ?? [];
-      list.push({ id: i.id, state: i.state, release: i.releaseNumber, pid: i.pid, port: i.port, restarts: i.restarts, startedAt: i.startedAt });
+      list.push({ id: i.id, state: i.state, release: i.releaseNumber, pid: i.pid, port: i.port, node: i.node, restarts: i.restarts, startedAt: i.startedAt });
       instances.set(name, list);
     }
     return {
@@ -65,7 +69,7 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
       statusDetail: env.statusDetail,
       generation: env.generation,
       reconciledGeneration: env.reconciledGeneration,
-      servicesTotal: limit < 0 ? rows.length : store.services.count(env.id),
+      servicesTotal: limit < 0 && offset === 0 ? rows.length : store.services.count(env.id),
       services: rows.map(({ healthy: _, ...s }) => ({
         ...s,
         urls: deps.urls?.({ project: env.project, environment: env.name, service: s.name }) ?? [],
@@ -172,8 +176,20 @@ export const projectRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
 
   app.get(
     "/v1/projects/:project/environments/:environment",
-    { config: { role: "viewer" }, schema: { tags: ["projects"], params: EnvParams, response: { 200: Environment } } },
-    async (request) => describe(store.environments.require(request.params.project, request.params.environment).id),
+    {
+      config: { role: "viewer" },
+      schema: {
+        tags: ["projects"],
+        description: "The environment with its services (failing ones first, then by name) and their instances. `limit`/`offset` page through a large one; `servicesTotal` counts them all.",
+        params: EnvParams,
+        querystring: z.object({
+          limit: z.coerce.number().int().min(1).max(1000).optional().describe("at most this many services (default: all)"),
+          offset: z.coerce.number().int().min(0).default(0).describe("skip this many services"),
+        }),
+        response: { 200: Environment },
+      },
+    },
+    async (request) => describe(store.environments.require(request.params.project, request.params.environment).id, request.query.limit ?? -1, request.query.offset),
   );
 
   app.post(

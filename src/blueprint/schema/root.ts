@@ -1,12 +1,17 @@
 /** The whole blueprint: project, services, datastores, env groups, environments, previews. */
 import { z } from "zod";
 import { envMap } from "./env.ts";
-import { name, nameKey } from "./fields.ts";
+import { duration, name, nameKey } from "./fields.ts";
 import { database, keyValue } from "./resources.ts";
 import { service } from "./service.ts";
 import { alerts, logDrains } from "./observe.ts";
 
 const overrides = z.record(z.string(), z.record(z.string(), z.unknown()));
+
+/** Issue 20: where an environment's services run. */
+export const engineField = z
+  .enum(["local", "swarm"])
+  .describe("Where the services run: `local` (processes on the daemon's machine, the default) or `swarm` (Docker Swarm services on the cluster the daemon's BERTH_DOCKER_HOST manages).");
 
 export const environment = z
   .strictObject({
@@ -16,6 +21,7 @@ export const environment = z
       .union([z.enum(["required", "none"]), z.boolean()])
       .optional()
       .describe("`required` (or true): a deploy waits for `berth deploy approve` (default none)."),
+    engine: engineField.optional().describe("Where this environment's services run (default: the blueprint's `engine`, else local)."),
     services: overrides.optional().describe("Per-service overrides of any service field, merged over the base definition; `null` removes a field."),
     databases: overrides.optional().describe("Per-database overrides."),
     keyValues: overrides.optional().describe("Per-key-value overrides."),
@@ -55,6 +61,10 @@ export const previews = z
       .optional()
       .describe("Branches (globs: `feature/*`) whose pushes to Berth's own git server open a preview (numbered by Berth); none by default."),
     data: previewData.optional(),
+    sleepAfter: z
+      .union([duration("Idle time after which a preview's web and static services sleep (default 30m)."), z.literal(false)])
+      .optional()
+      .describe("Idle time after which a preview's web and static services sleep until their next request (default 30m; `false`: never). A service's own `sleepAfter` wins."),
     envGroups: z.array(z.string()).optional().describe("Env groups whose secret values previews receive as set for the base environment; other secrets are empty in previews unless they name a `previewValue`."),
   })
   .describe("Preview environments for pull requests.");
@@ -64,6 +74,7 @@ export const blueprintSchema = z
     $schema: z.string().optional().describe("JSON Schema URL for editors; ignored by Berth."),
     version: z.literal(1).describe("Blueprint format version. Always 1."),
     project: name("Project name."),
+    engine: engineField.optional(),
     services: z.record(nameKey, service).optional().describe("Services by name."),
     databases: z.record(nameKey, database).optional().describe("PostgreSQL databases by name."),
     keyValues: z.record(nameKey, keyValue).optional().describe("Redis key-value stores by name."),

@@ -142,6 +142,7 @@ const listening = {
 const routed = {
   domains: z.array(text("domain", "A host name (RFC 1123), optionally `*.` for a wildcard.")).optional().describe("Public domains routed to this service (TLS certificates are obtained automatically)."),
   routes: z.array(route).optional().describe("Path routes: serve this service under a path prefix."),
+  sleepAfter: duration("Stop the service after this long without a request through the router; the first request afterwards starts it again and is answered once it is healthy (default: never; previews: `previews.sleepAfter`).").optional(),
 };
 
 export const webService = z.strictObject({ type: z.literal("web").describe("A public HTTP service behind the router."), ...common, ...runs, ...listening, ...routed });

@@ -22,6 +22,8 @@ export function registerServerCommand(program: Command): void {
     .option("--engine <name>", "where instances run: local or memory (env BERTH_ENGINE)")
     .option("--base-domain <domain>", "base domain of generated hostnames (default localhost)")
     .option("--build-env <list>", "adjust the variables builds receive from this environment: NAME or PREFIX* adds, -NAME removes, comma-separated (env BERTH_BUILD_ENV; see docs/design/build-env.md)")
+    .option("--docker-host <socket>", "a swarm manager's Docker socket, for environments with `engine: swarm` (env BERTH_DOCKER_HOST)")
+    .option("--swarm-registry <host:port>", "where Berth's image registry listens, reachable from every swarm node (default 127.0.0.1:5000; env BERTH_SWARM_REGISTRY)")
     .option("--credentials-file <path>", "where the CLI on this machine finds the daemon: {url, token, pid}, mode 0600 (default <data dir>/daemon.json)")
     .addHelpText(
       "after",
@@ -34,13 +36,17 @@ export function registerServerCommand(program: Command): void {
         "  BERTH_ACME_EMAIL      contact address of the ACME account",
         "  BERTH_ACME_CA_FILE    PEM file trusted for the ACME directory's HTTPS (a private or test CA)",
         "",
+        "Docker Swarm (environment; for environments whose blueprint says `engine: swarm`):",
+        "  BERTH_DOCKER_HOST     a swarm manager's Docker socket (unix:///var/run/docker.sock); unset: swarm environments are refused",
+        "  BERTH_SWARM_REGISTRY  host:port of Berth's image registry, reachable from every node (default 127.0.0.1:5000)",
+        "",
         "Logs (environment):",
         "  BERTH_LOG_RETENTION_DAYS  log files of instances gone for longer are removed (default 7)",
       ].join("\n"),
     )
     .action(async (opts: Record<string, string | undefined>) => {
       const config = resolveConfig({
-        flags: { "data-dir": opts.dataDir, listen: opts.listen, engine: opts.engine, "base-domain": opts.baseDomain, "build-env": opts.buildEnv },
+        flags: { "data-dir": opts.dataDir, listen: opts.listen, engine: opts.engine, "base-domain": opts.baseDomain, "build-env": opts.buildEnv, "docker-host": opts.dockerHost, "swarm-registry": opts.swarmRegistry },
         env: process.env,
         isRoot: process.getuid?.() === 0,
       });

@@ -32,8 +32,10 @@ export interface EnvStatus {
     replicas: number;
     release: number | null;
     failed: boolean;
+    /** Issue 19: asleep when idle (absent from older daemons). */
+    asleep?: boolean;
     urls?: string[];
-    instances: { id: string; state: string; release: number | null; pid: number | null; port: number | null; restarts: number }[];
+    instances: { id: string; state: string; release: number | null; pid: number | null; port: number | null; node?: string | null; restarts: number }[];
   }[];
   /** Present in `GET /v1/status` (not in the single-environment route). */
   databases?: DatastoreStatus[];
@@ -41,6 +43,13 @@ export interface EnvStatus {
 }
 
 const STATE_COLOR: Record<string, string> = { live: "green", healthy: "green", running: "green", degraded: "yellow", starting: "yellow", failed: "red", unhealthy: "red", "crash-looping": "red" };
+
+/** Where a service's instances run on a multi-node engine (issue 20): `node1, node2 x2`; empty on local. */
+export function nodesOf(instances: readonly { readonly node?: string | null }[]): string {
+  const counts = new Map<string, number>();
+  for (const i of instances) if (i.node) counts.set(i.node, (counts.get(i.node) ?? 0) + 1);
+  return [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([n, c]) => (c > 1 ? `${n} x${c}` : n)).join(", ");
+}
 
 export function renderStatus(envs: readonly EnvStatus[], out: Out): string {
   if (envs.length === 0) return "no projects yet — run `berth up` or `berth deploy` in a directory with a berth.yaml";
@@ -50,8 +59,10 @@ export function renderStatus(envs: readonly EnvStatus[], out: Out): string {
     for (const s of e.services) {
       const states = s.instances.map((i) => i.state);
       const up = states.filter((x) => x === "healthy" || x === "starting").length;
-      const summary = [...new Set(states)].map((st) => paint(out, STATE_COLOR[st] ?? "dim", st)).join(",") || "-";
-      rows.push(["", s.name, s.kind, s.release === null ? "-" : `#${s.release}`, `${up}/${s.replicas}`, s.failed ? `${summary} ${paint(out, "red", "(last deploy failed; not retried until its inputs change or `berth deploy --retry`)")}` : summary]);
+      const summary = [...new Set(states)].map((st) => paint(out, STATE_COLOR[st] ?? "dim", st)).join(",") || (s.asleep ? paint(out, "dim", "asleep (the next request wakes it)") : "-");
+      const where = nodesOf(s.instances);
+      const state = `${summary}${where ? ` on ${where}` : ""}`;
+      rows.push(["", s.name, s.kind, s.release === null ? "-" : `#${s.release}`, s.asleep ? `${up}/0` : `${up}/${s.replicas}`, s.failed ? `${state} ${paint(out, "red", "(last deploy failed; not retried until its inputs change or `berth deploy --retry`)")}` : state]);
     }
     const more = (e.servicesTotal ?? e.services.length) - e.services.length;
     if (more > 0) rows.push(["", `... ${more} more (problems are listed first; the environment's own view lists all)`, "", "", "", ""]);

@@ -50,6 +50,30 @@ export const engineErrors = defineErrors({
     http: 500,
     exit: 1,
   },
+  BERTH_ENGINE_UNAVAILABLE: {
+    message: "{environment} asks for engine '{engine}' at {path} in {file}, but {detail}",
+    hint: "Point the daemon at a swarm manager: BERTH_DOCKER_HOST=unix:///var/run/docker.sock (the socket of a node where `docker swarm init` ran) and restart `berth server`; or set {path} to `local` in the blueprint to run this environment on the daemon's machine.",
+    http: 422,
+    exit: 2,
+  },
+  BERTH_NODES_UNAVAILABLE: {
+    message: "this daemon manages no cluster: {detail}",
+    hint: "Nodes belong to a Docker Swarm: start `berth server` with BERTH_DOCKER_HOST=unix:///var/run/docker.sock (the socket of a swarm manager).",
+    http: 409,
+    exit: 2,
+  },
+  BERTH_NODE_UNKNOWN: {
+    message: "no node '{node}': {detail} (nodes: {known})",
+    hint: "Name a node by its hostname or id as `berth node list` shows them.",
+    http: 404,
+    exit: 2,
+  },
+  BERTH_NODE_NOT_DOWN: {
+    message: "node '{node}' is {state}: only a node that is down (or has left the swarm) is removed",
+    hint: "Run `berth node drain {node}` so its tasks move, stop its dockerd (or have it leave the swarm), then `berth node remove {node}`; `berth node remove {node} --force` removes it while it runs.",
+    http: 409,
+    exit: 2,
+  },
   BERTH_SWARM_ENV_INVALID: {
     message: "variable name '{name}' of {service} cannot be passed to a Swarm task",
     hint: "Swarm tasks read their variables from a secret sourced by a POSIX shell: names must match [A-Za-z_][A-Za-z0-9_]*.",

@@ -336,11 +336,51 @@ export class RedisProvider implements ResourceProvider<RedisInput> {
     const b = target.kind === "backup" ? all.find((x) => x.id === target.backup) : target.kind === "latest" ? all.at(-1) : undefined;
     if (!b) throw new BerthError("BERTH_DATA_RESTORE_TARGET_INVALID", { name, target: target.kind, detail: target.kind === "backup" || target.kind === "latest" ? "no such RDB backup" : "Redis restores to an RDB backup, not to a point in time" });
     const t0 = Date.now();
+    const { restore, run, dir } = await this.#startFromRdb(name, s, b.path, opts);
+    return { restore, target, backup: b.id, port: run.port, dataDir: dir, mode: opts.mode, ms: Date.now() - t0 };
+  }
+
+  /**
+   * Issue 19, `fork` previews: this resource's data becomes a copy of another Redis server's
+   * (`source`, typically the parent environment's). The copy is taken over the replication
+   * protocol (`redis-cli --rdb`: the source forks a child that streams one consistent RDB
+   * snapshot; its dataset, configuration and persistence files are not changed), checked with
+   * redis-check-rdb, and loaded into a new server directory that replaces this resource's
+   * server (promote). `workPath`: where the snapshot is written (the caller removes it).
+   */
+  forkFrom(source: { readonly host: string; readonly port: number; readonly password: string }, name: string, password: string, workPath: string, timeoutMs = 10 * 60_000): Promise<{ keys: number; bytes: number; ms: number }> {
+    return this.#lock(name).run(async () => {
+      const s = this.#require(name);
+      const t0 = Date.now();
+      const scope = this.#scope(name);
+      await runProgram("/usr/bin/redis-cli", ["-h", source.host, "-p", String(source.port), "--no-auth-warning", "--rdb", workPath], {
+        name,
+        env: { REDISCLI_AUTH: source.password },
+        timeoutMs,
+        secrets: [source.password],
+      });
+      await runProgram("/usr/bin/redis-check-rdb", [workPath], { name });
+      const { run } = await this.#startFromRdb(name, s, workPath, { mode: "promote", password });
+      const c = await redisClient({ host: "127.0.0.1", port: run.port, password });
+      let keys = 0;
+      try {
+        await c.connect();
+        keys = await c.dbsize();
+      } finally {
+        c.disconnect();
+      }
+      this.#o.events.emit({ type: "data:provisioned", scope, data: { kind: "redis", resource: name, port: run.port, version: String(await this.#version(name)) } });
+      return { keys, bytes: sizeOf(workPath), ms: Date.now() - t0 };
+    });
+  }
+
+  /** A new server directory started from an RDB file; `promote` makes it the resource's server. Under the lock. */
+  async #startFromRdb(name: string, s: ResourceState, rdbPath: string, opts: { readonly mode: "promote" | "keep"; readonly password?: string }): Promise<{ restore: string; run: Running; dir: string }> {
     const restore = newId("rd").replace("rd_", "rd-");
     const dir = join(this.#dir(name), restore);
     mkdirOwned(dir, 0o700, this.#runAs);
     writeOwned(join(dir, "dump.rdb"), "", 0o600, this.#runAs);
-    copyFileSync(b.path, join(dir, "dump.rdb"));
+    copyFileSync(rdbPath, join(dir, "dump.rdb"));
     const run = await this.#start(name, s.input, dir, 0, s.passwordSha256, s.input.persistence === "aof" ? "rdb" : undefined).catch((e) => {
       rmSync(dir, { recursive: true, force: true });
       throw e;
@@ -358,7 +398,7 @@ export class RedisProvider implements ResourceProvider<RedisInput> {
     } else {
       this.#running.set(`${name}/${restore}`, run);
     }
-    return { restore, target, backup: b.id, port: run.port, dataDir: dir, mode: opts.mode, ms: Date.now() - t0 };
+    return { restore, run, dir };
   }
 
   /** Turns AOF on at runtime: Redis then rewrites the AOF from memory, so the loaded RDB is kept. */

@@ -69,6 +69,8 @@ export interface InstancesInput {
   readonly tasks: readonly DockerTask[];
   /** Node id -> address the node's published ports are reached on. */
   readonly nodeAddr: (nodeId: string | undefined) => string;
+  /** Node id -> its hostname (what `actual()` reports as where the instance runs). */
+  readonly nodeName?: (nodeId: string) => string | undefined;
 }
 
 /**
@@ -106,6 +108,7 @@ export function instancesOf(input: InstancesInput): SwarmInstance[] {
     const port = latest.Status.PortStatus?.Ports?.find((p) => p.TargetPort === DEFAULT_INTERNAL_PORT)?.PublishedPort;
     const endpoint: Endpoint | undefined = spec.listens && port && !isTerminal(latest) ? { host: input.nodeAddr(latest.NodeID), port } : undefined;
     const pid = latest.Status.ContainerStatus?.PID;
+    const node = latest.NodeID ? (input.nodeName?.(latest.NodeID) ?? latest.NodeID.slice(0, 12)) : undefined;
     const releaseNumber = Number(latest.Spec.ContainerSpec?.Labels?.[L.releaseNumber] ?? 0);
     out.push({
       id: `${spec.ref.service}.${slot}.${gen}`,
@@ -114,6 +117,7 @@ export function instancesOf(input: InstancesInput): SwarmInstance[] {
       state,
       ...(pid && !isTerminal(latest) ? { pid } : {}),
       ...(endpoint ? { endpoint } : {}),
+      ...(node ? { node } : {}),
       restarts: state === "exited" ? Math.max(0, failures - 1) : tasks.filter((t) => t !== latest && ran(t)).length,
       startedAt: latest.Status.State === "running" ? latest.Status.Timestamp : latest.CreatedAt,
       ...(ended ? { lastExit: exitOf(ended) } : {}),

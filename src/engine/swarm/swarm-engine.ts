@@ -64,7 +64,7 @@ export class SwarmEngine implements Engine {
   #timer: NodeJS.Timeout | undefined;
   #running = false;
   #ticking: Promise<void> | undefined;
-  #nodes = new Map<string, string>();
+  #nodes = new Map<string, { readonly addr: string; readonly hostname: string }>();
 
   constructor(options: SwarmEngineOptions) {
     this.#o = options;
@@ -343,7 +343,8 @@ export class SwarmEngine implements Engine {
       spec,
       generation: svc.Spec.TaskTemplate.ContainerSpec.Labels?.[L.generation] ?? "",
       tasks: tasks.filter((t) => t.ServiceID === svc.ID),
-      nodeAddr: (id) => (id && this.#nodes.get(id)) || "127.0.0.1",
+      nodeAddr: (id) => (id && this.#nodes.get(id)?.addr) || "127.0.0.1",
+      nodeName: (id) => this.#nodes.get(id)?.hostname,
     });
   }
 
@@ -357,8 +358,8 @@ export class SwarmEngine implements Engine {
     if (services.length === 0) return [];
     const tasks = await this.#d.json<DockerTask[]>({ path: "/tasks", query: { filters: filters({ service: services.map((s) => s.ID) }) } });
     if (tasks.some((t) => t.NodeID && !this.#nodes.has(t.NodeID))) {
-      const nodes = await this.#d.json<{ ID: string; Status?: { Addr?: string } }[]>({ path: "/nodes" });
-      this.#nodes = new Map(nodes.map((n) => [n.ID, n.Status?.Addr && n.Status.Addr !== "0.0.0.0" ? n.Status.Addr : "127.0.0.1"]));
+      const nodes = await this.#d.json<{ ID: string; Description?: { Hostname?: string }; Status?: { Addr?: string } }[]>({ path: "/nodes" });
+      this.#nodes = new Map(nodes.map((n) => [n.ID, { addr: n.Status?.Addr && n.Status.Addr !== "0.0.0.0" ? n.Status.Addr : "127.0.0.1", hostname: n.Description?.Hostname ?? n.ID.slice(0, 12) }]));
     }
     return tasks;
   }

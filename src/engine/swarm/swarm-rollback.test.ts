@@ -6,42 +6,16 @@
  */
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { createInterface } from "node:readline";
 import { contractSpec, RecordedEvents } from "../contract/contract-fixture.ts";
-import type { Endpoint, HealthSpec, RolloutEvent, ServiceRef, TrafficPort } from "../engine.ts";
+import type { HealthSpec, RolloutEvent, ServiceRef } from "../engine.ts";
 import type { DockerTask } from "./instances.ts";
+import { startLoadClient } from "./testing/load-client.ts";
 import { canRunTestSwarm } from "./testing/test-swarm.ts";
 import { stopTestSwarm, swarmRelease, testEngine, testSwarm } from "./testing/swarm-fixture.ts";
 
 const cannot = canRunTestSwarm();
 if (cannot) throw new Error(`the swarm engine tests cannot run here: ${cannot}`);
 after(() => stopTestSwarm());
-
-/** Sends GET / round-robin to the endpoints it is told about on stdin ("set 127.0.0.1:p,..."); "stop" prints counts. */
-const LOAD_CLIENT = `
-const http = require("node:http");
-let targets = [], n = 0;
-const stats = { ok: 0, failed: 0, errors: [], bodies: {} };
-require("node:readline").createInterface({ input: process.stdin }).on("line", (line) => {
-  if (line.startsWith("set")) targets = line.slice(4).split(",").filter(Boolean);
-  if (line === "stop") { console.log(JSON.stringify(stats)); process.exit(0); }
-});
-setInterval(() => {
-  if (targets.length === 0) return;
-  const [host, port] = targets[n++ % targets.length].split(":");
-  const req = http.get({ host, port: Number(port), path: "/", agent: false, timeout: 3000 }, (res) => {
-    let body = "";
-    res.on("data", (c) => (body += c));
-    res.on("end", () => {
-      if (res.statusCode === 200) { stats.ok++; const k = body.split(" ")[1]; stats.bodies[k] = (stats.bodies[k] || 0) + 1; }
-      else { stats.failed++; stats.errors.push(port + ": HTTP " + res.statusCode); }
-    });
-  });
-  req.on("timeout", () => req.destroy(new Error("timeout")));
-  req.on("error", (e) => { stats.failed++; if (stats.errors.length < 20) stats.errors.push(port + ": " + e.message); });
-}, 10);
-console.log("ready");
-`;
 
 // A generous probe timeout: on a loaded 2-core machine a node probe can take over a second to
 // start, and a healthy old task marked unhealthy would be restarted mid-test.
@@ -52,25 +26,8 @@ test("swarm: a release failing its health check rolls back by itself while the o
   const events = new RecordedEvents();
   const engine = testEngine(s, "rb", events);
   await engine.start();
-  const client = s.spawnInNetns([process.execPath, "-e", LOAD_CLIENT]);
-  const out = createInterface({ input: client.stdout! });
-  const lines: string[] = [];
-  out.on("line", (l) => lines.push(l));
-  const rotation = new Map<string, Endpoint>();
-  const calls: string[] = [];
-  const publish = (): void => void client.stdin!.write(`set ${[...rotation.values()].map((e) => `${e.host}:${e.port}`).join(",")}\n`);
-  const traffic: TrafficPort = {
-    add: async (_s, id, endpoint) => {
-      calls.push(`add ${id}`);
-      rotation.set(id, endpoint);
-      publish();
-    },
-    remove: async (_s, id) => {
-      calls.push(`remove ${id}`);
-      rotation.delete(id);
-      publish();
-    },
-  };
+  const load = startLoadClient((argv) => s.spawnInNetns(argv));
+  const { rotation, calls, traffic } = load;
   const ref: ServiceRef = { project: "shop", environment: "production", service: "api" };
   const spec = contractSpec(ref, "exec node app.cjs", { replicas: 2, health });
   const apply = async (number: number, env: Record<string, string>): Promise<{ events: RolloutEvent[]; ms: number }> => {
@@ -111,16 +68,14 @@ test("swarm: a release failing its health check rolls back by itself while the o
     assert.deepEqual([...rotation.keys()].sort(), now.map((i) => i.id).sort());
     await new Promise((r) => setTimeout(r, 1000));
 
-    client.stdin!.write("stop\n");
-    await new Promise((r) => client.once("exit", r));
-    const stats = JSON.parse(lines.find((l) => l.startsWith("{"))!) as { ok: number; failed: number; errors: string[]; bodies: Record<string, number> };
+    const stats = await load.stop();
     process.stdout.write(`# rollback ${bad.ms} ms, rolling update ${good.ms} ms, requests ok ${stats.ok} failed ${stats.failed} by release ${JSON.stringify(stats.bodies)}\n`);
     assert.equal(stats.failed, 0, stats.errors.join("; "));
     assert.ok(stats.ok > 300, `only ${stats.ok} requests`);
     assert.equal(stats.bodies.v2, undefined, "the bad release never took traffic");
     assert.ok((stats.bodies.v1 ?? 0) > 0 && (stats.bodies.v3 ?? 0) > 0);
   } finally {
-    if (client.exitCode === null) client.kill("SIGKILL");
+    load.kill();
     await engine.stop({ stopInstances: true });
   }
 });

@@ -129,6 +129,9 @@ export class Tracker {
         this.#emit(s.ref, "instance:exited", { instance: i.id, code: exit.code, signal: exit.signal, oom: exit.oom });
       }
       if (k.taskId !== i.taskId) {
+        // The slot has a new task (a restart, or a reschedule off a node that went down, whose
+        // old task may never report its end): the old task's endpoint is not this instance's.
+        await this.#takeOut(s, i.id, k);
         k.taskId = i.taskId;
         this.#emit(s.ref, "instance:restarting", { instance: i.id, attempt: i.restarts, delayMs: this.#o.restartDelayMs });
       }

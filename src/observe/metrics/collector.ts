@@ -24,9 +24,10 @@ export interface CollectorOptions {
 
 export type MetricKind = "counter" | "gauge" | "histogram";
 
+/** One interval's accumulation of one series. */
 interface Acc {
-  key: SeriesKey;
-  ts: number;
+  readonly series: Series;
+  readonly ts: number;
   count: number;
   sum: number;
   max: number;
@@ -43,16 +44,39 @@ export interface Total {
   hist?: Hist;
 }
 
+/**
+ * Everything the collector keeps for one series: its labels, its running total and its open
+ * interval. One object per series, found by its key string or by the caller's key object, so an
+ * update allocates nothing that outlives it (issue 15: at 5,000 instances a key object, a key
+ * string and a pending entry per sample and interval were ~25 MB of heap).
+ */
+interface Series extends Total {
+  readonly str: string;
+  /** The open interval, until the next flush takes it. */
+  acc: Acc | undefined;
+  /** When its last interval opened: series untouched for 15 minutes are forgotten (replaced instances). */
+  touchedMs: number;
+  /** Forgotten: a caller still holding the key object gets a new series. */
+  dropped: boolean;
+}
+
 // join() makes one flat string; a template literal keeps a chain of ~10 cons-string pieces
 // (~300 bytes) alive as the map key, for every series: 35,000 of them at 5,000 instances.
 const keyOf = (k: SeriesKey): string => [k.project, k.environment, k.service, k.instance, k.name].join("\n");
 
 export class MetricsCollector {
   readonly #o: Required<Omit<CollectorOptions, "repo" | "clock">> & Pick<CollectorOptions, "repo" | "clock">;
-  #pending = new Map<string, Acc>();
-  /** Series key strings by key object: callers that reuse their keys (the request recorder) build each string once. */
-  readonly #keys = new WeakMap<SeriesKey, string>();
-  readonly #totals = new Map<string, Total>();
+  readonly #series = new Map<string, Series>();
+  /**
+   * Series by the key object that created them: callers that reuse their keys (the request
+   * recorder) skip building the string. Only that first object is entered, never the fresh
+   * objects a sampler builds per sample.
+   */
+  readonly #byObject = new WeakMap<SeriesKey, Series>();
+  /** Series with an open interval since the last flush. */
+  #pending: Series[] = [];
+  /** Intervals closed by a later one before a flush took them (a late or slow flush). */
+  #closed: Acc[] = [];
   #timer: NodeJS.Timeout | undefined;
   #lastMaintenanceMs = 0;
   #flushing: Promise<void> | undefined;
@@ -69,62 +93,55 @@ export class MetricsCollector {
 
   /** Adds `n` to a counter (requests of a class, restarts, OOM kills). */
   count(key: SeriesKey, n = 1): void {
-    const a = this.#acc(key);
+    const t = this.#of(key, "counter");
+    const a = this.#acc(t);
     a.count += n;
     a.sum += n;
     a.max = Math.max(a.max, n);
-    this.#total(key, "counter", (t) => {
-      t.value += n;
-      t.sum += n;
-    });
+    t.value += n;
+    t.sum += n;
   }
 
   /** Records one sample of a gauge (CPU percent, memory bytes, queue length). */
   gauge(key: SeriesKey, value: number): void {
-    const a = this.#acc(key);
+    const t = this.#of(key, "gauge");
+    const a = this.#acc(t);
     a.count += 1;
     a.sum += value;
     a.max = Math.max(a.max, value);
-    this.#total(key, "gauge", (t) => {
-      t.value = value;
-    });
+    t.value = value;
   }
 
   /** Records one duration (request latency, cron run time) in ms. */
   observe(key: SeriesKey, ms: number, n = 1): void {
-    const a = this.#acc(key);
+    const t = this.#of(key, "histogram");
+    const a = this.#acc(t);
     a.count += n;
     a.sum += ms * n;
     a.max = Math.max(a.max, ms);
     const bucket = bucketOf(ms);
     a.hist ??= {};
     a.hist[bucket] = (a.hist[bucket] ?? 0) + n;
-    this.#total(key, "histogram", (t) => {
-      t.value += n;
-      t.sum += ms * n;
-      t.hist ??= {};
-      t.hist[bucket] = (t.hist[bucket] ?? 0) + n;
-    });
+    t.value += n;
+    t.sum += ms * n;
+    t.hist ??= {};
+    t.hist[bucket] = (t.hist[bucket] ?? 0) + n;
   }
 
   /** Running totals (Prometheus). */
   totals(): readonly Total[] {
-    return [...this.#totals.values()];
+    return [...this.#series.values()];
   }
 
   /** Forgets the running totals of series no longer present (a removed service). */
   forget(predicate: (k: SeriesKey) => boolean): void {
-    for (const [k, t] of this.#totals) if (predicate(t.key)) this.#totals.delete(k);
+    for (const t of this.#series.values()) if (predicate(t.key)) this.#drop(t);
   }
 
   /** Writes everything accumulated so far to the store. */
   flush(): void {
-    if (this.#pending.size === 0) return;
-    const pending = this.#pending;
-    this.#pending = new Map();
-    const points: MetricPoint[] = [];
-    for (const a of pending.values()) points.push(this.#point(a));
-    this.#o.repo.add(points);
+    const points = this.#take();
+    if (points.length > 0) this.#o.repo.add(points.map((a) => this.#point(a)));
   }
 
   /**
@@ -134,9 +151,9 @@ export class MetricsCollector {
    * Points of the same key and interval merge on insert, so slices land independently.
    */
   async flushInSlices(slice = 500): Promise<void> {
-    if (this.#pending.size === 0) return;
-    const inflight = { points: [...this.#pending.values()], next: 0 };
-    this.#pending = new Map();
+    const points = this.#take();
+    if (points.length === 0) return;
+    const inflight = { points, next: 0 };
     this.#inflight = inflight;
     try {
       while (inflight.next < inflight.points.length) {
@@ -150,11 +167,17 @@ export class MetricsCollector {
     }
   }
 
-  /** Rolls up and prunes; runs from the flush timer at most every 10 minutes. */
+  /**
+   * Rolls up and prunes the store; forgets series with no update for 15 minutes (every deploy
+   * replaces the instances, and their series would otherwise be kept for the daemon's lifetime).
+   * Runs from the flush timer at most every 10 minutes.
+   */
   maintain(): void {
-    const nowS = Math.floor(this.#o.clock.now() / 1000);
+    const nowMs = this.#o.clock.now();
+    const nowS = Math.floor(nowMs / 1000);
     this.#o.repo.rollup(this.#o.resolutionS, this.#o.rollupS, nowS - Math.floor(this.#o.rawRetentionMs / 1000));
     this.#o.repo.prune(this.#o.rollupS, nowS - Math.floor(this.#o.rollupRetentionMs / 1000));
+    for (const t of this.#series.values()) if (!t.acc && t.touchedMs < nowMs - STALE_MS) this.#drop(t);
   }
 
   start(): void {
@@ -190,40 +213,56 @@ export class MetricsCollector {
     }
   }
 
-  #point(a: Acc): MetricPoint {
-    return { ...a.key, resS: this.#o.resolutionS, ts: a.ts, count: a.count, sum: a.sum, max: a.max, ...(a.hist ? { hist: a.hist } : {}) };
+  /** The open and closed intervals, taken out for writing. */
+  #take(): Acc[] {
+    const points = this.#closed;
+    this.#closed = [];
+    for (const t of this.#pending) {
+      if (t.acc) points.push(t.acc);
+      t.acc = undefined;
+    }
+    this.#pending = [];
+    return points;
   }
 
-  #acc(key: SeriesKey): Acc {
+  #point(a: Acc): MetricPoint {
+    return { ...a.series.key, resS: this.#o.resolutionS, ts: a.ts, count: a.count, sum: a.sum, max: a.max, ...(a.hist ? { hist: a.hist } : {}) };
+  }
+
+  #acc(t: Series): Acc {
+    const nowMs = this.#o.clock.now();
     const res = this.#o.resolutionS;
-    const ts = Math.floor(this.#o.clock.now() / 1000 / res) * res;
-    const k = `${this.#keyOf(key)}\n${ts}`;
-    let a = this.#pending.get(k);
-    if (!a) {
-      a = { key, ts, count: 0, sum: 0, max: 0 };
-      this.#pending.set(k, a);
-    }
+    const ts = Math.floor(nowMs / 1000 / res) * res;
+    let a = t.acc;
+    if (a?.ts === ts) return a;
+    if (a) this.#closed.push(a);
+    else this.#pending.push(t);
+    a = { series: t, ts, count: 0, sum: 0, max: 0 };
+    t.acc = a;
+    t.touchedMs = nowMs;
     return a;
   }
 
-  #keyOf(key: SeriesKey): string {
-    let k = this.#keys.get(key);
-    if (k === undefined) {
-      k = keyOf(key);
-      this.#keys.set(key, k);
+  #of(key: SeriesKey, kind: MetricKind): Series {
+    let t = this.#byObject.get(key);
+    if (t && !t.dropped) return t;
+    const str = keyOf(key);
+    t = this.#series.get(str);
+    if (!t) {
+      t = { key, str, kind, value: 0, sum: 0, acc: undefined, touchedMs: 0, dropped: false };
+      this.#series.set(str, t);
+      this.#byObject.set(key, t);
     }
-    return k;
+    return t;
   }
 
-  #total(key: SeriesKey, kind: MetricKind, update: (t: Total) => void): void {
-    const k = this.#keyOf(key);
-    let t = this.#totals.get(k);
-    if (!t) {
-      t = { key, kind, value: 0, sum: 0 };
-      this.#totals.set(k, t);
-    }
-    update(t);
+  #drop(t: Series): void {
+    this.#series.delete(t.str);
+    t.dropped = true;
   }
 }
+
+/** A series with no update for this long is forgotten (see `maintain`). */
+const STALE_MS = 15 * 60_000;
 
 export { mergeInto };

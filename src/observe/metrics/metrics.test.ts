@@ -52,6 +52,41 @@ test("running totals keep counting across flushes (Prometheus)", () => {
   assert.equal(c.totals().find((t) => t.key.name === "restarts")!.value, 3);
 });
 
+test("an interval closed by a later one before a flush is still written; series of replaced instances are forgotten", () => {
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const repo = new MetricsRepository(openDb(":memory:"));
+  const c = new MetricsCollector({ repo, clock });
+  const key = { ...ref, instance: "old", name: "memory.bytes" };
+  c.gauge(key, 10);
+  clock.advance(10_000);
+  c.gauge({ ...key }, 30); // a fresh key object, as the sampler makes, and a new interval with no flush between
+  c.flush();
+  const startS = Date.UTC(2026, 0, 1) / 1000;
+  assert.deepEqual(
+    repo.query({ ...ref, instance: "old", names: ["memory.bytes"], fromS: startS }).map((p) => [p.ts - startS, p.sum]),
+    [
+      [0, 10],
+      [10, 30],
+    ],
+  );
+  assert.equal(c.totals().length, 1, "one series for equal keys, whatever the key object");
+  c.gauge({ ...ref, instance: "new", name: "memory.bytes" }, 5);
+  clock.advance(16 * 60_000);
+  c.gauge({ ...ref, instance: "new", name: "memory.bytes" }, 6);
+  c.flush();
+  c.maintain();
+  assert.deepEqual(
+    c.totals().map((t) => [t.key.instance, t.value]),
+    [["new", 6]],
+    "the old instance's series is forgotten after 15 minutes without an update",
+  );
+  c.gauge(key, 1); // its key object again: a new series
+  assert.deepEqual(c.totals().map((t) => [t.key.instance, t.value]).sort(), [
+    ["new", 6],
+    ["old", 1],
+  ]);
+});
+
 test("an environment's summaries from one query equal each service's own summary", () => {
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
   const repo = new MetricsRepository(openDb(":memory:"));

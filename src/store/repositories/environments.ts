@@ -47,6 +47,8 @@ export class EnvironmentRepository {
   readonly #db: Db;
   /** The parsed blueprint of each environment at one generation (the newest one asked for). */
   readonly #documents = new Map<string, { readonly generation: number; readonly value: unknown; readonly large: boolean }>();
+  /** `engineOf` by project and environment name; cleared by every record and removal. */
+  readonly #engines = new Map<string, string>();
   /** Declared datastores per environment, by generation: extracting them walks the whole document. */
   readonly #datastores = new Map<string, { readonly generation: number; readonly value: { readonly databases: readonly unknown[]; readonly keyValues: readonly unknown[] } }>();
   constructor(db: Db) {
@@ -91,7 +93,17 @@ export class EnvironmentRepository {
     ) as { blueprint: string; generation: number } | undefined;
     if (!r) return undefined;
     const value = fromJson(r.blueprint);
-    this.#documents.set(id, { generation: r.generation, value, large: r.blueprint.length > 256 * 1024 });
+    const large = r.blueprint.length > 256 * 1024;
+    const entry = { generation: r.generation, value, large };
+    this.#documents.set(id, entry);
+    // A very large document is dropped soon after whoever read it is done, not only at the end
+    // of a reconcile: status and alert lookups between reconciles kept 5,000 services' parsed
+    // blueprint (~4 MB of heap) alive until the next one (issue 15).
+    if (large) {
+      setTimeout(() => {
+        if (this.#documents.get(id) === entry) this.#documents.delete(id);
+      }, 5_000).unref();
+    }
     return value;
   }
 
@@ -136,6 +148,33 @@ export class EnvironmentRepository {
     return r?.required === 1;
   }
 
+  /**
+   * The engine an environment's recorded blueprint names (issue 20; `local` when none or not
+   * recorded), read by SQLite: every engine call of the daemon asks, so no document is parsed.
+   */
+  engineOf(project: string, name: string): string {
+    // Cached until the next record or removal: json_extract still parses the whole document,
+    // ~20 ms for 5,000 services, and the sampler asks once per instance (issue 15).
+    const key = `${project}\0${name}`;
+    const cached = this.#engines.get(key);
+    if (cached !== undefined) return cached;
+    const engine = this.#engineOf(project, name);
+    this.#engines.set(key, engine);
+    return engine;
+  }
+
+  #engineOf(project: string, name: string): string {
+    const r = this.#db.sql
+      .prepare("SELECT json_extract(b.blueprint, '$.engine') AS engine FROM environments e JOIN projects p ON p.id = e.project_id JOIN environment_blueprints b ON b.environment_id = e.id WHERE p.name = ? AND e.name = ?")
+      .get(project, name) as { engine: string | null } | undefined;
+    return r?.engine ?? "local";
+  }
+
+  /** Environments whose recorded blueprint names `engine` (issue 20: the daemon starts that engine at boot). */
+  countByEngine(engine: string): number {
+    return (this.#db.sql.prepare("SELECT count(*) AS n FROM environment_blueprints WHERE json_extract(blueprint, '$.engine') = ?").get(engine) as { n: number }).n;
+  }
+
   /** The id of `project`/`name`, without reading anything else (instance events, hot paths). */
   idByName(project: string, name: string): string | undefined {
     return (this.#db.sql.prepare("SELECT e.id FROM environments e JOIN projects p ON p.id = e.project_id WHERE p.name = ? AND e.name = ?").get(project, name) as { id: string } | undefined)?.id;
@@ -143,6 +182,7 @@ export class EnvironmentRepository {
 
   /** Records a new desired state: bumps the generation when the document changed. */
   record(projectId: string, name: string, blueprint: unknown, now: string): EnvironmentRow {
+    this.#engines.clear();
     return this.#db.tx(() => {
       const existing = this.#db.sql
         .prepare("SELECT e.id, b.blueprint FROM environments e LEFT JOIN environment_blueprints b ON b.environment_id = e.id WHERE e.project_id = ? AND e.name = ?")
@@ -204,6 +244,7 @@ export class EnvironmentRepository {
 
   remove(id: string): void {
     this.#documents.delete(id);
+    this.#engines.clear();
     this.#db.sql.prepare("DELETE FROM environments WHERE id = ?").run(id);
   }
 }

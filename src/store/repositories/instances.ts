@@ -9,6 +9,8 @@ export interface InstanceRow {
   readonly pid: number | null;
   readonly host: string | null;
   readonly port: number | null;
+  /** Where it runs on a multi-node engine (issue 20); null on the local engine. */
+  readonly node: string | null;
   readonly restarts: number;
   readonly startedAt: string | null;
   readonly updatedAt: string;
@@ -22,6 +24,7 @@ interface Raw {
   pid: number | null;
   host: string | null;
   port: number | null;
+  node: string | null;
   restarts: number;
   started_at: string | null;
   updated_at: string;
@@ -34,6 +37,7 @@ const toRow = (r: Raw): InstanceRow => ({
   pid: r.pid,
   host: r.host,
   port: r.port,
+  node: r.node ?? null,
   restarts: r.restarts,
   startedAt: r.started_at,
   updatedAt: r.updated_at,
@@ -61,10 +65,10 @@ export class InstanceRepository {
     this.#db.tx(() => {
       this.#db.sql.prepare("DELETE FROM instances WHERE service_id = ?").run(serviceId);
       const insert = this.#db.sql.prepare(
-        "INSERT INTO instances (id, service_id, release_id, state, pid, host, port, restarts, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO instances (id, service_id, release_id, state, pid, host, port, node, restarts, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       );
       for (const i of instances) {
-        insert.run(i.id, serviceId, i.releaseId, i.state, i.pid ?? null, i.endpoint?.host ?? null, i.endpoint?.port ?? null, i.restarts, i.startedAt, now);
+        insert.run(i.id, serviceId, i.releaseId, i.state, i.pid ?? null, i.endpoint?.host ?? null, i.endpoint?.port ?? null, i.node ?? null, i.restarts, i.startedAt, now);
       }
     });
   }

@@ -45,7 +45,12 @@ async function waitFor(what: string, timeoutMs: number, fn: () => Promise<boolea
   }
 }
 
-export async function startTestSwarm(): Promise<TestSwarm> {
+export interface TestSwarmOptions {
+  /** Start Berth's registry in the namespace too (default true; false when the daemon under test starts its own). */
+  readonly registry?: boolean;
+}
+
+export async function startTestSwarm(options: TestSwarmOptions = {}): Promise<TestSwarm> {
   const dir = mkdtempSync(join(tmpdir(), "berth-swarm-"));
   const sock = join(dir, "docker.sock");
   const dockerd = spawn(
@@ -87,7 +92,7 @@ export async function startTestSwarm(): Promise<TestSwarm> {
       return existsSync(sock) && (await docker.open({ path: "/_ping" })).statusCode === 200;
     });
     await docker.json({ method: "POST", path: "/swarm/init", body: { ListenAddr: "127.0.0.1:2377", AdvertiseAddr: "127.0.0.1", TaskDefaults: {}, Spec: { Orchestration: { TaskHistoryRetentionLimit: 5 } } } });
-    await registry.start();
+    if (options.registry ?? true) await registry.start();
   } catch (e) {
     await stop();
     throw e;
