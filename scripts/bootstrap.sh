@@ -9,7 +9,8 @@ BERTH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # OS packages Berth drives as child processes (see ../shared/RECIPES.md). docker.io and
 # docker-registry: the Swarm engine and its tests (dockerd started by the test in its own
 # namespaces with unshare/nsenter from util-linux and ip from iproute2; docs/design/engine-swarm.md).
-BERTH_APT_PACKAGES=(git openssl procps haproxy redis-server bubblewrap nftables pgbouncer wrk pebble postgresql-15 python3-venv python3-fastapi python3-flask python3-uvicorn gunicorn python3-psycopg2 nginx-light docker.io docker-registry iproute2 util-linux)
+# chromium: the dashboard's browser tests (playwright-core drives it; no browser download).
+BERTH_APT_PACKAGES=(git openssl procps haproxy redis-server bubblewrap nftables pgbouncer wrk pebble postgresql-15 python3-venv python3-fastapi python3-flask python3-uvicorn gunicorn python3-psycopg2 nginx-light docker.io docker-registry iproute2 util-linux chromium)
 
 berth_log() { printf '[bootstrap] %s\n' "$*" >&2; }
 

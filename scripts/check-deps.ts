@@ -84,8 +84,48 @@ export function violations(): string[] {
   return out;
 }
 
+const DASHBOARD = join(ROOT, "dashboard");
+/** What the dashboard may import from npm: its UI and chart libraries (docs/design/dashboard.md). */
+const DASHBOARD_PACKAGES = /^(preact|preact\/hooks|preact\/jsx-runtime|uplot|uplot\/dist\/uPlot\.min\.css)$/;
+/** The one dashboard file that talks to the daemon, over its public HTTP API only. */
+const DASHBOARD_API = "dashboard/src/api.ts";
+
+/**
+ * The dashboard (issue 21) is a client of the public HTTP API: it imports nothing outside
+ * dashboard/ (no src/ module, no server library), only its allow-listed npm packages, and every
+ * request it makes goes through dashboard/src/api.ts, which knows only `/v1/...` paths.
+ */
+export function dashboardViolations(): string[] {
+  const out: string[] = [];
+  for (const file of files(join(DASHBOARD, "src"))) {
+    const rel = relative(ROOT, file);
+    const text = readFileSync(file, "utf8");
+    for (const m of text.matchAll(IMPORT)) {
+      const spec = m[1] ?? m[2]!;
+      if (spec.startsWith(".")) {
+        const target = relative(DASHBOARD, resolve(dirname(file), spec));
+        if (target.startsWith("..")) out.push(`${rel}: imports ${spec}: the dashboard imports nothing outside dashboard/ (it talks to Berth through the HTTP API)`);
+      } else if (!DASHBOARD_PACKAGES.test(spec)) {
+        out.push(`${rel}: imports ${spec}: not one of the dashboard's packages (preact, uplot; docs/design/dashboard.md)`);
+      }
+    }
+    for (const m of text.matchAll(/^import\s+["']([^"']+)["']/gm)) {
+      const spec = m[1]!;
+      if (!spec.startsWith(".") && !DASHBOARD_PACKAGES.test(spec)) out.push(`${rel}: imports ${spec}: not one of the dashboard's packages`);
+    }
+    if (rel !== DASHBOARD_API && /\bfetch\(|\bEventSource\(|XMLHttpRequest|WebSocket\(/.test(text)) {
+      out.push(`${rel}: makes its own request: every request goes through ${DASHBOARD_API} (the public /v1 API)`);
+    }
+  }
+  const api = readFileSync(join(ROOT, DASHBOARD_API), "utf8");
+  for (const m of api.matchAll(/(?:fetch|EventSource)\(\s*[`"']([^`"'$]*)/g)) {
+    if (m[1] && !m[1].startsWith("/v1/")) out.push(`${DASHBOARD_API}: requests ${m[1]}: only the public API under /v1/`);
+  }
+  return out;
+}
+
 if (import.meta.main) {
-  const v = violations();
+  const v = [...violations(), ...dashboardViolations()];
   if (v.length > 0) {
     process.stderr.write(`dependency direction: ${v.length} violation(s)\n${v.map((x) => `  ${x}`).join("\n")}\n`);
     process.exit(1);

@@ -27,14 +27,15 @@ run_phase() { # name concurrency globs...
   node --test --test-reporter=spec --test-concurrency="$concurrency" --test-timeout=900000 "$@" 2>&1 | tee "$logs/$name.log"
   return "${PIPESTATUS[0]}"
 }
-run_phase unit-and-integration "${BERTH_TEST_CONCURRENCY:-4}" 'src/!(engine)/**/*.test.ts' 'src/*.test.ts' 'src/engine/*.test.ts' 'src/engine/!(swarm)/**/*.test.ts' 'test/!(e2e|swarm)/**/*.test.ts'
+run_phase unit-and-integration "${BERTH_TEST_CONCURRENCY:-4}" 'src/!(engine)/**/*.test.ts' 'src/*.test.ts' 'src/engine/*.test.ts' 'src/engine/!(swarm)/**/*.test.ts' 'test/!(e2e|swarm|dashboard)/**/*.test.ts'
 rc1=$?
 # The Swarm engine's tests run a whole dockerd, a registry and swarm tasks whose health checks
 # are processes started inside the tasks: one file at a time, like the seeds below, so their
 # timing does not compete with three other test files on two cores.
 run_phase swarm 1 'src/engine/swarm/**/*.test.ts' 'test/swarm/**/*.test.ts'
 rc3=$?
-run_phase end-to-end "${BERTH_E2E_CONCURRENCY:-2}" 'test/e2e/**/*.test.ts'
+# The dashboard's browser tests (test/dashboard/) drive Chromium against a real daemon: e2e-like.
+run_phase end-to-end "${BERTH_E2E_CONCURRENCY:-2}" 'test/e2e/**/*.test.ts' 'test/dashboard/**/*.test.ts'
 rc2=$?
 
 # One closing line over both phases (each phase prints its own runner summary above).

@@ -73,6 +73,8 @@ import { openStore, type Store } from "./store/store.ts";
 export const VERSION = "0.1.0";
 
 const SRC = fileURLToPath(new URL(".", import.meta.url));
+/** The dashboard build (issue 21): next to the compiled daemon in dist/, or dist/ of a source checkout. */
+const DASHBOARD_DIR = import.meta.url.endsWith(".js") ? join(SRC, "dashboard") : join(SRC, "..", "dist", "dashboard");
 
 export interface DaemonOptions {
   /** Replaces the engine (tests hand in a MemoryEngine they control). */
@@ -424,7 +426,7 @@ export async function startDaemon(config: BerthConfig, options: DaemonOptions = 
       bus.emit({ type: "token:created", data: { name: "owner", role: "owner" } });
     }
 
-    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [], cron, secrets, audit: new AuditRepository(store.db), policies, resources, redact: (text) => redactText(text), git: { deployer: gitDeployer, served: servedRepos }, previews, operations, observe, workflow, ...(config.swarm ? { nodes: new SwarmNodes({ docker: new DockerApi(config.swarm.dockerSocket) }) } : {}), logger: options.logger ?? false });
+    const api = await buildApi({ store, bus, engine, clock, version: VERSION, sync, requestReconcile, urls: (ref) => routing?.urls(ref) ?? [], cron, secrets, audit: new AuditRepository(store.db), policies, resources, redact: (text) => redactText(text), git: { deployer: gitDeployer, served: servedRepos }, previews, operations, observe, workflow, dashboardDir: DASHBOARD_DIR, ...(config.swarm ? { nodes: new SwarmNodes({ docker: new DockerApi(config.swarm.dockerSocket) }) } : {}), logger: options.logger ?? false });
     cleanups.push(() => api.close());
     let url = "";
     if (options.listen !== false) {

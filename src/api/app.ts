@@ -9,6 +9,7 @@ import { z } from "zod";
 import { newId } from "../core/ids.ts";
 import { auditPlugin } from "./audit-hook.ts";
 import { authPlugin } from "./auth.ts";
+import { dashboardPlugin } from "./dashboard.ts";
 import { installErrorHandler } from "./errors.ts";
 import { cronRoutes } from "./routes/cron.ts";
 import { dataRoutes } from "./routes/data.ts";
@@ -29,12 +30,13 @@ import { alertRoutes } from "./routes/alerts.ts"; // observability (issue 18)
 import { workflowRoutes } from "./routes/workflow.ts"; // environments as a workflow (issue 19)
 import { previewRoutes } from "./routes/previews.ts"; // preview environments (issue 19)
 import { nodeRoutes } from "./routes/nodes.ts"; // the swarm's nodes (issue 20)
+import { sessionRoutes } from "./routes/session.ts"; // dashboard login (issue 21)
 import type { ApiDeps } from "./types.ts";
 
 export type { ApiDeps } from "./types.ts";
 
 /** Route plugins, in registration order. Areas added later append here. */
-export const routePlugins = [auditPlugin, healthRoutes, tokenRoutes, projectRoutes, eventRoutes, deployRoutes, logRoutes, cronRoutes, secretRoutes, auditRoutes, dataRoutes, dataUpgradeRoutes, gitRoutes, operationRoutes, policyRoutes, metricRoutes, alertRoutes, workflowRoutes, previewRoutes, nodeRoutes] as const;
+export const routePlugins = [auditPlugin, healthRoutes, tokenRoutes, projectRoutes, eventRoutes, deployRoutes, logRoutes, cronRoutes, secretRoutes, auditRoutes, dataRoutes, dataUpgradeRoutes, gitRoutes, operationRoutes, policyRoutes, metricRoutes, alertRoutes, workflowRoutes, previewRoutes, nodeRoutes, sessionRoutes] as const;
 
 /** A registered route and the role it requires (for the auth test and docs). */
 export interface RouteInfo {
@@ -81,6 +83,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
   await app.register(authPlugin, deps);
   for (const plugin of routePlugins) await app.register(plugin, deps);
+  await dashboardPlugin(app, deps.dashboardDir);
   app.get("/openapi.json", { config: { role: "viewer" }, schema: { hide: true, response: { 200: z.unknown() } } }, async () => app.swagger());
   return app;
 }

@@ -60,6 +60,8 @@ export interface ApiDeps {
   readonly workflow?: { readonly approvals: Approvals; readonly promoter: Promoter };
   /** The swarm's machines (issue 20); absent when the daemon manages no Docker Swarm. */
   readonly nodes?: NodeAdmin;
+  /** The dashboard's built files (issue 21), served under `/dashboard/` when the directory exists. */
+  readonly dashboardDir?: string;
   /** Tests want quiet servers. */
   readonly logger?: boolean;
 }

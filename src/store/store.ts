@@ -15,6 +15,7 @@ import { ReconcileQueue } from "./repositories/reconcile-queue.ts";
 import { ReleaseRepository } from "./repositories/releases.ts";
 import { RunRepository } from "./repositories/runs.ts";
 import { ServiceRepository } from "./repositories/services.ts";
+import { SessionRepository } from "./repositories/sessions.ts";
 import { TokenRepository } from "./repositories/tokens.ts";
 
 export interface Store {
@@ -28,6 +29,8 @@ export interface Store {
   readonly runs: RunRepository;
   readonly events: EventRepository;
   readonly tokens: TokenRepository;
+  /** Dashboard sessions made from tokens (issue 21). */
+  readonly sessions: SessionRepository;
   readonly queue: ReconcileQueue;
   /** Recorded intent for long work (issue 15): git-push deploys, backups, restores. */
   readonly operations: OperationRepository;
@@ -51,6 +54,7 @@ export function openStore(path: string): Store {
     runs: new RunRepository(db),
     events: new EventRepository(db),
     tokens: new TokenRepository(db),
+    sessions: new SessionRepository(db),
     queue: new ReconcileQueue(db),
     operations: new OperationRepository(db),
     pendingDeploys: new PendingDeployRepository(db),

@@ -93,4 +93,39 @@ export const deployRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
       return { release: target.number };
     },
   );
+
+  app.post(
+    "/v1/projects/:project/environments/:environment/services/:service/redeploy",
+    {
+      config: { role: "deployer" },
+      schema: {
+        tags: ["deploys"],
+        description:
+          "Deploys the service again: its current release is copied into a new one (same artifact, config and sealed env) and rolled out with every step. A service whose last deploy failed is retried; one with newer inputs waiting gets their release instead.",
+        params: SvcParams,
+        response: { 202: z.object({ release: z.number().nullable() }) },
+      },
+    },
+    async (request, reply) => {
+      const { env, svc } = service(request.params);
+      const now = new Date(deps.clock.now()).toISOString();
+      const current = svc.desiredReleaseId ? store.releases.byId(svc.desiredReleaseId) : undefined;
+      const currentDigest = (current?.config as { inputsDigest?: string } | undefined)?.inputsDigest;
+      // A fresh copy only when the release is what the inputs describe; otherwise the reconcile cuts theirs.
+      const copy = current && currentDigest === svc.inputsDigest ? store.releases.create(svc.id, current.artifact, current.config, current.sealedEnv, now) : undefined;
+      store.db.tx(() => {
+        if (copy) store.services.setDesiredRelease(svc.id, copy.id, now);
+        store.services.markFailed(svc.id, null, now);
+      });
+      deps.bus.emit({
+        type: "deploy:redeploy",
+        scope: { project: env.project, environment: env.name, service: svc.name },
+        actor: request.principal!.name,
+        data: { service: svc.name, from: current?.number ?? null, to: copy?.number ?? null },
+      });
+      deps.requestReconcile(env.id);
+      reply.status(202);
+      return { release: copy?.number ?? null };
+    },
+  );
 };

@@ -57,10 +57,12 @@ export const eventRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
 
   app.get(
     "/v1/events/stream",
-    { config: { role: "viewer" }, schema: { tags: ["events"], description: "Server-sent events: past events after `after`, then live ones.", querystring: Query } },
+    { config: { role: "viewer" }, schema: { tags: ["events"], description: "Server-sent events: past events after `after` (or the `Last-Event-ID` header of a reconnect), then live ones.", querystring: Query } },
     async (request, reply) => {
       const visibility = eventVisibility(request);
-      const q = query(request, visibility);
+      // A reconnecting EventSource (the dashboard) resumes after the last event it saw.
+      const resumeAfter = Number(request.headers["last-event-id"]);
+      const q = { ...query(request, visibility), ...(Number.isInteger(resumeAfter) && resumeAfter > request.query.after ? { afterSeq: resumeAfter } : {}) };
       const matches = (e: BerthEvent) =>
         (!q.project || e.scope.project === q.project) &&
         (!q.environment || e.scope.environment === q.environment) &&

@@ -38,6 +38,12 @@ export const spineErrors = defineErrors({
     http: 403,
     exit: 3,
   },
+  BERTH_CSRF_REJECTED: {
+    message: "a dashboard session may not {action} without the X-Berth-CSRF header from the daemon's own origin",
+    hint: "Send the request from the dashboard, or use an API token (`Authorization: Bearer ...`).",
+    http: 403,
+    exit: 3,
+  },
   BERTH_CONFIG_INVALID: {
     message: "invalid setting {field}: {detail}",
     hint: "Fix the flag or environment variable named above; `berth server --help` lists them.",

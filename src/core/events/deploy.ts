@@ -9,6 +9,8 @@ export interface DeployEvents {
   "deploy:live": { deploy: string; service: string; release: number };
   "deploy:failed": { deploy: string; service: string; step: string; reason: string };
   "deploy:rollback": { service: string; from: number | null; to: number };
+  /** A redeploy of the current release (issue 21, the dashboard's button): `to` is its copy, or null when new inputs were waiting and the retry cuts their release. */
+  "deploy:redeploy": { service: string; from: number | null; to: number | null };
 }
 
 /** Environments as a workflow (issue 19): deploys held for approval, their decisions, promotions. */
