@@ -79,8 +79,9 @@ export const authPlugin = fp(async (app: FastifyInstance, deps: ApiDeps) => {
     if (token) return { row: deps.store.tokens.verify(token, now()), presented: true };
     const session = cookieValue(request.headers.cookie, SESSION_COOKIE);
     if (!session) return { row: undefined, presented: false };
-    const name = deps.store.sessions.tokenNameOf(session, now());
-    const row = name ? deps.store.tokens.byName(name) : undefined;
+    // By the token's id: a session can only ever act as the very token it was made from.
+    const tokenId = deps.store.sessions.tokenIdOf(session, now());
+    const row = tokenId ? deps.store.tokens.byId(tokenId) : undefined;
     if (row && !row.revokedAt) requireSameSite(request);
     return { row: row && !row.revokedAt ? row : undefined, presented: true };
   };

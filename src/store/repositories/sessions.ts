@@ -23,12 +23,10 @@ export class SessionRepository {
     return id;
   }
 
-  /** The token name behind a live session, or undefined (unknown or expired). */
-  tokenNameOf(id: string, now: string): string | undefined {
-    const r = this.#db.sql
-      .prepare("SELECT t.name FROM sessions s JOIN tokens t ON t.id = s.token_id WHERE s.id_hash = ? AND s.expires_at > ?")
-      .get(hashId(id), now) as { name: string } | undefined;
-    return r?.name;
+  /** The id of the token behind a live session, or undefined (unknown or expired). */
+  tokenIdOf(id: string, now: string): string | undefined {
+    const r = this.#db.sql.prepare("SELECT token_id FROM sessions WHERE id_hash = ? AND expires_at > ?").get(hashId(id), now) as { token_id: string } | undefined;
+    return r?.token_id;
   }
 
   /** Ends a session (logout); unknown ids are ignored. */

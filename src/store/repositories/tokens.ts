@@ -75,6 +75,11 @@ export class TokenRepository {
     return toRow(r);
   }
 
+  byId(id: string): TokenRow | undefined {
+    const r = this.#db.sql.prepare("SELECT * FROM tokens WHERE id = ?").get(id) as Raw | undefined;
+    return r && toRow(r);
+  }
+
   byName(name: string): TokenRow | undefined {
     const r = this.#db.sql.prepare("SELECT * FROM tokens WHERE name = ?").get(name) as Raw | undefined;
     return r && toRow(r);
