@@ -113,7 +113,7 @@ envVarGroups:
     assert.equal(bp.databases[0]?.version, 15);
     assert.equal(bp.databases[0]?.databaseName, "app");
     assert.deepEqual(bp.environments, [{ name: "production", branch: "production", autoDeploy: true, approvalRequired: false }]);
-    assert.deepEqual(bp.previews, { mode: "automatic", expireAfterDays: 3, maxPreviews: 5, branches: [], envGroups: [], data: { mode: "empty" } });
+    assert.deepEqual(bp.previews, { mode: "automatic", expireAfterDays: 3, maxPreviews: 5, branches: [], envGroups: [], data: { mode: "empty" }, sleepAfterMs: 1_800_000 });
     assert.ok(r.warnings.some((w) => /runtime 'docker'/.test(w.message) && w.line > 1), "docker runtime is an approximation, located in the source");
     assert.match(r.yaml, /# approx: runtime 'docker'/);
     assert.match(r.yaml, /^version: 1$/m);
