@@ -113,7 +113,12 @@ describe("sleep when idle, wake on the first request (compiled CLI, local engine
       const again = await viaRouter();
       return again.status === 200 && !again.woken ? true : undefined;
     });
-    await until("status to show it running", async () => (/1\/1\s+healthy/.test(await statusLine()) ? true : undefined));
+    // A request before each look keeps it awake: with `sleepAfter: 3s`, a loaded machine's
+    // `berth status` (1-3 s) could otherwise see it asleep again every time.
+    await until("status to show it running", async () => {
+      await viaRouter();
+      return /1\/1\s+healthy/.test(await statusLine()) ? true : undefined;
+    });
     const events = await berth(["events"]);
     assert.match(events.stdout, /service:waking sleepy\/development\/web/);
     assert.match(events.stdout, /service:awake sleepy\/development\/web/);
