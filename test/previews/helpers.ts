@@ -1,7 +1,9 @@
 /** Helpers of the preview tests (issue 19): the service, the blueprint, a fake forge, process counting. */
 import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { createServer, type IncomingMessage } from "node:http";
 import { createServer as netServer } from "node:net";
+import { commit, gitIn } from "../git/helpers.ts";
 
 export const PREVIEW_SERVER = `
 const http = require("node:http");
@@ -104,3 +106,14 @@ export const alive = (pid: number) => {
   }
 };
 
+/** Commits `files` on a feature branch of `repo` and points `refs/pull/<number>/head` at it, as GitHub does. */
+export function pushPull(repo: string, number: number, files: Record<string, string>): string {
+  gitIn(repo, ["checkout", "--quiet", "-B", `feature-${number}`]);
+  const sha = commit(repo, files, `pr ${number}`);
+  gitIn(repo, ["update-ref", `refs/pull/${number}/head`, sha]);
+  gitIn(repo, ["checkout", "--quiet", "main"]);
+  return sha;
+}
+
+/** The commits the daemon has checked out (its git cache). */
+export const checkoutsIn = (dataDir: string): string[] => readdirSync(join(dataDir, "cache", "git", "checkouts")).filter((n) => /^[0-9a-f]{40}$/.test(n));

@@ -11,15 +11,15 @@
  */
 import assert from "node:assert/strict";
 import { createHmac, randomUUID } from "node:crypto";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { request } from "undici";
 import { httpHealthGate } from "../../src/deploy/health-gate.ts";
 import { LocalEngine } from "../../src/engine/local/local-engine.ts";
 import { startTestDaemon, type TestDaemon, tempDir } from "../helpers/daemon.ts";
-import { commit, gitIn, initRepo } from "../git/helpers.ts";
-import { alive, fakeForge, freePort, PREVIEW_SERVER, previewBlueprint, processesNaming } from "./helpers.ts";
+import { commit, initRepo } from "../git/helpers.ts";
+import { alive, checkoutsIn, fakeForge, freePort, PREVIEW_SERVER, previewBlueprint, processesNaming, pushPull } from "./helpers.ts";
 
 describe("previews per pull request", () => {
   let t: TestDaemon;
@@ -46,14 +46,7 @@ describe("previews per pull request", () => {
     const res = await request(`http://127.0.0.1:${port}/`, { headers: { host: `api-${environment}-${project}.localhost:${port}` } });
     return { status: res.statusCode, body: await res.body.text() };
   };
-  const pushPull = (number: number, files: Record<string, string>) => {
-    gitIn(repo, ["checkout", "--quiet", "-B", `feature-${number}`]);
-    const sha = commit(repo, files, `pr ${number}`);
-    gitIn(repo, ["update-ref", `refs/pull/${number}/head`, sha]);
-    gitIn(repo, ["checkout", "--quiet", "main"]);
-    return sha;
-  };
-  const checkouts = () => readdirSync(join(t.dataDir, "cache", "git", "checkouts")).filter((n) => /^[0-9a-f]{40}$/.test(n));
+  const checkouts = () => checkoutsIn(t.dataDir);
 
   before(async () => {
     port = await freePort();
@@ -93,7 +86,7 @@ describe("previews per pull request", () => {
     assert.equal(staging.version, "staging-v1");
     assert.equal(staging.key, "sk_live_production_value");
     assert.equal(staging.pr, null);
-    const sha = pushPull(7, { VERSION: "pr7-v1" });
+    const sha = pushPull(repo, 7, { VERSION: "pr7-v1" });
     const r = await deliver("pull_request", pr("opened", 7, sha));
     assert.equal(r.status, 202, JSON.stringify(r.json));
     assert.equal(r.json.decision, "deploy");
@@ -124,7 +117,7 @@ describe("previews per pull request", () => {
   });
 
   test("a push to the pull request redeploys the preview", async () => {
-    const sha = pushPull(7, { VERSION: "pr7-v2" });
+    const sha = pushPull(repo, 7, { VERSION: "pr7-v2" });
     const r = await deliver("pull_request", pr("synchronize", 7, sha));
     assert.equal(r.json.decision, "deploy");
     const op = await t.daemon.operations.wait(r.json.operation);
@@ -162,7 +155,7 @@ describe("previews per pull request", () => {
   });
 
   test("a fork's pull request creates nothing until an owner approves; a viewer cannot", async () => {
-    const sha = pushPull(8, { VERSION: "fork-v1" });
+    const sha = pushPull(repo, 8, { VERSION: "fork-v1" });
     const r = await deliver("pull_request", pr("opened", 8, sha, "mallory/shop"));
     assert.equal(r.status, 202);
     assert.equal(r.json.decision, "await-approval");

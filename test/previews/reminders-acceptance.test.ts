@@ -19,7 +19,7 @@ import { httpHealthGate } from "../../src/deploy/health-gate.ts";
 import { LocalEngine } from "../../src/engine/local/local-engine.ts";
 import { startTestDaemon, type TestDaemon, tempDir } from "../helpers/daemon.ts";
 import { commit, gitIn, initRepo } from "../git/helpers.ts";
-import { alive, fakeForge, freePort, processesNaming } from "./helpers.ts";
+import { alive, checkoutsIn, fakeForge, freePort, processesNaming, pushPull } from "./helpers.ts";
 
 const SOURCE = fileURLToPath(new URL("../../examples/reminders", import.meta.url));
 const project = "reminders";
@@ -47,14 +47,7 @@ describe("acceptance: a preview of examples/reminders per pull request", () => {
     const res = await request(`http://127.0.0.1:${port}${path}`, { headers: { host: `${service}-${environment}-${project}.localhost:${port}` } });
     return { status: res.statusCode, body: await res.body.text() };
   };
-  const pushPull = (number: number, files: Record<string, string>) => {
-    gitIn(repo, ["checkout", "--quiet", "-B", `feature-${number}`]);
-    const sha = commit(repo, files, `pr ${number}`);
-    gitIn(repo, ["update-ref", `refs/pull/${number}/head`, sha]);
-    gitIn(repo, ["checkout", "--quiet", "main"]);
-    return sha;
-  };
-  const checkouts = () => readdirSync(join(t.dataDir, "cache", "git", "checkouts")).filter((n) => /^[0-9a-f]{40}$/.test(n));
+  const checkouts = () => checkoutsIn(t.dataDir);
   const dbPort = async (environment: string) => (await t.request("GET", `/v1/projects/${project}/environments/${environment}/databases/db/url`)).json.port as number;
   const releaseOf = (environment: string, service: string) => {
     const env = t.daemon.store.environments.byName(project, environment)!;
@@ -102,7 +95,7 @@ describe("acceptance: a preview of examples/reminders per pull request", () => {
   });
 
   test("PR 7 opened: pr-7 with its own Postgres and Redis serves at its URL", async () => {
-    const sha = pushPull(7, { "apps/api/PREVIEW.md": "pull request 7\n" });
+    const sha = pushPull(repo, 7, { "apps/api/PREVIEW.md": "pull request 7\n" });
     const r = await deliver("pull_request", pr("opened", 7, sha));
     assert.equal(r.status, 202, JSON.stringify(r.json));
     assert.deepEqual([r.json.decision, r.json.preview], ["deploy", "pr-7"]);
@@ -123,7 +116,7 @@ describe("acceptance: a preview of examples/reminders per pull request", () => {
   });
 
   test("a push to PR 7 redeploys it", async () => {
-    const sha = pushPull(7, { "apps/api/PREVIEW.md": "pull request 7, second push\n" });
+    const sha = pushPull(repo, 7, { "apps/api/PREVIEW.md": "pull request 7, second push\n" });
     const r = await deliver("pull_request", pr("synchronize", 7, sha));
     assert.equal(r.json.decision, "deploy");
     const op = await t.daemon.operations.wait(r.json.operation);
